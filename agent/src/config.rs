@@ -1,0 +1,310 @@
+//! Run configuration: one TOML file per experiment under `runs/`, the spec's
+//! values as defaults, unknown keys rejected, `--set key=value` overrides.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Seeds every random stream of the run (envs, sampling, initialisation).
+    pub seed: u64,
+    /// "cpu" or "cuda" (the latter needs a build with `--features cuda`).
+    pub device: String,
+    pub env: EnvSection,
+    pub collect: CollectSection,
+    pub store: StoreSection,
+    pub tokenizer: TokenizerSection,
+    pub world_model: WorldModelSection,
+    pub actor_critic: ActorCriticSection,
+    pub eval: EvalSection,
+    pub checkpoint: CheckpointSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSection {
+    /// A native game ("catch", "bricks", "dodge") or an Atari-100K game ("Breakout").
+    pub game: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectSection {
+    pub epochs: usize,
+    /// Epochs 1..=collect_until_epoch collect real experience.
+    pub collect_until_epoch: usize,
+    pub steps_per_epoch: usize,
+    pub temperature: f32,
+    pub epsilon: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// Upper bound on the episode store's memory, in MiB.
+    pub max_mib: usize,
+}
+
+/// Optimiser settings shared by the three trained components.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimSection {
+    pub lr: f64,
+    pub weight_decay: f32,
+    pub grad_clip: f32,
+    pub batch: usize,
+    pub steps_per_epoch: usize,
+    pub start_epoch: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenizerSection {
+    pub vocab: usize,
+    pub embed_dim: usize,
+    pub base_channels: usize,
+    pub optim: OptimSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorldModelSection {
+    pub layers: usize,
+    pub heads: usize,
+    pub ffn: usize,
+    pub dropout: f64,
+    /// Training sequences in blocks of 65 tokens; the first `context_blocks` carry no loss.
+    pub seq_blocks: usize,
+    pub context_blocks: usize,
+    pub optim: OptimSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorCriticSection {
+    pub hidden: usize,
+    pub lstm: usize,
+    pub burn_in: usize,
+    pub horizon: usize,
+    pub gamma: f32,
+    pub lambda: f32,
+    pub entropy_weight: f32,
+    pub optim: OptimSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalSection {
+    pub every_epochs: usize,
+    pub episodes: usize,
+    pub final_episodes: usize,
+    pub temperature: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointSection {
+    pub every_epochs: usize,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            device: "cpu".into(),
+            env: EnvSection::default(),
+            collect: CollectSection::default(),
+            store: StoreSection::default(),
+            tokenizer: TokenizerSection::default(),
+            world_model: WorldModelSection::default(),
+            actor_critic: ActorCriticSection::default(),
+            eval: EvalSection::default(),
+            checkpoint: CheckpointSection::default(),
+        }
+    }
+}
+
+impl Default for EnvSection {
+    fn default() -> Self {
+        Self { game: "Breakout".into() }
+    }
+}
+
+impl Default for CollectSection {
+    fn default() -> Self {
+        Self { epochs: 600, collect_until_epoch: 500, steps_per_epoch: 200, temperature: 1.0, epsilon: 0.01 }
+    }
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        // 100K frames of 12 KiB each is about 1.2 GiB; leave room for episode metadata.
+        Self { max_mib: 2048 }
+    }
+}
+
+impl Default for TokenizerSection {
+    fn default() -> Self {
+        Self {
+            vocab: 512,
+            embed_dim: 256,
+            base_channels: 32,
+            optim: OptimSection {
+                lr: 1e-4,
+                weight_decay: 0.01,
+                grad_clip: 10.0,
+                batch: 128,
+                steps_per_epoch: 200,
+                start_epoch: 6,
+            },
+        }
+    }
+}
+
+impl Default for WorldModelSection {
+    fn default() -> Self {
+        Self {
+            layers: 5,
+            heads: 4,
+            ffn: 1024,
+            dropout: 0.1,
+            seq_blocks: 10,
+            context_blocks: 2,
+            optim: OptimSection {
+                lr: 2e-4,
+                weight_decay: 0.05,
+                grad_clip: 100.0,
+                batch: 64,
+                steps_per_epoch: 200,
+                start_epoch: 26,
+            },
+        }
+    }
+}
+
+impl Default for ActorCriticSection {
+    fn default() -> Self {
+        Self {
+            hidden: 512,
+            lstm: 512,
+            burn_in: 20,
+            horizon: 10,
+            gamma: 0.995,
+            lambda: 0.95,
+            entropy_weight: 0.001,
+            optim: OptimSection {
+                lr: 1e-4,
+                weight_decay: 0.01,
+                grad_clip: 3.0,
+                batch: 128,
+                steps_per_epoch: 100,
+                start_epoch: 51,
+            },
+        }
+    }
+}
+
+impl Default for EvalSection {
+    fn default() -> Self {
+        Self { every_epochs: 10, episodes: 16, final_episodes: 100, temperature: 0.5 }
+    }
+}
+
+impl Default for CheckpointSection {
+    fn default() -> Self {
+        Self { every_epochs: 5 }
+    }
+}
+
+impl RunConfig {
+    /// Reads a TOML file, applies `key=value` overrides (dotted keys, TOML values)
+    /// and checks the result. Every error names the file or the override.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        let file: toml::Table =
+            text.parse().map_err(|e| anyhow!("{}: {}", path.display(), one_line(&e)))?;
+        // Defaults first, the file over them: unknown keys survive the merge and
+        // are then rejected by `deny_unknown_fields`.
+        let mut table = Self::default_table();
+        merge(&mut table, file);
+        for item in overrides {
+            apply_override(&mut table, item)?;
+        }
+        let config: RunConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow!("{}: {}", path.display(), one_line(&e)))?;
+        config.validate().with_context(|| format!("invalid config {}", path.display()))?;
+        Ok(config)
+    }
+
+    fn default_table() -> toml::Table {
+        match toml::Value::try_from(Self::default()).expect("defaults serialise") {
+            toml::Value::Table(t) => t,
+            _ => unreachable!("a struct serialises to a table"),
+        }
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a RunConfig always serialises")
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.collect.collect_until_epoch > self.collect.epochs {
+            bail!("collect.collect_until_epoch exceeds collect.epochs");
+        }
+        if self.world_model.context_blocks >= self.world_model.seq_blocks {
+            bail!("world_model.context_blocks must be smaller than world_model.seq_blocks");
+        }
+        if self.actor_critic.horizon < 2 {
+            bail!("actor_critic.horizon must be at least 2");
+        }
+        if !matches!(self.device.as_str(), "cpu" | "cuda") {
+            bail!("device must be \"cpu\" or \"cuda\", not {:?}", self.device);
+        }
+        Ok(())
+    }
+}
+
+/// Recursively lays `over` onto `base`: tables merge, everything else replaces.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// `a.b.c=value`: the value is parsed as TOML, falling back to a bare string.
+fn apply_override(table: &mut toml::Table, item: &str) -> Result<()> {
+    let (key, raw) = item
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--set {item:?}: expected key=value"))?;
+    let value: toml::Value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    let parts: Vec<&str> = key.trim().split('.').collect();
+    let (last, parents) = parts.split_last().expect("split yields at least one part");
+    let mut node = table;
+    for part in parents {
+        node = node
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| anyhow!("--set {item:?}: {part} is not a table"))?;
+    }
+    node.insert(last.to_string(), value);
+    Ok(())
+}
+
+fn one_line(e: &impl std::fmt::Display) -> String {
+    e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,187 @@
+//! Imagination: a frozen world model used as a batched environment.
+//!
+//! [`PopImagination`] costs exactly two network calls per step whatever the number
+//! of tokens per frame: the prediction tokens read the state and yield all `K`
+//! next tokens at once, then the `K + 1` real tokens `[o_hat, a]` run as one chunk
+//! and write the next state. [`TokenByToken`] is the IRIS-style generator kept as the
+//! speed baseline and correctness oracle: `K + 1` sequential recurrent calls a step.
+//!
+//! Sampling stays on the model's backend: no host round trip per token.
+
+use burn::tensor::activation::softmax;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor};
+
+use crate::retnet::RetNetState;
+use crate::world_model::WorldModel;
+
+/// What the world model says about the step that an action just finished.
+#[derive(Debug, Clone)]
+pub struct Outcome<B: Backend> {
+    /// `[B, 3]` reward-sign logits.
+    pub reward_logits: Tensor<B, 2>,
+    /// `[B, 2]` termination logits.
+    pub done_logits: Tensor<B, 2>,
+}
+
+impl<B: Backend> Outcome<B> {
+    /// The most likely reward sign, as -1.0 / 0.0 / +1.0: `[B]`.
+    pub fn reward(&self) -> Tensor<B, 1> {
+        self.reward_logits.clone().argmax(1).float().sub_scalar(1.0).squeeze_dim(1)
+    }
+
+    /// 1.0 where the episode most likely ended: `[B]`.
+    pub fn done(&self) -> Tensor<B, 1> {
+        self.done_logits.clone().argmax(1).float().squeeze_dim(1)
+    }
+}
+
+/// Samples one class per row of `[N, C]` logits at `temperature` (0 = argmax).
+pub fn sample_logits<B: Backend>(logits: Tensor<B, 2>, temperature: f32) -> Tensor<B, 1, Int> {
+    if temperature <= 0.0 {
+        return logits.argmax(1).squeeze_dim(1);
+    }
+    softmax(logits.div_scalar(temperature), 1).categorical(1).squeeze_dim(1)
+}
+
+/// Runs whole context blocks through the model as one chunk: `tokens` `[B, C, K]`,
+/// `actions` `[B, C]`. Returns the state after them, the outcome of the last action
+/// and the output at the last action slot.
+fn run_context<B: Backend>(
+    model: &WorldModel<B>,
+    codebook: &Tensor<B, 2>,
+    tokens: Tensor<B, 3, Int>,
+    actions: Tensor<B, 2, Int>,
+) -> (RetNetState<B>, Outcome<B>, Tensor<B, 2>) {
+    let batch = tokens.dims()[0];
+    let x = model.embed_blocks(codebook, tokens.clone(), actions);
+    let len = x.dims()[1];
+    let (y, state) =
+        model
+            .retnet
+            .forward_chunkwise(x, &model.zero_state(batch, &tokens.device()), len);
+    let last = y.narrow(1, len - 1, 1).squeeze_dim::<2>(1);
+    (state, outcome_of(model, last.clone()), last)
+}
+
+/// The outcome read from the output `[B, d]` at an action slot.
+fn outcome_of<B: Backend>(model: &WorldModel<B>, slot_output: Tensor<B, 2>) -> Outcome<B> {
+    let (reward_logits, done_logits) = model.outcome_heads(slot_output);
+    Outcome { reward_logits, done_logits }
+}
+
+/// POP imagination over a batch of worlds.
+pub struct PopImagination<'m, B: Backend> {
+    model: &'m WorldModel<B>,
+    codebook: Tensor<B, 2>,
+    state: RetNetState<B>,
+    temperature: f32,
+}
+
+impl<'m, B: Backend> PopImagination<'m, B> {
+    /// Builds the state from context blocks `[o_{T-2}, a_{T-2}], [o_{T-1}, a_{T-1}]`
+    /// (`tokens` `[B, C, K]`, `actions` `[B, C]`, the last action chosen by the
+    /// policy) and returns the outcome of the last action.
+    pub fn start(
+        model: &'m WorldModel<B>,
+        codebook: Tensor<B, 2>,
+        tokens: Tensor<B, 3, Int>,
+        actions: Tensor<B, 2, Int>,
+        temperature: f32,
+    ) -> (Self, Outcome<B>) {
+        let (state, outcome, _) = run_context(model, &codebook, tokens, actions);
+        (Self { model, codebook, state, temperature }, outcome)
+    }
+
+    /// Network call 1: logits of all `K` tokens of the next frame, `[B, K, vocab]`.
+    pub fn next_frame_logits(&self) -> Tensor<B, 3> {
+        self.model.predict_frame(&self.state)
+    }
+
+    /// Samples the next frame's `K` tokens at once: `[B, K]`.
+    pub fn predict_frame(&self) -> Tensor<B, 2, Int> {
+        let logits = self.next_frame_logits();
+        let [batch, k, vocab] = logits.dims();
+        sample_logits(logits.reshape([batch * k, vocab]), self.temperature).reshape([batch, k])
+    }
+
+    /// Network call 2: the frame's tokens `[B, K]` and the chosen actions `[B]` as
+    /// one chunk of `K + 1` tokens; returns the action's outcome.
+    pub fn step(&mut self, tokens: Tensor<B, 2, Int>, actions: Tensor<B, 1, Int>) -> Outcome<B> {
+        let x = self.model.embed_blocks(
+            &self.codebook,
+            tokens.unsqueeze_dim(1),
+            actions.unsqueeze_dim(1),
+        );
+        let len = x.dims()[1];
+        let (y, state) = self.model.retnet.forward_chunkwise(x, &self.state, len);
+        self.state = state;
+        outcome_of(self.model, y.narrow(1, len - 1, 1).squeeze_dim(1))
+    }
+
+    pub fn state(&self) -> &RetNetState<B> {
+        &self.state
+    }
+}
+
+/// IRIS-style generation with the same network: each token's output predicts the
+/// next token, so a step costs `K` recurrent calls for the frame plus one for the
+/// action.
+pub struct TokenByToken<'m, B: Backend> {
+    model: &'m WorldModel<B>,
+    codebook: Tensor<B, 2>,
+    state: RetNetState<B>,
+    /// Output `[B, d]` at the last token fed, which predicts the next token.
+    last_output: Tensor<B, 2>,
+    temperature: f32,
+}
+
+impl<'m, B: Backend> TokenByToken<'m, B> {
+    /// Same context contract as [`PopImagination::start`].
+    pub fn start(
+        model: &'m WorldModel<B>,
+        codebook: Tensor<B, 2>,
+        tokens: Tensor<B, 3, Int>,
+        actions: Tensor<B, 2, Int>,
+        temperature: f32,
+    ) -> (Self, Outcome<B>) {
+        let (state, outcome, last_output) = run_context(model, &codebook, tokens, actions);
+        (Self { model, codebook, state, last_output, temperature }, outcome)
+    }
+
+    /// `K` sequential calls, each sampling one token and feeding it back: `[B, K]`.
+    pub fn predict_frame(&mut self) -> Tensor<B, 2, Int> {
+        let k = self.model.tokens_per_frame();
+        let mut tokens = Vec::with_capacity(k);
+        for _ in 0..k {
+            let logits = self.model.obs_head.forward(self.last_output.clone());
+            let token = sample_logits(logits, self.temperature);
+            let embedded = self.codebook.clone().select(0, token.clone());
+            self.feed(embedded);
+            tokens.push(token.unsqueeze_dim::<2>(1));
+        }
+        Tensor::cat(tokens, 1)
+    }
+
+    /// One more call: the action token `[B]`; returns its outcome.
+    pub fn step(&mut self, actions: Tensor<B, 1, Int>) -> Outcome<B> {
+        let embedded = self.model.action_embedding.forward(actions.unsqueeze_dim(1)).squeeze_dim(1);
+        self.feed(embedded);
+        outcome_of(self.model, self.last_output.clone())
+    }
+
+    /// Feeds one embedded token `[B, d]` through the recurrent form.
+    pub fn feed(&mut self, embedded: Tensor<B, 2>) {
+        let (y, state) = self.model.retnet.forward_recurrent(embedded, &self.state);
+        self.state = state;
+        self.last_output = y;
+    }
+
+    pub fn state(&self) -> &RetNetState<B> {
+        &self.state
+    }
+
+    pub fn last_output(&self) -> &Tensor<B, 2> {
+        &self.last_output
+    }
+}

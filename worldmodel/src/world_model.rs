@@ -1,0 +1,287 @@
+//! The RetNet world model of spec section 3: token embeddings, the retention stack,
+//! learned prediction tokens and the three heads, with the POP training pass and
+//! its masked loss.
+//!
+//! A sequence is a run of blocks of `K + 1` tokens: the `K` observation tokens of a
+//! frame followed by the action taken on it. Observation tokens are embedded with
+//! the tokenizer's codebook, which the caller passes in detached so that no gradient
+//! reaches it from here.
+
+use burn::module::{Module, Param};
+use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
+use burn::tensor::activation::{log_softmax, relu};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Bool, Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::retnet::{RetNet, RetNetConfig, RetNetState};
+
+/// Number of reward classes: the sign of the reward, -1 / 0 / +1.
+pub const REWARD_CLASSES: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorldModelConfig {
+    pub retnet: RetNetConfig,
+    /// Observation tokens per frame (K).
+    pub tokens_per_frame: usize,
+    /// Size of the tokenizer's vocabulary; the codebook width must equal `d_model`.
+    pub vocab: usize,
+    pub n_actions: usize,
+    /// Blocks per chunk of the chunkwise training pass.
+    pub chunk_blocks: usize,
+}
+
+impl WorldModelConfig {
+    /// The spec's world model for a game with `n_actions` actions.
+    pub fn spec(n_actions: usize) -> Self {
+        Self {
+            retnet: RetNetConfig::default(),
+            tokens_per_frame: 64,
+            vocab: 512,
+            n_actions,
+            chunk_blocks: 3,
+        }
+    }
+
+    pub fn block_len(&self) -> usize {
+        self.tokens_per_frame + 1
+    }
+
+    pub fn init<B: Backend>(&self, device: &B::Device) -> WorldModel<B> {
+        let d = self.retnet.d_model;
+        let head = |classes| Head {
+            hidden: LinearConfig::new(d, d).init(device),
+            out: LinearConfig::new(d, classes).init(device),
+        };
+        let prediction_tokens = Initializer::Normal { mean: 0.0, std: 0.02 }
+            .init([self.block_len(), d], device);
+        WorldModel {
+            retnet: self.retnet.init(device),
+            action_embedding: EmbeddingConfig::new(self.n_actions, d).init(device),
+            prediction_tokens,
+            obs_head: head(self.vocab),
+            reward_head: head(REWARD_CLASSES),
+            done_head: head(2),
+            tokens_per_frame: self.tokens_per_frame,
+            chunk_blocks: self.chunk_blocks,
+        }
+    }
+}
+
+/// A two-layer MLP head.
+#[derive(Module, Debug)]
+pub struct Head<B: Backend> {
+    hidden: Linear<B>,
+    out: Linear<B>,
+}
+
+impl<B: Backend> Head<B> {
+    pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        self.out.forward(relu(self.hidden.forward(x)))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct WorldModel<B: Backend> {
+    pub retnet: RetNet<B>,
+    pub action_embedding: Embedding<B>,
+    /// One learned embedding per position of a block (POP).
+    pub prediction_tokens: Param<Tensor<B, 2>>,
+    pub obs_head: Head<B>,
+    pub reward_head: Head<B>,
+    pub done_head: Head<B>,
+    tokens_per_frame: usize,
+    chunk_blocks: usize,
+}
+
+/// A training batch of token sequences: `T` blocks per row.
+#[derive(Debug, Clone)]
+pub struct TokenBatch<B: Backend> {
+    /// `[B, T, K]` observation tokens.
+    pub tokens: Tensor<B, 3, Int>,
+    /// `[B, T]` actions taken on each frame.
+    pub actions: Tensor<B, 2, Int>,
+    /// `[B, T]` rewards received after each action (only their sign is learned).
+    pub rewards: Tensor<B, 2>,
+    /// `[B, T]` 1 where the episode ended after the action, else 0.
+    pub ends: Tensor<B, 2, Int>,
+    /// `[B, T]` true for real steps, false for padding.
+    pub mask: Tensor<B, 2, Bool>,
+}
+
+/// Outputs of the POP training pass for blocks `context..T`.
+#[derive(Debug, Clone)]
+pub struct WorldModelOutput<B: Backend> {
+    /// `[B, T - context, K, vocab]`: frame `t` predicted from the state before it.
+    pub obs_logits: Tensor<B, 4>,
+    /// `[B, T - context, 3]` reward-sign logits of the action slots.
+    pub reward_logits: Tensor<B, 3>,
+    /// `[B, T - context, 2]` termination logits of the action slots.
+    pub done_logits: Tensor<B, 3>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorldModelLoss<B: Backend> {
+    pub total: Tensor<B, 1>,
+    pub obs: Tensor<B, 1>,
+    pub reward: Tensor<B, 1>,
+    pub done: Tensor<B, 1>,
+}
+
+impl<B: Backend> WorldModel<B> {
+    pub fn tokens_per_frame(&self) -> usize {
+        self.tokens_per_frame
+    }
+
+    pub fn block_len(&self) -> usize {
+        self.tokens_per_frame + 1
+    }
+
+    pub fn d_model(&self) -> usize {
+        self.retnet.d_model()
+    }
+
+    pub fn zero_state(&self, batch: usize, device: &B::Device) -> RetNetState<B> {
+        self.retnet.zero_state(batch, device)
+    }
+
+    /// Embeds `[B, T, K]` tokens and `[B, T]` actions as `[B, T * (K + 1), d]`,
+    /// each frame's tokens followed by its action.
+    pub fn embed_blocks(
+        &self,
+        codebook: &Tensor<B, 2>,
+        tokens: Tensor<B, 3, Int>,
+        actions: Tensor<B, 2, Int>,
+    ) -> Tensor<B, 3> {
+        let [batch, blocks, k] = tokens.dims();
+        let d = self.d_model();
+        let obs = codebook
+            .clone()
+            .select(0, tokens.reshape([batch * blocks * k]))
+            .reshape([batch, blocks, k, d]);
+        let act = self.action_embedding.forward(actions).reshape([batch, blocks, 1, d]);
+        Tensor::cat(vec![obs, act], 2).reshape([batch, blocks * (k + 1), d])
+    }
+
+    /// The prediction tokens of a frame's `K` observation slots, repeated for `batch` rows.
+    pub fn prediction_block(&self, batch: usize) -> Tensor<B, 3> {
+        let d = self.d_model();
+        self.prediction_tokens
+            .val()
+            .narrow(0, 0, self.tokens_per_frame)
+            .unsqueeze_dim::<3>(0)
+            .expand([batch, self.tokens_per_frame, d])
+    }
+
+    /// POP: predicts a whole frame from the state before it with one read-only pass
+    /// of the prediction tokens. Returns `[B, K, vocab]` logits.
+    pub fn predict_frame(&self, state: &RetNetState<B>) -> Tensor<B, 3> {
+        let x = self.prediction_block(state.batch_size());
+        self.obs_head.forward(self.retnet.forward_readonly(x, state))
+    }
+
+    /// The outputs at the action slots: `[B, T * (K + 1), d]` -> `[B, T, d]`.
+    pub fn action_slots(&self, y: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [batch, len, d] = y.dims();
+        let blocks = len / self.block_len();
+        y.reshape([batch, blocks, self.block_len(), d])
+            .narrow(2, self.tokens_per_frame, 1)
+            .reshape([batch, blocks, d])
+    }
+
+    /// Reward-sign and termination logits of action-slot outputs `[.., d]`.
+    pub fn outcome_heads<const D: usize>(&self, slots: Tensor<B, D>) -> (Tensor<B, D>, Tensor<B, D>) {
+        (self.reward_head.forward(slots.clone()), self.done_head.forward(slots))
+    }
+
+    /// The POP training pass. Real tokens run chunkwise, keeping the state at the
+    /// end of every block; then the prediction tokens of all blocks `context..T` run
+    /// in one batched read-only call, block `t` reading the state after block `t-1`.
+    pub fn forward_train(
+        &self,
+        codebook: &Tensor<B, 2>,
+        tokens: Tensor<B, 3, Int>,
+        actions: Tensor<B, 2, Int>,
+        context: usize,
+    ) -> WorldModelOutput<B> {
+        let [batch, blocks, k] = tokens.dims();
+        assert!(
+            context >= 1 && context < blocks,
+            "POP needs 1 <= context ({context}) < blocks ({blocks})"
+        );
+        assert_eq!(k, self.tokens_per_frame, "token batch has {k} tokens per frame");
+        let device = tokens.device();
+        let x = self.embed_blocks(codebook, tokens, actions);
+        let (y, _, block_states) = self.retnet.forward_chunkwise_with_checkpoints(
+            x,
+            &self.zero_state(batch, &device),
+            self.chunk_blocks * self.block_len(),
+            self.block_len(),
+        );
+        let (reward_logits, done_logits) = self.outcome_heads(self.action_slots(y));
+
+        // Rows ordered (block, batch row): block t reads the state after block t-1.
+        let predicted = blocks - context;
+        let states = RetNetState::cat(block_states[context - 1..blocks - 1].to_vec());
+        let obs_logits = self.predict_frame(&states);
+        let vocab = obs_logits.dims()[2];
+        let obs_logits = obs_logits
+            .reshape([predicted, batch, k, vocab])
+            .swap_dims(0, 1);
+        WorldModelOutput {
+            obs_logits,
+            reward_logits: reward_logits.narrow(1, context, predicted),
+            done_logits: done_logits.narrow(1, context, predicted),
+        }
+    }
+
+    /// The spec's loss: CE(observation tokens) + CE(reward sign) + CE(termination),
+    /// over blocks `context..T` and real (unpadded) steps only.
+    pub fn loss(
+        &self,
+        codebook: &Tensor<B, 2>,
+        batch: &TokenBatch<B>,
+        context: usize,
+    ) -> WorldModelLoss<B> {
+        let out = self.forward_train(
+            codebook,
+            batch.tokens.clone(),
+            batch.actions.clone(),
+            context,
+        );
+        let [_, blocks, _] = batch.tokens.dims();
+        let predicted = blocks - context;
+        let mask = batch.mask.clone().narrow(1, context, predicted).float();
+
+        let target_tokens = batch.tokens.clone().narrow(1, context, predicted);
+        let obs_nll = token_nll(out.obs_logits, target_tokens).mean_dim(2).squeeze_dim::<2>(2);
+        let reward_class = batch.rewards.clone().sign().add_scalar(1.0).int();
+        let reward_nll = token_nll(out.reward_logits, reward_class.narrow(1, context, predicted));
+        let done_nll = token_nll(out.done_logits, batch.ends.clone().narrow(1, context, predicted));
+
+        let obs = masked_mean(obs_nll, mask.clone());
+        let reward = masked_mean(reward_nll, mask.clone());
+        let done = masked_mean(done_nll, mask);
+        WorldModelLoss { total: obs.clone() + reward.clone() + done.clone(), obs, reward, done }
+    }
+}
+
+/// Negative log-likelihood of integer targets under logits whose last dimension
+/// holds the classes: `[.., C]` logits with `[..]` targets -> `[..]`.
+pub fn token_nll<B: Backend, const D: usize, const DT: usize>(
+    logits: Tensor<B, D>,
+    targets: Tensor<B, DT, Int>,
+) -> Tensor<B, DT> {
+    let log_probs = log_softmax(logits, D - 1);
+    log_probs
+        .gather(D - 1, targets.unsqueeze_dim::<D>(DT))
+        .neg()
+        .squeeze_dim::<DT>(D - 1)
+}
+
+/// Mean of `values` where `mask` is 1; zero when nothing is masked in.
+pub fn masked_mean<B: Backend, const D: usize>(values: Tensor<B, D>, mask: Tensor<B, D>) -> Tensor<B, 1> {
+    let count = mask.clone().sum().clamp_min(1.0);
+    (values * mask).sum() / count
+}

@@ -1,0 +1,162 @@
+//! POP's imagination must reproduce its training pass, its chunk call must equal
+//! the recurrent form, and imagination must not grow its state with the horizon.
+
+use burn::backend::Flex;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Distribution, Int, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rem_worldmodel::imagination::{PopImagination, TokenByToken};
+use rem_worldmodel::retnet::RetNetConfig;
+use rem_worldmodel::world_model::{WorldModel, WorldModelConfig};
+
+type B = Flex;
+
+const K: usize = 4;
+const VOCAB: usize = 8;
+const ACTIONS: usize = 3;
+const TOLERANCE: f32 = 1e-4;
+
+fn tiny_config() -> WorldModelConfig {
+    WorldModelConfig {
+        retnet: RetNetConfig { n_layers: 2, d_model: 16, n_heads: 2, ffn: 32, dropout: 0.0 },
+        tokens_per_frame: K,
+        vocab: VOCAB,
+        n_actions: ACTIONS,
+        chunk_blocks: 2,
+    }
+}
+
+struct Fixture {
+    model: WorldModel<B>,
+    codebook: Tensor<B, 2>,
+    tokens: Tensor<B, 3, Int>,
+    actions: Tensor<B, 2, Int>,
+}
+
+fn fixture(batch: usize, blocks: usize, seed: u64) -> Fixture {
+    let device = Default::default();
+    B::seed(&device, seed);
+    let model = tiny_config().init::<B>(&device);
+    let codebook = Tensor::random([VOCAB, 16], Distribution::Normal(0.0, 1.0), &device);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let tokens: Vec<i64> = (0..batch * blocks * K).map(|_| rng.random_range(0..VOCAB as i64)).collect();
+    let actions: Vec<i64> = (0..batch * blocks).map(|_| rng.random_range(0..ACTIONS as i64)).collect();
+    Fixture {
+        model,
+        codebook,
+        tokens: Tensor::from_data(TensorData::new(tokens, [batch, blocks, K]), &device),
+        actions: Tensor::from_data(TensorData::new(actions, [batch, blocks]), &device),
+    }
+}
+
+fn max_abs_diff<const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    (a - b).abs().max().into_scalar()
+}
+
+#[test]
+fn imagined_next_frame_logits_equal_the_training_pass() {
+    let (batch, blocks, context) = (2, 6, 2);
+    let f = fixture(batch, blocks, 1);
+    let train = f.model.forward_train(&f.codebook, f.tokens.clone(), f.actions.clone(), context);
+    for t in context..blocks {
+        let (imagination, _) = PopImagination::start(
+            &f.model,
+            f.codebook.clone(),
+            f.tokens.clone().narrow(1, 0, t),
+            f.actions.clone().narrow(1, 0, t),
+            1.0,
+        );
+        let imagined = imagination.next_frame_logits();
+        let trained = train.obs_logits.clone().narrow(1, t - context, 1).squeeze_dim::<3>(1);
+        let diff = max_abs_diff(imagined, trained);
+        assert!(diff <= TOLERANCE, "block {t}: max abs diff {diff}");
+    }
+}
+
+#[test]
+fn imagined_outcomes_equal_the_training_pass() {
+    let (batch, blocks, context) = (2, 5, 2);
+    let f = fixture(batch, blocks, 2);
+    let train = f.model.forward_train(&f.codebook, f.tokens.clone(), f.actions.clone(), context);
+    let (mut imagination, _) = PopImagination::start(
+        &f.model,
+        f.codebook.clone(),
+        f.tokens.clone().narrow(1, 0, context),
+        f.actions.clone().narrow(1, 0, context),
+        1.0,
+    );
+    for t in context..blocks {
+        let outcome = imagination.step(
+            f.tokens.clone().narrow(1, t, 1).squeeze_dim(1),
+            f.actions.clone().narrow(1, t, 1).squeeze_dim(1),
+        );
+        let j = t - context;
+        let reward = train.reward_logits.clone().narrow(1, j, 1).squeeze_dim::<2>(1);
+        let done = train.done_logits.clone().narrow(1, j, 1).squeeze_dim::<2>(1);
+        assert!(max_abs_diff(outcome.reward_logits, reward) <= TOLERANCE, "reward, block {t}");
+        assert!(max_abs_diff(outcome.done_logits, done) <= TOLERANCE, "done, block {t}");
+    }
+}
+
+#[test]
+fn pop_chunk_call_equals_the_recurrent_form_on_true_tokens() {
+    let (batch, blocks, context) = (3, 5, 2);
+    let f = fixture(batch, blocks, 3);
+    let start = |n: usize| {
+        (f.tokens.clone().narrow(1, 0, n), f.actions.clone().narrow(1, 0, n))
+    };
+    let (tokens, actions) = start(context);
+    let (mut pop, _) = PopImagination::start(&f.model, f.codebook.clone(), tokens.clone(), actions.clone(), 1.0);
+    let (mut oracle, _) = TokenByToken::start(&f.model, f.codebook.clone(), tokens, actions, 1.0);
+    for t in context..blocks {
+        let frame = f.tokens.clone().narrow(1, t, 1).squeeze_dim::<2>(1);
+        let action = f.actions.clone().narrow(1, t, 1).squeeze_dim::<1>(1);
+        let pop_outcome = pop.step(frame.clone(), action.clone());
+        for k in 0..K {
+            let token = frame.clone().narrow(1, k, 1).squeeze_dim::<1>(1);
+            oracle.feed(f.codebook.clone().select(0, token));
+        }
+        let oracle_outcome = oracle.step(action);
+        let diff = max_abs_diff(pop_outcome.reward_logits, oracle_outcome.reward_logits);
+        assert!(diff <= TOLERANCE, "reward logits differ by {diff} at block {t}");
+        for (p, o) in pop.state().layers.iter().zip(&oracle.state().layers) {
+            assert_eq!(p.next_positions, o.next_positions);
+            let diff = max_abs_diff(p.memory.clone(), o.memory.clone());
+            assert!(diff <= TOLERANCE, "state differs by {diff} at block {t}");
+        }
+    }
+}
+
+#[test]
+fn imagination_state_does_not_grow_with_the_horizon() {
+    let (batch, context) = (2, 2);
+    let f = fixture(batch, context, 4);
+    let (mut pop, _) =
+        PopImagination::start(&f.model, f.codebook.clone(), f.tokens.clone(), f.actions.clone(), 1.0);
+    let shapes = |s: &rem_worldmodel::retnet::RetNetState<B>| {
+        s.layers.iter().map(|l| l.memory.dims()).collect::<Vec<_>>()
+    };
+    let initial = shapes(pop.state());
+    let device = Default::default();
+    for step in 0..8 {
+        let frame = pop.predict_frame();
+        assert_eq!(frame.dims(), [batch, K]);
+        let actions = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![step % ACTIONS as i64; batch], [batch]), &device);
+        pop.step(frame, actions);
+        assert_eq!(shapes(pop.state()), initial, "state grew at step {step}");
+        let expected_position = (context + step as usize + 1) * (K + 1);
+        assert!(pop.state().layers.iter().all(|l| l.next_positions.iter().all(|&p| p == expected_position)));
+    }
+}
+
+#[test]
+fn token_by_token_samples_a_full_frame_per_step() {
+    let f = fixture(2, 2, 5);
+    let (mut generator, _) =
+        TokenByToken::start(&f.model, f.codebook.clone(), f.tokens.clone(), f.actions.clone(), 1.0);
+    let frame = generator.predict_frame();
+    assert_eq!(frame.dims(), [2, K]);
+    let values: Vec<i64> = frame.into_data().convert::<i64>().into_vec().unwrap();
+    assert!(values.iter().all(|&v| (0..VOCAB as i64).contains(&v)));
+}
