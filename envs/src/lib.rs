@@ -1,0 +1,14 @@
+//! Environments for rem-rs: the `Env` trait, native Rust games, the Atari (ALE)
+//! worker backend, vectorised collection and the episode store.
+
+pub mod atari;
+pub mod env;
+pub mod frame;
+pub mod native;
+pub mod registry;
+pub mod store;
+pub mod vector;
+
+pub use env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
+pub use registry::{is_native, make_env, EnvMode};
+pub use frame::{Frame, FRAME_BYTES, FRAME_CHANNELS, FRAME_SIDE};

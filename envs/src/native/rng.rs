@@ -1,0 +1,55 @@
+//! A tiny seeded generator (SplitMix64) for the native games.
+//!
+//! The games use their own generator rather than `rand`'s `StdRng` so that an
+//! episode stays reproducible from its seed across `rand` releases, which matters
+//! for resumed runs and recorded test expectations.
+
+/// SplitMix64: fast, full-period and well mixed enough for game randomness.
+#[derive(Debug, Clone)]
+pub struct GameRng {
+    state: u64,
+}
+
+impl GameRng {
+    pub fn new(seed: u64) -> Self {
+        Self { state: seed }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        finalize(self.state)
+    }
+
+    /// Uniform integer in `0..n` (`n > 0`), by multiply-shift on the top 32 bits.
+    pub fn below(&mut self, n: u32) -> u32 {
+        debug_assert!(n > 0);
+        (((self.next_u64() >> 32) * n as u64) >> 32) as u32
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        unit < p
+    }
+
+    /// -1 or +1 with equal probability.
+    pub fn sign(&mut self) -> i32 {
+        if self.below(2) == 0 {
+            -1
+        } else {
+            1
+        }
+    }
+}
+
+/// Derives an independent seed for sub-stream `stream` of `seed`
+/// (e.g. one per worker of a pool).
+pub fn mix_seed(seed: u64, stream: u64) -> u64 {
+    finalize(seed ^ finalize(stream.wrapping_add(0x632B_E59B_D9B4_E019)))
+}
+
+fn finalize(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

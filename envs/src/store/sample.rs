@@ -1,0 +1,116 @@
+//! Segment sampling: fixed-length windows of consecutive steps, padded where they
+//! run past an episode boundary.
+
+use rand::Rng;
+
+use super::episode::Episode;
+use super::{EpisodeStore, StoreError};
+use crate::frame::FRAME_BYTES;
+
+/// Which side of a segment may run outside its episode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding {
+    /// The segment *starts* at a uniformly drawn step and is padded on the right
+    /// where it runs past the episode's end (tokenizer and world model).
+    Right,
+    /// The segment *ends* at a uniformly drawn step and is padded on the left
+    /// where it starts before the episode's start (actor-critic burn-in).
+    Left,
+}
+
+/// `batch` segments of `len` steps as flat row-major buffers. Padded positions
+/// hold zeros (frames, rewards), action 0, `ends = false` and `mask = false`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentBatch {
+    pub batch: usize,
+    pub len: usize,
+    /// `[batch, len, 64, 64, 3]` observation bytes.
+    pub frames: Vec<u8>,
+    /// `[batch, len]` actions taken in those observations.
+    pub actions: Vec<usize>,
+    /// `[batch, len]` rewards received for those actions.
+    pub rewards: Vec<f32>,
+    /// `[batch, len]` true where the step ended the episode for the learner
+    /// (termination or a lost life; not truncation).
+    pub ends: Vec<bool>,
+    /// `[batch, len]` true where the position holds real data.
+    pub mask: Vec<bool>,
+}
+
+impl SegmentBatch {
+    fn padded(batch: usize, len: usize) -> Self {
+        let cells = batch * len;
+        Self {
+            batch,
+            len,
+            frames: vec![0; cells * FRAME_BYTES],
+            actions: vec![0; cells],
+            rewards: vec![0.0; cells],
+            ends: vec![false; cells],
+            mask: vec![false; cells],
+        }
+    }
+
+    /// The frame bytes of segment `b` at time `t`.
+    pub fn frame(&self, b: usize, t: usize) -> &[u8] {
+        let i = b * self.len + t;
+        &self.frames[i * FRAME_BYTES..(i + 1) * FRAME_BYTES]
+    }
+
+    fn copy_step(&mut self, b: usize, t: usize, episode: &Episode, step: usize) {
+        let i = b * self.len + t;
+        self.frames[i * FRAME_BYTES..(i + 1) * FRAME_BYTES].copy_from_slice(episode.frame(step));
+        self.actions[i] = episode.actions[step] as usize;
+        self.rewards[i] = episode.rewards[step];
+        self.ends[i] = episode.is_terminal(step);
+        self.mask[i] = true;
+    }
+}
+
+impl EpisodeStore {
+    /// Draws `batch` segments of `len` steps. The anchor step (the first step for
+    /// `Padding::Right`, the last for `Padding::Left`) is uniform over every stored
+    /// step, so episodes are weighted by their length. Deterministic given `rng`.
+    pub fn sample_segments<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        batch: usize,
+        len: usize,
+        padding: Padding,
+    ) -> Result<SegmentBatch, StoreError> {
+        if len == 0 {
+            return Err(StoreError::ZeroLength);
+        }
+        if self.num_steps() == 0 {
+            return Err(StoreError::Empty);
+        }
+        let episodes: Vec<&Episode> = self.episodes().collect();
+        // Cumulative step counts: episode i owns anchors [ends[i-1], ends[i]).
+        let ends: Vec<usize> = episodes
+            .iter()
+            .scan(0, |total, e| {
+                *total += e.len();
+                Some(*total)
+            })
+            .collect();
+
+        let mut out = SegmentBatch::padded(batch, len);
+        for b in 0..batch {
+            let anchor = rng.random_range(0..self.num_steps());
+            let index = ends.partition_point(|&end| end <= anchor);
+            let episode = episodes[index];
+            let step = anchor - if index == 0 { 0 } else { ends[index - 1] };
+            let first = match padding {
+                Padding::Right => step as isize,
+                Padding::Left => step as isize + 1 - len as isize,
+            };
+            for t in 0..len {
+                let source = first + t as isize;
+                if source >= 0 && (source as usize) < episode.len() {
+                    out.copy_step(b, t, episode, source as usize);
+                }
+            }
+        }
+        Ok(out)
+    }
+}

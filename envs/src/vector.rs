@@ -1,0 +1,405 @@
+//! Vectorised collection: one std thread per environment, driven by commands over
+//! crossbeam channels.
+//!
+//! * `step` sends every worker its action, then waits for all answers. A finished
+//!   environment is reset by its worker right away (with `reset(None)`, continuing
+//!   the random stream seeded by `reset_all`), and its `PoolStep` carries both the
+//!   terminal observation and the next episode's first one.
+//! * Each step's transitions go into a channel of `PoolEvent`s towards the episode
+//!   store, in environment order after all answers arrived, so that the store's
+//!   contents depend only on the pool seed and the actions, not on thread timing.
+//! * An environment's error comes back as that `EnvError`; the environment then
+//!   needs `reset_all` before it steps again. A worker that panicked, vanished, or
+//!   did not answer within the reply timeout is dead: every later call returns
+//!   `EnvError::Backend` naming it, instead of hanging or panicking.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+
+use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
+use crate::frame::Frame;
+use crate::native::rng::mix_seed;
+use crate::store::{EpisodeStore, Transition};
+
+/// How long `step`/`reset_all` wait for a worker before declaring it dead.
+pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One environment's result of `EnvPool::step`.
+#[derive(Debug, Clone)]
+pub struct PoolStep {
+    /// The step as the environment returned it (with the terminal observation).
+    pub step: Step,
+    /// The first observation of the next episode, when this step ended one.
+    pub reset: Option<(Frame, Info)>,
+}
+
+impl PoolStep {
+    /// The observation the next action for this environment is taken in.
+    pub fn next_obs(&self) -> &Frame {
+        self.reset
+            .as_ref()
+            .map_or(&self.step.obs, |(frame, _)| frame)
+    }
+}
+
+/// What the pool sends towards the episode store.
+#[derive(Debug, Clone)]
+pub enum PoolEvent {
+    /// A real step of environment `env_id`.
+    Transition {
+        env_id: usize,
+        transition: Transition,
+    },
+    /// Environment `env_id` was reset in the middle of an episode (by `reset_all`);
+    /// its episode in progress ends there.
+    EpisodeAborted { env_id: usize },
+}
+
+impl PoolEvent {
+    pub fn apply_to(self, store: &mut EpisodeStore) {
+        match self {
+            PoolEvent::Transition { env_id, transition } => store.push(env_id, transition),
+            PoolEvent::EpisodeAborted { env_id } => store.close_episode(env_id),
+        }
+    }
+}
+
+enum Command {
+    Reset(Option<u64>),
+    Step(usize),
+}
+
+enum Reply {
+    Reset(Frame),
+    Step(PoolStep),
+}
+
+/// A worker's answer to one command.
+enum Answer {
+    Done(EnvResult<Reply>),
+    /// The environment panicked; the worker thread has exited.
+    Panicked(String),
+}
+
+struct Worker {
+    name: String,
+    actions: ActionSpace,
+    commands: Sender<Command>,
+    answers: Receiver<Answer>,
+    handle: Option<JoinHandle<()>>,
+    /// Why the worker can no longer be used, once it cannot.
+    dead: Option<String>,
+    /// Set when the worker timed out: its thread may still be busy, so it is not joined.
+    stuck: bool,
+}
+
+impl Worker {
+    fn spawn(index: usize, env: Box<dyn Env>) -> Self {
+        let (name, actions) = (env.name().to_string(), env.action_space().clone());
+        let (commands, command_rx) = unbounded();
+        let (answer_tx, answers) = unbounded();
+        let handle = std::thread::Builder::new()
+            .name(format!("env-worker-{index}"))
+            .spawn(move || serve(env, command_rx, answer_tx))
+            .expect("spawning an environment worker thread");
+        Self {
+            name,
+            actions,
+            commands,
+            answers,
+            handle: Some(handle),
+            dead: None,
+            stuck: false,
+        }
+    }
+
+    fn send(&mut self, index: usize, command: Command) -> EnvResult<()> {
+        self.check_alive(index)?;
+        if self.commands.send(command).is_err() {
+            return Err(self.fail(index, "its thread has exited".into()));
+        }
+        Ok(())
+    }
+
+    fn receive(&mut self, index: usize, timeout: Duration) -> EnvResult<Reply> {
+        self.check_alive(index)?;
+        match self.answers.recv_timeout(timeout) {
+            Ok(Answer::Done(result)) => result,
+            Ok(Answer::Panicked(message)) => Err(self.fail(index, format!("panicked: {message}"))),
+            Err(RecvTimeoutError::Timeout) => {
+                self.stuck = true;
+                Err(self.fail(index, format!("no answer within {timeout:?}")))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(self.fail(index, "its thread has exited".into()))
+            }
+        }
+    }
+
+    /// Marks the worker unusable and returns the error describing why.
+    fn fail(&mut self, index: usize, why: String) -> EnvError {
+        self.dead = Some(why);
+        self.check_alive(index).expect_err("just marked dead")
+    }
+
+    fn check_alive(&self, index: usize) -> EnvResult<()> {
+        match &self.dead {
+            None => Ok(()),
+            Some(why) => Err(EnvError::Backend(format!(
+                "env worker {index} ({}) died: {why}",
+                self.name
+            ))),
+        }
+    }
+}
+
+/// The worker thread: runs commands until the pool drops its sender or the
+/// environment panics.
+fn serve(mut env: Box<dyn Env>, commands: Receiver<Command>, answers: Sender<Answer>) {
+    for command in commands.iter() {
+        let answer = match catch_unwind(AssertUnwindSafe(|| execute(env.as_mut(), command))) {
+            Ok(result) => Answer::Done(result),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                let _ = answers.send(Answer::Panicked(message));
+                return;
+            }
+        };
+        if answers.send(answer).is_err() {
+            return;
+        }
+    }
+}
+
+fn execute(env: &mut dyn Env, command: Command) -> EnvResult<Reply> {
+    match command {
+        Command::Reset(seed) => env.reset(seed).map(|(frame, _)| Reply::Reset(frame)),
+        Command::Step(action) => {
+            let step = env.step(action)?;
+            let reset = if step.done() {
+                Some(env.reset(None)?)
+            } else {
+                None
+            };
+            Ok(Reply::Step(PoolStep { step, reset }))
+        }
+    }
+}
+
+/// N environments stepped in lockstep on worker threads.
+pub struct EnvPool {
+    workers: Vec<Worker>,
+    seed: u64,
+    resets: u64,
+    reply_timeout: Duration,
+    /// The observation each environment's next action is taken in; `None` until
+    /// reset, and again after the environment failed.
+    observations: Vec<Option<Frame>>,
+    /// Steps into each environment's current episode.
+    episode_steps: Vec<u64>,
+    events_tx: Sender<PoolEvent>,
+    events_rx: Receiver<PoolEvent>,
+}
+
+impl EnvPool {
+    /// Starts one worker thread per environment. Seeds of every episode derive
+    /// from `seed`.
+    pub fn new(envs: Vec<Box<dyn Env>>, seed: u64) -> Self {
+        let n = envs.len();
+        let workers = envs
+            .into_iter()
+            .enumerate()
+            .map(|(i, env)| Worker::spawn(i, env))
+            .collect();
+        let (events_tx, events_rx) = unbounded();
+        Self {
+            workers,
+            seed,
+            resets: 0,
+            reply_timeout: DEFAULT_REPLY_TIMEOUT,
+            observations: vec![None; n],
+            episode_steps: vec![0; n],
+            events_tx,
+            events_rx,
+        }
+    }
+
+    /// Sets how long to wait for a worker's answer before declaring it dead.
+    pub fn with_reply_timeout(mut self, timeout: Duration) -> Self {
+        self.reply_timeout = timeout;
+        self
+    }
+
+    pub fn num_envs(&self) -> usize {
+        self.workers.len()
+    }
+
+    pub fn action_space(&self, env_id: usize) -> &ActionSpace {
+        &self.workers[env_id].actions
+    }
+
+    pub fn env_name(&self, env_id: usize) -> &str {
+        &self.workers[env_id].name
+    }
+
+    /// The observation environment `env_id`'s next action is taken in.
+    pub fn observation(&self, env_id: usize) -> Option<&Frame> {
+        self.observations[env_id].as_ref()
+    }
+
+    /// Resets every environment with a seed derived from the pool seed, the worker
+    /// index and how many times `reset_all` ran before. Episodes cut short here are
+    /// reported as `PoolEvent::EpisodeAborted`.
+    pub fn reset_all(&mut self) -> EnvResult<Vec<Frame>> {
+        for (i, worker) in self.workers.iter().enumerate() {
+            worker.check_alive(i)?;
+        }
+        let round_seed = mix_seed(self.seed, self.resets);
+        self.resets += 1;
+        for (i, steps) in self.episode_steps.iter_mut().enumerate() {
+            if *steps > 0 {
+                self.events_tx
+                    .send(PoolEvent::EpisodeAborted { env_id: i })
+                    .expect("the pool holds the receiver");
+            }
+            *steps = 0;
+        }
+        self.observations.iter_mut().for_each(|obs| *obs = None);
+
+        let mut first_error = None;
+        for (i, worker) in self.workers.iter_mut().enumerate() {
+            if let Err(e) = worker.send(i, Command::Reset(Some(mix_seed(round_seed, i as u64)))) {
+                first_error.get_or_insert(e);
+            }
+        }
+        for (i, worker) in self.workers.iter_mut().enumerate() {
+            if worker.dead.is_some() {
+                continue;
+            }
+            match worker.receive(i, self.reply_timeout) {
+                Ok(Reply::Reset(frame)) => self.observations[i] = Some(frame),
+                Ok(Reply::Step(_)) => unreachable!("a reset is answered with a reset"),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(self
+                .observations
+                .iter()
+                .map(|o| o.clone().expect("reset"))
+                .collect()),
+        }
+    }
+
+    /// Steps every environment with its action (one per environment). Finished
+    /// environments are reset automatically. Transitions go to the event channel.
+    pub fn step(&mut self, actions: &[usize]) -> EnvResult<Vec<PoolStep>> {
+        if actions.len() != self.workers.len() {
+            return Err(EnvError::Backend(format!(
+                "expected {} actions (one per environment), got {}",
+                self.workers.len(),
+                actions.len()
+            )));
+        }
+        for (i, worker) in self.workers.iter().enumerate() {
+            worker.check_alive(i)?;
+            if self.observations[i].is_none() {
+                return Err(EnvError::NeedsReset);
+            }
+            worker.actions.check(actions[i])?;
+        }
+
+        let mut first_error = None;
+        for (i, worker) in self.workers.iter_mut().enumerate() {
+            if let Err(e) = worker.send(i, Command::Step(actions[i])) {
+                first_error.get_or_insert(e);
+            }
+        }
+        let mut results = Vec::with_capacity(actions.len());
+        for (i, worker) in self.workers.iter_mut().enumerate() {
+            let reply = if worker.dead.is_some() {
+                None
+            } else {
+                Some(worker.receive(i, self.reply_timeout))
+            };
+            match reply {
+                Some(Ok(Reply::Step(result))) => results.push(Some(result)),
+                Some(Ok(Reply::Reset(_))) => unreachable!("a step is answered with a step"),
+                Some(Err(e)) => {
+                    first_error.get_or_insert(e);
+                    results.push(None);
+                }
+                None => results.push(None),
+            }
+        }
+
+        // Record in environment order so that the store does not depend on timing.
+        for (i, result) in results.iter().enumerate() {
+            let Some(result) = result else {
+                self.observations[i] = None;
+                continue;
+            };
+            let obs = self.observations[i]
+                .replace(result.next_obs().clone())
+                .expect("checked above");
+            let transition = Transition::new(obs, actions[i], &result.step);
+            self.events_tx
+                .send(PoolEvent::Transition {
+                    env_id: i,
+                    transition,
+                })
+                .expect("the pool holds the receiver");
+            self.episode_steps[i] = if result.step.done() {
+                0
+            } else {
+                self.episode_steps[i] + 1
+            };
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(results.into_iter().map(|r| r.expect("no error")).collect()),
+        }
+    }
+
+    /// The channel of transitions and aborted episodes, in the order they happened.
+    /// It is unbounded: drain it (or call `drain_into`) after every step.
+    pub fn events(&self) -> Receiver<PoolEvent> {
+        self.events_rx.clone()
+    }
+
+    /// Applies every pending event to `store`; returns how many transitions it pushed.
+    pub fn drain_into(&self, store: &mut EpisodeStore) -> usize {
+        let mut pushed = 0;
+        for event in self.events_rx.try_iter() {
+            pushed += matches!(event, PoolEvent::Transition { .. }) as usize;
+            event.apply_to(store);
+        }
+        pushed
+    }
+}
+
+impl Drop for EnvPool {
+    fn drop(&mut self) {
+        let handles: Vec<JoinHandle<()>> = self
+            .workers
+            .iter_mut()
+            .filter(|w| !w.stuck)
+            .filter_map(|w| w.handle.take())
+            .collect();
+        // Dropping the command senders ends the worker loops.
+        self.workers.clear();
+        for handle in handles {
+            let _ = handle.join();
+        }
+    }
+}

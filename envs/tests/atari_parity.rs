@@ -1,0 +1,213 @@
+//! The Rust Atari backend against the plain-Python wrapper stack over ale-py run in
+//! process (`reference_wrappers.py`): same seed, same actions, every frame compared
+//! byte for byte, with rewards, flags and info.
+
+mod atari_support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::thread;
+
+use atari_support::{ale_py_available, python, reference_script};
+use rem_envs::atari::resize::Resizer;
+use rem_envs::atari::{AtariConfig, AtariEnv, SplitMix64};
+use rem_envs::{Env, Frame, FRAME_BYTES};
+
+/// One reset (kind 0) or step (kind 1), as `reference_wrappers.py` writes it.
+#[derive(Debug, Clone, PartialEq)]
+struct Record {
+    kind: u8,
+    terminated: bool,
+    truncated: bool,
+    life_lost: bool,
+    reward: f32,
+    lives: i32,
+    episode_frame: u64,
+    frame: Vec<u8>,
+}
+
+const RECORD_HEADER: usize = 20;
+
+fn parse_records(bytes: &[u8]) -> Vec<Record> {
+    let size = RECORD_HEADER + FRAME_BYTES;
+    assert_eq!(bytes.len() % size, 0, "reference output is not whole records");
+    bytes
+        .chunks(size)
+        .map(|r| Record {
+            kind: r[0],
+            terminated: r[1] != 0,
+            truncated: r[2] != 0,
+            life_lost: r[3] != 0,
+            reward: f32::from_le_bytes(r[4..8].try_into().unwrap()),
+            lives: i32::from_le_bytes(r[8..12].try_into().unwrap()),
+            episode_frame: u64::from_le_bytes(r[12..20].try_into().unwrap()),
+            frame: r[RECORD_HEADER..].to_vec(),
+        })
+        .collect()
+}
+
+fn reset_record(obs: Frame, info: rem_envs::Info) -> Record {
+    Record {
+        kind: 0,
+        terminated: false,
+        truncated: false,
+        life_lost: info.life_lost,
+        reward: 0.0,
+        lives: info.lives.map_or(-1, |l| l as i32),
+        episode_frame: info.episode_frame,
+        frame: obs.as_bytes().to_vec(),
+    }
+}
+
+fn actions(n_actions: usize, count: usize, seed: u64) -> Vec<usize> {
+    let mut rng = SplitMix64::new(seed);
+    (0..count).map(|_| (rng.next_u64() % n_actions as u64) as usize).collect()
+}
+
+fn play_rust(env: &mut AtariEnv, seed: u64, actions: &[usize]) -> Vec<Record> {
+    let (obs, info) = env.reset(Some(seed)).unwrap();
+    let mut records = vec![reset_record(obs, info)];
+    for &action in actions {
+        let step = env.step(action).unwrap();
+        let done = step.done();
+        records.push(Record {
+            kind: 1,
+            terminated: step.terminated,
+            truncated: step.truncated,
+            life_lost: step.info.life_lost,
+            reward: step.reward,
+            lives: step.info.lives.map_or(-1, |l| l as i32),
+            episode_frame: step.info.episode_frame,
+            frame: step.obs.as_bytes().to_vec(),
+        });
+        if done {
+            let (obs, info) = env.reset(None).unwrap();
+            records.push(reset_record(obs, info));
+        }
+    }
+    records
+}
+
+fn play_python(cfg: &AtariConfig, seed: u64, actions: &[usize]) -> Vec<Record> {
+    let list: Vec<String> = actions.iter().map(usize::to_string).collect();
+    let mode = if cfg.life_loss_ends_episode { "train" } else { "eval" };
+    let output = Command::new(python())
+        .arg(reference_script())
+        .args(["--game", &cfg.game, "--mode", mode, "--seed", &seed.to_string()])
+        .args(["--time-limit", &cfg.time_limit_frames.to_string()])
+        .args(["--actions", &list.join(",")])
+        .output()
+        .expect("run the reference wrapper stack");
+    assert!(
+        output.status.success(),
+        "reference failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    parse_records(&output.stdout)
+}
+
+/// Plays both sides at once and compares them record by record.
+fn assert_parity(cfg: AtariConfig, seed: u64, action_count: usize) -> Vec<Record> {
+    let mut env = AtariEnv::new(cfg.clone()).expect("start the Atari env");
+    let actions = actions(env.action_space().n(), action_count, seed + 1000);
+    let python_side = {
+        let (cfg, actions) = (cfg.clone(), actions.clone());
+        thread::spawn(move || play_python(&cfg, seed, &actions))
+    };
+    let ours = play_rust(&mut env, seed, &actions);
+    let theirs = python_side.join().unwrap();
+    assert_eq!(ours.len(), theirs.len(), "different numbers of resets and steps");
+    for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+        let differing = a.frame.iter().zip(&b.frame).filter(|(x, y)| x != y).count();
+        assert_eq!(differing, 0, "record {i}: {differing} frame bytes differ");
+        assert_eq!(a, b, "record {i} differs");
+    }
+    ours
+}
+
+fn steps(records: &[Record]) -> impl Iterator<Item = &Record> {
+    records.iter().filter(|r| r.kind == 1)
+}
+
+#[test]
+fn breakout_train_matches_the_python_wrapper_stack() {
+    if !ale_py_available("breakout_train_matches_the_python_wrapper_stack") {
+        return;
+    }
+    let records = assert_parity(AtariConfig::train("Breakout"), 5, 300);
+    // The run must cover life-loss ends, game over, and rewards.
+    let life_loss_ends = steps(&records).filter(|r| r.terminated && r.lives > 0).count();
+    assert!(life_loss_ends >= 2, "only {life_loss_ends} life-loss ends");
+    assert!(steps(&records).any(|r| r.terminated && r.lives == 0), "no game over");
+    assert!(steps(&records).any(|r| r.reward > 0.0), "no reward");
+    // A life-loss end continues the emulator: the next reset keeps the frame count.
+    let continued = records
+        .windows(2)
+        .any(|w| w[0].terminated && w[0].lives > 0 && w[1].episode_frame > w[0].episode_frame);
+    assert!(continued, "no continuation after a life loss");
+}
+
+#[test]
+fn pong_train_with_mid_skip_truncation_matches_the_python_wrapper_stack() {
+    if !ale_py_available("pong_train_with_mid_skip_truncation_matches_the_python_wrapper_stack") {
+        return;
+    }
+    let cfg = AtariConfig { time_limit_frames: 1003, ..AtariConfig::train("Pong") };
+    let records = assert_parity(cfg, 5, 300);
+    let cut: Vec<&Record> = steps(&records).filter(|r| r.truncated).collect();
+    assert!(!cut.is_empty(), "no truncation");
+    assert!(cut.iter().all(|r| r.episode_frame == 1003 && r.lives == -1));
+    assert!(steps(&records).any(|r| r.reward < 0.0), "no reward");
+}
+
+#[test]
+fn breakout_eval_matches_the_python_wrapper_stack() {
+    if !ale_py_available("breakout_eval_matches_the_python_wrapper_stack") {
+        return;
+    }
+    let records = assert_parity(AtariConfig::eval("Breakout"), 5, 280);
+    // Evaluation ends only at game over, and a real reset always runs one no-op.
+    assert!(steps(&records).any(|r| r.life_lost && !r.terminated), "no life loss");
+    assert!(steps(&records).filter(|r| r.terminated).all(|r| r.lives == 0));
+    assert!(records.iter().filter(|r| r.kind == 0).all(|r| r.episode_frame == 1));
+}
+
+#[test]
+fn resize_matches_numpy_bit_for_bit() {
+    if !ale_py_available("resize_matches_numpy_bit_for_bit") {
+        return;
+    }
+    let mut rng = SplitMix64::new(42);
+    let shapes = [(210usize, 160usize), (210, 160), (64, 64), (50, 30), (7, 300)];
+    let screens: Vec<Vec<u8>> = shapes
+        .iter()
+        .map(|&(h, w)| (0..h * w * 3).map(|_| rng.next_u64() as u8).collect())
+        .collect();
+    let mut child = Command::new(python())
+        .arg(reference_script())
+        .arg("resize")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = Vec::new();
+    for (&(h, w), screen) in shapes.iter().zip(&screens) {
+        input.extend_from_slice(&(h as u16).to_le_bytes());
+        input.extend_from_slice(&(w as u16).to_le_bytes());
+        input.extend_from_slice(screen);
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success());
+    assert_eq!(output.stdout.len(), shapes.len() * FRAME_BYTES);
+    for (i, (&(h, w), screen)) in shapes.iter().zip(&screens).enumerate() {
+        let mut ours = vec![0u8; FRAME_BYTES];
+        Resizer::new(h, w).resize_into(screen, &mut ours);
+        assert!(
+            ours == output.stdout[i * FRAME_BYTES..(i + 1) * FRAME_BYTES],
+            "shape {h}x{w} differs"
+        );
+    }
+}

@@ -1,0 +1,344 @@
+//! Episode bookkeeping, segment sampling and the byte cap of the episode store.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rem_envs::store::{EpisodeStore, Padding, StoreError, Transition, STEP_BYTES};
+use rem_envs::{Frame, FRAME_BYTES};
+
+const UNCAPPED: usize = usize::MAX;
+
+/// A frame whose every byte is `tag`, so sampled frames can be traced back.
+fn tagged(tag: u8) -> Frame {
+    Frame::from_bytes(vec![tag; FRAME_BYTES])
+}
+
+fn step(tag: u8) -> Transition {
+    Transition {
+        obs: tagged(tag),
+        action: tag as usize % 3,
+        reward: tag as f32,
+        terminated: false,
+        truncated: false,
+        life_lost: false,
+    }
+}
+
+fn terminal(tag: u8) -> Transition {
+    Transition {
+        terminated: true,
+        ..step(tag)
+    }
+}
+
+/// Pushes an episode of `len` steps tagged `first..first+len`, ended by termination.
+fn push_episode(store: &mut EpisodeStore, env_id: usize, first: u8, len: u8) {
+    for tag in first..first + len - 1 {
+        store.push(env_id, step(tag));
+    }
+    store.push(env_id, terminal(first + len - 1));
+}
+
+#[test]
+fn counts_steps_episodes_and_bytes() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_episode(&mut store, 0, 1, 5);
+    for tag in 10..13 {
+        store.push(1, step(tag));
+    }
+    assert_eq!(store.num_steps(), 8);
+    assert_eq!(store.num_episodes(), 2);
+    assert_eq!(store.num_complete_episodes(), 1);
+    assert_eq!(store.bytes(), 8 * STEP_BYTES);
+    assert_eq!(store.episode_lens(), vec![5, 3]);
+}
+
+#[test]
+fn interleaved_envs_keep_separate_episodes() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    for t in 0..6u8 {
+        store.push(0, step(t));
+        store.push(1, step(100 + t));
+    }
+    store.push(1, terminal(106));
+    assert_eq!(store.episode_lens(), vec![7, 6]);
+    let mut rng = StdRng::seed_from_u64(0);
+    let batch = store
+        .sample_segments(&mut rng, 64, 3, Padding::Right)
+        .unwrap();
+    for b in 0..64 {
+        let tags: Vec<u8> = (0..3)
+            .filter(|&t| batch.mask[b * 3 + t])
+            .map(|t| batch.frame(b, t)[0])
+            .collect();
+        // Real steps of one segment are consecutive steps of one environment.
+        assert!(tags.windows(2).all(|w| w[1] == w[0] + 1), "{tags:?}");
+    }
+}
+
+#[test]
+fn life_loss_and_truncation_split_episodes() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    for tag in 0..10u8 {
+        let t = Transition {
+            life_lost: tag == 3 || tag == 6,
+            truncated: tag == 9,
+            ..step(tag)
+        };
+        store.push(0, t);
+    }
+    assert_eq!(store.episode_lens(), vec![4, 3, 3]);
+    assert_eq!(store.num_complete_episodes(), 3);
+
+    let mut rng = StdRng::seed_from_u64(1);
+    let len = 5;
+    let batch = store
+        .sample_segments(&mut rng, 200, len, Padding::Right)
+        .unwrap();
+    for b in 0..200 {
+        let real: Vec<usize> = (0..len).filter(|&t| batch.mask[b * len + t]).collect();
+        let first = batch.frame(b, 0)[0];
+        let last_tag = first + real.len() as u8 - 1;
+        // A segment never crosses a lost life: it stops at the episode's last step.
+        assert_eq!(real, (0..real.len()).collect::<Vec<_>>());
+        assert!(
+            matches!(last_tag, 3 | 6 | 9),
+            "segment from {first} ends at {last_tag}"
+        );
+        for (t, &is_real) in batch.mask[b * len..(b + 1) * len].iter().enumerate() {
+            let tag = first as usize + t;
+            // Life loss is an end for the learner; truncation is not.
+            let expected_end = is_real && (tag == 3 || tag == 6);
+            assert_eq!(batch.ends[b * len + t], expected_end, "tag {tag}");
+        }
+    }
+}
+
+#[test]
+fn sampled_batches_have_the_documented_shapes() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_episode(&mut store, 0, 1, 20);
+    let mut rng = StdRng::seed_from_u64(2);
+    for padding in [Padding::Right, Padding::Left] {
+        let batch = store.sample_segments(&mut rng, 4, 6, padding).unwrap();
+        assert_eq!((batch.batch, batch.len), (4, 6));
+        assert_eq!(batch.frames.len(), 4 * 6 * 64 * 64 * 3);
+        assert_eq!(batch.actions.len(), 24);
+        assert_eq!(batch.rewards.len(), 24);
+        assert_eq!(batch.ends.len(), 24);
+        assert_eq!(batch.mask.len(), 24);
+    }
+}
+
+#[test]
+fn right_padding_fills_after_the_episode_end() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_episode(&mut store, 0, 1, 3);
+    let mut rng = StdRng::seed_from_u64(3);
+    let len = 5;
+    let batch = store
+        .sample_segments(&mut rng, 300, len, Padding::Right)
+        .unwrap();
+    let mut starts = [0usize; 3];
+    for b in 0..300 {
+        let first = batch.frame(b, 0)[0];
+        assert!(
+            batch.mask[b * len],
+            "right padding always starts on a real step"
+        );
+        let real = 4 - first as usize; // steps from `first` to the last tag, 3
+        starts[first as usize - 1] += 1;
+        for t in 0..len {
+            let i = b * len + t;
+            if t < real {
+                assert!(batch.mask[i]);
+                assert_eq!(batch.frame(b, t)[0], first + t as u8);
+                assert_eq!(batch.rewards[i], (first + t as u8) as f32);
+                assert_eq!(batch.actions[i], (first as usize + t) % 3);
+                assert_eq!(batch.ends[i], first as usize + t == 3);
+            } else {
+                assert!(!batch.mask[i] && !batch.ends[i]);
+                assert_eq!((batch.actions[i], batch.rewards[i]), (0, 0.0));
+                assert!(batch.frame(b, t).iter().all(|&p| p == 0));
+            }
+        }
+    }
+    assert!(
+        starts.iter().all(|&n| n > 60),
+        "every start index is drawn: {starts:?}"
+    );
+}
+
+#[test]
+fn left_padding_fills_before_the_episode_start() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_episode(&mut store, 0, 1, 3);
+    let mut rng = StdRng::seed_from_u64(4);
+    let len = 5;
+    let batch = store
+        .sample_segments(&mut rng, 300, len, Padding::Left)
+        .unwrap();
+    let mut last_tags = [0usize; 3];
+    for b in 0..300 {
+        assert!(
+            batch.mask[b * len + len - 1],
+            "left padding always ends on a real step"
+        );
+        let last = batch.frame(b, len - 1)[0];
+        last_tags[last as usize - 1] += 1;
+        let real = last as usize; // tags 1..=last are real
+        for t in 0..len {
+            let i = b * len + t;
+            let is_real = t >= len - real;
+            assert_eq!(batch.mask[i], is_real);
+            if is_real {
+                assert_eq!(batch.frame(b, t)[0] as usize, last as usize + t + 1 - len);
+            } else {
+                assert!(batch.frame(b, t).iter().all(|&p| p == 0));
+                assert_eq!(
+                    (batch.actions[i], batch.rewards[i], batch.ends[i]),
+                    (0, 0.0, false)
+                );
+            }
+        }
+    }
+    assert!(
+        last_tags.iter().all(|&n| n > 60),
+        "every end index is drawn: {last_tags:?}"
+    );
+}
+
+#[test]
+fn anchors_are_uniform_over_all_steps() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_episode(&mut store, 0, 1, 1);
+    push_episode(&mut store, 0, 10, 9);
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut counts = std::collections::BTreeMap::new();
+    let (rounds, per_round) = (10, 500);
+    for _ in 0..rounds {
+        let batch = store
+            .sample_segments(&mut rng, per_round, 1, Padding::Right)
+            .unwrap();
+        for b in 0..per_round {
+            *counts.entry(batch.frame(b, 0)[0]).or_insert(0usize) += 1;
+        }
+    }
+    let n = rounds * per_round;
+    // Ten steps in all: each is drawn a tenth of the time, whatever its episode's length.
+    assert_eq!(counts.len(), 10);
+    for (tag, count) in counts {
+        let share = count as f64 / n as f64;
+        assert!(
+            (share - 0.1).abs() < 0.02,
+            "step {tag} drawn {share:.3} of the time"
+        );
+    }
+}
+
+#[test]
+fn episodes_in_progress_are_sampled() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    for tag in 1..=4 {
+        store.push(0, step(tag));
+    }
+    assert_eq!(store.num_complete_episodes(), 0);
+    let mut rng = StdRng::seed_from_u64(6);
+    let batch = store
+        .sample_segments(&mut rng, 8, 2, Padding::Right)
+        .unwrap();
+    assert!((0..8).all(|b| (1..=4).contains(&batch.frame(b, 0)[0])));
+}
+
+#[test]
+fn sampling_is_deterministic_for_a_seed() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_episode(&mut store, 0, 1, 7);
+    push_episode(&mut store, 1, 20, 5);
+    let a = store
+        .sample_segments(&mut StdRng::seed_from_u64(9), 6, 4, Padding::Left)
+        .unwrap();
+    let b = store
+        .sample_segments(&mut StdRng::seed_from_u64(9), 6, 4, Padding::Left)
+        .unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn bad_sampling_requests_are_errors() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut store = EpisodeStore::new(UNCAPPED);
+    assert!(matches!(
+        store.sample_segments(&mut rng, 2, 3, Padding::Right),
+        Err(StoreError::Empty)
+    ));
+    store.push(0, step(1));
+    assert!(matches!(
+        store.sample_segments(&mut rng, 2, 0, Padding::Left),
+        Err(StoreError::ZeroLength)
+    ));
+}
+
+#[test]
+fn cap_drops_the_oldest_completed_episodes() {
+    let mut store = EpisodeStore::new(10 * STEP_BYTES);
+    push_episode(&mut store, 0, 10, 4);
+    push_episode(&mut store, 1, 20, 4);
+    assert_eq!(store.num_steps(), 8);
+    push_episode(&mut store, 0, 30, 4);
+    assert_eq!(store.episode_lens(), vec![4, 4]);
+    assert_eq!(store.dropped_episodes(), 1);
+    assert!(store.bytes() <= store.max_bytes());
+    // The survivors are the two newest episodes.
+    let batch = store
+        .sample_segments(&mut StdRng::seed_from_u64(8), 100, 1, Padding::Right)
+        .unwrap();
+    assert!((0..100).all(|b| batch.frame(b, 0)[0] >= 20));
+}
+
+#[test]
+fn cap_never_drops_episodes_in_progress() {
+    let mut store = EpisodeStore::new(2 * STEP_BYTES);
+    for tag in 0..5 {
+        store.push(0, step(tag));
+    }
+    assert_eq!(
+        store.num_steps(),
+        5,
+        "the open episode is kept above the cap"
+    );
+    push_episode(&mut store, 1, 50, 1);
+    assert_eq!(
+        store.dropped_episodes(),
+        1,
+        "a completed episode goes as soon as the store is over the cap"
+    );
+    assert_eq!(store.episode_lens(), vec![5]);
+    store.push(0, terminal(5));
+    assert_eq!(
+        store.num_steps(),
+        0,
+        "once completed, an episode larger than the cap is dropped too"
+    );
+}
+
+#[test]
+fn closing_an_episode_marks_it_truncated() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    store.push(0, step(1));
+    store.push(0, step(2));
+    store.push(1, step(3));
+    store.close_episode(0);
+    store.close_episode(7); // no episode in progress: nothing happens
+    assert_eq!(store.num_complete_episodes(), 1);
+    store.push(0, step(4));
+    assert_eq!(store.episode_lens(), vec![2, 1, 1]);
+    store.close_open_episodes();
+    assert_eq!(store.num_complete_episodes(), 3);
+    let batch = store
+        .sample_segments(&mut StdRng::seed_from_u64(0), 50, 2, Padding::Right)
+        .unwrap();
+    assert!(
+        batch.ends.iter().all(|&e| !e),
+        "truncation is not a learner end"
+    );
+}
