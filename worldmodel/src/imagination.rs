@@ -36,6 +36,36 @@ impl<B: Backend> Outcome<B> {
     }
 }
 
+/// A batch of imagined worlds: sample a frame, then step it with the chosen actions.
+/// Both generators share the contract so that rollouts and benchmarks can swap them.
+pub trait Imagine<B: Backend> {
+    /// The next frame's `K` tokens, `[B, K]`.
+    fn predict_frame(&mut self) -> Tensor<B, 2, Int>;
+    /// Takes `actions` (`[B]`) on the frame `tokens` (`[B, K]`) just predicted.
+    fn step(&mut self, tokens: Tensor<B, 2, Int>, actions: Tensor<B, 1, Int>) -> Outcome<B>;
+}
+
+impl<B: Backend> Imagine<B> for PopImagination<'_, B> {
+    fn predict_frame(&mut self) -> Tensor<B, 2, Int> {
+        PopImagination::predict_frame(self)
+    }
+
+    fn step(&mut self, tokens: Tensor<B, 2, Int>, actions: Tensor<B, 1, Int>) -> Outcome<B> {
+        PopImagination::step(self, tokens, actions)
+    }
+}
+
+impl<B: Backend> Imagine<B> for TokenByToken<'_, B> {
+    fn predict_frame(&mut self) -> Tensor<B, 2, Int> {
+        TokenByToken::predict_frame(self)
+    }
+
+    /// The frame's tokens were already fed one by one while predicting it.
+    fn step(&mut self, _tokens: Tensor<B, 2, Int>, actions: Tensor<B, 1, Int>) -> Outcome<B> {
+        TokenByToken::step(self, actions)
+    }
+}
+
 /// Samples one class per row of `[N, C]` logits at `temperature` (0 = argmax).
 pub fn sample_logits<B: Backend>(logits: Tensor<B, 2>, temperature: f32) -> Tensor<B, 1, Int> {
     if temperature <= 0.0 {

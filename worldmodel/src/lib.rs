@@ -1,0 +1,11 @@
+//! The learned model of rem-rs: VQ tokenizer, multi-scale retention in its three
+//! forms, the RetNet world model with parallel observation prediction (POP), and
+//! imagination. Everything is generic over burn's `Backend`.
+
+pub mod imagination;
+pub mod optim;
+pub mod retention;
+pub mod retnet;
+pub mod tokenizer;
+pub mod world_model;
+pub mod world_model_trainer;

@@ -1,0 +1,90 @@
+//! The chunkwise form: the parallel form inside chunks of a fixed length, the
+//! memory carried from chunk to chunk.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+use super::decay::Decay;
+use super::parallel::{advance_memory, retain};
+use super::{MultiScaleRetention, Projected, RetentionState};
+
+impl<B: Backend> MultiScaleRetention<B> {
+    /// Runs `x` (`[batch, time, d_model]`) after `state` in chunks of `chunk_len`
+    /// tokens (the last may be shorter); returns the output and the final state.
+    pub fn forward_chunkwise(
+        &self,
+        x: Tensor<B, 3>,
+        state: &RetentionState<B>,
+        chunk_len: usize,
+    ) -> (Tensor<B, 3>, RetentionState<B>) {
+        let (output, state, _) = self.chunkwise(x, state, chunk_len, None);
+        (output, state)
+    }
+
+    /// As [`Self::forward_chunkwise`], and also returns the states after every
+    /// `checkpoint_every` tokens: entry i is the state after (i+1)*checkpoint_every
+    /// tokens of `x`. Checkpoints need not fall on chunk boundaries.
+    pub fn forward_chunkwise_with_checkpoints(
+        &self,
+        x: Tensor<B, 3>,
+        state: &RetentionState<B>,
+        chunk_len: usize,
+        checkpoint_every: usize,
+    ) -> (Tensor<B, 3>, RetentionState<B>, Vec<RetentionState<B>>) {
+        assert!(
+            checkpoint_every > 0,
+            "retention checkpoint interval must be positive"
+        );
+        self.chunkwise(x, state, chunk_len, Some(checkpoint_every))
+    }
+
+    fn chunkwise(
+        &self,
+        x: Tensor<B, 3>,
+        state: &RetentionState<B>,
+        chunk_len: usize,
+        checkpoint_every: Option<usize>,
+    ) -> (Tensor<B, 3>, RetentionState<B>, Vec<RetentionState<B>>) {
+        assert!(chunk_len > 0, "retention chunk length must be positive");
+        self.check_input(x.dims(), state);
+        let [_, time, _] = x.dims();
+        let decay = Decay::new(self.n_heads, &x.device());
+        let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
+
+        let mut memory = state.memory.clone();
+        let mut outputs = Vec::with_capacity(time.div_ceil(chunk_len));
+        let mut checkpoints = Vec::new();
+        for start in (0..time).step_by(chunk_len) {
+            let len = chunk_len.min(time - start);
+            let chunk = |t: &Tensor<B, 4>| t.clone().narrow(2, start, len);
+            let (k_chunk, v_chunk) = (chunk(&k), chunk(&v));
+            outputs.push(retain(
+                &decay,
+                chunk(&q),
+                k_chunk.clone(),
+                v_chunk.clone(),
+                memory.clone(),
+            ));
+            if let Some(every) = checkpoint_every {
+                // Checkpoints strictly inside this chunk: the memory after a prefix.
+                let first = start / every + 1;
+                for end in (first * every..start + len).step_by(every) {
+                    let prefix = |t: &Tensor<B, 4>| t.clone().narrow(2, 0, end - start);
+                    let at =
+                        advance_memory(&decay, memory.clone(), prefix(&k_chunk), prefix(&v_chunk));
+                    checkpoints.push(state.advanced(at, end));
+                }
+            }
+            memory = advance_memory(&decay, memory, k_chunk, v_chunk);
+            if checkpoint_every.is_some_and(|every| (start + len).is_multiple_of(every)) {
+                checkpoints.push(state.advanced(memory.clone(), start + len));
+            }
+        }
+        let retained = Tensor::cat(outputs, 2);
+        (
+            self.finish(x, retained),
+            state.advanced(memory, time),
+            checkpoints,
+        )
+    }
+}

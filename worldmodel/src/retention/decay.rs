@@ -1,0 +1,79 @@
+//! Per-head decays gamma_h and the decay factors the three forms need.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor, TensorData};
+
+/// gamma_h = 1 - exp(linspace(ln(1/32), ln(1/512), n_heads)): short memory for the
+/// first head, long memory for the last.
+pub fn retention_decays(n_heads: usize) -> Vec<f64> {
+    let shortest = (1.0f64 / 32.0).ln();
+    let longest = (1.0f64 / 512.0).ln();
+    (0..n_heads)
+        .map(|head| {
+            let fraction = if n_heads > 1 {
+                head as f64 / (n_heads - 1) as f64
+            } else {
+                0.0
+            };
+            1.0 - (shortest + (longest - shortest) * fraction).exp()
+        })
+        .collect()
+}
+
+/// Decay factors as tensors shaped to broadcast against `[batch, heads, time, dim]`.
+pub(crate) struct Decay<B: Backend> {
+    /// ln(gamma_h), `[heads]`.
+    log_gamma: Tensor<B, 1>,
+    n_heads: usize,
+}
+
+impl<B: Backend> Decay<B> {
+    pub fn new(n_heads: usize, device: &B::Device) -> Self {
+        let logs: Vec<f64> = retention_decays(n_heads).iter().map(|g| g.ln()).collect();
+        let log_gamma = Tensor::from_data(TensorData::new(logs, [n_heads]), device);
+        Self { log_gamma, n_heads }
+    }
+
+    /// gamma^e for each head and exponent: `[heads, n]`.
+    fn powers(&self, exponents: Tensor<B, 1>) -> Tensor<B, 2> {
+        let [n] = exponents.dims();
+        (self.log_gamma.clone().reshape([self.n_heads, 1]) * exponents.reshape([1, n])).exp()
+    }
+
+    fn steps(&self, time: usize) -> Tensor<B, 1> {
+        Tensor::<B, 1, Int>::arange(0..time as i64, &self.log_gamma.device()).float()
+    }
+
+    /// `[1, heads, time, time]`: gamma^(i-j) where j <= i, else 0.
+    pub fn causal(&self, time: usize) -> Tensor<B, 4> {
+        let steps = self.steps(time);
+        let distance = steps.clone().reshape([time, 1]) - steps.reshape([1, time]);
+        let is_past = distance.clone().greater_equal_elem(0.0).float();
+        let decayed = (self.log_gamma.clone().reshape([self.n_heads, 1, 1])
+            * distance.clamp_min(0.0).unsqueeze::<3>())
+        .exp();
+        (decayed * is_past.unsqueeze::<3>()).unsqueeze::<4>()
+    }
+
+    /// `[1, heads, time, 1]`: gamma^(i+1), how much of the incoming memory token i sees.
+    pub fn incoming(&self, time: usize) -> Tensor<B, 4> {
+        self.powers(self.steps(time).add_scalar(1.0))
+            .reshape([1, self.n_heads, time, 1])
+    }
+
+    /// `[1, heads, time, 1]`: gamma^(time-1-j), the weight of token j in the memory
+    /// after all `time` tokens.
+    pub fn memory_weights(&self, time: usize) -> Tensor<B, 4> {
+        let remaining = self.steps(time).neg().add_scalar(time as f64 - 1.0);
+        self.powers(remaining).reshape([1, self.n_heads, time, 1])
+    }
+
+    /// `[1, heads, 1, 1]`: gamma^time, the decay of a memory over `time` tokens.
+    pub fn over(&self, time: usize) -> Tensor<B, 4> {
+        self.log_gamma
+            .clone()
+            .mul_scalar(time as f64)
+            .exp()
+            .reshape([1, self.n_heads, 1, 1])
+    }
+}

@@ -1,0 +1,179 @@
+//! Multi-scale retention (spec section 3) in three numerically equivalent forms:
+//! parallel (a whole sequence at once), recurrent (one token at a time) and
+//! chunkwise (parallel inside chunks, recurrent across them).
+//!
+//! Every form reads an explicit [`RetentionState`] and, except the read-only form,
+//! returns the state that follows. The state carries the absolute position of its
+//! next token per batch row, so rotary angles never depend on how a sequence was cut.
+
+mod chunkwise;
+mod decay;
+mod parallel;
+mod recurrent;
+mod rotary;
+mod state;
+
+pub use decay::retention_decays;
+pub use state::RetentionState;
+
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::silu;
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use rotary::Rotary;
+
+/// Epsilon of the group norm applied to each head's retention output.
+pub const GROUP_NORM_EPSILON: f64 = 1e-6;
+
+/// Shape of a multi-scale retention layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultiScaleRetentionConfig {
+    /// Model width; split evenly over the heads.
+    pub d_model: usize,
+    /// Number of heads, each with its own decay.
+    pub n_heads: usize,
+}
+
+impl MultiScaleRetentionConfig {
+    pub fn new(d_model: usize, n_heads: usize) -> Self {
+        Self { d_model, n_heads }
+    }
+
+    /// Width of one head.
+    pub fn head_dim(&self) -> usize {
+        self.d_model / self.n_heads.max(1)
+    }
+
+    /// Rejects shapes the layer cannot be built with.
+    pub fn check(&self) -> Result<(), String> {
+        if self.n_heads == 0 || self.d_model == 0 {
+            return Err(format!(
+                "retention needs d_model > 0 and n_heads > 0, got d_model {} and n_heads {}",
+                self.d_model, self.n_heads
+            ));
+        }
+        if !self.d_model.is_multiple_of(self.n_heads) {
+            return Err(format!(
+                "retention d_model {} is not divisible by n_heads {}",
+                self.d_model, self.n_heads
+            ));
+        }
+        if !self.head_dim().is_multiple_of(2) {
+            return Err(format!(
+                "retention head dim {} must be even for rotary pairs",
+                self.head_dim()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the layer; panics with the message of [`Self::check`] on a bad shape.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> MultiScaleRetention<B> {
+        if let Err(message) = self.check() {
+            panic!("{message}");
+        }
+        let linear = || LinearConfig::new(self.d_model, self.d_model).init(device);
+        MultiScaleRetention {
+            query: linear(),
+            key: linear(),
+            value: linear(),
+            gate: linear(),
+            out: linear(),
+            n_heads: self.n_heads,
+            head_dim: self.head_dim(),
+        }
+    }
+}
+
+/// Multi-scale retention: per-head decayed linear attention with rotary positions,
+/// group norm over heads and a SiLU gate.
+#[derive(Module, Debug)]
+pub struct MultiScaleRetention<B: Backend> {
+    pub query: Linear<B>,
+    pub key: Linear<B>,
+    pub value: Linear<B>,
+    pub gate: Linear<B>,
+    pub out: Linear<B>,
+    n_heads: usize,
+    head_dim: usize,
+}
+
+/// Queries, keys and values as `[batch, heads, time, head_dim]`, rotated to their
+/// absolute positions, keys already scaled.
+pub(crate) struct Projected<B: Backend> {
+    pub q: Tensor<B, 4>,
+    pub k: Tensor<B, 4>,
+    pub v: Tensor<B, 4>,
+}
+
+impl<B: Backend> MultiScaleRetention<B> {
+    pub fn n_heads(&self) -> usize {
+        self.n_heads
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.head_dim
+    }
+
+    pub fn d_model(&self) -> usize {
+        self.n_heads * self.head_dim
+    }
+
+    /// The empty state for `batch` rows whose next token sits at position 0.
+    pub fn zero_state(&self, batch: usize, device: &B::Device) -> RetentionState<B> {
+        RetentionState::zeros(batch, self.n_heads, self.head_dim, device)
+    }
+
+    /// Projects `x` (`[batch, time, d_model]`) whose first token of row `r` sits at
+    /// absolute position `first_positions[r]`.
+    pub(crate) fn project(&self, x: Tensor<B, 3>, first_positions: &[usize]) -> Projected<B> {
+        let [_, time, _] = x.dims();
+        let rotary = Rotary::new(self.head_dim, first_positions, time, &x.device());
+        let key_scale = 1.0 / (self.head_dim as f64).sqrt();
+        let q = rotary.apply(self.split_heads(self.query.forward(x.clone())));
+        let k = rotary
+            .apply(self.split_heads(self.key.forward(x.clone())))
+            .mul_scalar(key_scale);
+        let v = self.split_heads(self.value.forward(x));
+        Projected { q, k, v }
+    }
+
+    /// Turns retention output `[batch, heads, time, head_dim]` into the layer output
+    /// `[batch, time, d_model]`, gated by the layer input `x`.
+    pub(crate) fn finish(&self, x: Tensor<B, 3>, retained: Tensor<B, 4>) -> Tensor<B, 3> {
+        let [batch, _, time, _] = retained.dims();
+        let normed =
+            normalize_each_head(retained)
+                .swap_dims(1, 2)
+                .reshape([batch, time, self.d_model()]);
+        self.out.forward(normed * silu(self.gate.forward(x)))
+    }
+
+    fn split_heads(&self, x: Tensor<B, 3>) -> Tensor<B, 4> {
+        let [batch, time, _] = x.dims();
+        x.reshape([batch, time, self.n_heads, self.head_dim])
+            .swap_dims(1, 2)
+    }
+
+    pub(crate) fn check_input(&self, x_dims: [usize; 3], state: &RetentionState<B>) {
+        let [batch, time, width] = x_dims;
+        assert!(time > 0, "retention input has no tokens");
+        assert!(
+            width == self.d_model(),
+            "retention input width {width} differs from d_model {}",
+            self.d_model()
+        );
+        state.check_matches(batch, self.n_heads, self.head_dim);
+    }
+}
+
+/// GroupNorm with one group per head and no affine: every token's head output is
+/// normalised over its own `head_dim` values.
+fn normalize_each_head<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let (variance, mean) = x.clone().var_mean_bias(3);
+    (x - mean) / variance.add_scalar(GROUP_NORM_EPSILON).sqrt()
+}

@@ -1,0 +1,319 @@
+//! The RetNet stack of the world model (spec section 3): pre-LayerNorm residual
+//! blocks of multi-scale retention and a SiLU feed-forward, no final norm.
+//!
+//! Each form of [`MultiScaleRetention`] has its counterpart through the stack, with
+//! one [`RetentionState`] per layer gathered in a [`RetNetState`].
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::activation::silu;
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::retention::{MultiScaleRetention, MultiScaleRetentionConfig, RetentionState};
+
+/// Epsilon of the pre-norms.
+pub const LAYER_NORM_EPSILON: f64 = 1e-6;
+
+/// Shape of the RetNet stack; the default is the spec's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetNetConfig {
+    pub n_layers: usize,
+    pub d_model: usize,
+    pub n_heads: usize,
+    /// Hidden width of the feed-forward.
+    pub ffn: usize,
+    /// Dropout probability after retention, inside and after the feed-forward.
+    pub dropout: f64,
+}
+
+impl Default for RetNetConfig {
+    fn default() -> Self {
+        Self {
+            n_layers: 5,
+            d_model: 256,
+            n_heads: 4,
+            ffn: 1024,
+            dropout: 0.1,
+        }
+    }
+}
+
+impl RetNetConfig {
+    pub fn retention(&self) -> MultiScaleRetentionConfig {
+        MultiScaleRetentionConfig::new(self.d_model, self.n_heads)
+    }
+
+    /// Rejects shapes the stack cannot be built with.
+    pub fn check(&self) -> Result<(), String> {
+        if self.n_layers == 0 || self.ffn == 0 {
+            return Err(format!(
+                "RetNet needs n_layers > 0 and ffn > 0, got n_layers {} and ffn {}",
+                self.n_layers, self.ffn
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("RetNet dropout {} is outside [0, 1)", self.dropout));
+        }
+        self.retention().check()
+    }
+
+    /// Builds the stack; panics with the message of [`Self::check`] on a bad shape.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> RetNet<B> {
+        if let Err(message) = self.check() {
+            panic!("{message}");
+        }
+        let layers = (0..self.n_layers)
+            .map(|_| RetNetLayer {
+                retention_norm: self.layer_norm(device),
+                retention: self.retention().init(device),
+                ffn_norm: self.layer_norm(device),
+                ffn_in: LinearConfig::new(self.d_model, self.ffn).init(device),
+                ffn_out: LinearConfig::new(self.ffn, self.d_model).init(device),
+                dropout: DropoutConfig::new(self.dropout).init(),
+            })
+            .collect();
+        RetNet { layers }
+    }
+
+    fn layer_norm<B: Backend>(&self, device: &B::Device) -> LayerNorm<B> {
+        LayerNormConfig::new(self.d_model)
+            .with_epsilon(LAYER_NORM_EPSILON)
+            .init(device)
+    }
+}
+
+/// One residual block: x + retention(LN(x)), then h + FFN(LN(h)).
+#[derive(Module, Debug)]
+pub struct RetNetLayer<B: Backend> {
+    pub retention_norm: LayerNorm<B>,
+    pub retention: MultiScaleRetention<B>,
+    pub ffn_norm: LayerNorm<B>,
+    pub ffn_in: Linear<B>,
+    pub ffn_out: Linear<B>,
+    pub dropout: Dropout,
+}
+
+impl<B: Backend> RetNetLayer<B> {
+    /// Runs the block with `retain` standing for whichever form of retention the
+    /// caller uses; `retain` also returns whatever that form produces besides its
+    /// output (a state, checkpoints, or nothing).
+    fn apply<const D: usize, R>(
+        &self,
+        x: Tensor<B, D>,
+        retain: impl FnOnce(Tensor<B, D>) -> (Tensor<B, D>, R),
+    ) -> (Tensor<B, D>, R) {
+        let (retained, extra) = retain(self.retention_norm.forward(x.clone()));
+        let h = x + self.dropout.forward(retained);
+        let hidden = self
+            .dropout
+            .forward(silu(self.ffn_in.forward(self.ffn_norm.forward(h.clone()))));
+        let y = h + self.dropout.forward(self.ffn_out.forward(hidden));
+        (y, extra)
+    }
+}
+
+/// The recurrent state of the whole stack: one [`RetentionState`] per layer.
+#[derive(Debug, Clone)]
+pub struct RetNetState<B: Backend> {
+    pub layers: Vec<RetentionState<B>>,
+}
+
+impl<B: Backend> RetNetState<B> {
+    pub fn batch_size(&self) -> usize {
+        self.layers.first().map_or(0, RetentionState::batch_size)
+    }
+
+    /// Absolute position of the next token, per batch row.
+    pub fn next_positions(&self) -> &[usize] {
+        self.layers
+            .first()
+            .map_or(&[], |layer| layer.next_positions.as_slice())
+    }
+
+    /// The same memories with every row's next token placed at `position`.
+    pub fn starting_at(self, position: usize) -> Self {
+        Self {
+            layers: self
+                .layers
+                .into_iter()
+                .map(|layer| layer.starting_at(position))
+                .collect(),
+        }
+    }
+
+    /// Stacks states along the batch dimension, layer by layer.
+    pub fn cat(states: Vec<Self>) -> Self {
+        assert!(
+            !states.is_empty(),
+            "cannot stack an empty list of RetNet states"
+        );
+        let n_layers = states[0].layers.len();
+        assert!(
+            states.iter().all(|s| s.layers.len() == n_layers),
+            "cannot stack RetNet states with different numbers of layers"
+        );
+        let mut per_layer: Vec<Vec<RetentionState<B>>> = (0..n_layers)
+            .map(|_| Vec::with_capacity(states.len()))
+            .collect();
+        for state in states {
+            for (layer, s) in per_layer.iter_mut().zip(state.layers) {
+                layer.push(s);
+            }
+        }
+        Self {
+            layers: per_layer.into_iter().map(RetentionState::cat).collect(),
+        }
+    }
+
+    /// Cuts every memory from the autodiff graph.
+    pub fn detach(self) -> Self {
+        Self {
+            layers: self
+                .layers
+                .into_iter()
+                .map(RetentionState::detach)
+                .collect(),
+        }
+    }
+}
+
+/// The RetNet stack.
+#[derive(Module, Debug)]
+pub struct RetNet<B: Backend> {
+    pub layers: Vec<RetNetLayer<B>>,
+}
+
+impl<B: Backend> RetNet<B> {
+    pub fn d_model(&self) -> usize {
+        self.layers[0].retention.d_model()
+    }
+
+    /// The empty state for `batch` rows whose next token sits at position 0.
+    pub fn zero_state(&self, batch: usize, device: &B::Device) -> RetNetState<B> {
+        RetNetState {
+            layers: self
+                .layers
+                .iter()
+                .map(|layer| layer.retention.zero_state(batch, device))
+                .collect(),
+        }
+    }
+
+    /// Parallel form: `x` (`[batch, time, d_model]`) after `state`; returns the
+    /// output and the state after `x`.
+    pub fn forward_parallel(
+        &self,
+        x: Tensor<B, 3>,
+        state: &RetNetState<B>,
+    ) -> (Tensor<B, 3>, RetNetState<B>) {
+        self.check_state(state);
+        let mut x = x;
+        let mut next = Vec::with_capacity(self.layers.len());
+        for (layer, s) in self.layers.iter().zip(&state.layers) {
+            let (y, s) = layer.apply(x, |n| layer.retention.forward_parallel(n, s));
+            x = y;
+            next.push(s);
+        }
+        (x, RetNetState { layers: next })
+    }
+
+    /// Read-only form: `x` after `state`, causal among themselves, no new state.
+    pub fn forward_readonly(&self, x: Tensor<B, 3>, state: &RetNetState<B>) -> Tensor<B, 3> {
+        self.check_state(state);
+        self.layers
+            .iter()
+            .zip(&state.layers)
+            .fold(x, |x, (layer, s)| {
+                layer
+                    .apply(x, |n| (layer.retention.forward_readonly(n, s), ()))
+                    .0
+            })
+    }
+
+    /// Recurrent form: one token per row (`x`: `[batch, d_model]`) after `state`.
+    pub fn forward_recurrent(
+        &self,
+        x: Tensor<B, 2>,
+        state: &RetNetState<B>,
+    ) -> (Tensor<B, 2>, RetNetState<B>) {
+        self.check_state(state);
+        let mut x = x;
+        let mut next = Vec::with_capacity(self.layers.len());
+        for (layer, s) in self.layers.iter().zip(&state.layers) {
+            let (y, s) = layer.apply(x, |n| layer.retention.forward_recurrent(n, s));
+            x = y;
+            next.push(s);
+        }
+        (x, RetNetState { layers: next })
+    }
+
+    /// Chunkwise form: `x` after `state` in chunks of `chunk_len` tokens.
+    pub fn forward_chunkwise(
+        &self,
+        x: Tensor<B, 3>,
+        state: &RetNetState<B>,
+        chunk_len: usize,
+    ) -> (Tensor<B, 3>, RetNetState<B>) {
+        self.check_state(state);
+        let mut x = x;
+        let mut next = Vec::with_capacity(self.layers.len());
+        for (layer, s) in self.layers.iter().zip(&state.layers) {
+            let (y, s) = layer.apply(x, |n| layer.retention.forward_chunkwise(n, s, chunk_len));
+            x = y;
+            next.push(s);
+        }
+        (x, RetNetState { layers: next })
+    }
+
+    /// Chunkwise form that also returns the stack's state after every
+    /// `checkpoint_every` tokens: entry i is the state after (i+1)*checkpoint_every
+    /// tokens of `x`.
+    pub fn forward_chunkwise_with_checkpoints(
+        &self,
+        x: Tensor<B, 3>,
+        state: &RetNetState<B>,
+        chunk_len: usize,
+        checkpoint_every: usize,
+    ) -> (Tensor<B, 3>, RetNetState<B>, Vec<RetNetState<B>>) {
+        self.check_state(state);
+        let mut x = x;
+        let mut next = Vec::with_capacity(self.layers.len());
+        let mut checkpoints: Vec<RetNetState<B>> = Vec::new();
+        for (layer, s) in self.layers.iter().zip(&state.layers) {
+            let (y, (s, layer_checkpoints)) = layer.apply(x, |n| {
+                let (y, s, c) = layer.retention.forward_chunkwise_with_checkpoints(
+                    n,
+                    s,
+                    chunk_len,
+                    checkpoint_every,
+                );
+                (y, (s, c))
+            });
+            x = y;
+            next.push(s);
+            if checkpoints.is_empty() {
+                checkpoints = layer_checkpoints
+                    .into_iter()
+                    .map(|c| RetNetState { layers: vec![c] })
+                    .collect();
+            } else {
+                for (stack, c) in checkpoints.iter_mut().zip(layer_checkpoints) {
+                    stack.layers.push(c);
+                }
+            }
+        }
+        (x, RetNetState { layers: next }, checkpoints)
+    }
+
+    fn check_state(&self, state: &RetNetState<B>) {
+        assert!(
+            state.layers.len() == self.layers.len(),
+            "RetNet state has {} layers but the stack has {}",
+            state.layers.len(),
+            self.layers.len()
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! Convolutional encoder: 64x64 RGB in [-1, 1] -> `embed_dim` x 8 x 8 latents.
+
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::tensor::{backend::Backend, Tensor};
+
+use super::blocks::{conv1x1, conv3x3, conv3x3_down, NormSilu};
+use super::TokenizerConfig;
+
+/// One resolution stage: GN -> SiLU -> stride-2 conv (channels in -> out) -> conv3x3.
+#[derive(Module, Debug)]
+struct DownStage<B: Backend> {
+    pre: NormSilu<B>,
+    down: Conv2d<B>,
+    conv: Conv2d<B>,
+}
+
+impl<B: Backend> DownStage<B> {
+    fn new(groups: usize, channels_in: usize, channels_out: usize, device: &B::Device) -> Self {
+        Self {
+            pre: NormSilu::new(groups, channels_in, device),
+            down: conv3x3_down(channels_in, channels_out, device),
+            conv: conv3x3(channels_out, channels_out, device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.conv.forward(self.down.forward(self.pre.forward(x)))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Encoder<B: Backend> {
+    conv_in: Conv2d<B>,
+    stages: Vec<DownStage<B>>,
+    out_pre: NormSilu<B>,
+    conv_out: Conv2d<B>,
+    pre_quant: Conv2d<B>,
+}
+
+impl<B: Backend> Encoder<B> {
+    pub fn new(config: &TokenizerConfig, device: &B::Device) -> Self {
+        let channels = &config.channels;
+        let deepest = *channels.last().expect("validated: channels is not empty");
+        let stages = channels
+            .windows(2)
+            .map(|pair| DownStage::new(config.groups, pair[0], pair[1], device))
+            .collect();
+        Self {
+            conv_in: conv3x3(3, channels[0], device),
+            stages,
+            out_pre: NormSilu::new(config.groups, deepest, device),
+            conv_out: conv3x3(deepest, deepest, device),
+            pre_quant: conv1x1(deepest, config.embed_dim, device),
+        }
+    }
+
+    /// `x`: `[B, 3, 64, 64]` in [-1, 1]. Returns `[B, embed_dim, 8, 8]` (continuous).
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let mut h = self.conv_in.forward(x);
+        for stage in &self.stages {
+            h = stage.forward(h);
+        }
+        let h = self.conv_out.forward(self.out_pre.forward(h));
+        self.pre_quant.forward(h)
+    }
+}

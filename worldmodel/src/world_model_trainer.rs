@@ -1,0 +1,79 @@
+//! One optimisation step of the world model (spec section 5): AdamW with decoupled
+//! weight decay on `Linear` weights only, and global gradient-norm clipping.
+
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{ElementConversion, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::optim::DecayLinearWeights;
+use crate::tokenizer::clip_grad_norm;
+use crate::world_model::{TokenBatch, WorldModel};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorldModelTrainerConfig {
+    pub learning_rate: f64,
+    /// Applied to `Linear` weights only.
+    pub weight_decay: f64,
+    pub max_grad_norm: f32,
+    /// Leading blocks of each sequence that only build context (no loss).
+    pub context_blocks: usize,
+}
+
+impl Default for WorldModelTrainerConfig {
+    fn default() -> Self {
+        Self { learning_rate: 2e-4, weight_decay: 0.05, max_grad_norm: 100.0, context_blocks: 2 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WorldModelStepStats {
+    pub total: f32,
+    pub obs: f32,
+    pub reward: f32,
+    pub done: f32,
+    pub grad_norm: f32,
+}
+
+pub struct WorldModelTrainer<B: AutodiffBackend> {
+    config: WorldModelTrainerConfig,
+    optimizer: OptimizerAdaptor<AdamW, WorldModel<B>, B>,
+}
+
+impl<B: AutodiffBackend> WorldModelTrainer<B> {
+    pub fn new(config: WorldModelTrainerConfig) -> Self {
+        // AdamW's own decay would reach every parameter; ours is applied after the step.
+        let optimizer = AdamWConfig::new().with_weight_decay(0.0).init();
+        Self { config, optimizer }
+    }
+
+    pub fn config(&self) -> &WorldModelTrainerConfig {
+        &self.config
+    }
+
+    /// One step on `batch`; the codebook is the tokenizer's, detached.
+    pub fn step(
+        &mut self,
+        model: WorldModel<B>,
+        codebook: &Tensor<B, 2>,
+        batch: &TokenBatch<B>,
+    ) -> (WorldModel<B>, WorldModelStepStats) {
+        let loss = model.loss(codebook, batch, self.config.context_blocks);
+        let grads = GradientsParams::from_grads(loss.total.backward(), &model);
+        let (grads, grad_norm) = clip_grad_norm(&model, grads, self.config.max_grad_norm);
+        let lr = self.config.learning_rate;
+        let model = self.optimizer.step(lr, model, grads);
+        let model = burn::module::Module::map(model, &mut DecayLinearWeights::new(lr, self.config.weight_decay));
+        let scalar = |t: Tensor<B, 1>| t.into_scalar().elem::<f32>();
+        let stats = WorldModelStepStats {
+            total: scalar(loss.total),
+            obs: scalar(loss.obs),
+            reward: scalar(loss.reward),
+            done: scalar(loss.done),
+            grad_norm: grad_norm.into_scalar().elem::<f32>(),
+        };
+        (model, stats)
+    }
+}

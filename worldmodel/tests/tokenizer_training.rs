@@ -1,0 +1,148 @@
+//! Optimisation of the VQ tokenizer: the training step, gradient clipping, learning.
+
+use burn::backend::{Autodiff, Flex};
+use burn::module::{ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::{Distribution, Tensor};
+use rem_envs::{Frame, FRAME_BYTES};
+use rem_worldmodel::tokenizer::{
+    clip_grad_norm, PerceptualLoss, Tokenizer, TokenizerConfig, TokenizerError, TokenizerTrainer,
+    TokenizerTrainerConfig,
+};
+
+type Cpu = Flex;
+type Train = Autodiff<Flex>;
+
+/// Frames with a few coloured rectangles on a dark background, different per index.
+fn rectangle_frames(count: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(count * FRAME_BYTES);
+    for i in 0..count as i32 {
+        let mut frame = Frame::black();
+        frame.fill_rect(0, 56, 64, 64, [40, 40, 160]);
+        frame.fill_rect(4 + 9 * i, 10, 20 + 9 * i, 18, [220, 60, 30]);
+        frame.fill_rect(30, 20 + 7 * i, 38, 28 + 7 * i, [240, 240, 240]);
+        bytes.extend_from_slice(frame.as_bytes());
+    }
+    bytes
+}
+
+/// L2 norm of all gradients of `module` together.
+struct GlobalNorm<'a> {
+    grads: &'a GradientsParams,
+    sum: f32,
+}
+
+impl ModuleVisitor<Train> for GlobalNorm<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<Train, D>>) {
+        if let Some(grad) = self.grads.get::<Cpu, D>(param.id) {
+            self.sum += grad.powf_scalar(2.0).sum().into_scalar();
+        }
+    }
+}
+
+fn global_norm(module: &Tokenizer<Train>, grads: &GradientsParams) -> f32 {
+    let mut norm = GlobalNorm { grads, sum: 0.0 };
+    burn::module::Module::visit(module, &mut norm);
+    norm.sum.sqrt()
+}
+
+fn gradients(tokenizer: &Tokenizer<Train>) -> GradientsParams {
+    let frames = Tensor::<Train, 4>::random(
+        [2, 3, 64, 64],
+        Distribution::Uniform(0.0, 1.0),
+        &Default::default(),
+    );
+    GradientsParams::from_grads(tokenizer.loss(frames).total.backward(), tokenizer)
+}
+
+#[test]
+fn clipping_scales_the_global_norm_down_to_the_limit() {
+    let tokenizer: Tokenizer<Train> = TokenizerConfig::tiny().init(&Default::default());
+    let grads = gradients(&tokenizer);
+    let before = global_norm(&tokenizer, &grads);
+    assert!(before > 0.0);
+
+    let limit = before / 4.0;
+    let (clipped, reported) = clip_grad_norm(&tokenizer, grads, limit);
+    let reported: f32 = reported.into_scalar();
+    assert!(
+        (reported - before).abs() <= 1e-4 * before,
+        "reported {reported}, measured {before}"
+    );
+    let after = global_norm(&tokenizer, &clipped);
+    assert!(
+        (after - limit).abs() <= 1e-4 * limit,
+        "clipped norm {after}, limit {limit}"
+    );
+}
+
+#[test]
+fn clipping_leaves_gradients_under_the_limit_unchanged() {
+    let tokenizer: Tokenizer<Train> = TokenizerConfig::tiny().init(&Default::default());
+    let grads = gradients(&tokenizer);
+    let before = global_norm(&tokenizer, &grads);
+    let (clipped, _) = clip_grad_norm(&tokenizer, grads, before * 2.0);
+    let after = global_norm(&tokenizer, &clipped);
+    assert!(
+        (after - before).abs() <= 1e-5 * before,
+        "{after} vs {before}"
+    );
+}
+
+#[test]
+fn trainer_defaults_follow_the_reference_schedule() {
+    let config = TokenizerTrainerConfig::default();
+    assert_eq!(config.learning_rate, 1e-4);
+    assert_eq!(config.weight_decay, 0.01);
+    assert_eq!(config.max_grad_norm, 10.0);
+}
+
+#[test]
+fn trainer_rejects_malformed_frame_bytes() {
+    let tokenizer: Tokenizer<Train> = TokenizerConfig::tiny().init(&Default::default());
+    let mut trainer = TokenizerTrainer::<Train>::new(TokenizerTrainerConfig::default());
+    let result = trainer.step(tokenizer, &[0u8; 100]);
+    assert!(matches!(
+        result,
+        Err(TokenizerError::FrameBytes { len: 100, .. })
+    ));
+}
+
+#[test]
+fn reconstruction_improves_over_thirty_steps_on_a_fixed_batch() {
+    let frames = rectangle_frames(2);
+    // Narrower than `tiny` so that thirty steps stay fast on a CPU.
+    let config = TokenizerConfig {
+        vocab: 32,
+        embed_dim: 16,
+        channels: vec![4, 8, 16, 32],
+        groups: 4,
+        perceptual: PerceptualLoss::None,
+    };
+    let mut tokenizer: Tokenizer<Train> = config.init(&Default::default());
+    let mut trainer = TokenizerTrainer::<Train>::new(TokenizerTrainerConfig {
+        learning_rate: 3e-3,
+        ..Default::default()
+    });
+    let mut history = Vec::new();
+    for _ in 0..30 {
+        let (next, stats) = trainer.step(tokenizer, &frames).expect("valid frames");
+        tokenizer = next;
+        assert!(stats.total.is_finite() && stats.grad_norm.is_finite());
+        history.push(stats);
+    }
+    let first = history[0];
+    let last = history.last().unwrap();
+    assert!(
+        last.reconstruction < 0.5 * first.reconstruction,
+        "{} -> {}",
+        first.reconstruction,
+        last.reconstruction
+    );
+    assert!(
+        last.total < first.total,
+        "{} -> {}",
+        first.total,
+        last.total
+    );
+}

@@ -1,0 +1,136 @@
+//! The world model's size, its loss and its optimisation.
+
+use burn::backend::{Autodiff, Flex};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Bool, Distribution, Int, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rem_worldmodel::optim::DecayLinearWeights;
+use rem_worldmodel::retnet::RetNetConfig;
+use rem_worldmodel::world_model::{TokenBatch, WorldModel, WorldModelConfig};
+
+type B = Autodiff<Flex>;
+
+#[test]
+fn spec_world_model_has_about_4_8_million_parameters() {
+    let model = WorldModelConfig::spec(18).init::<Flex>(&Default::default());
+    let params = model.num_params();
+    // Retention stack, heads, action table and prediction tokens; the 131,072
+    // codebook entries it embeds with belong to the tokenizer.
+    assert!((4_500_000..4_900_000).contains(&params), "{params} parameters");
+    println!("spec world model (18 actions): {params} parameters");
+}
+
+fn tiny_model(device: &burn::tensor::Device<B>) -> WorldModel<B> {
+    WorldModelConfig {
+        retnet: RetNetConfig { n_layers: 2, d_model: 16, n_heads: 2, ffn: 32, dropout: 0.0 },
+        tokens_per_frame: 4,
+        vocab: 8,
+        n_actions: 3,
+        chunk_blocks: 2,
+    }
+    .init(device)
+}
+
+/// A batch from a deterministic toy world: the next frame is the current one shifted
+/// by the action, reward is +1 when token 0 wraps around.
+fn toy_batch(device: &burn::tensor::Device<B>, rows: usize, blocks: usize, seed: u64) -> TokenBatch<B> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (mut tokens, mut actions, mut rewards): (Vec<i64>, Vec<i64>, Vec<f32>) = (vec![], vec![], vec![]);
+    for _ in 0..rows {
+        let mut frame: Vec<i64> = (0..4).map(|_| rng.random_range(0..8)).collect();
+        for _ in 0..blocks {
+            let action = rng.random_range(0..3i64);
+            tokens.extend(&frame);
+            actions.push(action);
+            let wrapped = frame[0] + action >= 8;
+            rewards.push(if wrapped { 1.0f32 } else { 0.0 });
+            frame.iter_mut().for_each(|t| *t = (*t + action) % 8);
+        }
+    }
+    let mut mask = vec![true; rows * blocks];
+    mask[rows * blocks - 1] = false; // one padded step
+    TokenBatch {
+        tokens: Tensor::from_data(TensorData::new(tokens, [rows, blocks, 4]), device),
+        actions: Tensor::from_data(TensorData::new(actions, [rows, blocks]), device),
+        rewards: Tensor::from_data(TensorData::new(rewards, [rows, blocks]), device),
+        ends: Tensor::<B, 2, Int>::zeros([rows, blocks], device),
+        mask: Tensor::<B, 2, Bool>::from_data(TensorData::new(mask, [rows, blocks]), device),
+    }
+}
+
+#[test]
+fn world_model_loss_falls_when_trained_on_a_toy_world() {
+    let device = Default::default();
+    B::seed(&device, 7);
+    let mut model = tiny_model(&device);
+    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let mut optim = AdamWConfig::new().with_weight_decay(0.0).init::<B, WorldModel<B>>();
+    let batch = toy_batch(&device, 8, 5, 3);
+    let initial = model.loss(&codebook, &batch, 2);
+    let initial_total: f32 = initial.total.clone().into_scalar();
+    // A uniform predictor's token loss is ln(8).
+    assert!((initial.obs.into_scalar() - 8f32.ln()).abs() < 0.5);
+    for _ in 0..60 {
+        let loss = model.loss(&codebook, &batch, 2);
+        let grads = GradientsParams::from_grads(loss.total.backward(), &model);
+        model = optim.step(3e-3, model, grads);
+        model = model.map(&mut DecayLinearWeights::new(3e-3, 0.05));
+    }
+    let last: f32 = model.loss(&codebook, &batch, 2).total.into_scalar();
+    assert!(last < 0.5 * initial_total, "loss {initial_total} -> {last}");
+}
+
+#[test]
+fn padding_and_context_blocks_carry_no_loss() {
+    let device = Default::default();
+    B::seed(&device, 8);
+    let model = tiny_model(&device);
+    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let batch = toy_batch(&device, 2, 4, 5);
+    let base: f32 = model.loss(&codebook, &batch, 2).total.into_scalar();
+    // Changing what sits in a context block's targets or a padded step's targets
+    // must not change the loss (inputs of context blocks do matter, so only the
+    // padded last step's reward is altered here).
+    let mut altered = batch.clone();
+    let [rows, blocks] = batch.rewards.dims();
+    let mut rewards: Vec<f32> = batch.rewards.clone().into_data().into_vec().unwrap();
+    rewards[rows * blocks - 1] = -5.0;
+    rewards[0] = -5.0; // block 0 is context
+    altered.rewards = Tensor::from_data(TensorData::new(rewards, [rows, blocks]), &device);
+    let after: f32 = model.loss(&codebook, &altered, 2).total.into_scalar();
+    assert!((base - after).abs() < 1e-6, "{base} vs {after}");
+}
+
+/// Collects every float parameter's values, in visiting order.
+struct Snapshot(Vec<Vec<f32>>);
+
+impl<B: Backend> ModuleVisitor<B> for Snapshot {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.0.push(param.val().into_data().convert::<f32>().into_vec().unwrap());
+    }
+}
+
+#[test]
+fn weight_decay_touches_linear_weights_only() {
+    let device = Default::default();
+    let model = tiny_model(&device);
+    let mut before = Snapshot(vec![]);
+    model.visit(&mut before);
+    let decayed = model.map(&mut DecayLinearWeights::new(0.5, 1.0));
+    let mut after = Snapshot(vec![]);
+    decayed.visit(&mut after);
+    let (mut halved, mut kept) = (0, 0);
+    for (b, a) in before.0.iter().zip(&after.0) {
+        if b.iter().zip(a).all(|(x, y)| (x * 0.5 - y).abs() < 1e-7) && b.iter().any(|x| *x != 0.0) {
+            halved += 1;
+        } else {
+            assert_eq!(b, a, "a parameter was changed but not halved");
+            kept += 1;
+        }
+    }
+    // 2 layers x (5 retention + 2 FFN) linears + 3 heads x 2 linears.
+    assert_eq!(halved, 2 * 7 + 6);
+    assert!(kept > 0);
+}
