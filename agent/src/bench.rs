@@ -1,0 +1,134 @@
+//! `rem bench imagine`: imagined frames per second of the whole actor-critic
+//! imagination call (encode the real context, burn in the controller, imagine
+//! `horizon` frames while it acts), for POP and token-by-token in the same run.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Bool, Int, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rem_envs::FRAME_BYTES;
+use rem_worldmodel::retnet::RetNetConfig;
+use rem_worldmodel::tokenizer::{frames_to_tensor, TokenizerConfig};
+use rem_worldmodel::world_model::WorldModelConfig;
+
+use crate::actor_critic::ActorCriticConfig;
+use crate::imagine::{imagine, FrozenModels, Generator, RolloutSettings, StartSegments};
+
+/// Model sizes to benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchSize {
+    /// The spec's sizes (tokenizer 3.2M, world model 4.8M, actor-critic of section 4).
+    Spec,
+    /// A small model for quick checks.
+    Small,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImagineBench {
+    pub size: BenchSize,
+    pub batch: usize,
+    pub horizon: usize,
+    /// Real frames per segment: burn-in plus the first observation.
+    pub segment: usize,
+    pub iterations: usize,
+    pub n_actions: usize,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImagineResult {
+    pub generator: Generator,
+    pub seconds_per_call: f64,
+    pub frames_per_second: f64,
+}
+
+struct Sizes {
+    tokenizer: TokenizerConfig,
+    world_model: WorldModelConfig,
+    controller: ActorCriticConfig,
+}
+
+fn sizes(size: BenchSize, n_actions: usize) -> Sizes {
+    match size {
+        BenchSize::Spec => Sizes {
+            tokenizer: TokenizerConfig::default(),
+            world_model: WorldModelConfig::spec(n_actions),
+            controller: ActorCriticConfig::new(n_actions),
+        },
+        BenchSize::Small => {
+            let tokenizer = TokenizerConfig::tiny();
+            let d = tokenizer.embed_dim;
+            Sizes {
+                world_model: WorldModelConfig {
+                    retnet: RetNetConfig { n_layers: 2, d_model: d, n_heads: 2, ffn: 4 * d, dropout: 0.0 },
+                    tokens_per_frame: tokenizer.tokens_per_frame(),
+                    vocab: tokenizer.vocab,
+                    n_actions,
+                    chunk_blocks: 3,
+                },
+                controller: ActorCriticConfig::tiny(n_actions)
+                    .with_embed_dim(d)
+                    .with_tokens_per_side(tokenizer.tokens_per_side()),
+                tokenizer,
+            }
+        }
+    }
+}
+
+/// Runs the benchmark for both generators on the same models and inputs.
+pub fn run_imagine_bench<B: AutodiffBackend>(
+    bench: &ImagineBench,
+    device: &B::Device,
+    mut report: impl FnMut(&ImagineResult),
+) -> Result<Vec<ImagineResult>> {
+    B::seed(device, bench.seed);
+    let sizes = sizes(bench.size, bench.n_actions);
+    let tokenizer = sizes.tokenizer.init::<B::InnerBackend>(device);
+    let mut world_model_config = sizes.world_model;
+    world_model_config.retnet.dropout = 0.0;
+    let world_model = world_model_config.init::<B::InnerBackend>(device);
+    let controller = sizes.controller.init::<B>(device)?;
+    let frozen = FrozenModels::<B> { tokenizer: &tokenizer, world_model: &world_model };
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(bench.seed);
+    let (n, t) = (bench.batch, bench.segment);
+    let frames: Vec<u8> = (0..n * t * FRAME_BYTES).map(|_| rng.random()).collect();
+    let actions: Vec<i64> = (0..n * t).map(|_| rng.random_range(0..bench.n_actions as i64)).collect();
+
+    let one_call = |generator: Generator, rng: &mut rand::rngs::StdRng| -> Result<()> {
+        // The whole call that actor-critic training makes, from real frames on.
+        let pixels = frames_to_tensor::<B::InnerBackend>(&frames, device)?;
+        let (tokens, _) = tokenizer.encode(pixels);
+        let k = tokens.dims()[1];
+        let start = StartSegments::<B> {
+            tokens: tokens.reshape([n, t, k]),
+            actions: Tensor::<B::InnerBackend, 2, Int>::from_data(TensorData::new(actions.clone(), [n, t]), device),
+            mask: Tensor::<B::InnerBackend, 2, Bool>::from_data(TensorData::new(vec![true; n * t], [n, t]), device),
+        };
+        let settings = RolloutSettings { horizon: bench.horizon, generator, world_temperature: 1.0 };
+        let rollout = imagine(&frozen, &controller, start, settings, rng)?;
+        // Reading one value waits for every queued kernel on asynchronous backends.
+        let _ = rollout.values.sum().into_scalar();
+        Ok(())
+    };
+
+    let mut results = Vec::new();
+    for generator in [Generator::Pop, Generator::TokenByToken] {
+        one_call(generator, &mut rng)?; // warm-up: allocation, autotuning, JIT
+        let started = Instant::now();
+        for _ in 0..bench.iterations {
+            one_call(generator, &mut rng)?;
+        }
+        let seconds_per_call = started.elapsed().as_secs_f64() / bench.iterations as f64;
+        let result = ImagineResult {
+            generator,
+            seconds_per_call,
+            frames_per_second: (bench.batch * bench.horizon) as f64 / seconds_per_call,
+        };
+        report(&result);
+        results.push(result);
+    }
+    Ok(results)
+}

@@ -1,0 +1,155 @@
+//! Imagined rollouts for actor-critic training (spec section 4): encode a batch of
+//! real segments, burn the controller in over their first frames, then let the
+//! frozen world model play the environment for `horizon` frames while the
+//! controller acts. Only the controller runs on the autodiff backend.
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Bool, Int, Tensor};
+use rand::Rng;
+use rem_worldmodel::imagination::{Imagine, Outcome, PopImagination, TokenByToken};
+use rem_worldmodel::tokenizer::Tokenizer;
+use rem_worldmodel::world_model::WorldModel;
+
+use crate::actor_critic::{sample_actions, ActorCritic, ActorCriticState};
+
+/// How imagined frames are generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generator {
+    /// Parallel observation prediction: two network calls a step.
+    Pop,
+    /// IRIS-style, one token at a time: K + 1 calls a step.
+    TokenByToken,
+}
+
+/// The frozen parts, on the backend without autodiff.
+pub struct FrozenModels<'m, B: AutodiffBackend> {
+    pub tokenizer: &'m Tokenizer<B::InnerBackend>,
+    pub world_model: &'m WorldModel<B::InnerBackend>,
+}
+
+/// Real segments to start from: `T` frames each, left-padded.
+pub struct StartSegments<B: AutodiffBackend> {
+    /// `[N, T, K]` tokens of the real frames.
+    pub tokens: Tensor<B::InnerBackend, 3, Int>,
+    /// `[N, T]` actions taken on them.
+    pub actions: Tensor<B::InnerBackend, 2, Int>,
+    /// `[N, T]` true for real frames.
+    pub mask: Tensor<B::InnerBackend, 2, Bool>,
+}
+
+/// A rollout of `H` imagined observations `o_0 .. o_{H-1}` (o_0 is the last real
+/// frame); the `H - 1` transitions between them carry rewards.
+pub struct Rollout<B: AutodiffBackend> {
+    /// `[N, H, A]` policy logits at each observation.
+    pub logits: Tensor<B, 3>,
+    /// `[N, H]` values; the last one only bootstraps.
+    pub values: Tensor<B, 2>,
+    /// `[N, H]` actions taken.
+    pub actions: Tensor<B, 2, Int>,
+    /// `[N, H - 1]` predicted reward signs.
+    pub rewards: Tensor<B, 2>,
+    /// `[N, H - 1]` 0 where the transition ended the episode, else 1.
+    pub continues: Tensor<B, 2>,
+}
+
+/// Settings of one rollout.
+#[derive(Debug, Clone, Copy)]
+pub struct RolloutSettings {
+    pub horizon: usize,
+    pub generator: Generator,
+    /// Temperature of the world model's token sampling (spec: 1).
+    pub world_temperature: f32,
+}
+
+/// Runs one batch of imagined rollouts.
+pub fn imagine<B: AutodiffBackend>(
+    frozen: &FrozenModels<'_, B>,
+    controller: &ActorCritic<B>,
+    start: StartSegments<B>,
+    settings: RolloutSettings,
+    rng: &mut impl Rng,
+) -> anyhow::Result<Rollout<B>> {
+    let [n, t, k] = start.tokens.dims();
+    anyhow::ensure!(t >= 2, "an imagined rollout needs at least 2 real frames, got {t}");
+    anyhow::ensure!(settings.horizon >= 2, "horizon must be at least 2");
+    let device = start.tokens.device();
+    let latents = |tokens: Tensor<B::InnerBackend, 2, Int>| frozen.tokenizer.embed_tokens_grid(tokens);
+
+    // Burn-in over the first T-1 frames, without gradient, feeding actions exactly
+    // as acting does.
+    let burn_in_len = t - 1;
+    let all = latents(start.tokens.clone().reshape([n * t, k]));
+    let [_, e, s, _] = all.dims();
+    let all = all.reshape([n, t, e, s, s]);
+    let state = controller.valid().burn_in(
+        all.clone().narrow(1, 0, burn_in_len),
+        start.actions.clone().narrow(1, 0, burn_in_len),
+        start.mask.clone().narrow(1, 0, burn_in_len),
+    );
+    let mut state = ActorCriticState::<B>::from_inner(state);
+
+    let mut logits = Vec::with_capacity(settings.horizon);
+    let mut values = Vec::with_capacity(settings.horizon);
+    let mut actions = Vec::with_capacity(settings.horizon);
+    let mut rewards = Vec::with_capacity(settings.horizon - 1);
+    let mut continues = Vec::with_capacity(settings.horizon - 1);
+    let mut act = |frame_latents: Tensor<B::InnerBackend, 4>,
+                   state: ActorCriticState<B>,
+                   rng: &mut dyn rand::RngCore|
+     -> anyhow::Result<(Tensor<B::InnerBackend, 1, Int>, ActorCriticState<B>)> {
+        let seen = controller.observe(Tensor::from_inner(frame_latents), state);
+        let sampled = sample_actions(seen.logits.clone(), 1.0, 0.0, rng)?;
+        let taken = sampled.taken_tensor::<B>(&device);
+        let state = controller.feed_action(taken.clone(), seen.state);
+        logits.push(seen.logits.unsqueeze_dim::<3>(1));
+        values.push(seen.value.unsqueeze_dim::<2>(1));
+        actions.push(taken.clone().unsqueeze_dim::<2>(1));
+        Ok((taken.inner(), state))
+    };
+    let mut record = |outcome: Outcome<B::InnerBackend>| {
+        rewards.push(Tensor::<B, 1>::from_inner(outcome.reward()).unsqueeze_dim::<2>(1));
+        continues.push(Tensor::<B, 1>::from_inner(outcome.done().neg().add_scalar(1.0)).unsqueeze_dim::<2>(1));
+    };
+
+    // o_0 is the last real frame; the context for the world model is the block
+    // before it plus o_0 with the action just chosen.
+    let (first_action, next_state) = act(all.narrow(1, t - 1, 1).reshape([n, e, s, s]), state, rng)?;
+    state = next_state;
+    let context_tokens = start.tokens.narrow(1, t - 2, 2);
+    let context_actions = Tensor::cat(
+        vec![start.actions.narrow(1, t - 2, 1), first_action.unsqueeze_dim(1)],
+        1,
+    );
+    let codebook = frozen.tokenizer.codebook();
+    let temperature = settings.world_temperature;
+    let mut world: Box<dyn Imagine<B::InnerBackend> + '_> = match settings.generator {
+        Generator::Pop => {
+            let (world, outcome) =
+                PopImagination::start(frozen.world_model, codebook, context_tokens, context_actions, temperature);
+            record(outcome);
+            Box::new(world)
+        }
+        Generator::TokenByToken => {
+            let (world, outcome) =
+                TokenByToken::start(frozen.world_model, codebook, context_tokens, context_actions, temperature);
+            record(outcome);
+            Box::new(world)
+        }
+    };
+    for step in 1..settings.horizon {
+        let frame = world.predict_frame();
+        let (action, next_state) = act(latents(frame.clone()), state, rng)?;
+        state = next_state;
+        if step + 1 < settings.horizon {
+            record(world.step(frame, action));
+        }
+    }
+    Ok(Rollout {
+        logits: Tensor::cat(logits, 1),
+        values: Tensor::cat(values, 1),
+        actions: Tensor::cat(actions, 1),
+        rewards: Tensor::cat(rewards, 1),
+        continues: Tensor::cat(continues, 1),
+    })
+}

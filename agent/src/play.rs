@@ -1,0 +1,39 @@
+//! `rem play`: runs a fixed policy (random, for now) on a game and prints episode
+//! returns. The quickest check that an environment works end to end.
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::{Rng, SeedableRng};
+use rem_envs::{make_env, EnvMode};
+
+/// Plays `episodes` episodes with uniformly random actions; returns their returns.
+pub fn play_random(game: &str, episodes: usize, seed: u64) -> Result<Vec<f32>> {
+    let mut env = make_env(game, EnvMode::Eval, seed)?;
+    let n_actions = env.action_space().n();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let bar = ProgressBar::new(episodes as u64).with_style(progress_style());
+    bar.set_message(format!("{game} (random policy)"));
+    let mut returns = Vec::with_capacity(episodes);
+    for episode in 0..episodes {
+        env.reset(Some(seed.wrapping_add(episode as u64)))?;
+        let mut total = 0.0;
+        loop {
+            let step = env.step(rng.random_range(0..n_actions))?;
+            total += step.reward;
+            if step.done() {
+                break;
+            }
+        }
+        bar.suspend(|| println!("episode {:>4}  return {total:>8.2}", episode + 1));
+        returns.push(total);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(returns)
+}
+
+pub fn progress_style() -> ProgressStyle {
+    ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
+        .expect("static template")
+        .progress_chars("=> ")
+}

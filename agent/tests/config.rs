@@ -1,0 +1,61 @@
+//! Run configurations: defaults from the spec, files over them, overrides last,
+//! and a clear error for every mistake.
+
+use std::path::PathBuf;
+
+use rem_agent::config::RunConfig;
+
+fn write(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rem-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn an_empty_file_gives_the_spec_defaults() {
+    let config = RunConfig::load(&write("empty.toml", ""), &[]).unwrap();
+    assert_eq!(config, RunConfig::default());
+    assert_eq!(config.tokenizer.optim.lr, 1e-4);
+    assert_eq!(config.world_model.optim.start_epoch, 26);
+    assert_eq!(config.actor_critic.gamma, 0.995);
+}
+
+#[test]
+fn a_partial_section_keeps_the_other_defaults() {
+    let path = write("partial.toml", "[world_model.optim]\nlr = 5e-4\n");
+    let config = RunConfig::load(&path, &[]).unwrap();
+    assert_eq!(config.world_model.optim.lr, 5e-4);
+    assert_eq!(config.world_model.optim.batch, 64);
+}
+
+#[test]
+fn an_unknown_key_is_an_error_naming_key_and_file() {
+    let path = write("typo.toml", "[tokenizer]\nvocabb = 3\n");
+    let error = RunConfig::load(&path, &[]).unwrap_err().to_string();
+    assert!(error.contains("vocabb") && error.contains("typo.toml"), "{error}");
+}
+
+#[test]
+fn a_wrong_type_is_an_error() {
+    let path = write("type.toml", "seed = \"zero\"\n");
+    let error = RunConfig::load(&path, &[]).unwrap_err().to_string();
+    assert!(error.contains("type.toml"), "{error}");
+}
+
+#[test]
+fn overrides_apply_last_and_unknown_ones_fail() {
+    let path = write("base.toml", "seed = 3\n");
+    let config = RunConfig::load(&path, &["seed=7".into(), "env.game=catch".into()]).unwrap();
+    assert_eq!((config.seed, config.env.game.as_str()), (7, "catch"));
+    let error = RunConfig::load(&path, &["tokenizer.lrr=1".into()]).unwrap_err().to_string();
+    assert!(error.contains("lrr"), "{error}");
+}
+
+#[test]
+fn the_committed_run_configs_load() {
+    let runs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../runs");
+    let config = RunConfig::load(&runs.join("catch.toml"), &[]).unwrap();
+    assert_eq!(config.env.game, "catch");
+}
