@@ -34,6 +34,8 @@ pub struct EnvSection {
 #[serde(deny_unknown_fields)]
 pub struct CollectSection {
     pub epochs: usize,
+    /// Environments stepped in parallel while collecting (the spec uses one).
+    pub envs: usize,
     /// Epochs 1..=collect_until_epoch collect real experience.
     pub collect_until_epoch: usize,
     pub steps_per_epoch: usize,
@@ -135,7 +137,7 @@ impl Default for EnvSection {
 
 impl Default for CollectSection {
     fn default() -> Self {
-        Self { epochs: 600, collect_until_epoch: 500, steps_per_epoch: 200, temperature: 1.0, epsilon: 0.01 }
+        Self { epochs: 600, envs: 1, collect_until_epoch: 500, steps_per_epoch: 200, temperature: 1.0, epsilon: 0.01 }
     }
 }
 
@@ -258,6 +260,9 @@ impl RunConfig {
         }
         if self.world_model.context_blocks >= self.world_model.seq_blocks {
             bail!("world_model.context_blocks must be smaller than world_model.seq_blocks");
+        }
+        if self.collect.envs == 0 {
+            bail!("collect.envs must be at least 1");
         }
         if self.actor_critic.horizon < 2 {
             bail!("actor_critic.horizon must be at least 2");

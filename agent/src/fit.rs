@@ -8,17 +8,18 @@ use std::path::PathBuf;
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Bool, Int, Tensor, TensorData};
+use burn::tensor::Tensor;
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
-use rem_envs::store::{EpisodeStore, Padding, SegmentBatch};
+use rem_envs::store::{EpisodeStore, Padding};
 use rem_envs::vector::EnvPool;
 use rem_envs::{make_env, EnvMode, FRAME_BYTES};
 use rem_worldmodel::retnet::RetNetConfig;
 use rem_worldmodel::tokenizer::{frames_to_tensor, tensor_to_frames, Tokenizer, TokenizerConfig, TokenizerTrainer, TokenizerTrainerConfig};
-use rem_worldmodel::world_model::{TokenBatch, WorldModelConfig};
+use rem_worldmodel::world_model::WorldModelConfig;
 use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
 
+use crate::batches::token_batch;
 use crate::images::write_frame_grid;
 use crate::play::progress_style;
 
@@ -141,25 +142,6 @@ fn collect_random(settings: &FitSettings, rng: &mut impl Rng) -> Result<EpisodeS
     bar.finish_and_clear();
     println!("collected {} steps in {} episodes", store.num_steps(), store.num_episodes());
     Ok(store)
-}
-
-/// Tokenizes sampled segments for the world model.
-fn token_batch<B: AutodiffBackend>(
-    tokenizer: &Tokenizer<B::InnerBackend>,
-    segments: &SegmentBatch,
-    device: &B::Device,
-) -> Result<TokenBatch<B>> {
-    let (n, t) = (segments.batch, segments.len);
-    let (tokens, _) = tokenizer.encode(frames_to_tensor::<B::InnerBackend>(&segments.frames, device)?);
-    let k = tokens.dims()[1];
-    let int = |values: Vec<i64>| Tensor::<B, 2, Int>::from_data(TensorData::new(values, [n, t]), device);
-    Ok(TokenBatch {
-        tokens: Tensor::from_inner(tokens.reshape([n, t, k])),
-        actions: int(segments.actions.iter().map(|&a| a as i64).collect()),
-        rewards: Tensor::from_data(TensorData::new(segments.rewards.clone(), [n, t]), device),
-        ends: int(segments.ends.iter().map(|&e| e as i64).collect()),
-        mask: Tensor::<B, 2, Bool>::from_data(TensorData::new(segments.mask.clone(), [n, t]), device),
-    })
 }
 
 fn write_reconstructions<B: AutodiffBackend>(

@@ -1,8 +1,17 @@
 pub mod actor_critic;
+pub mod actor_critic_trainer;
+pub mod batches;
 pub mod bench;
+pub mod checkpoint;
+pub mod collect;
 pub mod config;
+pub mod evaluate;
 pub mod fit;
 pub mod images;
 pub mod imagine;
+pub mod models;
 pub mod play;
+pub mod plot;
+pub mod report;
 pub mod returns;
+pub mod trainer;

@@ -4,7 +4,12 @@
 use anyhow::Result;
 use burn::backend::{Autodiff, Flex};
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
 use rem_agent::bench::{run_imagine_bench, BenchSize, ImagineBench};
+use rem_agent::config::RunConfig;
+use rem_agent::evaluate::evaluate_run;
+use rem_agent::trainer::Trainer;
 
 /// The CPU backend; model code is generic, the choice is made here alone.
 type CpuBackend = Autodiff<Flex>;
@@ -27,6 +32,41 @@ enum Command {
         episodes: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+    },
+    /// Train an agent: a new run from a config, or `--resume` a run folder.
+    Train {
+        /// A run configuration (TOML), e.g. runs/catch.toml.
+        #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
+        config: Option<PathBuf>,
+        /// Overrides, e.g. `--set seed=3 --set world_model.optim.lr=1e-3`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Folder for the run (default: runs/out/<config name>-seed<seed>).
+        #[arg(long)]
+        run_dir: Option<PathBuf>,
+        /// Continue the run in this folder from its latest checkpoint.
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
+    },
+    /// Evaluate a run's checkpoint with the evaluation protocol.
+    Eval {
+        #[arg(long, value_name = "RUN_DIR")]
+        run: PathBuf,
+        /// Number of episodes (default: the config's eval.final_episodes).
+        #[arg(long)]
+        episodes: Option<usize>,
+        /// A checkpoint folder (default: the run's latest).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Scores of finished runs: human-normalised for Atari games, aggregated, beside REM.
+    Report {
+        /// Run folders (each with config.toml and eval.json or metrics.jsonl).
+        #[arg(required = true)]
+        run_dirs: Vec<PathBuf>,
+        /// Also write a bar chart of per-game human-normalised scores (SVG) here.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Learning check of the world-model half: collect random-policy frames, train a
     /// small tokenizer then a small world model on them, write reconstructions.
@@ -86,6 +126,36 @@ fn run(cli: Cli) -> Result<()> {
             let returns = rem_agent::play::play_random(&game, episodes, seed)?;
             let mean = returns.iter().sum::<f32>() / returns.len().max(1) as f32;
             println!("{game}: mean return {mean:.2} over {} episodes (random policy)", returns.len());
+        }
+        Command::Train { config, overrides, run_dir, resume } => {
+            let device = Default::default();
+            let mut trainer = match (resume, config) {
+                (Some(run_dir), _) => Trainer::<CpuBackend>::resume(&run_dir, device)?,
+                (None, Some(path)) => {
+                    let config = RunConfig::load(&path, &overrides)?;
+                    let stem = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+                    let run_dir = run_dir.unwrap_or_else(|| PathBuf::from(format!("runs/out/{stem}-seed{}", config.seed)));
+                    Trainer::<CpuBackend>::create(config, &run_dir, device)?
+                }
+                (None, None) => unreachable!("clap requires --config or --resume"),
+            };
+            println!("run folder: {}", trainer.run_dir().display());
+            trainer.run()?;
+        }
+        Command::Eval { run, episodes, checkpoint } => {
+            let report = evaluate_run::<Flex>(&run, checkpoint.as_deref(), episodes, &Default::default())?;
+            for (i, r) in report.returns.iter().enumerate() {
+                println!("episode {:>4}  return {r:>8.2}", i + 1);
+            }
+            println!("{}: mean return {:.2} over {} episodes ({})", report.game, report.mean_return, report.episodes, report.checkpoint);
+        }
+        Command::Report { run_dirs, out } => {
+            let report = rem_agent::report::report(&run_dirs)?;
+            print!("{report}");
+            if let Some(path) = out {
+                rem_agent::report::write_report_plot(&report, &path)?;
+                println!("wrote {}", path.display());
+            }
         }
         Command::Fit { game, envs, env_steps, tokenizer_steps, world_model_steps, batch, seq_blocks, seed, out } => {
             let settings = rem_agent::fit::FitSettings {

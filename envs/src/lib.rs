@@ -2,6 +2,7 @@
 //! worker backend, vectorised collection and the episode store.
 
 pub mod atari;
+pub mod durable;
 pub mod env;
 pub mod frame;
 pub mod native;

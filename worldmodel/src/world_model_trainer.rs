@@ -39,7 +39,7 @@ pub struct WorldModelStepStats {
 
 pub struct WorldModelTrainer<B: AutodiffBackend> {
     config: WorldModelTrainerConfig,
-    optimizer: OptimizerAdaptor<AdamW, WorldModel<B>, B>,
+    pub optimizer: OptimizerAdaptor<AdamW, WorldModel<B>, B>,
 }
 
 impl<B: AutodiffBackend> WorldModelTrainer<B> {

@@ -19,11 +19,12 @@
 //! The checksum is FNV-1a over 64-bit words: any single changed word changes it.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 
 use super::episode::{Episode, KNOWN_FLAGS, STEP_BYTES};
 use super::{EpisodeStore, StoreError};
+use crate::durable::{write_atomically, Checksum};
 use crate::frame::FRAME_BYTES;
 
 pub const MAGIC: [u8; 8] = *b"REMEPSTO";
@@ -31,63 +32,6 @@ pub const FORMAT_VERSION: u32 = 1;
 const COMPLETED: u64 = u64::MAX;
 const PAYLOAD_HEADER_BYTES: u64 = 24;
 const RECORD_HEADER_BYTES: u64 = 16;
-
-struct Checksum {
-    state: u64,
-    pending: [u8; 8],
-    pending_len: usize,
-    total: u64,
-}
-
-impl Checksum {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-
-    fn new() -> Self {
-        Self {
-            state: Self::OFFSET,
-            pending: [0; 8],
-            pending_len: 0,
-            total: 0,
-        }
-    }
-
-    fn mix(&mut self, word: [u8; 8]) {
-        self.state = (self.state ^ u64::from_le_bytes(word)).wrapping_mul(Self::PRIME);
-    }
-
-    fn update(&mut self, mut bytes: &[u8]) {
-        self.total += bytes.len() as u64;
-        if self.pending_len > 0 {
-            let take = (8 - self.pending_len).min(bytes.len());
-            self.pending[self.pending_len..self.pending_len + take].copy_from_slice(&bytes[..take]);
-            self.pending_len += take;
-            bytes = &bytes[take..];
-            if self.pending_len < 8 {
-                return;
-            }
-            self.mix(self.pending);
-            self.pending_len = 0;
-        }
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            self.mix(word.try_into().expect("8-byte chunk"));
-        }
-        let rest = words.remainder();
-        self.pending[..rest.len()].copy_from_slice(rest);
-        self.pending_len = rest.len();
-    }
-
-    fn finish(mut self) -> u64 {
-        if self.pending_len > 0 {
-            self.pending[self.pending_len..].fill(0);
-            self.mix(self.pending);
-        }
-        // The length is mixed in so that trailing zero bytes still count.
-        self.mix(self.total.to_le_bytes());
-        self.state
-    }
-}
 
 struct HashingWriter<'a, W: Write> {
     inner: &'a mut W,
@@ -256,13 +200,7 @@ impl EpisodeStore {
     /// Writes the store to `path` through a temporary file and a rename, so an
     /// interrupted save never leaves a half-written file at `path`.
     pub fn save(&self, path: &Path) -> io::Result<()> {
-        let mut temp_name = path.file_name().unwrap_or_default().to_os_string();
-        temp_name.push(".tmp");
-        let temp = path.with_file_name(temp_name);
-        let mut w = BufWriter::new(File::create(&temp)?);
-        self.write_to(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&temp, path)
+        write_atomically(path, |w| self.write_to(w))
     }
 
     /// Reads a store saved with `save`.

@@ -43,7 +43,7 @@ pub struct TokenizerStepStats {
 
 pub struct TokenizerTrainer<B: AutodiffBackend> {
     config: TokenizerTrainerConfig,
-    optimizer: OptimizerAdaptor<AdamW, Tokenizer<B>, B>,
+    pub optimizer: OptimizerAdaptor<AdamW, Tokenizer<B>, B>,
 }
 
 impl<B: AutodiffBackend> TokenizerTrainer<B> {

@@ -1,0 +1,156 @@
+//! Acting in the real environments: the policy reads each frame through the
+//! tokenizer's codebook, samples an action at the configured temperature and
+//! epsilon, and the pool sends every transition to the episode store.
+//!
+//! Every action is logged so that a resumed run can rebuild the environments'
+//! exact state by replaying them (the environments are deterministic given their
+//! seeds), rather than cutting episodes at checkpoints.
+
+use anyhow::Result;
+use burn::tensor::backend::Backend;
+use burn::tensor::TensorData;
+use rand::Rng;
+use rem_envs::store::EpisodeStore;
+use rem_envs::vector::EnvPool;
+use rem_envs::{make_env, EnvMode, Frame};
+use rem_worldmodel::tokenizer::frames_to_tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::actor_critic::{sample_actions, ActorCriticState};
+use crate::models::AgentModels;
+
+/// Acting settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Acting {
+    pub temperature: f32,
+    pub epsilon: f32,
+}
+
+/// What a checkpoint keeps of the collector.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CollectorLog {
+    /// Every action sent to the pool since it was created, one row per step.
+    pub actions: Vec<Vec<usize>>,
+    /// The policy's recurrent state `(h, c)` as flat values, when it has one.
+    pub policy_state: Option<(Vec<f32>, Vec<f32>)>,
+    /// Return of each environment's episode in progress.
+    pub running_returns: Vec<f32>,
+}
+
+/// What one call to [`Collector::collect`] saw.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CollectStats {
+    pub steps: usize,
+    pub episodes: usize,
+    /// Mean return of the episodes that ended during the call, if any did.
+    pub mean_return: Option<f32>,
+}
+
+pub struct Collector<B: Backend> {
+    pool: EnvPool,
+    observations: Vec<Frame>,
+    policy_state: Option<ActorCriticState<B>>,
+    log: CollectorLog,
+    n_actions: usize,
+}
+
+impl<B: Backend> Collector<B> {
+    /// `envs` training environments of `game`, seeded from `seed`.
+    pub fn new(game: &str, envs: usize, seed: u64) -> Result<Self> {
+        let envs = (0..envs)
+            .map(|i| make_env(game, EnvMode::Train, seed.wrapping_add(i as u64)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let n_actions = envs[0].action_space().n();
+        let mut pool = EnvPool::new(envs, seed);
+        let observations = pool.reset_all()?;
+        let running_returns = vec![0.0; observations.len()];
+        Ok(Self {
+            pool,
+            observations,
+            policy_state: None,
+            log: CollectorLog { running_returns, ..Default::default() },
+            n_actions,
+        })
+    }
+
+    /// Rebuilds a collector from its log: same pool seed, every logged action
+    /// replayed (without touching any store), the policy state restored.
+    pub fn restore(game: &str, envs: usize, seed: u64, log: CollectorLog, device: &B::Device) -> Result<Self> {
+        let mut collector = Self::new(game, envs, seed)?;
+        let discard = collector.pool.events();
+        for actions in &log.actions {
+            let steps = collector.pool.step(actions)?;
+            collector.observations = steps.iter().map(|s| s.next_obs().clone()).collect();
+            discard.try_iter().for_each(drop);
+        }
+        collector.policy_state = log.policy_state.as_ref().map(|(h, c)| {
+            let rows = envs;
+            let width = h.len() / rows;
+            ActorCriticState {
+                h: burn::tensor::Tensor::from_data(TensorData::new(h.clone(), [rows, width]), device),
+                c: burn::tensor::Tensor::from_data(TensorData::new(c.clone(), [rows, width]), device),
+            }
+        });
+        collector.log = log;
+        Ok(collector)
+    }
+
+    pub fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    /// The log as a checkpoint needs it.
+    pub fn log(&self) -> CollectorLog {
+        let mut log = self.log.clone();
+        log.policy_state = self.policy_state.as_ref().map(|s| {
+            let flat = |t: &burn::tensor::Tensor<B, 2>| t.clone().into_data().convert::<f32>().into_vec().unwrap();
+            (flat(&s.h), flat(&s.c))
+        });
+        log
+    }
+
+    /// Takes `steps` steps in every environment with the current policy.
+    pub fn collect(
+        &mut self,
+        models: &AgentModels<B>,
+        store: &mut EpisodeStore,
+        steps: usize,
+        acting: Acting,
+        rng: &mut impl Rng,
+    ) -> Result<CollectStats> {
+        let device = models.tokenizer.codebook().device();
+        let envs = self.observations.len();
+        let mut finished = Vec::new();
+        for _ in 0..steps {
+            let bytes: Vec<u8> = self.observations.iter().flat_map(|f| f.as_bytes().iter().copied()).collect();
+            let (tokens, _) = models.tokenizer.encode(frames_to_tensor::<B>(&bytes, &device)?);
+            let latents = models.tokenizer.embed_tokens_grid(tokens);
+            let state = self
+                .policy_state
+                .take()
+                .unwrap_or_else(|| models.actor_critic.initial_state(envs, &device));
+            let seen = models.actor_critic.observe(latents, state);
+            let sampled = sample_actions(seen.logits, acting.temperature, acting.epsilon, rng)?;
+            // The LSTM sees the action actually taken, random or not.
+            let state = models.actor_critic.feed_action(sampled.taken_tensor::<B>(&device), seen.state);
+            let results = self.pool.step(&sampled.taken)?;
+            self.pool.drain_into(store);
+            self.log.actions.push(sampled.taken.clone());
+
+            let mut ended = vec![false; envs];
+            for (i, result) in results.iter().enumerate() {
+                self.log.running_returns[i] += result.step.reward;
+                if result.reset.is_some() {
+                    ended[i] = true;
+                    finished.push(self.log.running_returns[i]);
+                    self.log.running_returns[i] = 0.0;
+                }
+            }
+            let ended = burn::tensor::Tensor::<B, 1, burn::tensor::Bool>::from_data(TensorData::new(ended, [envs]), &device);
+            self.policy_state = Some(state.reset_rows(ended));
+            self.observations = results.iter().map(|r| r.next_obs().clone()).collect();
+        }
+        let mean_return = (!finished.is_empty()).then(|| finished.iter().sum::<f32>() / finished.len() as f32);
+        Ok(CollectStats { steps: steps * envs, episodes: finished.len(), mean_return })
+    }
+}

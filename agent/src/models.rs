@@ -1,0 +1,87 @@
+//! The three learned parts of the agent and the factory that sizes them from a
+//! run configuration.
+
+use anyhow::Result;
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+use rem_worldmodel::retnet::RetNetConfig;
+use rem_worldmodel::tokenizer::{Tokenizer, TokenizerConfig};
+use rem_worldmodel::world_model::{WorldModel, WorldModelConfig};
+
+use crate::actor_critic::{ActorCritic, ActorCriticConfig};
+use crate::checkpoint::read_record;
+use crate::config::RunConfig;
+
+/// Tokenizer, world model and actor-critic of one agent.
+#[derive(Module, Debug)]
+pub struct AgentModels<B: Backend> {
+    pub tokenizer: Tokenizer<B>,
+    pub world_model: WorldModel<B>,
+    pub actor_critic: ActorCritic<B>,
+}
+
+/// The model shapes a run configuration asks for.
+#[derive(Debug, Clone)]
+pub struct ModelShapes {
+    pub tokenizer: TokenizerConfig,
+    pub world_model: WorldModelConfig,
+    pub actor_critic: ActorCriticConfig,
+}
+
+impl ModelShapes {
+    pub fn from_config(config: &RunConfig, n_actions: usize) -> Result<Self> {
+        let t = &config.tokenizer;
+        let tokenizer = TokenizerConfig {
+            vocab: t.vocab,
+            embed_dim: t.embed_dim,
+            channels: (0..4).map(|level| t.base_channels << level).collect(),
+            ..TokenizerConfig::default()
+        };
+        tokenizer.validate().map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
+        let w = &config.world_model;
+        let retnet = RetNetConfig {
+            n_layers: w.layers,
+            // Observation tokens enter the world model as codebook vectors.
+            d_model: t.embed_dim,
+            n_heads: w.heads,
+            ffn: w.ffn,
+            dropout: w.dropout,
+        };
+        retnet.check().map_err(|e| anyhow::anyhow!("world_model: {e}"))?;
+        let world_model = WorldModelConfig {
+            retnet,
+            tokens_per_frame: tokenizer.tokens_per_frame(),
+            vocab: t.vocab,
+            n_actions,
+            chunk_blocks: 3,
+        };
+        let a = &config.actor_critic;
+        let actor_critic = ActorCriticConfig::new(n_actions)
+            .with_embed_dim(t.embed_dim)
+            .with_tokens_per_side(tokenizer.tokens_per_side())
+            .with_hidden(a.hidden)
+            .with_lstm(a.lstm);
+        actor_critic.validate()?;
+        Ok(Self { tokenizer, world_model, actor_critic })
+    }
+
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Result<AgentModels<B>> {
+        Ok(AgentModels {
+            tokenizer: self.tokenizer.init(device),
+            world_model: self.world_model.init(device),
+            actor_critic: self.actor_critic.init(device)?,
+        })
+    }
+}
+
+impl<B: Backend> AgentModels<B> {
+    /// The models saved in checkpoint folder `dir`, shaped by `shapes`.
+    pub fn load(shapes: &ModelShapes, dir: &std::path::Path, device: &B::Device) -> Result<Self> {
+        let fresh = shapes.init::<B>(device)?;
+        Ok(Self {
+            tokenizer: fresh.tokenizer.load_record(read_record::<B, _>(dir, "tokenizer.bin", device)?),
+            world_model: fresh.world_model.load_record(read_record::<B, _>(dir, "world_model.bin", device)?),
+            actor_critic: fresh.actor_critic.load_record(read_record::<B, _>(dir, "actor_critic.bin", device)?),
+        })
+    }
+}

@@ -1,0 +1,415 @@
+//! `rem report`: scores of finished runs, human-normalised for Atari games and
+//! aggregated the way the Atari-100K literature does (spec section 6), side by side
+//! with REM's published per-seed scores.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, ensure, Context, Result};
+use rem_envs::atari::AtariGame;
+use serde_json::Value;
+
+use crate::plot::{metric, read_metrics, BarChart, BarGroup};
+
+/// Environment variable naming the folder of reference score files.
+pub const DATA_DIR_VARIABLE: &str = "REM_DATA_DIR";
+
+/// Reference scores per Atari game: random and human play, and REM's per-seed means.
+#[derive(Debug, Clone, PartialEq)]
+pub struct References {
+    pub dir: PathBuf,
+    pub random: BTreeMap<String, f64>,
+    pub human: BTreeMap<String, f64>,
+    pub rem: BTreeMap<String, Vec<f64>>,
+}
+
+/// Where a run's score came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScoreSource {
+    /// The final evaluation written by `rem eval`.
+    EvalFile { episodes: Option<u64> },
+    /// The last periodic evaluation logged during training.
+    TrainingEval { epoch: Option<u64> },
+}
+
+/// One run folder's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunScore {
+    pub run_dir: PathBuf,
+    /// Canonical name: "Breakout" for Atari games, the lower-case name for native ones.
+    pub game: String,
+    pub seed: Option<i64>,
+    pub score: f64,
+    pub source: ScoreSource,
+    /// Human-normalised score; `None` for native games, which have no references.
+    pub hns: Option<f64>,
+}
+
+/// One Atari game over all of its runs, beside REM's published numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GameScore {
+    pub game: String,
+    pub runs: usize,
+    pub mean_score: f64,
+    pub mean_hns: f64,
+    pub rem_mean_score: Option<f64>,
+    pub rem_hns: Option<f64>,
+}
+
+/// Aggregates of human-normalised scores over games.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregates {
+    pub games: usize,
+    /// How many run x game scores the interquartile mean was taken over.
+    pub scores: usize,
+    /// Mean of the per-game mean scores.
+    pub mean: f64,
+    /// Median of the per-game mean scores.
+    pub median: f64,
+    /// Interquartile mean of all run x game scores.
+    pub iqm: f64,
+    /// Games whose mean score is at least human level (1).
+    pub superhuman: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// In the order the run folders were given.
+    pub runs: Vec<RunScore>,
+    /// Atari games only, by name.
+    pub games: Vec<GameScore>,
+    /// `None` when no run is of an Atari game.
+    pub ours: Option<Aggregates>,
+    /// REM's aggregates over the same games as `ours`.
+    pub rem: Option<Aggregates>,
+}
+
+/// The report for `run_dirs`, with reference scores from [`reference_data_dir`].
+pub fn report(run_dirs: &[PathBuf]) -> Result<Report> {
+    let references = References::load(&reference_data_dir()?)?;
+    report_with(run_dirs, &references)
+}
+
+pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Report> {
+    ensure!(!run_dirs.is_empty(), "no run folders given");
+    let runs = run_dirs.iter().map(|dir| read_run(dir, references)).collect::<Result<Vec<_>>>()?;
+    let mut per_game: BTreeMap<String, Vec<&RunScore>> = BTreeMap::new();
+    for run in runs.iter().filter(|run| run.hns.is_some()) {
+        per_game.entry(run.game.clone()).or_default().push(run);
+    }
+    let mut our_hns = BTreeMap::new();
+    let mut rem_hns = BTreeMap::new();
+    let mut games = Vec::new();
+    for (game, game_runs) in &per_game {
+        let hns: Vec<f64> = game_runs.iter().filter_map(|run| run.hns).collect();
+        let rem_scores = references.rem.get(game).filter(|scores| !scores.is_empty());
+        let rem_game_hns: Option<Vec<f64>> =
+            rem_scores.map(|scores| scores.iter().filter_map(|&s| references.normalise(game, s)).collect());
+        games.push(GameScore {
+            game: game.clone(),
+            runs: game_runs.len(),
+            mean_score: mean(&game_runs.iter().map(|run| run.score).collect::<Vec<_>>()),
+            mean_hns: mean(&hns),
+            rem_mean_score: rem_scores.map(|scores| mean(scores)),
+            rem_hns: rem_game_hns.as_deref().map(mean),
+        });
+        our_hns.insert(game.clone(), hns);
+        if let Some(values) = rem_game_hns {
+            rem_hns.insert(game.clone(), values);
+        }
+    }
+    Ok(Report { runs, games, ours: Aggregates::from_hns(&our_hns), rem: Aggregates::from_hns(&rem_hns) })
+}
+
+/// Reads one run folder: its game and seed from `config.toml`, its score from
+/// `eval.json` when `rem eval` has written one, else from the last evaluation in
+/// `metrics.jsonl`.
+pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
+    let (game, seed) = read_game_and_seed(run_dir)?;
+    let game = canonical_game(&game, references).with_context(|| format!("run folder {}", run_dir.display()))?;
+    let (score, source) = read_score(run_dir, &game).with_context(|| format!("run folder {}", run_dir.display()))?;
+    let hns = references.normalise(&game, score);
+    Ok(RunScore { run_dir: run_dir.to_path_buf(), game, seed, score, source, hns })
+}
+
+fn read_game_and_seed(run_dir: &Path) -> Result<(String, Option<i64>)> {
+    let path = run_dir.join("config.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let table: toml::Table = text.parse().with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let game = table
+        .get("env")
+        .and_then(|env| env.get("game"))
+        .and_then(|game| game.as_str())
+        .with_context(|| format!("{} has no string `env.game`", path.display()))?;
+    Ok((game.to_string(), table.get("seed").and_then(|seed| seed.as_integer())))
+}
+
+/// Native games keep their name; Atari names ("breakout", "ms_pacman") become the
+/// spelling the reference files use.
+fn canonical_game(game: &str, references: &References) -> Result<String> {
+    if rem_envs::is_native(game) {
+        return Ok(game.to_string());
+    }
+    let Ok(atari) = AtariGame::find(game) else { bail!("unknown game '{game}': neither a native game nor an Atari-100K game") };
+    ensure!(
+        references.random.contains_key(atari.name) && references.human.contains_key(atari.name),
+        "no random and human reference scores for '{}' in {}",
+        atari.name,
+        references.dir.display()
+    );
+    Ok(atari.name.to_string())
+}
+
+fn read_score(run_dir: &Path, game: &str) -> Result<(f64, ScoreSource)> {
+    let eval_path = run_dir.join("eval.json");
+    if eval_path.exists() {
+        return read_eval_file(&eval_path, game);
+    }
+    let metrics_path = run_dir.join("metrics.jsonl");
+    let records = if metrics_path.exists() { read_metrics(&metrics_path)? } else { Vec::new() };
+    let last = records.iter().rev().find_map(|record| Some((metric(record, &["eval", "mean_return"])?, record)));
+    let Some((score, record)) = last else { bail!("no evaluation yet: neither eval.json nor an `eval` entry in metrics.jsonl") };
+    let epoch = record.get("epoch").and_then(Value::as_u64);
+    Ok((score, ScoreSource::TrainingEval { epoch }))
+}
+
+fn read_eval_file(path: &Path, game: &str) -> Result<(f64, ScoreSource)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let eval: Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    if let Some(named) = eval.get("game").and_then(Value::as_str) {
+        let same = named.eq_ignore_ascii_case(game) || AtariGame::find(named).is_ok_and(|atari| atari.name == game);
+        ensure!(same, "{} is for game '{named}' but the run's config says '{game}'", path.display());
+    }
+    let returns: Option<Vec<f64>> =
+        eval.get("returns").and_then(Value::as_array).map(|list| list.iter().filter_map(Value::as_f64).collect());
+    let score = metric(&eval, &["mean_return"])
+        .or_else(|| returns.as_deref().filter(|r| !r.is_empty()).map(mean))
+        .with_context(|| format!("{} has neither `mean_return` nor `returns`", path.display()))?;
+    let episodes = eval.get("episodes").and_then(Value::as_u64).or(returns.map(|r| r.len() as u64));
+    Ok((score, ScoreSource::EvalFile { episodes }))
+}
+
+/// The reference folder: `$REM_DATA_DIR` when set, else the first of
+/// `../shared/data/atari100k` from the current folder and from the repository.
+pub fn reference_data_dir() -> Result<PathBuf> {
+    // The current folder is made absolute so that an error names a place one can check.
+    let candidates = [
+        std::env::current_dir().unwrap_or_default().join("../shared/data/atari100k"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/atari100k"),
+    ];
+    locate_reference_dir(std::env::var_os(DATA_DIR_VARIABLE).map(PathBuf::from), &candidates)
+}
+
+/// An explicit folder must exist; otherwise the first existing candidate wins.
+pub fn locate_reference_dir(explicit: Option<PathBuf>, candidates: &[PathBuf]) -> Result<PathBuf> {
+    if let Some(dir) = explicit {
+        ensure!(dir.is_dir(), "reference score folder {} (from {DATA_DIR_VARIABLE}) does not exist", dir.display());
+        return Ok(dir);
+    }
+    if let Some(dir) = candidates.iter().find(|dir| dir.is_dir()) {
+        return Ok(dir.clone());
+    }
+    let looked: Vec<String> = candidates.iter().map(|dir| dir.display().to_string()).collect();
+    bail!("no reference score folder found; looked in {} (set {DATA_DIR_VARIABLE} to choose one)", looked.join(", "))
+}
+
+impl References {
+    /// Reads `RANDOM.json`, `HUMAN.json` and `REM.json` (game -> list of scores) from `dir`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let single = |name: &str| -> Result<BTreeMap<String, f64>> {
+            Ok(read_score_lists(&dir.join(name))?.into_iter().map(|(game, scores)| (game, mean(&scores))).collect())
+        };
+        let references = References {
+            dir: dir.to_path_buf(),
+            random: single("RANDOM.json")?,
+            human: single("HUMAN.json")?,
+            rem: read_score_lists(&dir.join("REM.json"))?,
+        };
+        for (game, human) in &references.human {
+            let random = references
+                .random
+                .get(game)
+                .with_context(|| format!("{}: '{game}' is in HUMAN.json but not RANDOM.json", dir.display()))?;
+            ensure!(human != random, "{}: human and random scores of '{game}' are equal", dir.display());
+        }
+        Ok(references)
+    }
+
+    /// (score - random) / (human - random), for games with both references.
+    pub fn normalise(&self, game: &str, score: f64) -> Option<f64> {
+        let (random, human) = (self.random.get(game)?, self.human.get(game)?);
+        Some((score - random) / (human - random))
+    }
+}
+
+/// A JSON object of game -> scores, where a score may be one number or a list.
+fn read_score_lists(path: &Path) -> Result<BTreeMap<String, Vec<f64>>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read reference scores {}", path.display()))?;
+    let table: BTreeMap<String, Value> =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a JSON object", path.display()))?;
+    table
+        .into_iter()
+        .map(|(game, value)| {
+            let scores = match &value {
+                Value::Array(list) => list.iter().map(Value::as_f64).collect::<Option<Vec<_>>>(),
+                single => single.as_f64().map(|score| vec![score]),
+            };
+            match scores {
+                Some(scores) if !scores.is_empty() => Ok((game, scores)),
+                _ => bail!("{}: scores of '{game}' are not a number or a non-empty list of numbers", path.display()),
+            }
+        })
+        .collect()
+}
+
+impl Aggregates {
+    /// Aggregates of human-normalised scores given per game, one per run; `None` for no games.
+    pub fn from_hns(per_game: &BTreeMap<String, Vec<f64>>) -> Option<Self> {
+        let game_means: Vec<f64> = per_game.values().filter(|runs| !runs.is_empty()).map(|runs| mean(runs)).collect();
+        if game_means.is_empty() {
+            return None;
+        }
+        let all: Vec<f64> = per_game.values().flatten().copied().collect();
+        Some(Aggregates {
+            games: game_means.len(),
+            scores: all.len(),
+            mean: mean(&game_means),
+            median: median(&game_means),
+            iqm: interquartile_mean(&all),
+            superhuman: game_means.iter().filter(|&&m| m >= 1.0).count(),
+        })
+    }
+
+    /// Mean, median, IQM and superhuman count as table cells.
+    fn cells(&self) -> [String; 4] {
+        [
+            format!("{:.3}", self.mean),
+            format!("{:.3}", self.median),
+            format!("{:.3}", self.iqm),
+            format!("{}/{}", self.superhuman, self.games),
+        ]
+    }
+}
+
+pub fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// The middle value, or the mean of the two middle values for an even count;
+/// NaN for no values, like [`mean`].
+pub fn median(values: &[f64]) -> f64 {
+    let sorted = sorted(values);
+    let n = sorted.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+/// The mean after dropping floor(n/4) values from each end (a 25% trimmed mean,
+/// as `scipy.stats.trim_mean(values, 0.25)` and the published IQMs use).
+pub fn interquartile_mean(values: &[f64]) -> f64 {
+    let sorted = sorted(values);
+    let cut = sorted.len() / 4;
+    mean(&sorted[cut..sorted.len() - cut])
+}
+
+fn sorted(values: &[f64]) -> Vec<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted
+}
+
+/// Bar chart of each game's mean human-normalised score, ours beside REM's.
+pub fn write_report_plot(report: &Report, svg_path: &Path) -> Result<()> {
+    ensure!(!report.games.is_empty(), "no Atari runs in the report, so no human-normalised scores to plot");
+    let chart = BarChart {
+        title: "Human-normalised score per game".into(),
+        y_label: "human-normalised score".into(),
+        categories: report.games.iter().map(|g| g.game.clone()).collect(),
+        groups: vec![
+            BarGroup {
+                label: "ours".into(),
+                color: "#1f5fa8".into(),
+                values: report.games.iter().map(|g| Some(g.mean_hns)).collect(),
+            },
+            BarGroup {
+                label: "REM (published)".into(),
+                color: "#e07b39".into(),
+                values: report.games.iter().map(|g| g.rem_hns).collect(),
+            },
+        ],
+        reference_line: Some((1.0, "human".into())),
+    };
+    chart.write(svg_path)
+}
+
+impl fmt::Display for ScoreSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScoreSource::EvalFile { episodes: Some(n) } => write!(f, "eval.json ({n} episodes)"),
+            ScoreSource::EvalFile { episodes: None } => write!(f, "eval.json"),
+            ScoreSource::TrainingEval { epoch: Some(epoch) } => write!(f, "metrics.jsonl (epoch {epoch})"),
+            ScoreSource::TrainingEval { epoch: None } => write!(f, "metrics.jsonl"),
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let optional = |value: Option<f64>, decimals: usize| value.map_or("-".to_string(), |v| format!("{v:.decimals$}"));
+        writeln!(f, "{:<32} {:<14} {:>5} {:>10} {:>8}  source", "run", "game", "seed", "score", "HNS")?;
+        for run in &self.runs {
+            let seed = run.seed.map_or("-".to_string(), |seed| seed.to_string());
+            writeln!(
+                f,
+                "{:<32} {:<14} {seed:>5} {:>10.2} {:>8}  {}",
+                run.run_dir.display(),
+                run.game,
+                run.score,
+                optional(run.hns, 3),
+                run.source
+            )?;
+        }
+        if self.games.is_empty() {
+            return Ok(());
+        }
+        writeln!(f)?;
+        writeln!(f, "{:<14} {:>4} {:>10} {:>8} | {:>10} {:>8}", "game", "runs", "score", "HNS", "REM score", "REM HNS")?;
+        for game in &self.games {
+            writeln!(
+                f,
+                "{:<14} {:>4} {:>10.2} {:>8.3} | {:>10} {:>8}",
+                game.game,
+                game.runs,
+                game.mean_score,
+                game.mean_hns,
+                optional(game.rem_mean_score, 2),
+                optional(game.rem_hns, 3)
+            )?;
+        }
+        writeln!(f)?;
+        let column = |aggregates: &Option<Aggregates>| {
+            aggregates.as_ref().map_or("-".to_string(), |a| format!("{} game{}", a.games, if a.games == 1 { "" } else { "s" }))
+        };
+        writeln!(
+            f,
+            "{:<14} {:>16} {:>16}",
+            "HNS over",
+            format!("ours ({})", column(&self.ours)),
+            format!("REM ({})", column(&self.rem))
+        )?;
+        let cells = |aggregates: &Option<Aggregates>| {
+            aggregates.as_ref().map_or(["-".to_string(), "-".into(), "-".into(), "-".into()], Aggregates::cells)
+        };
+        let (ours, rem) = (cells(&self.ours), cells(&self.rem));
+        for (index, name) in ["mean", "median", "IQM", "superhuman"].into_iter().enumerate() {
+            writeln!(f, "{name:<14} {:>16} {:>16}", ours[index], rem[index])?;
+        }
+        Ok(())
+    }
+}
