@@ -1,0 +1,138 @@
+//! The `rem` binary end to end on a tiny run: a run killed with SIGKILL and
+//! resumed writes the same metrics as an uninterrupted one, and bad input gives a
+//! one-line error with a non-zero exit.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const TINY: &[&str] = &[
+    "collect.epochs=6",
+    "collect.collect_until_epoch=6",
+    "collect.steps_per_epoch=40",
+    "tokenizer.optim.start_epoch=1",
+    "tokenizer.optim.steps_per_epoch=2",
+    "tokenizer.optim.batch=4",
+    "world_model.optim.start_epoch=2",
+    "world_model.optim.steps_per_epoch=2",
+    "world_model.optim.batch=2",
+    "actor_critic.optim.start_epoch=3",
+    "actor_critic.optim.steps_per_epoch=2",
+    "actor_critic.optim.batch=2",
+    "eval.every_epochs=2",
+    "eval.episodes=2",
+    "eval.final_episodes=2",
+    "checkpoint.every_epochs=2",
+];
+
+fn rem() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rem"));
+    command.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+    command
+}
+
+fn train_command(run_dir: &Path) -> Command {
+    let mut command = rem();
+    command.args(["train", "--config", "runs/catch.toml", "--run-dir"]).arg(run_dir);
+    for item in TINY {
+        command.args(["--set", item]);
+    }
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    command
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rem-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Metrics without the wall-clock timings, which differ between runs.
+fn metrics_without_timings(run_dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run_dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            value.as_object_mut().unwrap().remove("seconds");
+            value
+        })
+        .collect()
+}
+
+fn metric_lines(run_dir: &Path) -> usize {
+    std::fs::read_to_string(run_dir.join("metrics.jsonl")).map_or(0, |t| t.lines().count())
+}
+
+#[test]
+fn a_killed_and_resumed_run_reproduces_the_uninterrupted_metrics() {
+    let whole = temp_dir("whole");
+    assert!(train_command(&whole).status().unwrap().success());
+
+    let killed = temp_dir("killed");
+    let mut child = train_command(&killed).spawn().unwrap();
+    // Kill it after epoch 5: the checkpoint of epoch 4 exists, epoch 5 is lost.
+    let started = Instant::now();
+    while metric_lines(&killed) < 5 {
+        assert!(started.elapsed() < Duration::from_secs(600), "the run made no progress");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let latest = std::fs::read_to_string(killed.join("checkpoints/latest")).unwrap();
+    assert_eq!(latest.trim(), "epoch-000004");
+
+    let status = rem()
+        .args(["train", "--resume"])
+        .arg(&killed)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let expected = metrics_without_timings(&whole);
+    assert_eq!(expected.len(), 6);
+    assert_eq!(metrics_without_timings(&killed), expected);
+    assert!(whole.join("learning_curve.svg").exists());
+
+    // A damaged checkpoint is refused with a clear message, not a panic.
+    let latest = std::fs::read_to_string(killed.join("checkpoints/latest")).unwrap();
+    let checkpoint = killed.join("checkpoints").join(latest.trim());
+    let models = checkpoint.join("world_model.bin");
+    let mut bytes = std::fs::read(&models).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&models, bytes).unwrap();
+    let out = rem().args(["eval", "--run"]).arg(&killed).output().unwrap();
+    assert_one_line_error(&out, "damaged");
+
+    let _ = std::fs::remove_dir_all(&whole);
+    let _ = std::fs::remove_dir_all(&killed);
+}
+
+fn assert_one_line_error(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "expected a failure");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "not one line: {stderr}");
+    assert!(stderr.starts_with("error: ") && stderr.contains(needle), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_input_gives_a_one_line_error() {
+    let dir = temp_dir("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let train = |path: &Path| rem().args(["train", "--config"]).arg(path).arg("--run-dir").arg(dir.join("run")).output().unwrap();
+
+    assert_one_line_error(&train(&config("typo.toml", "[collect]\nepochz = 3\n")), "epochz");
+    assert_one_line_error(&train(&config("type.toml", "seed = \"x\"\n")), "type.toml");
+    assert_one_line_error(&train(&dir.join("missing.toml")), "missing.toml");
+    assert_one_line_error(&train(&config("game.toml", "[env]\ngame = \"Pacman3000\"\n")), "unknown game");
+    let out = rem().args(["eval", "--run"]).arg(dir.join("nothing")).output().unwrap();
+    assert_one_line_error(&out, "nothing");
+    let _ = std::fs::remove_dir_all(&dir);
+}
