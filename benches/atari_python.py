@@ -14,6 +14,7 @@ import random
 import sys
 import time
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "envs", "src", "atari"))
 
 from reference_wrappers import AtariReference  # noqa: E402

@@ -14,7 +14,7 @@ use rem_worldmodel::tokenizer::clip_grad_norm;
 use serde::Serialize;
 
 use crate::actor_critic::{ActorCritic, ActorCriticLoss};
-use crate::batches::{actions_tensor, encode_segments, mask_tensor};
+use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
 use crate::config::ActorCriticSection;
 use crate::imagine::{imagine, FrozenModels, Generator, RolloutSettings, StartSegments};
 use crate::returns::LambdaReturns;
@@ -52,13 +52,14 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
         model: ActorCritic<B>,
         frozen: &FrozenModels<'_, B>,
         store: &EpisodeStore,
+        cache: &mut TokenCache,
         rng: &mut impl Rng,
     ) -> Result<(ActorCritic<B>, ActorCriticStepStats)> {
         let s = &self.settings;
         let device = model.devices().into_iter().next().expect("a model lives on a device");
         let segments = store.sample_segments(rng, s.optim.batch, s.burn_in + 1, Padding::Left)?;
         let start = StartSegments::<B> {
-            tokens: encode_segments(frozen.tokenizer, &segments, &device)?,
+            tokens: encode_segments(frozen.tokenizer, &segments, cache, &device)?,
             actions: actions_tensor(&segments, &device),
             mask: mask_tensor(&segments, &device),
         };

@@ -1,19 +1,72 @@
 //! From sampled segments (host bytes) to the tensors the models train on.
 
+use std::collections::HashMap;
+
 use anyhow::Result;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use rem_envs::store::SegmentBatch;
+use rem_envs::FRAME_BYTES;
 use rem_worldmodel::tokenizer::{frames_to_tensor, Tokenizer};
 use rem_worldmodel::world_model::TokenBatch;
+
+/// Tokens of frames already encoded by one frozen tokenizer. Sampled segments
+/// overlap and games repeat frames, so most frames of a training phase are seen
+/// more than once; each is encoded once. Keyed by the frame's bytes, so a hit is
+/// exactly the frame that was encoded. Build a new cache whenever the tokenizer
+/// changes.
+#[derive(Default)]
+pub struct TokenCache {
+    tokens: HashMap<Box<[u8]>, Vec<i64>>,
+}
+
+impl TokenCache {
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    /// Tokens `[N, K]` of `frames` (consecutive HWC frames), encoding only the
+    /// frames not seen before, in one batch.
+    pub fn encode<B: Backend>(
+        &mut self,
+        tokenizer: &Tokenizer<B>,
+        frames: &[u8],
+        device: &B::Device,
+    ) -> Result<Tensor<B, 2, Int>> {
+        let mut missing: Vec<&[u8]> = Vec::new();
+        let mut queued = std::collections::HashSet::new();
+        for frame in frames.chunks_exact(FRAME_BYTES) {
+            if !self.tokens.contains_key(frame) && queued.insert(frame) {
+                missing.push(frame);
+            }
+        }
+        if !missing.is_empty() {
+            let (encoded, _) = tokenizer.encode(frames_to_tensor::<B>(&missing.concat(), device)?);
+            let k = encoded.dims()[1];
+            let values: Vec<i64> = encoded.into_data().convert::<i64>().into_vec().expect("int tokens");
+            for (frame, tokens) in missing.iter().zip(values.chunks_exact(k)) {
+                self.tokens.insert(Box::from(*frame), tokens.to_vec());
+            }
+        }
+        let rows: Vec<i64> = frames.chunks_exact(FRAME_BYTES).flat_map(|f| self.tokens[f].iter().copied()).collect();
+        let n = frames.len() / FRAME_BYTES;
+        let k = rows.len() / n.max(1);
+        Ok(Tensor::from_data(TensorData::new(rows, [n, k]), device))
+    }
+}
 
 /// The frozen tokenizer's tokens of every frame of `segments`: `[N, T, K]`.
 pub fn encode_segments<B: Backend>(
     tokenizer: &Tokenizer<B>,
     segments: &SegmentBatch,
+    cache: &mut TokenCache,
     device: &B::Device,
 ) -> Result<Tensor<B, 3, Int>> {
-    let (tokens, _) = tokenizer.encode(frames_to_tensor::<B>(&segments.frames, device)?);
+    let tokens = cache.encode(tokenizer, &segments.frames, device)?;
     let k = tokens.dims()[1];
     Ok(tokens.reshape([segments.batch, segments.len, k]))
 }
@@ -31,12 +84,13 @@ pub fn mask_tensor<B: Backend>(segments: &SegmentBatch, device: &B::Device) -> T
 pub fn token_batch<B: AutodiffBackend>(
     tokenizer: &Tokenizer<B::InnerBackend>,
     segments: &SegmentBatch,
+    cache: &mut TokenCache,
     device: &B::Device,
 ) -> Result<TokenBatch<B>> {
     let shape = [segments.batch, segments.len];
     let ends = segments.ends.iter().map(|&e| e as i64).collect();
     Ok(TokenBatch {
-        tokens: Tensor::from_inner(encode_segments(tokenizer, segments, device)?),
+        tokens: Tensor::from_inner(encode_segments(tokenizer, segments, cache, device)?),
         actions: actions_tensor(segments, device),
         rewards: Tensor::from_data(TensorData::new(segments.rewards.clone(), shape), device),
         ends: Tensor::from_data(TensorData::new(ends, shape), device),

@@ -19,7 +19,7 @@ use rem_worldmodel::tokenizer::{frames_to_tensor, tensor_to_frames, Tokenizer, T
 use rem_worldmodel::world_model::WorldModelConfig;
 use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
 
-use crate::batches::token_batch;
+use crate::batches::{token_batch, TokenCache};
 use crate::images::write_frame_grid;
 use crate::play::progress_style;
 
@@ -92,10 +92,11 @@ pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Re
     let mut trainer = WorldModelTrainer::<B>::new(WorldModelTrainerConfig { learning_rate: 1e-3, ..Default::default() });
     let codebook = Tensor::<B, 2>::from_inner(tokenizer.codebook());
     let bar = ProgressBar::new(settings.world_model_steps as u64).with_style(progress_style());
+    let mut token_cache = TokenCache::default();
     let mut token_ce = Vec::new();
     for step in 0..settings.world_model_steps {
         let segments = store.sample_segments(&mut rng, settings.batch, settings.seq_blocks, Padding::Right)?;
-        let batch = token_batch::<B>(&tokenizer, &segments, device)?;
+        let batch = token_batch::<B>(&tokenizer, &segments, &mut token_cache, device)?;
         let (next, stats) = trainer.step(world_model, &codebook, &batch);
         world_model = next;
         token_ce.push(stats.obs);

@@ -25,7 +25,7 @@ use serde_json::{json, Map, Value};
 
 use crate::actor_critic::ActorCritic;
 use crate::actor_critic_trainer::ActorCriticTrainer;
-use crate::batches::token_batch;
+use crate::batches::{token_batch, TokenCache};
 use crate::checkpoint::{self, CheckpointWriter};
 use crate::collect::{Acting, Collector, CollectorLog};
 use crate::config::RunConfig;
@@ -202,6 +202,8 @@ impl<B: AutodiffBackend> Trainer<B> {
             seconds.insert("tokenizer".into(), json!(started.elapsed().as_secs_f64()));
         }
 
+        // The tokenizer is frozen from here to the end of the epoch.
+        let mut token_cache = TokenCache::default();
         let w = &c.world_model;
         if epoch >= w.optim.start_epoch && w.optim.steps_per_epoch > 0 {
             let started = phase("world model");
@@ -210,7 +212,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             let mut sums = Averages::default();
             for _ in 0..w.optim.steps_per_epoch {
                 let segments = self.store.sample_segments(&mut rng, w.optim.batch, w.seq_blocks, Padding::Right)?;
-                let batch = token_batch::<B>(&tokenizer, &segments, &self.device)?;
+                let batch = token_batch::<B>(&tokenizer, &segments, &mut token_cache, &self.device)?;
                 let (model, stats) = self.world_model_optim.step(self.world_model.clone(), &codebook, &batch);
                 self.world_model = model;
                 sums.add(&[("total", stats.total), ("obs", stats.obs), ("reward", stats.reward), ("done", stats.done)]);
@@ -227,7 +229,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             let frozen = FrozenModels::<B> { tokenizer: &tokenizer, world_model: &world_model };
             let mut sums = Averages::default();
             for _ in 0..a.steps_per_epoch {
-                let (model, stats) = self.actor_critic_optim.step(self.actor_critic.clone(), &frozen, &self.store, &mut rng)?;
+                let (model, stats) = self.actor_critic_optim.step(self.actor_critic.clone(), &frozen, &self.store, &mut token_cache, &mut rng)?;
                 self.actor_critic = model;
                 sums.add(&[("total", stats.total), ("policy", stats.policy), ("value", stats.value), ("entropy", stats.entropy), ("imagined_reward", stats.imagined_reward)]);
             }

@@ -16,7 +16,7 @@ use super::config::AtariConfig;
 use super::games::{AtariGame, ALE_ACTION_NAMES};
 use super::resize::{max_pool_into, Resizer};
 use super::rng::{ale_seed, SplitMix64};
-use super::worker::{StepOutcome, Worker};
+use super::worker::{LoadedGame, StepOutcome, Worker};
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::Frame;
 
@@ -208,11 +208,7 @@ impl AtariEnv {
     }
 }
 
-fn start_worker(
-    cfg: &AtariConfig,
-    game: AtariGame,
-    seed: u64,
-) -> EnvResult<(Worker, super::worker::LoadedGame)> {
+fn start_worker(cfg: &AtariConfig, game: AtariGame, seed: u64) -> EnvResult<(Worker, LoadedGame)> {
     let mut worker = Worker::spawn(&cfg.python_command(), cfg.reply_timeout)?;
     let loaded = worker.load(game.rom_id, ale_seed(seed))?;
     Ok((worker, loaded))

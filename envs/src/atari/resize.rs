@@ -48,23 +48,39 @@ pub fn axis_taps(n_in: usize, n_out: usize) -> Vec<Tap> {
         .collect()
 }
 
+/// One output byte of the horizontal pass: two offsets into a blended row.
+#[derive(Debug, Clone, Copy)]
+struct ByteTap {
+    left: usize,
+    right: usize,
+    w0: u32,
+    w1: u32,
+}
+
 /// Resizes `height x width x 3` screens to 64x64x3 with precomputed taps.
 #[derive(Debug, Clone)]
 pub struct Resizer {
     height: usize,
     width: usize,
     rows: Vec<Tap>,
-    cols: Vec<Tap>,
+    /// Horizontal taps for each of the 64 * 3 bytes of an output row.
+    cols: Vec<ByteTap>,
 }
 
 impl Resizer {
     pub fn new(height: usize, width: usize) -> Self {
-        Self {
-            height,
-            width,
-            rows: axis_taps(height, FRAME_SIDE),
-            cols: axis_taps(width, FRAME_SIDE),
-        }
+        let cols = axis_taps(width, FRAME_SIDE)
+            .iter()
+            .flat_map(|t| {
+                (0..FRAME_CHANNELS).map(move |c| ByteTap {
+                    left: t.i0 * FRAME_CHANNELS + c,
+                    right: t.i1 * FRAME_CHANNELS + c,
+                    w0: t.w0,
+                    w1: t.w1,
+                })
+            })
+            .collect();
+        Self { height, width, rows: axis_taps(height, FRAME_SIDE), cols }
     }
 
     /// Bytes of one source screen.
@@ -76,20 +92,39 @@ impl Resizer {
     pub fn resize_into(&self, src: &[u8], dst: &mut [u8]) {
         assert_eq!(src.len(), self.input_bytes(), "source screen has the wrong size");
         assert_eq!(dst.len(), FRAME_BYTES, "destination must be one 64x64x3 frame");
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { self.resize_avx2(src, dst) };
+        }
+        self.resize_portable(src, dst);
+    }
+
+    /// The same code compiled with AVX2, which vectorises the vertical pass several
+    /// times better than the baseline x86-64 target; integer results are identical.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn resize_avx2(&self, src: &[u8], dst: &mut [u8]) {
+        self.resize_portable(src, dst);
+    }
+
+    /// Vertical blend of the two source rows first (contiguous, so it vectorises),
+    /// then the horizontal taps; integer sums are exact, so the order does not change
+    /// the result of the formula in the module docs.
+    #[inline(always)]
+    fn resize_portable(&self, src: &[u8], dst: &mut [u8]) {
         let row_bytes = self.width * FRAME_CHANNELS;
-        for (y, ty) in self.rows.iter().enumerate() {
+        let mut blended = vec![0u32; row_bytes];
+        let out_rows = dst.chunks_exact_mut(FRAME_SIDE * FRAME_CHANNELS);
+        for (ty, out_row) in self.rows.iter().zip(out_rows) {
             let top = &src[ty.i0 * row_bytes..][..row_bytes];
             let bottom = &src[ty.i1 * row_bytes..][..row_bytes];
-            let out_row =
-                &mut dst[y * FRAME_SIDE * FRAME_CHANNELS..][..FRAME_SIDE * FRAME_CHANNELS];
-            for (x, tx) in self.cols.iter().enumerate() {
-                let (a, b) = (tx.i0 * FRAME_CHANNELS, tx.i1 * FRAME_CHANNELS);
-                for c in 0..FRAME_CHANNELS {
-                    let t = tx.w0 * top[a + c] as u32 + tx.w1 * top[b + c] as u32;
-                    let m = tx.w0 * bottom[a + c] as u32 + tx.w1 * bottom[b + c] as u32;
-                    let v = (ty.w0 * t + ty.w1 * m + ROUND_HALF) >> ROUND_SHIFT;
-                    out_row[x * FRAME_CHANNELS + c] = v as u8;
-                }
+            for ((b, &t), &m) in blended.iter_mut().zip(top).zip(bottom) {
+                *b = ty.w0 * t as u32 + ty.w1 * m as u32;
+            }
+            for (out, tap) in out_row.iter_mut().zip(&self.cols) {
+                let sum = tap.w0 * blended[tap.left] + tap.w1 * blended[tap.right];
+                *out = ((sum + ROUND_HALF) >> ROUND_SHIFT) as u8;
             }
         }
     }
@@ -133,6 +168,23 @@ mod tests {
         let mut dst = vec![0; FRAME_BYTES];
         resizer.resize_into(&src, &mut dst);
         assert!(dst.chunks(3).all(|p| p == [7, 128, 255]));
+    }
+
+    #[test]
+    fn every_code_path_gives_the_same_bytes() {
+        let resizer = Resizer::new(210, 160);
+        let mut state = 1u32;
+        let src: Vec<u8> = (0..resizer.input_bytes())
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 24) as u8
+            })
+            .collect();
+        let mut portable = vec![0; FRAME_BYTES];
+        resizer.resize_portable(&src, &mut portable);
+        let mut dispatched = vec![0; FRAME_BYTES];
+        resizer.resize_into(&src, &mut dispatched);
+        assert_eq!(portable, dispatched);
     }
 
     #[test]
