@@ -16,6 +16,7 @@ use burn::tensor::Tensor;
 use indicatif::ProgressBar;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rem_envs::rng::mix_seed;
 use rem_envs::store::{EpisodeStore, Padding};
 use rem_worldmodel::tokenizer::{Tokenizer, TokenizerTrainer, TokenizerTrainerConfig};
 use rem_worldmodel::world_model::WorldModel;
@@ -64,10 +65,7 @@ pub struct Trainer<B: AutodiffBackend> {
 
 /// A seed for one purpose of one epoch.
 fn derive_seed(seed: u64, epoch: usize, purpose: u64) -> u64 {
-    let mut x = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ purpose.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
+    mix_seed(mix_seed(seed, epoch as u64), purpose)
 }
 
 impl<B: AutodiffBackend> Trainer<B> {

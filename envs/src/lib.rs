@@ -7,6 +7,7 @@ pub mod env;
 pub mod frame;
 pub mod native;
 pub mod registry;
+pub mod rng;
 pub mod store;
 pub mod vector;
 

@@ -21,7 +21,7 @@ use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::Frame;
-use crate::native::rng::mix_seed;
+use crate::rng::mix_seed;
 use crate::store::{EpisodeStore, Transition};
 
 /// How long `step`/`reset_all` wait for a worker before declaring it dead.

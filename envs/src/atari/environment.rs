@@ -15,7 +15,8 @@
 use super::config::AtariConfig;
 use super::games::{AtariGame, ALE_ACTION_NAMES};
 use super::resize::{max_pool_into, Resizer};
-use super::rng::{ale_seed, SplitMix64};
+use super::rng::ale_seed;
+use crate::rng::SplitMix64;
 use super::worker::{LoadedGame, StepOutcome, Worker};
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::Frame;

@@ -18,5 +18,5 @@ mod worker;
 pub use config::{AtariConfig, DEFAULT_PYTHON, PYTHON_ENV_VAR};
 pub use environment::AtariEnv;
 pub use games::{AtariGame, ALE_ACTION_NAMES, ATARI_100K_GAMES};
-pub use rng::{ale_seed, SplitMix64};
+pub use rng::ale_seed;
 pub use worker::ALE_PY_REQUIREMENT;

@@ -8,7 +8,7 @@
 //! each axis, and leaves the paddle towards the side of the paddle it hit.
 
 use super::draw::{self, Rgb};
-use super::rng::GameRng;
+use crate::rng::SplitMix64;
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::{Frame, FRAME_SIDE};
 
@@ -73,7 +73,7 @@ impl State {
         false
     }
 
-    fn serve(&mut self, rng: &mut GameRng) {
+    fn serve(&mut self, rng: &mut SplitMix64) {
         self.ball_x = 4 + rng.below((SIDE - BALL - 8) as u32) as i32;
         self.ball_y = SERVE_Y;
         self.ball_vx = rng.sign();
@@ -94,7 +94,7 @@ struct BallOutcome {
 
 /// The bricks game. A fresh game behaves as if seeded with 0.
 pub struct Bricks {
-    rng: GameRng,
+    rng: SplitMix64,
     actions: ActionSpace,
     step_limit: u64,
     state: Option<State>,
@@ -114,7 +114,7 @@ impl Bricks {
     /// A game truncated after `step_limit` steps.
     pub fn with_step_limit(step_limit: u64) -> Self {
         Self {
-            rng: GameRng::new(0),
+            rng: SplitMix64::new(0),
             actions: ActionSpace::new(["NOOP", "LEFT", "RIGHT"]),
             step_limit,
             state: None,
@@ -245,7 +245,7 @@ impl Env for Bricks {
 
     fn reset(&mut self, seed: Option<u64>) -> EnvResult<(Frame, Info)> {
         if let Some(seed) = seed {
-            self.rng = GameRng::new(seed);
+            self.rng = SplitMix64::new(seed);
         }
         let mut state = State {
             bricks: [[true; BRICK_COLS]; BRICK_ROWS],

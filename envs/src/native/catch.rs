@@ -8,7 +8,7 @@
 //! drawn in a different colour so that the end is visible in the frames.
 
 use super::draw::{self, Rgb};
-use super::rng::GameRng;
+use crate::rng::SplitMix64;
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::Frame;
 
@@ -37,7 +37,7 @@ struct State {
 
 /// The catch game. A fresh game behaves as if seeded with 0.
 pub struct Catch {
-    rng: GameRng,
+    rng: SplitMix64,
     actions: ActionSpace,
     state: Option<State>,
 }
@@ -51,7 +51,7 @@ impl Default for Catch {
 impl Catch {
     pub fn new() -> Self {
         Self {
-            rng: GameRng::new(0),
+            rng: SplitMix64::new(0),
             actions: ActionSpace::new(["NOOP", "LEFT", "RIGHT"]),
             state: None,
         }
@@ -110,7 +110,7 @@ impl Env for Catch {
 
     fn reset(&mut self, seed: Option<u64>) -> EnvResult<(Frame, Info)> {
         if let Some(seed) = seed {
-            self.rng = GameRng::new(seed);
+            self.rng = SplitMix64::new(seed);
         }
         let state = State {
             paddle_col: self.rng.below(GRID as u32) as i32,

@@ -6,7 +6,7 @@
 //! step limit truncates it. At least one hazard is always on screen.
 
 use super::draw::{self, Rgb};
-use super::rng::GameRng;
+use crate::rng::SplitMix64;
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::{Frame, FRAME_SIDE};
 
@@ -45,7 +45,7 @@ struct Hazard {
 }
 
 impl Hazard {
-    fn spawn(rng: &mut GameRng) -> Self {
+    fn spawn(rng: &mut SplitMix64) -> Self {
         if rng.chance(SIDE_SPAWN_SHARE) {
             let y = rng.below((SIDE - HAZARD) as u32) as i32;
             if rng.below(2) == 0 {
@@ -99,7 +99,7 @@ struct State {
 
 /// The dodge game. A fresh game behaves as if seeded with 0.
 pub struct Dodge {
-    rng: GameRng,
+    rng: SplitMix64,
     actions: ActionSpace,
     step_limit: u64,
     state: Option<State>,
@@ -133,7 +133,7 @@ impl Dodge {
     /// A game truncated after `step_limit` steps.
     pub fn with_step_limit(step_limit: u64) -> Self {
         Self {
-            rng: GameRng::new(0),
+            rng: SplitMix64::new(0),
             actions: ActionSpace::new(["NOOP", "UP", "RIGHT", "LEFT", "DOWN"]),
             step_limit,
             state: None,
@@ -218,7 +218,7 @@ impl Env for Dodge {
 
     fn reset(&mut self, seed: Option<u64>) -> EnvResult<(Frame, Info)> {
         if let Some(seed) = seed {
-            self.rng = GameRng::new(seed);
+            self.rng = SplitMix64::new(seed);
         }
         let state = State {
             player_x: HOME_X,

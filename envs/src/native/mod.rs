@@ -7,7 +7,6 @@ pub mod bricks;
 pub mod catch;
 pub mod dodge;
 mod draw;
-pub mod rng;
 
 pub use bricks::Bricks;
 pub use catch::Catch;
