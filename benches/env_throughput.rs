@@ -15,7 +15,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use rem_envs::atari::{AtariConfig, AtariEnv, SplitMix64};
+use rem_envs::atari::{AtariConfig, AtariEnv};
+use rem_envs::rng::SplitMix64;
 use rem_envs::native::{make_native, NATIVE_GAMES};
 use rem_envs::Env;
 

@@ -10,7 +10,8 @@ use std::thread;
 
 use atari_support::{ale_py_available, python, reference_script};
 use rem_envs::atari::resize::Resizer;
-use rem_envs::atari::{AtariConfig, AtariEnv, SplitMix64};
+use rem_envs::atari::{AtariConfig, AtariEnv};
+use rem_envs::rng::SplitMix64;
 use rem_envs::{Env, Frame, FRAME_BYTES};
 
 /// One reset (kind 0) or step (kind 1), as `reference_wrappers.py` writes it.
