@@ -47,7 +47,7 @@ pub struct Rollout<B: AutodiffBackend> {
     pub values: Tensor<B, 2>,
     /// `[N, H]` actions taken.
     pub actions: Tensor<B, 2, Int>,
-    /// `[N, H - 1]` predicted reward signs.
+    /// `[N, H - 1]` reward signs drawn from the world model.
     pub rewards: Tensor<B, 2>,
     /// `[N, H - 1]` 0 where the transition ended the episode, else 1.
     pub continues: Tensor<B, 2>,
@@ -108,8 +108,8 @@ pub fn imagine<B: AutodiffBackend>(
         Ok((taken.inner(), state))
     };
     let mut record = |outcome: Outcome<B::InnerBackend>| {
-        rewards.push(Tensor::<B, 1>::from_inner(outcome.reward()).unsqueeze_dim::<2>(1));
-        continues.push(Tensor::<B, 1>::from_inner(outcome.done().neg().add_scalar(1.0)).unsqueeze_dim::<2>(1));
+        rewards.push(Tensor::<B, 1>::from_inner(outcome.sample_reward()).unsqueeze_dim::<2>(1));
+        continues.push(Tensor::<B, 1>::from_inner(outcome.sample_done().neg().add_scalar(1.0)).unsqueeze_dim::<2>(1));
     };
 
     // o_0 is the last real frame; the context for the world model is the block

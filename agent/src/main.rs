@@ -6,13 +6,53 @@ use burn::backend::{Autodiff, Flex};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-use rem_agent::bench::{run_imagine_bench, BenchSize, ImagineBench};
+use rem_agent::bench::{run_imagine_bench, BenchSize, ImagineBench, ImagineResult};
 use rem_agent::config::RunConfig;
 use rem_agent::evaluate::evaluate_run;
-use rem_agent::trainer::Trainer;
+use rem_agent::trainer::{Trainer, CONFIG_FILE};
 
-/// The CPU backend; model code is generic, the choice is made here alone.
-type CpuBackend = Autodiff<Flex>;
+/// Where the models run. Model code is generic over burn's backend; the choice
+/// is made here alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DeviceKind {
+    /// burn's flex CPU backend.
+    Cpu,
+    /// burn's CUDA backend (a build with `--features cuda`).
+    Cuda,
+}
+
+impl std::str::FromStr for DeviceKind {
+    type Err = anyhow::Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        match name {
+            "cpu" => Ok(Self::Cpu),
+            "cuda" => Ok(Self::Cuda),
+            other => anyhow::bail!("unknown device {other:?}: use \"cpu\" or \"cuda\""),
+        }
+    }
+}
+
+/// Runs `$body` with `$b` bound to the backend (without autodiff) of `$device`.
+macro_rules! with_backend {
+    ($device:expr, $b:ident => $body:expr) => {
+        match $device {
+            DeviceKind::Cpu => {
+                type $b = Flex;
+                $body
+            }
+            #[cfg(feature = "cuda")]
+            DeviceKind::Cuda => {
+                type $b = burn::backend::Cuda;
+                $body
+            }
+            #[cfg(not(feature = "cuda"))]
+            DeviceKind::Cuda => Err(anyhow::anyhow!(
+                "this rem was built without CUDA; rebuild with `cargo build --release --features cuda`"
+            )),
+        }
+    };
+}
 
 #[derive(Parser)]
 #[command(name = "rem", version, about = "Token-based world-model reinforcement learning (REM)")]
@@ -58,6 +98,8 @@ enum Command {
         /// A checkpoint folder (default: the run's latest).
         #[arg(long)]
         checkpoint: Option<PathBuf>,
+        #[arg(long, default_value = "cpu")]
+        device: DeviceKind,
     },
     /// Scores of finished runs: human-normalised for Atari games, aggregated, beside REM.
     Report {
@@ -110,6 +152,8 @@ enum BenchCommand {
         iterations: usize,
         #[arg(long, default_value_t = 18)]
         actions: usize,
+        #[arg(long, default_value = "cpu")]
+        device: DeviceKind,
     },
 }
 
@@ -128,22 +172,21 @@ fn run(cli: Cli) -> Result<()> {
             println!("{game}: mean return {mean:.2} over {} episodes (random policy)", returns.len());
         }
         Command::Train { config, overrides, run_dir, resume } => {
-            let device = Default::default();
-            let mut trainer = match (resume, config) {
-                (Some(run_dir), _) => Trainer::<CpuBackend>::resume(&run_dir, device)?,
+            let (config, run_dir, resuming) = match (resume, config) {
+                (Some(run_dir), _) => (RunConfig::load(&run_dir.join(CONFIG_FILE), &[])?, run_dir, true),
                 (None, Some(path)) => {
                     let config = RunConfig::load(&path, &overrides)?;
                     let stem = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
                     let run_dir = run_dir.unwrap_or_else(|| PathBuf::from(format!("runs/out/{stem}-seed{}", config.seed)));
-                    Trainer::<CpuBackend>::create(config, &run_dir, device)?
+                    (config, run_dir, false)
                 }
                 (None, None) => unreachable!("clap requires --config or --resume"),
             };
-            println!("run folder: {}", trainer.run_dir().display());
-            trainer.run()?;
+            let device = config.device.parse()?;
+            with_backend!(device, B => train::<B>(config, &run_dir, resuming))?;
         }
-        Command::Eval { run, episodes, checkpoint } => {
-            let report = evaluate_run::<Flex>(&run, checkpoint.as_deref(), episodes, &Default::default())?;
+        Command::Eval { run, episodes, checkpoint, device } => {
+            let report = with_backend!(device, B => evaluate_run::<B>(&run, checkpoint.as_deref(), episodes, &Default::default()))?;
             for (i, r) in report.returns.iter().enumerate() {
                 println!("episode {:>4}  return {r:>8.2}", i + 1);
             }
@@ -169,13 +212,13 @@ fn run(cli: Cli) -> Result<()> {
                 seed,
                 out,
             };
-            let report = rem_agent::fit::fit::<CpuBackend>(&settings, &Default::default())?;
+            let report = rem_agent::fit::fit::<Autodiff<Flex>>(&settings, &Default::default())?;
             println!(
                 "reconstruction MSE {:.5} -> {:.5}; world-model token cross-entropy {:.3} -> {:.3} (first vs last 10% of steps)",
                 report.reconstruction_first, report.reconstruction_last, report.token_ce_first, report.token_ce_last
             );
         }
-        Command::Bench(BenchCommand::Imagine { size, batch, horizon, iterations, actions }) => {
+        Command::Bench(BenchCommand::Imagine { size, batch, horizon, iterations, actions, device }) => {
             let bench = ImagineBench {
                 size,
                 batch,
@@ -185,21 +228,34 @@ fn run(cli: Cli) -> Result<()> {
                 n_actions: actions,
                 seed: 0,
             };
-            println!("imagination benchmark: {size:?} sizes, batch {batch}, horizon {horizon}, {iterations} timed calls after one warm-up, cpu (flex)");
-            let results = run_imagine_bench::<CpuBackend>(&bench, &Default::default(), |r| {
+            println!("imagination benchmark: {size:?} sizes, batch {batch}, horizon {horizon}, {iterations} timed calls after one warm-up, {device:?}");
+            let report = |r: &ImagineResult| {
                 println!(
                     "{:<14} {:>8.3} s/call  {:>8.1} imagined frames/s",
                     format!("{:?}", r.generator),
                     r.seconds_per_call,
                     r.frames_per_second
                 )
-            })?;
+            };
+            let results = with_backend!(device, B => run_imagine_bench::<Autodiff<B>>(&bench, &Default::default(), report))?;
             if let [pop, tbt] = &results[..] {
                 println!("POP / token-by-token: {:.2}x", pop.frames_per_second / tbt.frames_per_second);
             }
         }
     }
     Ok(())
+}
+
+/// Creates or resumes the run in `run_dir` and trains it to its last epoch.
+fn train<B: burn::tensor::backend::Backend>(config: RunConfig, run_dir: &std::path::Path, resuming: bool) -> Result<()> {
+    let device = Default::default();
+    let mut trainer = if resuming {
+        Trainer::<Autodiff<B>>::resume(run_dir, device)?
+    } else {
+        Trainer::<Autodiff<B>>::create(config, run_dir, device)?
+    };
+    println!("run folder: {}", trainer.run_dir().display());
+    trainer.run()
 }
 
 /// An error and its causes on one line.

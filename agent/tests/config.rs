@@ -58,4 +58,15 @@ fn the_committed_run_configs_load() {
     let runs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../runs");
     let config = RunConfig::load(&runs.join("catch.toml"), &[]).unwrap();
     assert_eq!(config.env.game, "catch");
+    let mut atari = 0;
+    for entry in std::fs::read_dir(runs.join("atari100k")).unwrap() {
+        let path = entry.unwrap().path();
+        let config = RunConfig::load(&path, &[]).unwrap();
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        assert_eq!(config.env.game, stem);
+        assert_eq!(config.collect, RunConfig::default().collect, "{stem} keeps the spec schedule");
+        rem_envs::atari::AtariGame::find(&config.env.game).unwrap();
+        atari += 1;
+    }
+    assert_eq!(atari, 26);
 }

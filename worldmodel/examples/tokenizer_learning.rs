@@ -3,7 +3,7 @@
 //! their reconstructions (bottom row).
 //!
 //!     cargo run -p rem-worldmodel --example tokenizer_learning -- \
-//!         [--steps 400] [--batch 16] [--lr 1e-3] [--perceptual gradient|none]
+//!         [--steps 300] [--batch 16] [--lr 1e-3] [--perceptual none|gradient]
 //!         [--seed 0] [--eval-every 50] [--size tiny|spec] [--png PATH]
 
 use std::time::Instant;
@@ -35,10 +35,10 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
-        steps: 400,
+        steps: 300,
         batch: 16,
         learning_rate: 1e-3,
-        perceptual: PerceptualLoss::Gradient,
+        perceptual: PerceptualLoss::default(),
         seed: 0,
         eval_every: 50,
         spec_size: false,

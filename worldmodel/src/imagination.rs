@@ -25,14 +25,16 @@ pub struct Outcome<B: Backend> {
 }
 
 impl<B: Backend> Outcome<B> {
-    /// The most likely reward sign, as -1.0 / 0.0 / +1.0: `[B]`.
-    pub fn reward(&self) -> Tensor<B, 1> {
-        self.reward_logits.clone().argmax(1).float().sub_scalar(1.0).squeeze_dim(1)
+    /// A reward sign drawn from the predicted distribution, as -1.0 / 0.0 / +1.0:
+    /// `[B]`. Drawn rather than the most likely, so that rare rewards still reach
+    /// the actor-critic while the model is unsure of them.
+    pub fn sample_reward(&self) -> Tensor<B, 1> {
+        sample_logits(self.reward_logits.clone(), 1.0).float().sub_scalar(1.0)
     }
 
-    /// 1.0 where the episode most likely ended: `[B]`.
-    pub fn done(&self) -> Tensor<B, 1> {
-        self.done_logits.clone().argmax(1).float().squeeze_dim(1)
+    /// 1.0 where the episode ended, drawn from the predicted distribution: `[B]`.
+    pub fn sample_done(&self) -> Tensor<B, 1> {
+        sample_logits(self.done_logits.clone(), 1.0).float()
     }
 }
 
