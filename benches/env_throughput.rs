@@ -16,15 +16,18 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use rem_envs::atari::{AtariConfig, AtariEnv};
-use rem_envs::rng::SplitMix64;
 use rem_envs::native::{make_native, NATIVE_GAMES};
+use rem_envs::rng::SplitMix64;
 use rem_envs::Env;
 
 const ATARI_GAMES: [&str; 2] = ["Breakout", "Pong"];
 const WARMUP_STEPS: usize = 200;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Steps with uniformly random actions, resetting at episode ends.
@@ -66,11 +69,20 @@ fn measure_python(game: &str, steps: usize, seed: u64) -> Result<f64> {
     let output = Command::new(python())
         .arg(&script)
         .args(["--game", game, "--steps", &steps.to_string()])
-        .args(["--warmup", &WARMUP_STEPS.to_string(), "--seed", &seed.to_string()])
+        .args([
+            "--warmup",
+            &WARMUP_STEPS.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
         .output()
         .with_context(|| format!("running {}", script.display()))?;
     if !output.status.success() {
-        bail!("{} failed: {}", script.display(), String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     stdout
@@ -85,7 +97,11 @@ fn best(rates: &[f64]) -> f64 {
 }
 
 fn list(rates: &[f64]) -> String {
-    rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ")
+    rates
+        .iter()
+        .map(|r| format!("{r:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn main() -> Result<()> {
@@ -99,7 +115,11 @@ fn main() -> Result<()> {
         let rates = (0..repeats)
             .map(|r| measure(env.as_mut(), native_steps, r as u64))
             .collect::<Result<Vec<_>>>()?;
-        println!("  {name:<10} {:>12.0} steps/s   (runs: {})", best(&rates), list(&rates));
+        println!(
+            "  {name:<10} {:>12.0} steps/s   (runs: {})",
+            best(&rates),
+            list(&rates)
+        );
     }
 
     if !ale_py_available() {
@@ -123,7 +143,11 @@ fn main() -> Result<()> {
             best(&ours),
             best(&theirs)
         );
-        println!("             (runs: rust {}; python {})", list(&ours), list(&theirs));
+        println!(
+            "             (runs: rust {}; python {})",
+            list(&ours),
+            list(&theirs)
+        );
     }
     Ok(())
 }

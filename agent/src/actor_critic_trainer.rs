@@ -10,7 +10,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Bool, ElementConversion, Tensor};
 use rand::Rng;
 use rem_envs::store::{EpisodeStore, Padding};
-use rem_worldmodel::tokenizer::clip_grad_norm;
+use rem_worldmodel::optim::clip_grad_norm;
 use serde::Serialize;
 
 use crate::actor_critic::{ActorCritic, ActorCriticLoss};
@@ -56,19 +56,31 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
         rng: &mut impl Rng,
     ) -> Result<(ActorCritic<B>, ActorCriticStepStats)> {
         let s = &self.settings;
-        let device = model.devices().into_iter().next().expect("a model lives on a device");
+        let device = model
+            .devices()
+            .into_iter()
+            .next()
+            .expect("a model lives on a device");
         let segments = store.sample_segments(rng, s.optim.batch, s.burn_in + 1, Padding::Left)?;
         let start = StartSegments::<B> {
             tokens: encode_segments(frozen.tokenizer, &segments, cache, &device)?,
             actions: actions_tensor(&segments, &device),
             mask: mask_tensor(&segments, &device),
         };
-        let settings = RolloutSettings { horizon: s.horizon, generator: Generator::Pop, world_temperature: 1.0 };
+        let settings = RolloutSettings {
+            horizon: s.horizon,
+            generator: Generator::Pop,
+            world_temperature: 1.0,
+        };
         let rollout = imagine(frozen, &model, start, settings, rng)?;
 
         // H observations give H - 1 transitions; the last value only bootstraps.
         let steps = s.horizon - 1;
-        let returns = self.returns.compute(rollout.rewards.clone(), rollout.continues, rollout.values.clone().detach());
+        let returns = self.returns.compute(
+            rollout.rewards.clone(),
+            rollout.continues,
+            rollout.values.clone().detach(),
+        );
         let [batch, _] = returns.dims();
         let loss = ActorCriticLoss::new(
             rollout.logits.narrow(1, 0, steps),

@@ -47,12 +47,19 @@ impl TokenCache {
         if !missing.is_empty() {
             let (encoded, _) = tokenizer.encode(frames_to_tensor::<B>(&missing.concat(), device)?);
             let k = encoded.dims()[1];
-            let values: Vec<i64> = encoded.into_data().convert::<i64>().into_vec().expect("int tokens");
+            let values: Vec<i64> = encoded
+                .into_data()
+                .convert::<i64>()
+                .into_vec()
+                .expect("int tokens");
             for (frame, tokens) in missing.iter().zip(values.chunks_exact(k)) {
                 self.tokens.insert(Box::from(*frame), tokens.to_vec());
             }
         }
-        let rows: Vec<i64> = frames.chunks_exact(FRAME_BYTES).flat_map(|f| self.tokens[f].iter().copied()).collect();
+        let rows: Vec<i64> = frames
+            .chunks_exact(FRAME_BYTES)
+            .flat_map(|f| self.tokens[f].iter().copied())
+            .collect();
         let n = frames.len() / FRAME_BYTES;
         let k = rows.len() / n.max(1);
         Ok(Tensor::from_data(TensorData::new(rows, [n, k]), device))
@@ -71,13 +78,22 @@ pub fn encode_segments<B: Backend>(
     Ok(tokens.reshape([segments.batch, segments.len, k]))
 }
 
-pub fn actions_tensor<B: Backend>(segments: &SegmentBatch, device: &B::Device) -> Tensor<B, 2, Int> {
+pub fn actions_tensor<B: Backend>(
+    segments: &SegmentBatch,
+    device: &B::Device,
+) -> Tensor<B, 2, Int> {
     let values = segments.actions.iter().map(|&a| a as i64).collect();
-    Tensor::from_data(TensorData::new(values, [segments.batch, segments.len]), device)
+    Tensor::from_data(
+        TensorData::new(values, [segments.batch, segments.len]),
+        device,
+    )
 }
 
 pub fn mask_tensor<B: Backend>(segments: &SegmentBatch, device: &B::Device) -> Tensor<B, 2, Bool> {
-    Tensor::from_data(TensorData::new(segments.mask.clone(), [segments.batch, segments.len]), device)
+    Tensor::from_data(
+        TensorData::new(segments.mask.clone(), [segments.batch, segments.len]),
+        device,
+    )
 }
 
 /// A world-model training batch; tokens come from the frozen tokenizer.

@@ -62,7 +62,13 @@ fn sizes(size: BenchSize, n_actions: usize) -> Sizes {
             let d = tokenizer.embed_dim;
             Sizes {
                 world_model: WorldModelConfig {
-                    retnet: RetNetConfig { n_layers: 2, d_model: d, n_heads: 2, ffn: 4 * d, dropout: 0.0 },
+                    retnet: RetNetConfig {
+                        n_layers: 2,
+                        d_model: d,
+                        n_heads: 2,
+                        ffn: 4 * d,
+                        dropout: 0.0,
+                    },
                     tokens_per_frame: tokenizer.tokens_per_frame(),
                     vocab: tokenizer.vocab,
                     n_actions,
@@ -90,12 +96,17 @@ pub fn run_imagine_bench<B: AutodiffBackend>(
     world_model_config.retnet.dropout = 0.0;
     let world_model = world_model_config.init::<B::InnerBackend>(device);
     let controller = sizes.controller.init::<B>(device)?;
-    let frozen = FrozenModels::<B> { tokenizer: &tokenizer, world_model: &world_model };
+    let frozen = FrozenModels::<B> {
+        tokenizer: &tokenizer,
+        world_model: &world_model,
+    };
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(bench.seed);
     let (n, t) = (bench.batch, bench.segment);
     let frames: Vec<u8> = (0..n * t * FRAME_BYTES).map(|_| rng.random()).collect();
-    let actions: Vec<i64> = (0..n * t).map(|_| rng.random_range(0..bench.n_actions as i64)).collect();
+    let actions: Vec<i64> = (0..n * t)
+        .map(|_| rng.random_range(0..bench.n_actions as i64))
+        .collect();
 
     let one_call = |generator: Generator, rng: &mut rand::rngs::StdRng| -> Result<()> {
         // The whole call that actor-critic training makes, from real frames on.
@@ -104,10 +115,20 @@ pub fn run_imagine_bench<B: AutodiffBackend>(
         let k = tokens.dims()[1];
         let start = StartSegments::<B> {
             tokens: tokens.reshape([n, t, k]),
-            actions: Tensor::<B::InnerBackend, 2, Int>::from_data(TensorData::new(actions.clone(), [n, t]), device),
-            mask: Tensor::<B::InnerBackend, 2, Bool>::from_data(TensorData::new(vec![true; n * t], [n, t]), device),
+            actions: Tensor::<B::InnerBackend, 2, Int>::from_data(
+                TensorData::new(actions.clone(), [n, t]),
+                device,
+            ),
+            mask: Tensor::<B::InnerBackend, 2, Bool>::from_data(
+                TensorData::new(vec![true; n * t], [n, t]),
+                device,
+            ),
         };
-        let settings = RolloutSettings { horizon: bench.horizon, generator, world_temperature: 1.0 };
+        let settings = RolloutSettings {
+            horizon: bench.horizon,
+            generator,
+            world_temperature: 1.0,
+        };
         let rollout = imagine(&frozen, &controller, start, settings, rng)?;
         // Reading one value waits for every queued kernel on asynchronous backends.
         let _ = rollout.values.sum().into_scalar();

@@ -30,7 +30,11 @@ pub fn latest(run_dir: &Path) -> Result<Option<PathBuf>> {
         .with_context(|| format!("cannot read {}", pointer.display()))?;
     let dir = checkpoints_dir(run_dir).join(name.trim());
     if !dir.is_dir() {
-        bail!("{} names {}, which does not exist", pointer.display(), dir.display());
+        bail!(
+            "{} names {}, which does not exist",
+            pointer.display(),
+            dir.display()
+        );
     }
     Ok(Some(dir))
 }
@@ -46,8 +50,13 @@ impl CheckpointWriter {
     pub fn begin(run_dir: &Path, epoch: usize) -> Result<Self> {
         let name = format!("epoch-{epoch:06}");
         let dir = checkpoints_dir(run_dir).join(&name);
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Self { run_dir: run_dir.to_path_buf(), name, dir })
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Self {
+            run_dir: run_dir.to_path_buf(),
+            name,
+            dir,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -85,8 +94,10 @@ impl CheckpointWriter {
 /// Reads a file written by [`CheckpointWriter::write_bytes`], checking it whole.
 pub fn read_bytes(dir: &Path, file: &str) -> Result<Vec<u8>> {
     let path = dir.join(file);
-    let data = std::fs::read(&path).with_context(|| format!("cannot read checkpoint file {}", path.display()))?;
-    let damaged = |why: &str| anyhow::anyhow!("checkpoint file {} is damaged: {why}", path.display());
+    let data = std::fs::read(&path)
+        .with_context(|| format!("cannot read checkpoint file {}", path.display()))?;
+    let damaged =
+        |why: &str| anyhow::anyhow!("checkpoint file {} is damaged: {why}", path.display());
     if data.len() < 24 || &data[..8] != MAGIC {
         return Err(damaged("not a rem checkpoint file"));
     }
@@ -103,9 +114,18 @@ pub fn read_bytes(dir: &Path, file: &str) -> Result<Vec<u8>> {
 }
 
 /// Reads a burn record written by [`CheckpointWriter::write_record`].
-pub fn read_record<B: Backend, R: Record<B>>(dir: &Path, file: &str, device: &B::Device) -> Result<R> {
+pub fn read_record<B: Backend, R: Record<B>>(
+    dir: &Path,
+    file: &str,
+    device: &B::Device,
+) -> Result<R> {
     let bytes = read_bytes(dir, file)?;
-    let misfit = |why: String| anyhow::anyhow!("checkpoint file {} does not fit this model: {why}", dir.join(file).display());
+    let misfit = |why: String| {
+        anyhow::anyhow!(
+            "checkpoint file {} does not fit this model: {why}",
+            dir.join(file).display()
+        )
+    };
     // burn's decoder panics on a record of another shape: keep that a plain error.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));

@@ -68,14 +68,23 @@ impl<B: Backend> Collector<B> {
             pool,
             observations,
             policy_state: None,
-            log: CollectorLog { running_returns, ..Default::default() },
+            log: CollectorLog {
+                running_returns,
+                ..Default::default()
+            },
             n_actions,
         })
     }
 
     /// Rebuilds a collector from its log: same pool seed, every logged action
     /// replayed (without touching any store), the policy state restored.
-    pub fn restore(game: &str, envs: usize, seed: u64, log: CollectorLog, device: &B::Device) -> Result<Self> {
+    pub fn restore(
+        game: &str,
+        envs: usize,
+        seed: u64,
+        log: CollectorLog,
+        device: &B::Device,
+    ) -> Result<Self> {
         let mut collector = Self::new(game, envs, seed)?;
         let discard = collector.pool.events();
         for actions in &log.actions {
@@ -87,8 +96,14 @@ impl<B: Backend> Collector<B> {
             let rows = envs;
             let width = h.len() / rows;
             ActorCriticState {
-                h: burn::tensor::Tensor::from_data(TensorData::new(h.clone(), [rows, width]), device),
-                c: burn::tensor::Tensor::from_data(TensorData::new(c.clone(), [rows, width]), device),
+                h: burn::tensor::Tensor::from_data(
+                    TensorData::new(h.clone(), [rows, width]),
+                    device,
+                ),
+                c: burn::tensor::Tensor::from_data(
+                    TensorData::new(c.clone(), [rows, width]),
+                    device,
+                ),
             }
         });
         collector.log = log;
@@ -103,7 +118,9 @@ impl<B: Backend> Collector<B> {
     pub fn log(&self) -> CollectorLog {
         let mut log = self.log.clone();
         log.policy_state = self.policy_state.as_ref().map(|s| {
-            let flat = |t: &burn::tensor::Tensor<B, 2>| t.clone().into_data().convert::<f32>().into_vec().unwrap();
+            let flat = |t: &burn::tensor::Tensor<B, 2>| {
+                t.clone().into_data().convert::<f32>().into_vec().unwrap()
+            };
             (flat(&s.h), flat(&s.c))
         });
         log
@@ -122,8 +139,14 @@ impl<B: Backend> Collector<B> {
         let envs = self.observations.len();
         let mut finished = Vec::new();
         for _ in 0..steps {
-            let bytes: Vec<u8> = self.observations.iter().flat_map(|f| f.as_bytes().iter().copied()).collect();
-            let (tokens, _) = models.tokenizer.encode(frames_to_tensor::<B>(&bytes, &device)?);
+            let bytes: Vec<u8> = self
+                .observations
+                .iter()
+                .flat_map(|f| f.as_bytes().iter().copied())
+                .collect();
+            let (tokens, _) = models
+                .tokenizer
+                .encode(frames_to_tensor::<B>(&bytes, &device)?);
             let latents = models.tokenizer.embed_tokens_grid(tokens);
             let state = self
                 .policy_state
@@ -132,7 +155,9 @@ impl<B: Backend> Collector<B> {
             let seen = models.actor_critic.observe(latents, state);
             let sampled = sample_actions(seen.logits, acting.temperature, acting.epsilon, rng)?;
             // The LSTM sees the action actually taken, random or not.
-            let state = models.actor_critic.feed_action(sampled.taken_tensor::<B>(&device), seen.state);
+            let state = models
+                .actor_critic
+                .feed_action(sampled.taken_tensor::<B>(&device), seen.state);
             let results = self.pool.step(&sampled.taken)?;
             self.pool.drain_into(store);
             self.log.actions.push(sampled.taken.clone());
@@ -146,11 +171,19 @@ impl<B: Backend> Collector<B> {
                     self.log.running_returns[i] = 0.0;
                 }
             }
-            let ended = burn::tensor::Tensor::<B, 1, burn::tensor::Bool>::from_data(TensorData::new(ended, [envs]), &device);
+            let ended = burn::tensor::Tensor::<B, 1, burn::tensor::Bool>::from_data(
+                TensorData::new(ended, [envs]),
+                &device,
+            );
             self.policy_state = Some(state.reset_rows(ended));
             self.observations = results.iter().map(|r| r.next_obs().clone()).collect();
         }
-        let mean_return = (!finished.is_empty()).then(|| finished.iter().sum::<f32>() / finished.len() as f32);
-        Ok(CollectStats { steps: steps * envs, episodes: finished.len(), mean_return })
+        let mean_return =
+            (!finished.is_empty()).then(|| finished.iter().sum::<f32>() / finished.len() as f32);
+        Ok(CollectStats {
+            steps: steps * envs,
+            episodes: finished.len(),
+            mean_return,
+        })
     }
 }

@@ -131,13 +131,22 @@ impl Default for RunConfig {
 
 impl Default for EnvSection {
     fn default() -> Self {
-        Self { game: "Breakout".into() }
+        Self {
+            game: "Breakout".into(),
+        }
     }
 }
 
 impl Default for CollectSection {
     fn default() -> Self {
-        Self { epochs: 600, envs: 1, collect_until_epoch: 500, steps_per_epoch: 200, temperature: 1.0, epsilon: 0.01 }
+        Self {
+            epochs: 600,
+            envs: 1,
+            collect_until_epoch: 500,
+            steps_per_epoch: 200,
+            temperature: 1.0,
+            epsilon: 0.01,
+        }
     }
 }
 
@@ -211,7 +220,12 @@ impl Default for ActorCriticSection {
 
 impl Default for EvalSection {
     fn default() -> Self {
-        Self { every_epochs: 10, episodes: 16, final_episodes: 100, temperature: 0.5 }
+        Self {
+            every_epochs: 10,
+            episodes: 16,
+            final_episodes: 100,
+            temperature: 0.5,
+        }
     }
 }
 
@@ -227,8 +241,9 @@ impl RunConfig {
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
-        let file: toml::Table =
-            text.parse().map_err(|e| anyhow!("{}: {}", path.display(), one_line(&e)))?;
+        let file: toml::Table = text
+            .parse()
+            .map_err(|e| anyhow!("{}: {}", path.display(), one_line(&e)))?;
         // Defaults first, the file over them: unknown keys survive the merge and
         // are then rejected by `deny_unknown_fields`.
         let mut table = Self::default_table();
@@ -239,7 +254,9 @@ impl RunConfig {
         let config: RunConfig = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| anyhow!("{}: {}", path.display(), one_line(&e)))?;
-        config.validate().with_context(|| format!("invalid config {}", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("invalid config {}", path.display()))?;
         Ok(config)
     }
 
@@ -311,5 +328,8 @@ fn apply_override(table: &mut toml::Table, item: &str) -> Result<()> {
 }
 
 fn one_line(e: &impl std::fmt::Display) -> String {
-    e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

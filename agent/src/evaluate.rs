@@ -41,11 +41,20 @@ pub fn evaluate<B: Backend>(
     let mut returns = vec![0.0f32; episodes];
     let mut running = vec![true; episodes];
     while running.iter().any(|&r| r) {
-        let bytes: Vec<u8> = observations.iter().flat_map(|f| f.as_bytes().iter().copied()).collect();
-        let (tokens, _) = models.tokenizer.encode(frames_to_tensor::<B>(&bytes, &device)?);
-        let seen = models.actor_critic.observe(models.tokenizer.embed_tokens_grid(tokens), state);
+        let bytes: Vec<u8> = observations
+            .iter()
+            .flat_map(|f| f.as_bytes().iter().copied())
+            .collect();
+        let (tokens, _) = models
+            .tokenizer
+            .encode(frames_to_tensor::<B>(&bytes, &device)?);
+        let seen = models
+            .actor_critic
+            .observe(models.tokenizer.embed_tokens_grid(tokens), state);
         let sampled = sample_actions(seen.logits, temperature, 0.0, rng)?;
-        state = models.actor_critic.feed_action(sampled.taken_tensor::<B>(&device), seen.state);
+        state = models
+            .actor_critic
+            .feed_action(sampled.taken_tensor::<B>(&device), seen.state);
         let results = pool.step(&sampled.taken)?;
         discard.try_iter().for_each(drop);
         for (i, result) in results.iter().enumerate() {
@@ -59,7 +68,11 @@ pub fn evaluate<B: Backend>(
         observations = results.iter().map(|r| r.next_obs().clone()).collect();
     }
     let mean_return = returns.iter().sum::<f32>() / episodes as f32;
-    Ok(EvalStats { episodes, returns, mean_return })
+    Ok(EvalStats {
+        episodes,
+        returns,
+        mean_return,
+    })
 }
 
 /// What `rem eval` writes to `RUN_DIR/eval.json`.
@@ -89,12 +102,21 @@ pub fn evaluate_run<B: Backend>(
         None => crate::checkpoint::latest(run_dir)?
             .with_context(|| format!("{} has no checkpoint yet", run_dir.display()))?,
     };
-    let n_actions = make_env(&config.env.game, EnvMode::Eval, config.seed)?.action_space().n();
+    let n_actions = make_env(&config.env.game, EnvMode::Eval, config.seed)?
+        .action_space()
+        .n();
     let shapes = crate::models::ModelShapes::from_config(&config, n_actions)?;
     let models = AgentModels::<B>::load(&shapes, &dir, device)?;
     let episodes = episodes.unwrap_or(config.eval.final_episodes);
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xE7A1);
-    let stats = evaluate(&models, &config.env.game, episodes, config.eval.temperature, config.seed ^ 0xE7A1, &mut rng)?;
+    let stats = evaluate(
+        &models,
+        &config.env.game,
+        episodes,
+        config.eval.temperature,
+        config.seed ^ 0xE7A1,
+        &mut rng,
+    )?;
     let report = EvalReport {
         game: config.env.game.clone(),
         checkpoint: dir.display().to_string(),

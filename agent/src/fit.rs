@@ -15,7 +15,10 @@ use rem_envs::store::{EpisodeStore, Padding};
 use rem_envs::vector::EnvPool;
 use rem_envs::{make_env, EnvMode, FRAME_BYTES};
 use rem_worldmodel::retnet::RetNetConfig;
-use rem_worldmodel::tokenizer::{frames_to_tensor, tensor_to_frames, Tokenizer, TokenizerConfig, TokenizerTrainer, TokenizerTrainerConfig};
+use rem_worldmodel::tokenizer::{
+    frames_to_tensor, tensor_to_frames, Tokenizer, TokenizerConfig, TokenizerTrainer,
+    TokenizerTrainerConfig,
+};
 use rem_worldmodel::world_model::WorldModelConfig;
 use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
 
@@ -51,7 +54,13 @@ fn small_models(n_actions: usize) -> (TokenizerConfig, WorldModelConfig) {
     let tokenizer = TokenizerConfig::tiny();
     let d = tokenizer.embed_dim;
     let world_model = WorldModelConfig {
-        retnet: RetNetConfig { n_layers: 2, d_model: d, n_heads: 2, ffn: 4 * d, dropout: 0.0 },
+        retnet: RetNetConfig {
+            n_layers: 2,
+            d_model: d,
+            n_heads: 2,
+            ffn: 4 * d,
+            dropout: 0.0,
+        },
         tokens_per_frame: tokenizer.tokens_per_frame(),
         vocab: tokenizer.vocab,
         n_actions,
@@ -64,12 +73,17 @@ pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Re
     B::seed(device, settings.seed);
     let mut rng = rand::rngs::StdRng::seed_from_u64(settings.seed);
     let store = collect_random(settings, &mut rng)?;
-    let n_actions = make_env(&settings.game, EnvMode::Train, settings.seed)?.action_space().n();
+    let n_actions = make_env(&settings.game, EnvMode::Train, settings.seed)?
+        .action_space()
+        .n();
     let (tokenizer_config, world_model_config) = small_models(n_actions);
 
     // Tokenizer.
     let mut tokenizer = tokenizer_config.init::<B>(device);
-    let mut trainer = TokenizerTrainer::<B>::new(TokenizerTrainerConfig { learning_rate: 1e-3, ..Default::default() });
+    let mut trainer = TokenizerTrainer::<B>::new(TokenizerTrainerConfig {
+        learning_rate: 1e-3,
+        ..Default::default()
+    });
     let bar = ProgressBar::new(settings.tokenizer_steps as u64).with_style(progress_style());
     let mut reconstruction = Vec::new();
     for step in 0..settings.tokenizer_steps {
@@ -77,25 +91,47 @@ pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Re
         let (next, stats) = trainer.step(tokenizer, &frames.frames)?;
         tokenizer = next;
         reconstruction.push(stats.reconstruction);
-        bar.set_message(format!("tokenizer  reconstruction MSE {:.4}", stats.reconstruction));
+        bar.set_message(format!(
+            "tokenizer  reconstruction MSE {:.4}",
+            stats.reconstruction
+        ));
         bar.inc(1);
         if step % 50 == 0 || step + 1 == settings.tokenizer_steps {
-            bar.suspend(|| println!("tokenizer step {step:>5}  reconstruction MSE {:.5}  total {:.5}", stats.reconstruction, stats.total));
+            bar.suspend(|| {
+                println!(
+                    "tokenizer step {step:>5}  reconstruction MSE {:.5}  total {:.5}",
+                    stats.reconstruction, stats.total
+                )
+            });
         }
     }
     bar.finish_and_clear();
     let tokenizer = tokenizer.valid();
-    write_reconstructions::<B>(&tokenizer, &store, &mut rng, &settings.out.join("reconstructions.png"), device)?;
+    write_reconstructions::<B>(
+        &tokenizer,
+        &store,
+        &mut rng,
+        &settings.out.join("reconstructions.png"),
+        device,
+    )?;
 
     // World model on the frozen tokenizer's tokens.
     let mut world_model = world_model_config.init::<B>(device);
-    let mut trainer = WorldModelTrainer::<B>::new(WorldModelTrainerConfig { learning_rate: 1e-3, ..Default::default() });
+    let mut trainer = WorldModelTrainer::<B>::new(WorldModelTrainerConfig {
+        learning_rate: 1e-3,
+        ..Default::default()
+    });
     let codebook = Tensor::<B, 2>::from_inner(tokenizer.codebook());
     let bar = ProgressBar::new(settings.world_model_steps as u64).with_style(progress_style());
     let mut token_cache = TokenCache::default();
     let mut token_ce = Vec::new();
     for step in 0..settings.world_model_steps {
-        let segments = store.sample_segments(&mut rng, settings.batch, settings.seq_blocks, Padding::Right)?;
+        let segments = store.sample_segments(
+            &mut rng,
+            settings.batch,
+            settings.seq_blocks,
+            Padding::Right,
+        )?;
         let batch = token_batch::<B>(&tokenizer, &segments, &mut token_cache, device)?;
         let (next, stats) = trainer.step(world_model, &codebook, &batch);
         world_model = next;
@@ -116,7 +152,9 @@ pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Re
     let window = |v: &Vec<f32>| (v.len() / 10).max(1);
     Ok(FitReport {
         reconstruction_first: average(&reconstruction[..window(&reconstruction)]),
-        reconstruction_last: average(&reconstruction[reconstruction.len() - window(&reconstruction)..]),
+        reconstruction_last: average(
+            &reconstruction[reconstruction.len() - window(&reconstruction)..],
+        ),
         token_ce_first: average(&token_ce[..window(&token_ce)]),
         token_ce_last: average(&token_ce[token_ce.len() - window(&token_ce)..]),
     })
@@ -133,15 +171,25 @@ fn collect_random(settings: &FitSettings, rng: &mut impl Rng) -> Result<EpisodeS
     pool.reset_all()?;
     let rounds = settings.env_steps.div_ceil(settings.envs);
     let bar = ProgressBar::new(rounds as u64).with_style(progress_style());
-    bar.set_message(format!("collecting {} random steps of {}", rounds * settings.envs, settings.game));
+    bar.set_message(format!(
+        "collecting {} random steps of {}",
+        rounds * settings.envs,
+        settings.game
+    ));
     for _ in 0..rounds {
-        let actions: Vec<usize> = (0..settings.envs).map(|_| rng.random_range(0..n_actions)).collect();
+        let actions: Vec<usize> = (0..settings.envs)
+            .map(|_| rng.random_range(0..n_actions))
+            .collect();
         pool.step(&actions)?;
         pool.drain_into(&mut store);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    println!("collected {} steps in {} episodes", store.num_steps(), store.num_episodes());
+    println!(
+        "collected {} steps in {} episodes",
+        store.num_steps(),
+        store.num_episodes()
+    );
     Ok(store)
 }
 
@@ -157,6 +205,9 @@ fn write_reconstructions<B: AutodiffBackend>(
     let decoded = tensor_to_frames(decoded);
     debug_assert_eq!(decoded.len(), 8 * FRAME_BYTES);
     write_frame_grid(path, &[originals, decoded])?;
-    println!("wrote {} (top: real frames, bottom: decoded from 64 tokens each)", path.display());
+    println!(
+        "wrote {} (top: real frames, bottom: decoded from 64 tokens each)",
+        path.display()
+    );
     Ok(())
 }

@@ -71,10 +71,14 @@ pub fn imagine<B: AutodiffBackend>(
     rng: &mut impl Rng,
 ) -> anyhow::Result<Rollout<B>> {
     let [n, t, k] = start.tokens.dims();
-    anyhow::ensure!(t >= 2, "an imagined rollout needs at least 2 real frames, got {t}");
+    anyhow::ensure!(
+        t >= 2,
+        "an imagined rollout needs at least 2 real frames, got {t}"
+    );
     anyhow::ensure!(settings.horizon >= 2, "horizon must be at least 2");
     let device = start.tokens.device();
-    let latents = |tokens: Tensor<B::InnerBackend, 2, Int>| frozen.tokenizer.embed_tokens_grid(tokens);
+    let latents =
+        |tokens: Tensor<B::InnerBackend, 2, Int>| frozen.tokenizer.embed_tokens_grid(tokens);
 
     // Burn-in over the first T-1 frames, without gradient, feeding actions exactly
     // as acting does.
@@ -109,30 +113,47 @@ pub fn imagine<B: AutodiffBackend>(
     };
     let mut record = |outcome: Outcome<B::InnerBackend>| {
         rewards.push(Tensor::<B, 1>::from_inner(outcome.sample_reward()).unsqueeze_dim::<2>(1));
-        continues.push(Tensor::<B, 1>::from_inner(outcome.sample_done().neg().add_scalar(1.0)).unsqueeze_dim::<2>(1));
+        continues.push(
+            Tensor::<B, 1>::from_inner(outcome.sample_done().neg().add_scalar(1.0))
+                .unsqueeze_dim::<2>(1),
+        );
     };
 
     // o_0 is the last real frame; the context for the world model is the block
     // before it plus o_0 with the action just chosen.
-    let (first_action, next_state) = act(all.narrow(1, t - 1, 1).reshape([n, e, s, s]), state, rng)?;
+    let (first_action, next_state) =
+        act(all.narrow(1, t - 1, 1).reshape([n, e, s, s]), state, rng)?;
     state = next_state;
     let context_tokens = start.tokens.narrow(1, t - 2, 2);
     let context_actions = Tensor::cat(
-        vec![start.actions.narrow(1, t - 2, 1), first_action.unsqueeze_dim(1)],
+        vec![
+            start.actions.narrow(1, t - 2, 1),
+            first_action.unsqueeze_dim(1),
+        ],
         1,
     );
     let codebook = frozen.tokenizer.codebook();
     let temperature = settings.world_temperature;
     let mut world: Box<dyn Imagine<B::InnerBackend> + '_> = match settings.generator {
         Generator::Pop => {
-            let (world, outcome) =
-                PopImagination::start(frozen.world_model, codebook, context_tokens, context_actions, temperature);
+            let (world, outcome) = PopImagination::start(
+                frozen.world_model,
+                codebook,
+                context_tokens,
+                context_actions,
+                temperature,
+            );
             record(outcome);
             Box::new(world)
         }
         Generator::TokenByToken => {
-            let (world, outcome) =
-                TokenByToken::start(frozen.world_model, codebook, context_tokens, context_actions, temperature);
+            let (world, outcome) = TokenByToken::start(
+                frozen.world_model,
+                codebook,
+                context_tokens,
+                context_actions,
+                temperature,
+            );
             record(outcome);
             Box::new(world)
         }

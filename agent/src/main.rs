@@ -55,7 +55,11 @@ macro_rules! with_backend {
 }
 
 #[derive(Parser)]
-#[command(name = "rem", version, about = "Token-based world-model reinforcement learning (REM)")]
+#[command(
+    name = "rem",
+    version,
+    about = "Token-based world-model reinforcement learning (REM)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -166,18 +170,40 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Play { game, episodes, seed } => {
+        Command::Play {
+            game,
+            episodes,
+            seed,
+        } => {
             let returns = rem_agent::play::play_random(&game, episodes, seed)?;
             let mean = returns.iter().sum::<f32>() / returns.len().max(1) as f32;
-            println!("{game}: mean return {mean:.2} over {} episodes (random policy)", returns.len());
+            println!(
+                "{game}: mean return {mean:.2} over {} episodes (random policy)",
+                returns.len()
+            );
         }
-        Command::Train { config, overrides, run_dir, resume } => {
+        Command::Train {
+            config,
+            overrides,
+            run_dir,
+            resume,
+        } => {
             let (config, run_dir, resuming) = match (resume, config) {
-                (Some(run_dir), _) => (RunConfig::load(&run_dir.join(CONFIG_FILE), &[])?, run_dir, true),
+                (Some(run_dir), _) => (
+                    RunConfig::load(&run_dir.join(CONFIG_FILE), &[])?,
+                    run_dir,
+                    true,
+                ),
                 (None, Some(path)) => {
                     let config = RunConfig::load(&path, &overrides)?;
-                    let stem = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
-                    let run_dir = run_dir.unwrap_or_else(|| PathBuf::from(format!("runs/out/{stem}-seed{}", config.seed)));
+                    let stem = path
+                        .file_stem()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .to_string();
+                    let run_dir = run_dir.unwrap_or_else(|| {
+                        PathBuf::from(format!("runs/out/{stem}-seed{}", config.seed))
+                    });
                     (config, run_dir, false)
                 }
                 (None, None) => unreachable!("clap requires --config or --resume"),
@@ -185,12 +211,20 @@ fn run(cli: Cli) -> Result<()> {
             let device = config.device.parse()?;
             with_backend!(device, B => train::<B>(config, &run_dir, resuming))?;
         }
-        Command::Eval { run, episodes, checkpoint, device } => {
+        Command::Eval {
+            run,
+            episodes,
+            checkpoint,
+            device,
+        } => {
             let report = with_backend!(device, B => evaluate_run::<B>(&run, checkpoint.as_deref(), episodes, &Default::default()))?;
             for (i, r) in report.returns.iter().enumerate() {
                 println!("episode {:>4}  return {r:>8.2}", i + 1);
             }
-            println!("{}: mean return {:.2} over {} episodes ({})", report.game, report.mean_return, report.episodes, report.checkpoint);
+            println!(
+                "{}: mean return {:.2} over {} episodes ({})",
+                report.game, report.mean_return, report.episodes, report.checkpoint
+            );
         }
         Command::Report { run_dirs, out } => {
             let report = rem_agent::report::report(&run_dirs)?;
@@ -200,7 +234,17 @@ fn run(cli: Cli) -> Result<()> {
                 println!("wrote {}", path.display());
             }
         }
-        Command::Fit { game, envs, env_steps, tokenizer_steps, world_model_steps, batch, seq_blocks, seed, out } => {
+        Command::Fit {
+            game,
+            envs,
+            env_steps,
+            tokenizer_steps,
+            world_model_steps,
+            batch,
+            seq_blocks,
+            seed,
+            out,
+        } => {
             let settings = rem_agent::fit::FitSettings {
                 game,
                 envs,
@@ -218,7 +262,14 @@ fn run(cli: Cli) -> Result<()> {
                 report.reconstruction_first, report.reconstruction_last, report.token_ce_first, report.token_ce_last
             );
         }
-        Command::Bench(BenchCommand::Imagine { size, batch, horizon, iterations, actions, device }) => {
+        Command::Bench(BenchCommand::Imagine {
+            size,
+            batch,
+            horizon,
+            iterations,
+            actions,
+            device,
+        }) => {
             let bench = ImagineBench {
                 size,
                 batch,
@@ -239,7 +290,10 @@ fn run(cli: Cli) -> Result<()> {
             };
             let results = with_backend!(device, B => run_imagine_bench::<Autodiff<B>>(&bench, &Default::default(), report))?;
             if let [pop, tbt] = &results[..] {
-                println!("POP / token-by-token: {:.2}x", pop.frames_per_second / tbt.frames_per_second);
+                println!(
+                    "POP / token-by-token: {:.2}x",
+                    pop.frames_per_second / tbt.frames_per_second
+                );
             }
         }
     }
@@ -247,7 +301,11 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// Creates or resumes the run in `run_dir` and trains it to its last epoch.
-fn train<B: burn::tensor::backend::Backend>(config: RunConfig, run_dir: &std::path::Path, resuming: bool) -> Result<()> {
+fn train<B: burn::tensor::backend::Backend>(
+    config: RunConfig,
+    run_dir: &std::path::Path,
+    resuming: bool,
+) -> Result<()> {
     let device = Default::default();
     let mut trainer = if resuming {
         Trainer::<Autodiff<B>>::resume(run_dir, device)?
@@ -260,5 +318,9 @@ fn train<B: burn::tensor::backend::Backend>(config: RunConfig, run_dir: &std::pa
 
 /// An error and its causes on one line.
 fn one_line(error: &anyhow::Error) -> String {
-    error.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+    error
+        .chain()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }

@@ -37,7 +37,9 @@ impl ModelShapes {
             channels: (0..4).map(|level| t.base_channels << level).collect(),
             ..TokenizerConfig::default()
         };
-        tokenizer.validate().map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
+        tokenizer
+            .validate()
+            .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
         let w = &config.world_model;
         let retnet = RetNetConfig {
             n_layers: w.layers,
@@ -47,7 +49,9 @@ impl ModelShapes {
             ffn: w.ffn,
             dropout: w.dropout,
         };
-        retnet.check().map_err(|e| anyhow::anyhow!("world_model: {e}"))?;
+        retnet
+            .check()
+            .map_err(|e| anyhow::anyhow!("world_model: {e}"))?;
         let world_model = WorldModelConfig {
             retnet,
             tokens_per_frame: tokenizer.tokens_per_frame(),
@@ -62,7 +66,11 @@ impl ModelShapes {
             .with_hidden(a.hidden)
             .with_lstm(a.lstm);
         actor_critic.validate()?;
-        Ok(Self { tokenizer, world_model, actor_critic })
+        Ok(Self {
+            tokenizer,
+            world_model,
+            actor_critic,
+        })
     }
 
     pub fn init<B: Backend>(&self, device: &B::Device) -> Result<AgentModels<B>> {
@@ -79,9 +87,21 @@ impl<B: Backend> AgentModels<B> {
     pub fn load(shapes: &ModelShapes, dir: &std::path::Path, device: &B::Device) -> Result<Self> {
         let fresh = shapes.init::<B>(device)?;
         Ok(Self {
-            tokenizer: fresh.tokenizer.load_record(read_record::<B, _>(dir, "tokenizer.bin", device)?),
-            world_model: fresh.world_model.load_record(read_record::<B, _>(dir, "world_model.bin", device)?),
-            actor_critic: fresh.actor_critic.load_record(read_record::<B, _>(dir, "actor_critic.bin", device)?),
+            tokenizer: fresh.tokenizer.load_record(read_record::<B, _>(
+                dir,
+                "tokenizer.bin",
+                device,
+            )?),
+            world_model: fresh.world_model.load_record(read_record::<B, _>(
+                dir,
+                "world_model.bin",
+                device,
+            )?),
+            actor_critic: fresh.actor_critic.load_record(read_record::<B, _>(
+                dir,
+                "actor_critic.bin",
+                device,
+            )?),
         })
     }
 }

@@ -53,15 +53,28 @@ pub struct BarChart {
 /// Reads a `metrics.jsonl` file: one JSON object per epoch. An unterminated last
 /// line is skipped, since the trainer may be halfway through appending it.
 pub fn read_metrics(path: &Path) -> Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read metrics file {}", path.display()))?;
-    let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()).collect();
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read metrics file {}", path.display()))?;
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .collect();
     let mut records = Vec::with_capacity(lines.len());
     for (position, &(index, line)) in lines.iter().enumerate() {
         match serde_json::from_str::<Value>(line) {
             Ok(record) if record.is_object() => records.push(record),
-            Ok(_) => bail!("{} line {}: expected a JSON object", path.display(), index + 1),
+            Ok(_) => bail!(
+                "{} line {}: expected a JSON object",
+                path.display(),
+                index + 1
+            ),
             Err(_) if position + 1 == lines.len() && !text.ends_with('\n') => {}
-            Err(error) => bail!("{} line {}: not valid JSON ({error})", path.display(), index + 1),
+            Err(error) => bail!(
+                "{} line {}: not valid JSON ({error})",
+                path.display(),
+                index + 1
+            ),
         }
     }
     Ok(records)
@@ -69,7 +82,10 @@ pub fn read_metrics(path: &Path) -> Result<Vec<Value>> {
 
 /// The finite number at `keys` inside a metrics record, e.g. `["eval", "mean_return"]`.
 pub fn metric(record: &Value, keys: &[&str]) -> Option<f64> {
-    keys.iter().try_fold(record, |value, key| value.get(key)).and_then(Value::as_f64).filter(|value| value.is_finite())
+    keys.iter()
+        .try_fold(record, |value, key| value.get(key))
+        .and_then(Value::as_f64)
+        .filter(|value| value.is_finite())
 }
 
 /// The learning curve of a run: evaluation and collection mean returns against
@@ -78,7 +94,12 @@ pub fn learning_curve(records: &[Value], title: &str) -> LinePlot {
     let points = |section: &str| -> Vec<(f64, f64)> {
         records
             .iter()
-            .filter_map(|record| Some((metric(record, &["env_steps"])?, metric(record, &[section, "mean_return"])?)))
+            .filter_map(|record| {
+                Some((
+                    metric(record, &["env_steps"])?,
+                    metric(record, &[section, "mean_return"])?,
+                ))
+            })
             .collect()
     };
     LinePlot {
@@ -86,7 +107,12 @@ pub fn learning_curve(records: &[Value], title: &str) -> LinePlot {
         x_label: "environment steps".into(),
         y_label: "mean return".into(),
         series: vec![
-            Series { label: "eval mean return".into(), color: EVAL_COLOR.into(), points: points("eval"), markers: true },
+            Series {
+                label: "eval mean return".into(),
+                color: EVAL_COLOR.into(),
+                points: points("eval"),
+                markers: true,
+            },
             Series {
                 label: "collect mean return".into(),
                 color: COLLECT_COLOR.into(),
@@ -120,7 +146,8 @@ fn game_beside(metrics_path: &Path) -> Option<String> {
 /// so a reader never sees half a file. Creates missing parent folders.
 pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create folder {}", parent.display()))?;
     }
     rem_envs::durable::write_atomically(path, |w| std::io::Write::write_all(w, contents.as_bytes()))
         .with_context(|| format!("cannot write {}", path.display()))
@@ -128,20 +155,44 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
 
 impl LinePlot {
     pub fn to_svg(&self) -> String {
-        let frame = Frame { width: 760.0, height: 460.0, left: 80.0, right: 24.0, top: 64.0, bottom: 56.0 };
+        let frame = Frame {
+            width: 760.0,
+            height: 460.0,
+            left: 80.0,
+            right: 24.0,
+            top: 64.0,
+            bottom: 56.0,
+        };
         let series: Vec<Vec<(f64, f64)>> = self
             .series
             .iter()
-            .map(|s| s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect())
+            .map(|s| {
+                s.points
+                    .iter()
+                    .copied()
+                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+                    .collect()
+            })
             .collect();
         let x = Scale::covering(series.iter().flatten().map(|p| p.0));
         let y = Scale::covering(series.iter().flatten().map(|p| p.1));
         let mut svg = frame.open(&self.title);
         frame.y_axis(&mut svg, &y, &self.y_label);
         frame.x_axis(&mut svg, &x, &self.x_label);
-        for (style, points) in self.series.iter().zip(&series).filter(|(_, points)| !points.is_empty()) {
-            let pixels: Vec<(f64, f64)> = points.iter().map(|&(px, py)| (frame.x_pixel(&x, px), frame.y_pixel(&y, py))).collect();
-            let list: Vec<String> = pixels.iter().map(|(px, py)| format!("{px:.1},{py:.1}")).collect();
+        for (style, points) in self
+            .series
+            .iter()
+            .zip(&series)
+            .filter(|(_, points)| !points.is_empty())
+        {
+            let pixels: Vec<(f64, f64)> = points
+                .iter()
+                .map(|&(px, py)| (frame.x_pixel(&x, px), frame.y_pixel(&y, py)))
+                .collect();
+            let list: Vec<String> = pixels
+                .iter()
+                .map(|(px, py)| format!("{px:.1},{py:.1}"))
+                .collect();
             let _ = writeln!(
                 svg,
                 r#"<polyline data-series="{}" points="{}" fill="none" stroke="{}" stroke-width="2"/>"#,
@@ -152,7 +203,11 @@ impl LinePlot {
             // A lone point draws no line, so it always gets a dot.
             if style.markers || pixels.len() == 1 {
                 for (px, py) in pixels {
-                    let _ = writeln!(svg, r#"<circle cx="{px:.1}" cy="{py:.1}" r="3" fill="{}"/>"#, style.color);
+                    let _ = writeln!(
+                        svg,
+                        r#"<circle cx="{px:.1}" cy="{py:.1}" r="3" fill="{}"/>"#,
+                        style.color
+                    );
                 }
             }
         }
@@ -180,8 +235,19 @@ impl BarChart {
     pub fn to_svg(&self) -> String {
         let slot = 12.0 * self.groups.len().max(1) as f64 + 10.0;
         let plot_width = (slot * self.categories.len() as f64).max(400.0);
-        let frame = Frame { width: plot_width + 104.0, height: 500.0, left: 80.0, right: 24.0, top: 64.0, bottom: 120.0 };
-        let values = self.groups.iter().flat_map(|g| g.values.iter().flatten().copied()).filter(|v| v.is_finite());
+        let frame = Frame {
+            width: plot_width + 104.0,
+            height: 500.0,
+            left: 80.0,
+            right: 24.0,
+            top: 64.0,
+            bottom: 120.0,
+        };
+        let values = self
+            .groups
+            .iter()
+            .flat_map(|g| g.values.iter().flatten().copied())
+            .filter(|v| v.is_finite());
         let reference = self.reference_line.as_ref().map(|(value, _)| *value);
         let y = Scale::covering(values.chain(std::iter::once(0.0)).chain(reference));
         let mut svg = frame.open(&self.title);
@@ -192,7 +258,15 @@ impl BarChart {
         for (index, category) in self.categories.iter().enumerate() {
             let start = frame.left + slot * index as f64 + 5.0;
             for (g, group) in self.groups.iter().enumerate() {
-                let Some(value) = group.values.get(index).copied().flatten().filter(|v| v.is_finite()) else { continue };
+                let Some(value) = group
+                    .values
+                    .get(index)
+                    .copied()
+                    .flatten()
+                    .filter(|v| v.is_finite())
+                else {
+                    continue;
+                };
                 let top = frame.y_pixel(&y, value);
                 let _ = writeln!(
                     svg,
@@ -206,7 +280,10 @@ impl BarChart {
                     escape(&format!("{category} {}", group.label))
                 );
             }
-            let (cx, cy) = (start + (slot - 10.0) / 2.0, frame.height - frame.bottom + 14.0);
+            let (cx, cy) = (
+                start + (slot - 10.0) / 2.0,
+                frame.height - frame.bottom + 14.0,
+            );
             let _ = writeln!(
                 svg,
                 r#"<text x="{cx:.1}" y="{cy:.1}" font-size="11" text-anchor="end" transform="rotate(-45 {cx:.1} {cy:.1})">{}</text>"#,
@@ -214,7 +291,10 @@ impl BarChart {
             );
         }
         let (x0, x1) = (frame.left, frame.width - frame.right);
-        let _ = writeln!(svg, r##"<line x1="{x0}" y1="{zero:.1}" x2="{x1}" y2="{zero:.1}" stroke="#333"/>"##);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{x0}" y1="{zero:.1}" x2="{x1}" y2="{zero:.1}" stroke="#333"/>"##
+        );
         if let Some((value, label)) = &self.reference_line {
             let py = frame.y_pixel(&y, *value);
             let _ = writeln!(
@@ -229,7 +309,11 @@ impl BarChart {
                 escape(label)
             );
         }
-        let shown: Vec<(&str, &str)> = self.groups.iter().map(|g| (g.label.as_str(), g.color.as_str())).collect();
+        let shown: Vec<(&str, &str)> = self
+            .groups
+            .iter()
+            .map(|g| (g.label.as_str(), g.color.as_str()))
+            .collect();
         frame.legend(&mut svg, &shown);
         svg.push_str("</svg>\n");
         svg
@@ -252,7 +336,9 @@ impl Scale {
     /// The smallest round range holding every value; a usable range for no values
     /// or for a single one.
     fn covering(values: impl Iterator<Item = f64>) -> Scale {
-        let (mut low, mut high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+        let (mut low, mut high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
         if low > high {
             (low, high) = (0.0, 1.0);
         }
@@ -261,12 +347,18 @@ impl Scale {
             (low, high) = (low - pad, high + pad);
         }
         let step = nice_step((high - low) / 5.0);
-        Scale { min: (low / step).floor() * step, max: (high / step).ceil() * step, step }
+        Scale {
+            min: (low / step).floor() * step,
+            max: (high / step).ceil() * step,
+            step,
+        }
     }
 
     fn ticks(&self) -> Vec<f64> {
         let count = ((self.max - self.min) / self.step).round() as usize;
-        (0..=count).map(|i| self.min + self.step * i as f64).collect()
+        (0..=count)
+            .map(|i| self.min + self.step * i as f64)
+            .collect()
     }
 
     fn fraction(&self, value: f64) -> f64 {
@@ -278,7 +370,10 @@ impl Scale {
 fn nice_step(raw: f64) -> f64 {
     let magnitude = 10f64.powf(raw.log10().floor());
     let mantissa = raw / magnitude;
-    let nice = [1.0, 2.0, 5.0, 10.0].into_iter().find(|&m| mantissa <= m + 1e-9).unwrap_or(10.0);
+    let nice = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .find(|&m| mantissa <= m + 1e-9)
+        .unwrap_or(10.0);
     nice * magnitude
 }
 
@@ -288,13 +383,24 @@ fn tick_label(value: f64, step: f64) -> String {
     if value.abs() < step * 1e-6 {
         return "0".to_string();
     }
-    let (value, step, suffix) = if step >= 1000.0 { (value / 1000.0, step / 1000.0, "k") } else { (value, step, "") };
-    let decimals = if step >= 1.0 { 0 } else { (-step.log10()).ceil() as usize };
+    let (value, step, suffix) = if step >= 1000.0 {
+        (value / 1000.0, step / 1000.0, "k")
+    } else {
+        (value, step, "")
+    };
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10()).ceil() as usize
+    };
     format!("{value:.decimals$}{suffix}")
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Canvas size and margins around the plotting area; draws the shared furniture.
@@ -323,8 +429,16 @@ impl Frame {
             svg,
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif">"#
         );
-        let _ = writeln!(svg, r#"<rect x="0" y="0" width="{w}" height="{h}" fill="white"/>"#);
-        let _ = writeln!(svg, r#"<text x="{:.1}" y="24" font-size="16" text-anchor="middle">{}</text>"#, w / 2.0, escape(title));
+        let _ = writeln!(
+            svg,
+            r#"<rect x="0" y="0" width="{w}" height="{h}" fill="white"/>"#
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="24" font-size="16" text-anchor="middle">{}</text>"#,
+            w / 2.0,
+            escape(title)
+        );
         svg
     }
 
@@ -333,7 +447,10 @@ impl Frame {
         let (x0, x1) = (self.left, self.width - self.right);
         for tick in scale.ticks() {
             let py = self.y_pixel(scale, tick);
-            let _ = writeln!(svg, r##"<line x1="{x0}" y1="{py:.1}" x2="{x1}" y2="{py:.1}" stroke="#e4e4e4"/>"##);
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{x0}" y1="{py:.1}" x2="{x1}" y2="{py:.1}" stroke="#e4e4e4"/>"##
+            );
             let _ = writeln!(
                 svg,
                 r#"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"#,
@@ -343,7 +460,10 @@ impl Frame {
             );
         }
         let (y0, y1) = (self.top, self.height - self.bottom);
-        let _ = writeln!(svg, r##"<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="#333"/>"##);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="#333"/>"##
+        );
         let (lx, ly) = (18.0, (y0 + y1) / 2.0);
         let _ = writeln!(
             svg,
@@ -357,7 +477,11 @@ impl Frame {
         let y0 = self.height - self.bottom;
         for tick in scale.ticks() {
             let px = self.x_pixel(scale, tick);
-            let _ = writeln!(svg, r##"<line x1="{px:.1}" y1="{y0}" x2="{px:.1}" y2="{:.1}" stroke="#333"/>"##, y0 + 5.0);
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{px:.1}" y1="{y0}" x2="{px:.1}" y2="{:.1}" stroke="#333"/>"##,
+                y0 + 5.0
+            );
             let _ = writeln!(
                 svg,
                 r#"<text x="{px:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"#,
@@ -365,8 +489,12 @@ impl Frame {
                 tick_label(tick, scale.step)
             );
         }
-        let _ =
-            writeln!(svg, r##"<line x1="{}" y1="{y0}" x2="{}" y2="{y0}" stroke="#333"/>"##, self.left, self.width - self.right);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{}" y1="{y0}" x2="{}" y2="{y0}" stroke="#333"/>"##,
+            self.left,
+            self.width - self.right
+        );
         let middle = (self.left + self.width - self.right) / 2.0;
         let _ = writeln!(
             svg,
@@ -380,14 +508,28 @@ impl Frame {
     fn legend(&self, svg: &mut String, entries: &[(&str, &str)]) {
         let mut x = self.left;
         for (label, color) in entries {
-            let _ = writeln!(svg, r#"<rect x="{x:.1}" y="38" width="14" height="10" fill="{color}"/>"#);
-            let _ = writeln!(svg, r#"<text x="{:.1}" y="47" font-size="12">{}</text>"#, x + 20.0, escape(label));
+            let _ = writeln!(
+                svg,
+                r#"<rect x="{x:.1}" y="38" width="14" height="10" fill="{color}"/>"#
+            );
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="47" font-size="12">{}</text>"#,
+                x + 20.0,
+                escape(label)
+            );
             x += 40.0 + 7.0 * label.chars().count() as f64;
         }
     }
 
     fn note(&self, svg: &mut String, text: &str) {
-        let (cx, cy) = ((self.left + self.width - self.right) / 2.0, (self.top + self.height - self.bottom) / 2.0);
-        let _ = writeln!(svg, r##"<text x="{cx:.1}" y="{cy:.1}" font-size="14" text-anchor="middle" fill="#888">{text}</text>"##);
+        let (cx, cy) = (
+            (self.left + self.width - self.right) / 2.0,
+            (self.top + self.height - self.bottom) / 2.0,
+        );
+        let _ = writeln!(
+            svg,
+            r##"<text x="{cx:.1}" y="{cy:.1}" font-size="14" text-anchor="middle" fill="#888">{text}</text>"##
+        );
     }
 }

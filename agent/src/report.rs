@@ -93,7 +93,10 @@ pub fn report(run_dirs: &[PathBuf]) -> Result<Report> {
 
 pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Report> {
     ensure!(!run_dirs.is_empty(), "no run folders given");
-    let runs = run_dirs.iter().map(|dir| read_run(dir, references)).collect::<Result<Vec<_>>>()?;
+    let runs = run_dirs
+        .iter()
+        .map(|dir| read_run(dir, references))
+        .collect::<Result<Vec<_>>>()?;
     let mut per_game: BTreeMap<String, Vec<&RunScore>> = BTreeMap::new();
     for run in runs.iter().filter(|run| run.hns.is_some()) {
         per_game.entry(run.game.clone()).or_default().push(run);
@@ -104,8 +107,12 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
     for (game, game_runs) in &per_game {
         let hns: Vec<f64> = game_runs.iter().filter_map(|run| run.hns).collect();
         let rem_scores = references.rem.get(game).filter(|scores| !scores.is_empty());
-        let rem_game_hns: Option<Vec<f64>> =
-            rem_scores.map(|scores| scores.iter().filter_map(|&s| references.normalise(game, s)).collect());
+        let rem_game_hns: Option<Vec<f64>> = rem_scores.map(|scores| {
+            scores
+                .iter()
+                .filter_map(|&s| references.normalise(game, s))
+                .collect()
+        });
         games.push(GameScore {
             game: game.clone(),
             runs: game_runs.len(),
@@ -119,7 +126,12 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
             rem_hns.insert(game.clone(), values);
         }
     }
-    Ok(Report { runs, games, ours: Aggregates::from_hns(&our_hns), rem: Aggregates::from_hns(&rem_hns) })
+    Ok(Report {
+        runs,
+        games,
+        ours: Aggregates::from_hns(&our_hns),
+        rem: Aggregates::from_hns(&rem_hns),
+    })
 }
 
 /// Reads one run folder: its game and seed from `config.toml`, its score from
@@ -127,22 +139,37 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
 /// `metrics.jsonl`.
 pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
     let (game, seed) = read_game_and_seed(run_dir)?;
-    let game = canonical_game(&game, references).with_context(|| format!("run folder {}", run_dir.display()))?;
-    let (score, source) = read_score(run_dir, &game).with_context(|| format!("run folder {}", run_dir.display()))?;
+    let game = canonical_game(&game, references)
+        .with_context(|| format!("run folder {}", run_dir.display()))?;
+    let (score, source) =
+        read_score(run_dir, &game).with_context(|| format!("run folder {}", run_dir.display()))?;
     let hns = references.normalise(&game, score);
-    Ok(RunScore { run_dir: run_dir.to_path_buf(), game, seed, score, source, hns })
+    Ok(RunScore {
+        run_dir: run_dir.to_path_buf(),
+        game,
+        seed,
+        score,
+        source,
+        hns,
+    })
 }
 
 fn read_game_and_seed(run_dir: &Path) -> Result<(String, Option<i64>)> {
     let path = run_dir.join("config.toml");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let table: toml::Table = text.parse().with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .with_context(|| format!("{} is not valid TOML", path.display()))?;
     let game = table
         .get("env")
         .and_then(|env| env.get("game"))
         .and_then(|game| game.as_str())
         .with_context(|| format!("{} has no string `env.game`", path.display()))?;
-    Ok((game.to_string(), table.get("seed").and_then(|seed| seed.as_integer())))
+    Ok((
+        game.to_string(),
+        table.get("seed").and_then(|seed| seed.as_integer()),
+    ))
 }
 
 /// Native games keep their name; Atari names ("breakout", "ms_pacman") become the
@@ -151,7 +178,9 @@ fn canonical_game(game: &str, references: &References) -> Result<String> {
     if rem_envs::is_native(game) {
         return Ok(game.to_string());
     }
-    let Ok(atari) = AtariGame::find(game) else { bail!("unknown game '{game}': neither a native game nor an Atari-100K game") };
+    let Ok(atari) = AtariGame::find(game) else {
+        bail!("unknown game '{game}': neither a native game nor an Atari-100K game")
+    };
     ensure!(
         references.random.contains_key(atari.name) && references.human.contains_key(atari.name),
         "no random and human reference scores for '{}' in {}",
@@ -167,26 +196,47 @@ fn read_score(run_dir: &Path, game: &str) -> Result<(f64, ScoreSource)> {
         return read_eval_file(&eval_path, game);
     }
     let metrics_path = run_dir.join("metrics.jsonl");
-    let records = if metrics_path.exists() { read_metrics(&metrics_path)? } else { Vec::new() };
-    let last = records.iter().rev().find_map(|record| Some((metric(record, &["eval", "mean_return"])?, record)));
-    let Some((score, record)) = last else { bail!("no evaluation yet: neither eval.json nor an `eval` entry in metrics.jsonl") };
+    let records = if metrics_path.exists() {
+        read_metrics(&metrics_path)?
+    } else {
+        Vec::new()
+    };
+    let last = records
+        .iter()
+        .rev()
+        .find_map(|record| Some((metric(record, &["eval", "mean_return"])?, record)));
+    let Some((score, record)) = last else {
+        bail!("no evaluation yet: neither eval.json nor an `eval` entry in metrics.jsonl")
+    };
     let epoch = record.get("epoch").and_then(Value::as_u64);
     Ok((score, ScoreSource::TrainingEval { epoch }))
 }
 
 fn read_eval_file(path: &Path, game: &str) -> Result<(f64, ScoreSource)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let eval: Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let eval: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
     if let Some(named) = eval.get("game").and_then(Value::as_str) {
-        let same = named.eq_ignore_ascii_case(game) || AtariGame::find(named).is_ok_and(|atari| atari.name == game);
-        ensure!(same, "{} is for game '{named}' but the run's config says '{game}'", path.display());
+        let same = named.eq_ignore_ascii_case(game)
+            || AtariGame::find(named).is_ok_and(|atari| atari.name == game);
+        ensure!(
+            same,
+            "{} is for game '{named}' but the run's config says '{game}'",
+            path.display()
+        );
     }
-    let returns: Option<Vec<f64>> =
-        eval.get("returns").and_then(Value::as_array).map(|list| list.iter().filter_map(Value::as_f64).collect());
+    let returns: Option<Vec<f64>> = eval
+        .get("returns")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_f64).collect());
     let score = metric(&eval, &["mean_return"])
         .or_else(|| returns.as_deref().filter(|r| !r.is_empty()).map(mean))
         .with_context(|| format!("{} has neither `mean_return` nor `returns`", path.display()))?;
-    let episodes = eval.get("episodes").and_then(Value::as_u64).or(returns.map(|r| r.len() as u64));
+    let episodes = eval
+        .get("episodes")
+        .and_then(Value::as_u64)
+        .or(returns.map(|r| r.len() as u64));
     Ok((score, ScoreSource::EvalFile { episodes }))
 }
 
@@ -195,30 +245,48 @@ fn read_eval_file(path: &Path, game: &str) -> Result<(f64, ScoreSource)> {
 pub fn reference_data_dir() -> Result<PathBuf> {
     // The current folder is made absolute so that an error names a place one can check.
     let candidates = [
-        std::env::current_dir().unwrap_or_default().join("../shared/data/atari100k"),
+        std::env::current_dir()
+            .unwrap_or_default()
+            .join("../shared/data/atari100k"),
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/atari100k"),
     ];
-    locate_reference_dir(std::env::var_os(DATA_DIR_VARIABLE).map(PathBuf::from), &candidates)
+    locate_reference_dir(
+        std::env::var_os(DATA_DIR_VARIABLE).map(PathBuf::from),
+        &candidates,
+    )
 }
 
 /// An explicit folder must exist; otherwise the first existing candidate wins.
 pub fn locate_reference_dir(explicit: Option<PathBuf>, candidates: &[PathBuf]) -> Result<PathBuf> {
     if let Some(dir) = explicit {
-        ensure!(dir.is_dir(), "reference score folder {} (from {DATA_DIR_VARIABLE}) does not exist", dir.display());
+        ensure!(
+            dir.is_dir(),
+            "reference score folder {} (from {DATA_DIR_VARIABLE}) does not exist",
+            dir.display()
+        );
         return Ok(dir);
     }
     if let Some(dir) = candidates.iter().find(|dir| dir.is_dir()) {
         return Ok(dir.clone());
     }
-    let looked: Vec<String> = candidates.iter().map(|dir| dir.display().to_string()).collect();
-    bail!("no reference score folder found; looked in {} (set {DATA_DIR_VARIABLE} to choose one)", looked.join(", "))
+    let looked: Vec<String> = candidates
+        .iter()
+        .map(|dir| dir.display().to_string())
+        .collect();
+    bail!(
+        "no reference score folder found; looked in {} (set {DATA_DIR_VARIABLE} to choose one)",
+        looked.join(", ")
+    )
 }
 
 impl References {
     /// Reads `RANDOM.json`, `HUMAN.json` and `REM.json` (game -> list of scores) from `dir`.
     pub fn load(dir: &Path) -> Result<Self> {
         let single = |name: &str| -> Result<BTreeMap<String, f64>> {
-            Ok(read_score_lists(&dir.join(name))?.into_iter().map(|(game, scores)| (game, mean(&scores))).collect())
+            Ok(read_score_lists(&dir.join(name))?
+                .into_iter()
+                .map(|(game, scores)| (game, mean(&scores)))
+                .collect())
         };
         let references = References {
             dir: dir.to_path_buf(),
@@ -227,11 +295,17 @@ impl References {
             rem: read_score_lists(&dir.join("REM.json"))?,
         };
         for (game, human) in &references.human {
-            let random = references
-                .random
-                .get(game)
-                .with_context(|| format!("{}: '{game}' is in HUMAN.json but not RANDOM.json", dir.display()))?;
-            ensure!(human != random, "{}: human and random scores of '{game}' are equal", dir.display());
+            let random = references.random.get(game).with_context(|| {
+                format!(
+                    "{}: '{game}' is in HUMAN.json but not RANDOM.json",
+                    dir.display()
+                )
+            })?;
+            ensure!(
+                human != random,
+                "{}: human and random scores of '{game}' are equal",
+                dir.display()
+            );
         }
         Ok(references)
     }
@@ -245,9 +319,10 @@ impl References {
 
 /// A JSON object of game -> scores, where a score may be one number or a list.
 fn read_score_lists(path: &Path) -> Result<BTreeMap<String, Vec<f64>>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read reference scores {}", path.display()))?;
-    let table: BTreeMap<String, Value> =
-        serde_json::from_str(&text).with_context(|| format!("{} is not a JSON object", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read reference scores {}", path.display()))?;
+    let table: BTreeMap<String, Value> = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a JSON object", path.display()))?;
     table
         .into_iter()
         .map(|(game, value)| {
@@ -257,7 +332,10 @@ fn read_score_lists(path: &Path) -> Result<BTreeMap<String, Vec<f64>>> {
             };
             match scores {
                 Some(scores) if !scores.is_empty() => Ok((game, scores)),
-                _ => bail!("{}: scores of '{game}' are not a number or a non-empty list of numbers", path.display()),
+                _ => bail!(
+                    "{}: scores of '{game}' are not a number or a non-empty list of numbers",
+                    path.display()
+                ),
             }
         })
         .collect()
@@ -266,7 +344,11 @@ fn read_score_lists(path: &Path) -> Result<BTreeMap<String, Vec<f64>>> {
 impl Aggregates {
     /// Aggregates of human-normalised scores given per game, one per run; `None` for no games.
     pub fn from_hns(per_game: &BTreeMap<String, Vec<f64>>) -> Option<Self> {
-        let game_means: Vec<f64> = per_game.values().filter(|runs| !runs.is_empty()).map(|runs| mean(runs)).collect();
+        let game_means: Vec<f64> = per_game
+            .values()
+            .filter(|runs| !runs.is_empty())
+            .map(|runs| mean(runs))
+            .collect();
         if game_means.is_empty() {
             return None;
         }
@@ -326,7 +408,10 @@ fn sorted(values: &[f64]) -> Vec<f64> {
 
 /// Bar chart of each game's mean human-normalised score, ours beside REM's.
 pub fn write_report_plot(report: &Report, svg_path: &Path) -> Result<()> {
-    ensure!(!report.games.is_empty(), "no Atari runs in the report, so no human-normalised scores to plot");
+    ensure!(
+        !report.games.is_empty(),
+        "no Atari runs in the report, so no human-normalised scores to plot"
+    );
     let chart = BarChart {
         title: "Human-normalised score per game".into(),
         y_label: "human-normalised score".into(),
@@ -353,7 +438,9 @@ impl fmt::Display for ScoreSource {
         match self {
             ScoreSource::EvalFile { episodes: Some(n) } => write!(f, "eval.json ({n} episodes)"),
             ScoreSource::EvalFile { episodes: None } => write!(f, "eval.json"),
-            ScoreSource::TrainingEval { epoch: Some(epoch) } => write!(f, "metrics.jsonl (epoch {epoch})"),
+            ScoreSource::TrainingEval { epoch: Some(epoch) } => {
+                write!(f, "metrics.jsonl (epoch {epoch})")
+            }
             ScoreSource::TrainingEval { epoch: None } => write!(f, "metrics.jsonl"),
         }
     }
@@ -361,8 +448,14 @@ impl fmt::Display for ScoreSource {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let optional = |value: Option<f64>, decimals: usize| value.map_or("-".to_string(), |v| format!("{v:.decimals$}"));
-        writeln!(f, "{:<32} {:<14} {:>5} {:>10} {:>8}  source", "run", "game", "seed", "score", "HNS")?;
+        let optional = |value: Option<f64>, decimals: usize| {
+            value.map_or("-".to_string(), |v| format!("{v:.decimals$}"))
+        };
+        writeln!(
+            f,
+            "{:<32} {:<14} {:>5} {:>10} {:>8}  source",
+            "run", "game", "seed", "score", "HNS"
+        )?;
         for run in &self.runs {
             let seed = run.seed.map_or("-".to_string(), |seed| seed.to_string());
             writeln!(
@@ -379,7 +472,11 @@ impl fmt::Display for Report {
             return Ok(());
         }
         writeln!(f)?;
-        writeln!(f, "{:<14} {:>4} {:>10} {:>8} | {:>10} {:>8}", "game", "runs", "score", "HNS", "REM score", "REM HNS")?;
+        writeln!(
+            f,
+            "{:<14} {:>4} {:>10} {:>8} | {:>10} {:>8}",
+            "game", "runs", "score", "HNS", "REM score", "REM HNS"
+        )?;
         for game in &self.games {
             writeln!(
                 f,
@@ -394,7 +491,9 @@ impl fmt::Display for Report {
         }
         writeln!(f)?;
         let column = |aggregates: &Option<Aggregates>| {
-            aggregates.as_ref().map_or("-".to_string(), |a| format!("{} game{}", a.games, if a.games == 1 { "" } else { "s" }))
+            aggregates.as_ref().map_or("-".to_string(), |a| {
+                format!("{} game{}", a.games, if a.games == 1 { "" } else { "s" })
+            })
         };
         writeln!(
             f,
@@ -404,10 +503,16 @@ impl fmt::Display for Report {
             format!("REM ({})", column(&self.rem))
         )?;
         let cells = |aggregates: &Option<Aggregates>| {
-            aggregates.as_ref().map_or(["-".to_string(), "-".into(), "-".into(), "-".into()], Aggregates::cells)
+            aggregates.as_ref().map_or(
+                ["-".to_string(), "-".into(), "-".into(), "-".into()],
+                Aggregates::cells,
+            )
         };
         let (ours, rem) = (cells(&self.ours), cells(&self.rem));
-        for (index, name) in ["mean", "median", "IQM", "superhuman"].into_iter().enumerate() {
+        for (index, name) in ["mean", "median", "IQM", "superhuman"]
+            .into_iter()
+            .enumerate()
+        {
             writeln!(f, "{name:<14} {:>16} {:>16}", ours[index], rem[index])?;
         }
         Ok(())

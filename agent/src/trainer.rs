@@ -72,9 +72,13 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// A new run in `run_dir`, which must not hold one already.
     pub fn create(config: RunConfig, run_dir: &Path, device: B::Device) -> Result<Self> {
         if run_dir.join(CONFIG_FILE).exists() {
-            bail!("{} already holds a run; continue it with `rem train --resume {0}`", run_dir.display());
+            bail!(
+                "{} already holds a run; continue it with `rem train --resume {0}`",
+                run_dir.display()
+            );
         }
-        std::fs::create_dir_all(run_dir).with_context(|| format!("cannot create {}", run_dir.display()))?;
+        std::fs::create_dir_all(run_dir)
+            .with_context(|| format!("cannot create {}", run_dir.display()))?;
         std::fs::write(run_dir.join(CONFIG_FILE), config.to_toml())?;
         std::fs::write(run_dir.join(METRICS_FILE), "")?;
         Self::build(config, run_dir, device)
@@ -151,7 +155,10 @@ impl<B: AutodiffBackend> Trainer<B> {
             bar.suspend(|| println!("{}", summary_line(&metrics)));
             self.append_metrics(&metrics)?;
             if metrics.get("eval").is_some() {
-                crate::plot::write_learning_curve(&self.run_dir.join(METRICS_FILE), &self.run_dir.join("learning_curve.svg"))?;
+                crate::plot::write_learning_curve(
+                    &self.run_dir.join(METRICS_FILE),
+                    &self.run_dir.join("learning_curve.svg"),
+                )?;
             }
             let every = self.config.checkpoint.every_epochs.max(1);
             if epoch % every == 0 || epoch == epochs {
@@ -177,9 +184,18 @@ impl<B: AutodiffBackend> Trainer<B> {
 
         if epoch <= c.collect.collect_until_epoch {
             let started = phase("collect");
-            let acting = Acting { temperature: c.collect.temperature, epsilon: c.collect.epsilon };
+            let acting = Acting {
+                temperature: c.collect.temperature,
+                epsilon: c.collect.epsilon,
+            };
             let rounds = c.collect.steps_per_epoch.div_ceil(c.collect.envs);
-            let stats = self.collector.collect(&self.acting_models(), &mut self.store, rounds, acting, &mut rng)?;
+            let stats = self.collector.collect(
+                &self.acting_models(),
+                &mut self.store,
+                rounds,
+                acting,
+                &mut rng,
+            )?;
             self.env_steps += stats.steps;
             metrics.insert("collect".into(), serde_json::to_value(&stats)?);
             seconds.insert("collect".into(), json!(started.elapsed().as_secs_f64()));
@@ -191,10 +207,19 @@ impl<B: AutodiffBackend> Trainer<B> {
             let started = phase("tokenizer");
             let mut sums = Averages::default();
             for _ in 0..t.steps_per_epoch {
-                let frames = self.store.sample_segments(&mut rng, t.batch, 1, Padding::Right)?;
-                let (model, stats) = self.tokenizer_optim.step(self.tokenizer.clone(), &frames.frames)?;
+                let frames = self
+                    .store
+                    .sample_segments(&mut rng, t.batch, 1, Padding::Right)?;
+                let (model, stats) = self
+                    .tokenizer_optim
+                    .step(self.tokenizer.clone(), &frames.frames)?;
                 self.tokenizer = model;
-                sums.add(&[("total", stats.total), ("reconstruction", stats.reconstruction), ("codebook", stats.codebook), ("commitment", stats.commitment)]);
+                sums.add(&[
+                    ("total", stats.total),
+                    ("reconstruction", stats.reconstruction),
+                    ("codebook", stats.codebook),
+                    ("commitment", stats.commitment),
+                ]);
             }
             metrics.insert("tokenizer".into(), sums.into_json());
             seconds.insert("tokenizer".into(), json!(started.elapsed().as_secs_f64()));
@@ -209,11 +234,24 @@ impl<B: AutodiffBackend> Trainer<B> {
             let codebook = Tensor::<B, 2>::from_inner(tokenizer.codebook());
             let mut sums = Averages::default();
             for _ in 0..w.optim.steps_per_epoch {
-                let segments = self.store.sample_segments(&mut rng, w.optim.batch, w.seq_blocks, Padding::Right)?;
-                let batch = token_batch::<B>(&tokenizer, &segments, &mut token_cache, &self.device)?;
-                let (model, stats) = self.world_model_optim.step(self.world_model.clone(), &codebook, &batch);
+                let segments = self.store.sample_segments(
+                    &mut rng,
+                    w.optim.batch,
+                    w.seq_blocks,
+                    Padding::Right,
+                )?;
+                let batch =
+                    token_batch::<B>(&tokenizer, &segments, &mut token_cache, &self.device)?;
+                let (model, stats) =
+                    self.world_model_optim
+                        .step(self.world_model.clone(), &codebook, &batch);
                 self.world_model = model;
-                sums.add(&[("total", stats.total), ("obs", stats.obs), ("reward", stats.reward), ("done", stats.done)]);
+                sums.add(&[
+                    ("total", stats.total),
+                    ("obs", stats.obs),
+                    ("reward", stats.reward),
+                    ("done", stats.done),
+                ]);
             }
             metrics.insert("world_model".into(), sums.into_json());
             seconds.insert("world_model".into(), json!(started.elapsed().as_secs_f64()));
@@ -224,15 +262,33 @@ impl<B: AutodiffBackend> Trainer<B> {
             let started = phase("actor-critic");
             let tokenizer = self.tokenizer.valid();
             let world_model = self.world_model.valid();
-            let frozen = FrozenModels::<B> { tokenizer: &tokenizer, world_model: &world_model };
+            let frozen = FrozenModels::<B> {
+                tokenizer: &tokenizer,
+                world_model: &world_model,
+            };
             let mut sums = Averages::default();
             for _ in 0..a.steps_per_epoch {
-                let (model, stats) = self.actor_critic_optim.step(self.actor_critic.clone(), &frozen, &self.store, &mut token_cache, &mut rng)?;
+                let (model, stats) = self.actor_critic_optim.step(
+                    self.actor_critic.clone(),
+                    &frozen,
+                    &self.store,
+                    &mut token_cache,
+                    &mut rng,
+                )?;
                 self.actor_critic = model;
-                sums.add(&[("total", stats.total), ("policy", stats.policy), ("value", stats.value), ("entropy", stats.entropy), ("imagined_reward", stats.imagined_reward)]);
+                sums.add(&[
+                    ("total", stats.total),
+                    ("policy", stats.policy),
+                    ("value", stats.value),
+                    ("entropy", stats.entropy),
+                    ("imagined_reward", stats.imagined_reward),
+                ]);
             }
             metrics.insert("actor_critic".into(), sums.into_json());
-            seconds.insert("actor_critic".into(), json!(started.elapsed().as_secs_f64()));
+            seconds.insert(
+                "actor_critic".into(),
+                json!(started.elapsed().as_secs_f64()),
+            );
         }
 
         let e = &c.eval;
@@ -257,7 +313,10 @@ impl<B: AutodiffBackend> Trainer<B> {
 
     fn append_metrics(&self, metrics: &Value) -> Result<()> {
         let path = self.run_dir.join(METRICS_FILE);
-        let mut file = std::fs::OpenOptions::new().append(true).create(true).open(&path)?;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)?;
         writeln!(file, "{metrics}")?;
         file.sync_all()?;
         Ok(())
@@ -286,11 +345,24 @@ impl<B: AutodiffBackend> Trainer<B> {
         writer.write_record::<B, _>("tokenizer.bin", self.tokenizer.clone().into_record())?;
         writer.write_record::<B, _>("world_model.bin", self.world_model.clone().into_record())?;
         writer.write_record::<B, _>("actor_critic.bin", self.actor_critic.clone().into_record())?;
-        writer.write_record::<B, _>("tokenizer_optim.bin", self.tokenizer_optim.optimizer.to_record())?;
-        writer.write_record::<B, _>("world_model_optim.bin", self.world_model_optim.optimizer.to_record())?;
-        writer.write_record::<B, _>("actor_critic_optim.bin", self.actor_critic_optim.optimizer.to_record())?;
+        writer.write_record::<B, _>(
+            "tokenizer_optim.bin",
+            self.tokenizer_optim.optimizer.to_record(),
+        )?;
+        writer.write_record::<B, _>(
+            "world_model_optim.bin",
+            self.world_model_optim.optimizer.to_record(),
+        )?;
+        writer.write_record::<B, _>(
+            "actor_critic_optim.bin",
+            self.actor_critic_optim.optimizer.to_record(),
+        )?;
         self.store.save(&writer.dir().join("store.bin"))?;
-        let state = TrainerState { epoch: self.epoch, env_steps: self.env_steps, collector: self.collector.log() };
+        let state = TrainerState {
+            epoch: self.epoch,
+            env_steps: self.env_steps,
+            collector: self.collector.log(),
+        };
         writer.write_bytes("state.json", &serde_json::to_vec(&state)?)?;
         writer.commit()
     }
@@ -299,19 +371,39 @@ impl<B: AutodiffBackend> Trainer<B> {
         let d = &self.device;
         let shapes = ModelShapes::from_config(&self.config, self.collector.n_actions())?;
         let models = AgentModels::<B>::load(&shapes, dir, d)?;
-        (self.tokenizer, self.world_model, self.actor_critic) = (models.tokenizer, models.world_model, models.actor_critic);
+        (self.tokenizer, self.world_model, self.actor_critic) =
+            (models.tokenizer, models.world_model, models.actor_critic);
         let o = &mut self.tokenizer_optim.optimizer;
-        *o = o.clone().load_record(checkpoint::read_record::<B, _>(dir, "tokenizer_optim.bin", d)?);
+        *o = o.clone().load_record(checkpoint::read_record::<B, _>(
+            dir,
+            "tokenizer_optim.bin",
+            d,
+        )?);
         let o = &mut self.world_model_optim.optimizer;
-        *o = o.clone().load_record(checkpoint::read_record::<B, _>(dir, "world_model_optim.bin", d)?);
+        *o = o.clone().load_record(checkpoint::read_record::<B, _>(
+            dir,
+            "world_model_optim.bin",
+            d,
+        )?);
         let o = &mut self.actor_critic_optim.optimizer;
-        *o = o.clone().load_record(checkpoint::read_record::<B, _>(dir, "actor_critic_optim.bin", d)?);
-        self.store = EpisodeStore::load(&dir.join("store.bin"))
-            .map_err(|e| anyhow::anyhow!("checkpoint file {} is damaged: {e}", dir.join("store.bin").display()))?;
-        let state: TrainerState = serde_json::from_slice(&checkpoint::read_bytes(dir, "state.json")?)
-            .with_context(|| format!("checkpoint {} has an unreadable state.json", dir.display()))?;
+        *o = o.clone().load_record(checkpoint::read_record::<B, _>(
+            dir,
+            "actor_critic_optim.bin",
+            d,
+        )?);
+        self.store = EpisodeStore::load(&dir.join("store.bin")).map_err(|e| {
+            anyhow::anyhow!(
+                "checkpoint file {} is damaged: {e}",
+                dir.join("store.bin").display()
+            )
+        })?;
+        let state: TrainerState =
+            serde_json::from_slice(&checkpoint::read_bytes(dir, "state.json")?).with_context(
+                || format!("checkpoint {} has an unreadable state.json", dir.display()),
+            )?;
         let c = &self.config;
-        self.collector = Collector::restore(&c.env.game, c.collect.envs, c.seed, state.collector, d)?;
+        self.collector =
+            Collector::restore(&c.env.game, c.collect.envs, c.seed, state.collector, d)?;
         self.epoch = state.epoch;
         self.env_steps = state.env_steps;
         Ok(())
@@ -338,13 +430,21 @@ impl Averages {
 
     fn into_json(self) -> Value {
         let n = self.count.max(1) as f64;
-        Value::Object(self.sums.into_iter().map(|(name, sum)| (name.to_string(), json!(sum / n))).collect())
+        Value::Object(
+            self.sums
+                .into_iter()
+                .map(|(name, sum)| (name.to_string(), json!(sum / n)))
+                .collect(),
+        )
     }
 }
 
 /// One line per epoch for the terminal.
 fn summary_line(m: &Value) -> String {
-    let mut parts = vec![format!("epoch {:>4}  steps {:>7}", m["epoch"], m["env_steps"])];
+    let mut parts = vec![format!(
+        "epoch {:>4}  steps {:>7}",
+        m["epoch"], m["env_steps"]
+    )];
     let mut field = |label: &str, value: &Value| {
         if let Some(v) = value.as_f64() {
             parts.push(format!("{label} {v:.4}"));

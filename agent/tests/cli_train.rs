@@ -33,7 +33,9 @@ fn rem() -> Command {
 
 fn train_command(run_dir: &Path) -> Command {
     let mut command = rem();
-    command.args(["train", "--config", "runs/catch.toml", "--run-dir"]).arg(run_dir);
+    command
+        .args(["train", "--config", "runs/catch.toml", "--run-dir"])
+        .arg(run_dir);
     for item in TINY {
         command.args(["--set", item]);
     }
@@ -74,8 +76,14 @@ fn a_killed_and_resumed_run_reproduces_the_uninterrupted_metrics() {
     // Kill it after epoch 5: the checkpoint of epoch 4 exists, epoch 5 is lost.
     let started = Instant::now();
     while metric_lines(&killed) < 5 {
-        assert!(started.elapsed() < Duration::from_secs(600), "the run made no progress");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the run made no progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap(); // SIGKILL on Unix
@@ -113,7 +121,10 @@ fn assert_one_line_error(out: &Output, needle: &str) {
     assert!(!out.status.success(), "expected a failure");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "not one line: {stderr}");
-    assert!(stderr.starts_with("error: ") && stderr.contains(needle), "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(needle),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -126,13 +137,31 @@ fn bad_input_gives_a_one_line_error() {
         std::fs::write(&path, text).unwrap();
         path
     };
-    let train = |path: &Path| rem().args(["train", "--config"]).arg(path).arg("--run-dir").arg(dir.join("run")).output().unwrap();
+    let train = |path: &Path| {
+        rem()
+            .args(["train", "--config"])
+            .arg(path)
+            .arg("--run-dir")
+            .arg(dir.join("run"))
+            .output()
+            .unwrap()
+    };
 
-    assert_one_line_error(&train(&config("typo.toml", "[collect]\nepochz = 3\n")), "epochz");
+    assert_one_line_error(
+        &train(&config("typo.toml", "[collect]\nepochz = 3\n")),
+        "epochz",
+    );
     assert_one_line_error(&train(&config("type.toml", "seed = \"x\"\n")), "type.toml");
     assert_one_line_error(&train(&dir.join("missing.toml")), "missing.toml");
-    assert_one_line_error(&train(&config("game.toml", "[env]\ngame = \"Pacman3000\"\n")), "unknown game");
-    let out = rem().args(["eval", "--run"]).arg(dir.join("nothing")).output().unwrap();
+    assert_one_line_error(
+        &train(&config("game.toml", "[env]\ngame = \"Pacman3000\"\n")),
+        "unknown game",
+    );
+    let out = rem()
+        .args(["eval", "--run"])
+        .arg(dir.join("nothing"))
+        .output()
+        .unwrap();
     assert_one_line_error(&out, "nothing");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -34,7 +34,10 @@ fn a_partial_section_keeps_the_other_defaults() {
 fn an_unknown_key_is_an_error_naming_key_and_file() {
     let path = write("typo.toml", "[tokenizer]\nvocabb = 3\n");
     let error = RunConfig::load(&path, &[]).unwrap_err().to_string();
-    assert!(error.contains("vocabb") && error.contains("typo.toml"), "{error}");
+    assert!(
+        error.contains("vocabb") && error.contains("typo.toml"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -49,7 +52,9 @@ fn overrides_apply_last_and_unknown_ones_fail() {
     let path = write("base.toml", "seed = 3\n");
     let config = RunConfig::load(&path, &["seed=7".into(), "env.game=catch".into()]).unwrap();
     assert_eq!((config.seed, config.env.game.as_str()), (7, "catch"));
-    let error = RunConfig::load(&path, &["tokenizer.lrr=1".into()]).unwrap_err().to_string();
+    let error = RunConfig::load(&path, &["tokenizer.lrr=1".into()])
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("lrr"), "{error}");
 }
 
@@ -64,7 +69,11 @@ fn the_committed_run_configs_load() {
         let config = RunConfig::load(&path, &[]).unwrap();
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
         assert_eq!(config.env.game, stem);
-        assert_eq!(config.collect, RunConfig::default().collect, "{stem} keeps the spec schedule");
+        assert_eq!(
+            config.collect,
+            RunConfig::default().collect,
+            "{stem} keeps the spec schedule"
+        );
         rem_envs::atari::AtariGame::find(&config.env.game).unwrap();
         atari += 1;
     }

@@ -26,7 +26,14 @@ fn the_default_agent_beats_random_on_catch() {
     assert!(status.success());
     let metrics = std::fs::read_to_string(run_dir.join("metrics.jsonl")).unwrap();
     let last: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
-    let achieved = last["eval"]["mean_return"].as_f64().expect("the last epoch evaluates");
-    println!("final evaluation: {achieved:.2} (random {RANDOM_RETURN}, required {REQUIRED_RETURN:.2})");
-    assert!(achieved >= REQUIRED_RETURN, "final evaluation {achieved:.2} < {REQUIRED_RETURN:.2}");
+    let achieved = last["eval"]["mean_return"]
+        .as_f64()
+        .expect("the last epoch evaluates");
+    println!(
+        "final evaluation: {achieved:.2} (random {RANDOM_RETURN}, required {REQUIRED_RETURN:.2})"
+    );
+    assert!(
+        achieved >= REQUIRED_RETURN,
+        "final evaluation {achieved:.2} < {REQUIRED_RETURN:.2}"
+    );
 }

@@ -13,7 +13,14 @@ fn fresh_dir(name: &str) -> PathBuf {
 
 fn write_metrics(dir: &Path, lines: &[&str]) -> PathBuf {
     let path = dir.join("metrics.jsonl");
-    std::fs::write(&path, lines.iter().map(|line| format!("{line}\n")).collect::<String>()).unwrap();
+    std::fs::write(
+        &path,
+        lines
+            .iter()
+            .map(|line| format!("{line}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
     path
 }
 
@@ -26,7 +33,10 @@ fn plot(dir: &Path) -> String {
 /// Checks that every tag is closed in order, entities are escaped and no number is
 /// NaN or infinite: enough of XML to catch broken string building.
 fn assert_well_formed(svg: &str) {
-    assert!(svg.trim_start().starts_with("<svg"), "does not start with <svg");
+    assert!(
+        svg.trim_start().starts_with("<svg"),
+        "does not start with <svg"
+    );
     let mut open: Vec<String> = Vec::new();
     let mut rest = svg;
     while let Some(start) = rest.find('<') {
@@ -34,9 +44,17 @@ fn assert_well_formed(svg: &str) {
         assert!(!text.contains('>'), "stray '>' in text {text:?}");
         let end = rest[start..].find('>').expect("unclosed tag") + start;
         let tag = &rest[start + 1..end];
-        assert_eq!(tag.matches('"').count() % 2, 0, "unbalanced quotes in <{tag}>");
+        assert_eq!(
+            tag.matches('"').count() % 2,
+            0,
+            "unbalanced quotes in <{tag}>"
+        );
         if let Some(name) = tag.strip_prefix('/') {
-            assert_eq!(open.pop().as_deref(), Some(name), "closing </{name}> out of order");
+            assert_eq!(
+                open.pop().as_deref(),
+                Some(name),
+                "closing </{name}> out of order"
+            );
         } else if !tag.ends_with('/') {
             open.push(tag.split_whitespace().next().unwrap().to_string());
         }
@@ -45,9 +63,17 @@ fn assert_well_formed(svg: &str) {
     assert!(open.is_empty(), "unclosed tags {open:?}");
     for (index, _) in svg.match_indices('&') {
         let entity = &svg[index..];
-        assert!(["&amp;", "&lt;", "&gt;", "&quot;"].iter().any(|e| entity.starts_with(e)), "unescaped '&'");
+        assert!(
+            ["&amp;", "&lt;", "&gt;", "&quot;"]
+                .iter()
+                .any(|e| entity.starts_with(e)),
+            "unescaped '&'"
+        );
     }
-    assert!(!svg.contains("NaN") && !svg.contains("inf"), "non-finite number in the SVG");
+    assert!(
+        !svg.contains("NaN") && !svg.contains("inf"),
+        "non-finite number in the SVG"
+    );
 }
 
 /// The pixel points of the polyline drawn for `series`, if there is one.
@@ -87,14 +113,25 @@ fn learning_curve_draws_one_point_per_epoch_that_has_the_section() {
     assert!(eval[0].0 < eval[1].0, "x grows with env_steps");
     assert!(eval[1].1 < eval[0].1, "a higher return is drawn higher up");
     assert!(collect[0].1 > collect[2].1);
-    assert!(svg.matches("<circle").count() >= 2, "eval points are marked");
-    assert!(svg.contains(">learning curve<") && svg.contains(">eval mean return<"), "title and legend");
+    assert!(
+        svg.matches("<circle").count() >= 2,
+        "eval points are marked"
+    );
+    assert!(
+        svg.contains(">learning curve<") && svg.contains(">eval mean return<"),
+        "title and legend"
+    );
 }
 
 #[test]
 fn a_single_point_still_makes_a_visible_plot() {
     let dir = fresh_dir("single");
-    write_metrics(&dir, &[r#"{"epoch": 9, "env_steps": 2000, "collect": {"episodes": 1, "mean_return": 3.0}, "seconds": {}}"#]);
+    write_metrics(
+        &dir,
+        &[
+            r#"{"epoch": 9, "env_steps": 2000, "collect": {"episodes": 1, "mean_return": 3.0}, "seconds": {}}"#,
+        ],
+    );
     let svg = plot(&dir);
     assert_well_formed(&svg);
     assert_eq!(polyline(&svg, "collect mean return").unwrap().len(), 1);
@@ -105,7 +142,10 @@ fn a_single_point_still_makes_a_visible_plot() {
 #[test]
 fn epochs_without_returns_give_an_empty_plot_not_an_error() {
     let dir = fresh_dir("empty");
-    write_metrics(&dir, &[r#"{"epoch": 0, "env_steps": 200, "seconds": {"collect": 1.0}}"#]);
+    write_metrics(
+        &dir,
+        &[r#"{"epoch": 0, "env_steps": 200, "seconds": {"collect": 1.0}}"#],
+    );
     let svg = plot(&dir);
     assert_well_formed(&svg);
     assert!(!svg.contains("<polyline"));
@@ -115,8 +155,15 @@ fn epochs_without_returns_give_an_empty_plot_not_an_error() {
 #[test]
 fn the_game_from_the_config_beside_names_the_plot_escaped() {
     let dir = fresh_dir("title");
-    write_metrics(&dir, &[r#"{"epoch": 0, "env_steps": 200, "eval": {"mean_return": 1.0}, "seconds": {}}"#]);
-    std::fs::write(dir.join("config.toml"), "seed = 3\n[env]\ngame = \"Q<b>&rt\"\n").unwrap();
+    write_metrics(
+        &dir,
+        &[r#"{"epoch": 0, "env_steps": 200, "eval": {"mean_return": 1.0}, "seconds": {}}"#],
+    );
+    std::fs::write(
+        dir.join("config.toml"),
+        "seed = 3\n[env]\ngame = \"Q<b>&rt\"\n",
+    )
+    .unwrap();
     let svg = plot(&dir);
     assert_well_formed(&svg);
     assert!(svg.contains(">Q&lt;b&gt;&amp;rt: learning curve<"));
@@ -143,33 +190,57 @@ fn tick_labels_are_round_and_use_thousands() {
 fn an_unterminated_last_line_is_skipped_but_a_broken_middle_line_is_an_error() {
     let dir = fresh_dir("partial");
     let path = dir.join("metrics.jsonl");
-    std::fs::write(&path, "{\"epoch\": 0, \"env_steps\": 1}\n{\"epoch\": 1, \"env_st").unwrap();
+    std::fs::write(
+        &path,
+        "{\"epoch\": 0, \"env_steps\": 1}\n{\"epoch\": 1, \"env_st",
+    )
+    .unwrap();
     assert_eq!(read_metrics(&path).unwrap().len(), 1);
 
-    std::fs::write(&path, "{\"epoch\": 0, \"env_steps\": 1}\n{\"epoch\": 1,\n{\"epoch\": 2, \"env_steps\": 3}\n").unwrap();
+    std::fs::write(
+        &path,
+        "{\"epoch\": 0, \"env_steps\": 1}\n{\"epoch\": 1,\n{\"epoch\": 2, \"env_steps\": 3}\n",
+    )
+    .unwrap();
     let error = read_metrics(&path).unwrap_err().to_string();
-    assert!(error.contains("line 2") && error.contains("metrics.jsonl"), "{error}");
+    assert!(
+        error.contains("line 2") && error.contains("metrics.jsonl"),
+        "{error}"
+    );
 }
 
 #[test]
 fn a_missing_metrics_file_is_an_error_naming_it() {
     let dir = fresh_dir("missing");
-    let error = write_learning_curve(&dir.join("metrics.jsonl"), &dir.join("curve.svg")).unwrap_err();
-    assert!(format!("{error:#}").contains(&dir.join("metrics.jsonl").display().to_string()), "{error:#}");
+    let error =
+        write_learning_curve(&dir.join("metrics.jsonl"), &dir.join("curve.svg")).unwrap_err();
+    assert!(
+        format!("{error:#}").contains(&dir.join("metrics.jsonl").display().to_string()),
+        "{error:#}"
+    );
     assert!(!dir.join("curve.svg").exists());
 }
 
 #[test]
 fn writes_are_atomic_and_create_the_folder() {
     let dir = fresh_dir("atomic");
-    write_metrics(&dir, &[r#"{"epoch": 0, "env_steps": 200, "eval": {"mean_return": 1.0}, "seconds": {}}"#]);
+    write_metrics(
+        &dir,
+        &[r#"{"epoch": 0, "env_steps": 200, "eval": {"mean_return": 1.0}, "seconds": {}}"#],
+    );
     let svg_path = dir.join("plots").join("curve.svg");
     for _ in 0..2 {
         write_learning_curve(&dir.join("metrics.jsonl"), &svg_path).unwrap();
     }
-    let names: Vec<String> =
-        std::fs::read_dir(dir.join("plots")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, vec!["curve.svg".to_string()], "no temporary file is left behind");
+    let names: Vec<String> = std::fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["curve.svg".to_string()],
+        "no temporary file is left behind"
+    );
 }
 
 #[test]
@@ -179,22 +250,37 @@ fn bar_chart_draws_present_values_on_both_sides_of_zero() {
         y_label: "human-normalised score".into(),
         categories: vec!["Pong".into(), "Breakout".into(), "Alien".into()],
         groups: vec![
-            BarGroup { label: "ours".into(), color: "#123456".into(), values: vec![Some(-0.5), Some(2.0), Some(0.1)] },
-            BarGroup { label: "REM".into(), color: "#654321".into(), values: vec![Some(0.5), None, Some(f64::NAN)] },
+            BarGroup {
+                label: "ours".into(),
+                color: "#123456".into(),
+                values: vec![Some(-0.5), Some(2.0), Some(0.1)],
+            },
+            BarGroup {
+                label: "REM".into(),
+                color: "#654321".into(),
+                values: vec![Some(0.5), None, Some(f64::NAN)],
+            },
         ],
         reference_line: Some((1.0, "human".into())),
     };
     let svg = chart.to_svg();
     assert_well_formed(&svg);
     assert_eq!(svg.matches(r#"<rect data-series="ours""#).count(), 3);
-    assert_eq!(svg.matches(r#"<rect data-series="REM""#).count(), 1, "missing and NaN values draw no bar");
+    assert_eq!(
+        svg.matches(r#"<rect data-series="REM""#).count(),
+        1,
+        "missing and NaN values draw no bar"
+    );
     let top = |title: &str| -> f64 {
         let end = svg.find(&format!("<title>{title}")).unwrap();
         let rect = &svg[svg[..end].rfind("<rect").unwrap()..end];
         let y = rect.split(" y=\"").nth(1).unwrap();
         y[..y.find('"').unwrap()].parse().unwrap()
     };
-    assert!(top("Pong ours") > top("Pong REM"), "a negative bar hangs below a positive one");
+    assert!(
+        top("Pong ours") > top("Pong REM"),
+        "a negative bar hangs below a positive one"
+    );
     assert!(top("Breakout ours") < top("Pong REM"));
     for label in [">Pong<", ">Alien<", ">human<", ">ours<", ">REM<"] {
         assert!(svg.contains(label), "missing {label}");

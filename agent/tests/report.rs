@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rem_agent::report::{
-    interquartile_mean, locate_reference_dir, median, reference_data_dir, report_with, write_report_plot, Aggregates, References,
-    ScoreSource,
+    interquartile_mean, locate_reference_dir, median, reference_data_dir, report_with,
+    write_report_plot, Aggregates, References, ScoreSource,
 };
 
 const TOLERANCE: f64 = 1e-12;
@@ -23,22 +23,52 @@ fn fresh_dir(name: &str) -> PathBuf {
 fn references(root: &Path) -> References {
     let dir = root.join("references");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("RANDOM.json"), r#"{"Breakout": [2.0], "Pong": [-20.0], "Boxing": [0.0]}"#).unwrap();
-    std::fs::write(dir.join("HUMAN.json"), r#"{"Breakout": [12.0], "Pong": [0.0], "Boxing": [10.0]}"#).unwrap();
-    std::fs::write(dir.join("REM.json"), r#"{"Breakout": [20.0, 30.0], "Pong": -10.0}"#).unwrap();
+    std::fs::write(
+        dir.join("RANDOM.json"),
+        r#"{"Breakout": [2.0], "Pong": [-20.0], "Boxing": [0.0]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("HUMAN.json"),
+        r#"{"Breakout": [12.0], "Pong": [0.0], "Boxing": [10.0]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("REM.json"),
+        r#"{"Breakout": [20.0, 30.0], "Pong": -10.0}"#,
+    )
+    .unwrap();
     References::load(&dir).unwrap()
 }
 
 /// A run folder with a config and, optionally, eval.json and metrics.jsonl.
-fn run(root: &Path, name: &str, game: &str, seed: i64, eval_json: Option<&str>, metrics: &[&str]) -> PathBuf {
+fn run(
+    root: &Path,
+    name: &str,
+    game: &str,
+    seed: i64,
+    eval_json: Option<&str>,
+    metrics: &[&str],
+) -> PathBuf {
     let dir = root.join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.toml"), format!("seed = {seed}\n\n[env]\ngame = \"{game}\"\n")).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!("seed = {seed}\n\n[env]\ngame = \"{game}\"\n"),
+    )
+    .unwrap();
     if let Some(eval) = eval_json {
         std::fs::write(dir.join("eval.json"), eval).unwrap();
     }
     if !metrics.is_empty() {
-        std::fs::write(dir.join("metrics.jsonl"), metrics.iter().map(|line| format!("{line}\n")).collect::<String>()).unwrap();
+        std::fs::write(
+            dir.join("metrics.jsonl"),
+            metrics
+                .iter()
+                .map(|line| format!("{line}\n"))
+                .collect::<String>(),
+        )
+        .unwrap();
     }
     dir
 }
@@ -59,7 +89,14 @@ fn close(actual: f64, expected: f64) -> bool {
 /// (HNS 0.25); catch is native (no HNS).
 fn mixed_runs(root: &Path) -> Vec<PathBuf> {
     vec![
-        run(root, "breakout-0", "Breakout", 0, Some(&eval_json("Breakout", &[6.0, 8.0])), &[]),
+        run(
+            root,
+            "breakout-0",
+            "Breakout",
+            0,
+            Some(&eval_json("Breakout", &[6.0, 8.0])),
+            &[],
+        ),
         run(
             root,
             "breakout-1",
@@ -72,7 +109,14 @@ fn mixed_runs(root: &Path) -> Vec<PathBuf> {
                 r#"{"epoch": 21, "env_steps": 4200, "collect": {"episodes": 1, "mean_return": 40.0}, "seconds": {}}"#,
             ],
         ),
-        run(root, "pong-0", "Pong", 0, Some(&eval_json("Pong", &[-15.0])), &[]),
+        run(
+            root,
+            "pong-0",
+            "Pong",
+            0,
+            Some(&eval_json("Pong", &[-15.0])),
+            &[],
+        ),
         run(
             root,
             "catch-0",
@@ -88,8 +132,11 @@ fn mixed_runs(root: &Path) -> Vec<PathBuf> {
 fn per_run_scores_and_hns_match_hand_computation() {
     let root = fresh_dir("runs");
     let report = report_with(&mixed_runs(&root), &references(&root)).unwrap();
-    let summary: Vec<(&str, Option<i64>, f64, Option<f64>)> =
-        report.runs.iter().map(|r| (r.game.as_str(), r.seed, r.score, r.hns)).collect();
+    let summary: Vec<(&str, Option<i64>, f64, Option<f64>)> = report
+        .runs
+        .iter()
+        .map(|r| (r.game.as_str(), r.seed, r.score, r.hns))
+        .collect();
     assert_eq!(
         summary,
         vec![
@@ -99,8 +146,15 @@ fn per_run_scores_and_hns_match_hand_computation() {
             ("catch", Some(0), 4.0, None),
         ]
     );
-    assert_eq!(report.runs[0].source, ScoreSource::EvalFile { episodes: Some(2) });
-    assert_eq!(report.runs[1].source, ScoreSource::TrainingEval { epoch: Some(20) }, "the last epoch with an eval");
+    assert_eq!(
+        report.runs[0].source,
+        ScoreSource::EvalFile { episodes: Some(2) }
+    );
+    assert_eq!(
+        report.runs[1].source,
+        ScoreSource::TrainingEval { epoch: Some(20) },
+        "the last epoch with an eval"
+    );
 }
 
 #[test]
@@ -123,9 +177,16 @@ fn aggregates_over_games_match_hand_computation() {
     let root = fresh_dir("aggregates");
     let report = report_with(&mixed_runs(&root), &references(&root)).unwrap();
     let ours = report.ours.unwrap();
-    assert_eq!((ours.games, ours.scores, ours.superhuman), (2, 3, 1), "Breakout's mean HNS of exactly 1 counts");
+    assert_eq!(
+        (ours.games, ours.scores, ours.superhuman),
+        (2, 3, 1),
+        "Breakout's mean HNS of exactly 1 counts"
+    );
     assert!(close(ours.mean, 0.625) && close(ours.median, 0.625));
-    assert!(close(ours.iqm, 0.75), "three scores: nothing trimmed, mean of 0.5, 1.5, 0.25");
+    assert!(
+        close(ours.iqm, 0.75),
+        "three scores: nothing trimmed, mean of 0.5, 1.5, 0.25"
+    );
     let rem = report.rem.unwrap();
     assert_eq!((rem.games, rem.scores, rem.superhuman), (2, 3, 1));
     assert!(close(rem.mean, 1.4) && close(rem.iqm, (1.8 + 2.8 + 0.5) / 3.0));
@@ -149,12 +210,22 @@ fn eval_json_wins_over_training_evaluations() {
 
 #[test]
 fn interquartile_mean_drops_a_quarter_from_each_end() {
-    assert_eq!(interquartile_mean(&[8.0, 1.0, 7.0, 2.0, 6.0, 3.0, 5.0, 4.0]), 4.5);
-    assert_eq!(interquartile_mean(&[1000.0, -100.0, 1.0, 2.0, 3.0, 4.0, 100.0, 0.0]), 2.5);
+    assert_eq!(
+        interquartile_mean(&[8.0, 1.0, 7.0, 2.0, 6.0, 3.0, 5.0, 4.0]),
+        4.5
+    );
+    assert_eq!(
+        interquartile_mean(&[1000.0, -100.0, 1.0, 2.0, 3.0, 4.0, 100.0, 0.0]),
+        2.5
+    );
     // Ten values: floor(10 / 4) = 2 dropped from each end, six kept.
     let ten = [0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 50.0, 60.0];
     assert_eq!(interquartile_mean(&ten), 21.0 / 6.0);
-    assert_eq!(interquartile_mean(&[3.0, 1.0, 2.0]), 2.0, "fewer than four: nothing dropped");
+    assert_eq!(
+        interquartile_mean(&[3.0, 1.0, 2.0]),
+        2.0,
+        "fewer than four: nothing dropped"
+    );
 }
 
 #[test]
@@ -162,18 +233,29 @@ fn median_of_odd_and_even_counts() {
     assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
     assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
     assert_eq!(median(&[-7.0]), -7.0);
-    assert!(median(&[]).is_nan() && interquartile_mean(&[]).is_nan(), "no values: NaN, not a panic");
+    assert!(
+        median(&[]).is_nan() && interquartile_mean(&[]).is_nan(),
+        "no values: NaN, not a panic"
+    );
 }
 
 #[test]
 fn superhuman_counts_games_whose_mean_reaches_one() {
-    let per_game: BTreeMap<String, Vec<f64>> =
-        [("A", vec![0.5, 1.5]), ("B", vec![0.999]), ("C", vec![2.0, 4.0, 0.0]), ("D", vec![-0.5]), ("E", vec![3.0, -2.0])]
-            .into_iter()
-            .map(|(game, scores)| (game.to_string(), scores))
-            .collect();
+    let per_game: BTreeMap<String, Vec<f64>> = [
+        ("A", vec![0.5, 1.5]),
+        ("B", vec![0.999]),
+        ("C", vec![2.0, 4.0, 0.0]),
+        ("D", vec![-0.5]),
+        ("E", vec![3.0, -2.0]),
+    ]
+    .into_iter()
+    .map(|(game, scores)| (game.to_string(), scores))
+    .collect();
     let aggregates = Aggregates::from_hns(&per_game).unwrap();
-    assert_eq!((aggregates.games, aggregates.scores, aggregates.superhuman), (5, 9, 2));
+    assert_eq!(
+        (aggregates.games, aggregates.scores, aggregates.superhuman),
+        (5, 9, 2)
+    );
     assert!(Aggregates::from_hns(&BTreeMap::new()).is_none());
 }
 
@@ -189,52 +271,124 @@ fn rem_published_scores_reproduce_the_spec_aggregates() {
     let per_game: BTreeMap<String, Vec<f64>> = references
         .rem
         .iter()
-        .map(|(game, scores)| (game.clone(), scores.iter().map(|&s| references.normalise(game, s).unwrap()).collect()))
+        .map(|(game, scores)| {
+            (
+                game.clone(),
+                scores
+                    .iter()
+                    .map(|&s| references.normalise(game, s).unwrap())
+                    .collect(),
+            )
+        })
         .collect();
     let rem = Aggregates::from_hns(&per_game).unwrap();
     let rounded = |value: f64| (value * 1000.0).round() / 1000.0;
     assert_eq!((rem.games, rem.scores, rem.superhuman), (26, 130, 12));
-    assert_eq!((rounded(rem.mean), rounded(rem.median), rounded(rem.iqm)), (1.222, 0.280, 0.673));
+    assert_eq!(
+        (rounded(rem.mean), rounded(rem.median), rounded(rem.iqm)),
+        (1.222, 0.280, 0.673)
+    );
 }
 
 #[test]
 fn a_run_without_any_evaluation_is_an_error_naming_its_folder() {
     let root = fresh_dir("no-eval");
-    let dir = run(&root, "breakout-early", "Breakout", 0, None, &[r#"{"epoch": 0, "env_steps": 200, "seconds": {}}"#]);
-    let error = format!("{:#}", report_with(std::slice::from_ref(&dir), &references(&root)).unwrap_err());
-    assert!(error.contains(&dir.display().to_string()) && error.contains("no evaluation"), "{error}");
+    let dir = run(
+        &root,
+        "breakout-early",
+        "Breakout",
+        0,
+        None,
+        &[r#"{"epoch": 0, "env_steps": 200, "seconds": {}}"#],
+    );
+    let error = format!(
+        "{:#}",
+        report_with(std::slice::from_ref(&dir), &references(&root)).unwrap_err()
+    );
+    assert!(
+        error.contains(&dir.display().to_string()) && error.contains("no evaluation"),
+        "{error}"
+    );
 }
 
 #[test]
 fn an_unknown_game_is_an_error() {
     let root = fresh_dir("unknown");
-    let dir = run(&root, "zork", "Zork", 0, Some(&eval_json("Zork", &[1.0])), &[]);
-    let error = format!("{:#}", report_with(std::slice::from_ref(&dir), &references(&root)).unwrap_err());
-    assert!(error.contains("unknown game 'Zork'") && error.contains(&dir.display().to_string()), "{error}");
+    let dir = run(
+        &root,
+        "zork",
+        "Zork",
+        0,
+        Some(&eval_json("Zork", &[1.0])),
+        &[],
+    );
+    let error = format!(
+        "{:#}",
+        report_with(std::slice::from_ref(&dir), &references(&root)).unwrap_err()
+    );
+    assert!(
+        error.contains("unknown game 'Zork'") && error.contains(&dir.display().to_string()),
+        "{error}"
+    );
 }
 
 #[test]
 fn an_atari_game_without_reference_scores_is_an_error() {
     let root = fresh_dir("unreferenced");
-    let dir = run(&root, "alien", "Alien", 0, Some(&eval_json("Alien", &[1.0])), &[]);
+    let dir = run(
+        &root,
+        "alien",
+        "Alien",
+        0,
+        Some(&eval_json("Alien", &[1.0])),
+        &[],
+    );
     let error = format!("{:#}", report_with(&[dir], &references(&root)).unwrap_err());
-    assert!(error.contains("no random and human reference scores for 'Alien'"), "{error}");
+    assert!(
+        error.contains("no random and human reference scores for 'Alien'"),
+        "{error}"
+    );
 }
 
 #[test]
 fn an_eval_file_for_another_game_is_an_error() {
     let root = fresh_dir("mismatch");
-    let dir = run(&root, "pong", "Pong", 0, Some(&eval_json("Breakout", &[1.0])), &[]);
+    let dir = run(
+        &root,
+        "pong",
+        "Pong",
+        0,
+        Some(&eval_json("Breakout", &[1.0])),
+        &[],
+    );
     let error = format!("{:#}", report_with(&[dir], &references(&root)).unwrap_err());
-    assert!(error.contains("'Breakout'") && error.contains("'Pong'"), "{error}");
+    assert!(
+        error.contains("'Breakout'") && error.contains("'Pong'"),
+        "{error}"
+    );
 }
 
 #[test]
 fn a_folder_without_config_is_an_error_naming_the_file() {
     let root = fresh_dir("no-config");
-    let error = format!("{:#}", report_with(&[root.join("nothing")], &references(&root)).unwrap_err());
-    assert!(error.contains(&root.join("nothing").join("config.toml").display().to_string()), "{error}");
-    assert!(report_with(&[], &references(&root)).is_err(), "no run folders at all");
+    let error = format!(
+        "{:#}",
+        report_with(&[root.join("nothing")], &references(&root)).unwrap_err()
+    );
+    assert!(
+        error.contains(
+            &root
+                .join("nothing")
+                .join("config.toml")
+                .display()
+                .to_string()
+        ),
+        "{error}"
+    );
+    assert!(
+        report_with(&[], &references(&root)).is_err(),
+        "no run folders at all"
+    );
 }
 
 #[test]
@@ -242,13 +396,29 @@ fn the_reference_folder_is_found_or_the_error_says_where_it_looked() {
     let root = fresh_dir("locate");
     let (missing, present) = (root.join("missing"), root.join("present"));
     std::fs::create_dir_all(&present).unwrap();
-    assert_eq!(locate_reference_dir(None, &[missing.clone(), present.clone()]).unwrap(), present);
-    assert_eq!(locate_reference_dir(Some(present.clone()), &[]).unwrap(), present);
+    assert_eq!(
+        locate_reference_dir(None, &[missing.clone(), present.clone()]).unwrap(),
+        present
+    );
+    assert_eq!(
+        locate_reference_dir(Some(present.clone()), &[]).unwrap(),
+        present
+    );
 
-    let error = locate_reference_dir(None, &[missing.clone(), root.join("also-missing")]).unwrap_err().to_string();
-    assert!(error.contains(&missing.display().to_string()) && error.contains("also-missing"), "{error}");
-    let error = locate_reference_dir(Some(missing.clone()), &[present]).unwrap_err().to_string();
-    assert!(error.contains(&missing.display().to_string()) && error.contains("REM_DATA_DIR"), "{error}");
+    let error = locate_reference_dir(None, &[missing.clone(), root.join("also-missing")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&missing.display().to_string()) && error.contains("also-missing"),
+        "{error}"
+    );
+    let error = locate_reference_dir(Some(missing.clone()), &[present])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&missing.display().to_string()) && error.contains("REM_DATA_DIR"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -256,7 +426,16 @@ fn the_table_and_the_plot_show_every_game_beside_rem() {
     let root = fresh_dir("outputs");
     let report = report_with(&mixed_runs(&root), &references(&root)).unwrap();
     let table = report.to_string();
-    for expected in ["breakout-1", "catch", "metrics.jsonl (epoch 20)", "REM HNS", "2.300", "superhuman", "1/2", "0.625"] {
+    for expected in [
+        "breakout-1",
+        "catch",
+        "metrics.jsonl (epoch 20)",
+        "REM HNS",
+        "2.300",
+        "superhuman",
+        "1/2",
+        "0.625",
+    ] {
         assert!(table.contains(expected), "table lacks {expected}:\n{table}");
     }
 
@@ -264,7 +443,11 @@ fn the_table_and_the_plot_show_every_game_beside_rem() {
     write_report_plot(&report, &svg_path).unwrap();
     let svg = std::fs::read_to_string(svg_path).unwrap();
     assert_eq!(svg.matches(r#"<rect data-series="ours""#).count(), 2);
-    assert_eq!(svg.matches(r#"<rect data-series="REM (published)""#).count(), 2);
+    assert_eq!(
+        svg.matches(r#"<rect data-series="REM (published)""#)
+            .count(),
+        2
+    );
     assert!(svg.contains(">Breakout<") && svg.contains(">Pong<"));
 
     let native_only = report_with(&[mixed_runs(&root).pop().unwrap()], &references(&root)).unwrap();

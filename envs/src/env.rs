@@ -25,7 +25,9 @@ pub struct ActionSpace {
 
 impl ActionSpace {
     pub fn new<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Self {
-        Self { names: names.into_iter().map(Into::into).collect() }
+        Self {
+            names: names.into_iter().map(Into::into).collect(),
+        }
     }
 
     pub fn n(&self) -> usize {
@@ -36,7 +38,10 @@ impl ActionSpace {
         if action < self.n() {
             Ok(())
         } else {
-            Err(EnvError::InvalidAction { action, n: self.n() })
+            Err(EnvError::InvalidAction {
+                action,
+                n: self.n(),
+            })
         }
     }
 }

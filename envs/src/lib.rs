@@ -12,5 +12,5 @@ pub mod store;
 pub mod vector;
 
 pub use env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
-pub use registry::{is_native, make_env, EnvMode};
 pub use frame::{Frame, FRAME_BYTES, FRAME_CHANNELS, FRAME_SIDE};
+pub use registry::{is_native, make_env, EnvMode};

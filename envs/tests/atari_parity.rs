@@ -31,7 +31,11 @@ const RECORD_HEADER: usize = 20;
 
 fn parse_records(bytes: &[u8]) -> Vec<Record> {
     let size = RECORD_HEADER + FRAME_BYTES;
-    assert_eq!(bytes.len() % size, 0, "reference output is not whole records");
+    assert_eq!(
+        bytes.len() % size,
+        0,
+        "reference output is not whole records"
+    );
     bytes
         .chunks(size)
         .map(|r| Record {
@@ -62,7 +66,9 @@ fn reset_record(obs: Frame, info: rem_envs::Info) -> Record {
 
 fn actions(n_actions: usize, count: usize, seed: u64) -> Vec<usize> {
     let mut rng = SplitMix64::new(seed);
-    (0..count).map(|_| (rng.next_u64() % n_actions as u64) as usize).collect()
+    (0..count)
+        .map(|_| (rng.next_u64() % n_actions as u64) as usize)
+        .collect()
 }
 
 fn play_rust(env: &mut AtariEnv, seed: u64, actions: &[usize]) -> Vec<Record> {
@@ -91,10 +97,21 @@ fn play_rust(env: &mut AtariEnv, seed: u64, actions: &[usize]) -> Vec<Record> {
 
 fn play_python(cfg: &AtariConfig, seed: u64, actions: &[usize]) -> Vec<Record> {
     let list: Vec<String> = actions.iter().map(usize::to_string).collect();
-    let mode = if cfg.life_loss_ends_episode { "train" } else { "eval" };
+    let mode = if cfg.life_loss_ends_episode {
+        "train"
+    } else {
+        "eval"
+    };
     let output = Command::new(python())
         .arg(reference_script())
-        .args(["--game", &cfg.game, "--mode", mode, "--seed", &seed.to_string()])
+        .args([
+            "--game",
+            &cfg.game,
+            "--mode",
+            mode,
+            "--seed",
+            &seed.to_string(),
+        ])
         .args(["--time-limit", &cfg.time_limit_frames.to_string()])
         .args(["--actions", &list.join(",")])
         .output()
@@ -117,7 +134,11 @@ fn assert_parity(cfg: AtariConfig, seed: u64, action_count: usize) -> Vec<Record
     };
     let ours = play_rust(&mut env, seed, &actions);
     let theirs = python_side.join().unwrap();
-    assert_eq!(ours.len(), theirs.len(), "different numbers of resets and steps");
+    assert_eq!(
+        ours.len(),
+        theirs.len(),
+        "different numbers of resets and steps"
+    );
     for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
         let differing = a.frame.iter().zip(&b.frame).filter(|(x, y)| x != y).count();
         assert_eq!(differing, 0, "record {i}: {differing} frame bytes differ");
@@ -137,9 +158,14 @@ fn breakout_train_matches_the_python_wrapper_stack() {
     }
     let records = assert_parity(AtariConfig::train("Breakout"), 5, 300);
     // The run must cover life-loss ends, game over, and rewards.
-    let life_loss_ends = steps(&records).filter(|r| r.terminated && r.lives > 0).count();
+    let life_loss_ends = steps(&records)
+        .filter(|r| r.terminated && r.lives > 0)
+        .count();
     assert!(life_loss_ends >= 2, "only {life_loss_ends} life-loss ends");
-    assert!(steps(&records).any(|r| r.terminated && r.lives == 0), "no game over");
+    assert!(
+        steps(&records).any(|r| r.terminated && r.lives == 0),
+        "no game over"
+    );
     assert!(steps(&records).any(|r| r.reward > 0.0), "no reward");
     // A life-loss end continues the emulator: the next reset keeps the frame count.
     let continued = records
@@ -153,7 +179,10 @@ fn pong_train_with_mid_skip_truncation_matches_the_python_wrapper_stack() {
     if !ale_py_available("pong_train_with_mid_skip_truncation_matches_the_python_wrapper_stack") {
         return;
     }
-    let cfg = AtariConfig { time_limit_frames: 1003, ..AtariConfig::train("Pong") };
+    let cfg = AtariConfig {
+        time_limit_frames: 1003,
+        ..AtariConfig::train("Pong")
+    };
     let records = assert_parity(cfg, 5, 300);
     let cut: Vec<&Record> = steps(&records).filter(|r| r.truncated).collect();
     assert!(!cut.is_empty(), "no truncation");
@@ -168,9 +197,17 @@ fn breakout_eval_matches_the_python_wrapper_stack() {
     }
     let records = assert_parity(AtariConfig::eval("Breakout"), 5, 280);
     // Evaluation ends only at game over, and a real reset always runs one no-op.
-    assert!(steps(&records).any(|r| r.life_lost && !r.terminated), "no life loss");
-    assert!(steps(&records).filter(|r| r.terminated).all(|r| r.lives == 0));
-    assert!(records.iter().filter(|r| r.kind == 0).all(|r| r.episode_frame == 1));
+    assert!(
+        steps(&records).any(|r| r.life_lost && !r.terminated),
+        "no life loss"
+    );
+    assert!(steps(&records)
+        .filter(|r| r.terminated)
+        .all(|r| r.lives == 0));
+    assert!(records
+        .iter()
+        .filter(|r| r.kind == 0)
+        .all(|r| r.episode_frame == 1));
 }
 
 #[test]
@@ -179,7 +216,13 @@ fn resize_matches_numpy_bit_for_bit() {
         return;
     }
     let mut rng = SplitMix64::new(42);
-    let shapes = [(210usize, 160usize), (210, 160), (64, 64), (50, 30), (7, 300)];
+    let shapes = [
+        (210usize, 160usize),
+        (210, 160),
+        (64, 64),
+        (50, 30),
+        (7, 300),
+    ];
     let screens: Vec<Vec<u8>> = shapes
         .iter()
         .map(|&(h, w)| (0..h * w * 3).map(|_| rng.next_u64() as u8).collect())

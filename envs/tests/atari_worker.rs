@@ -10,14 +10,18 @@ use rem_envs::atari::{AtariConfig, AtariEnv, ATARI_100K_GAMES};
 use rem_envs::{Env, EnvError};
 
 fn signal(pid: u32, name: &str) {
-    let status =
-        Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(status.success(), "kill -{name} {pid} failed");
 }
 
 #[test]
 fn unknown_game_lists_the_known_names() {
-    let err = AtariEnv::new(AtariConfig::train("Breakoutt")).err().expect("unknown game");
+    let err = AtariEnv::new(AtariConfig::train("Breakoutt"))
+        .err()
+        .expect("unknown game");
     match &err {
         EnvError::UnknownGame { name, known } => {
             assert_eq!(name, "Breakoutt");
@@ -36,9 +40,16 @@ fn every_atari_100k_rom_ships_with_ale_py() {
     let ids: Vec<&str> = ATARI_100K_GAMES.iter().map(|(_, rom)| *rom).collect();
     let script = "import sys; from ale_py import roms; known = set(roms.get_all_rom_ids()); \
                   print(','.join(r for r in sys.argv[1].split(',') if r not in known))";
-    let out = Command::new(python()).args(["-c", script, &ids.join(",")]).output().unwrap();
+    let out = Command::new(python())
+        .args(["-c", script, &ids.join(",")])
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "", "ROM ids missing from ale-py");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "",
+        "ROM ids missing from ale-py"
+    );
 }
 
 #[test]
@@ -52,9 +63,16 @@ fn breakout_has_lives_and_its_minimal_action_set() {
     assert!(matches!(env.step(0), Err(EnvError::NeedsReset)));
     let (obs, info) = env.reset(Some(3)).unwrap();
     assert_eq!(info.lives, Some(5));
-    assert!((1..=30).contains(&info.episode_frame), "no-op reset of {} frames", info.episode_frame);
+    assert!(
+        (1..=30).contains(&info.episode_frame),
+        "no-op reset of {} frames",
+        info.episode_frame
+    );
     assert!(obs.as_bytes().iter().any(|&b| b != 0), "blank first frame");
-    assert!(matches!(env.step(4), Err(EnvError::InvalidAction { action: 4, n: 4 })));
+    assert!(matches!(
+        env.step(4),
+        Err(EnvError::InvalidAction { action: 4, n: 4 })
+    ));
     let step = env.step(1).unwrap();
     assert_eq!(step.info.episode_frame, info.episode_frame + 4);
 }
@@ -72,9 +90,18 @@ fn killed_worker_fails_fast_and_restarts() {
     let pid = env.worker_pid().unwrap();
     signal(pid, "KILL");
     let start = Instant::now();
-    let err = env.step(0).expect_err("a step on a killed worker must fail");
-    assert!(start.elapsed() < Duration::from_secs(1), "error took {:?}", start.elapsed());
-    assert!(err.to_string().contains("stopped"), "unexpected error: {err}");
+    let err = env
+        .step(0)
+        .expect_err("a step on a killed worker must fail");
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "error took {:?}",
+        start.elapsed()
+    );
+    assert!(
+        err.to_string().contains("stopped"),
+        "unexpected error: {err}"
+    );
     assert_eq!(process_state(pid), None, "the killed worker was not reaped");
     assert!(matches!(env.step(0), Err(EnvError::NeedsReset)));
 
@@ -90,16 +117,27 @@ fn stuck_worker_times_out_and_reset_replaces_it() {
     if !ale_py_available("stuck_worker_times_out_and_reset_replaces_it") {
         return;
     }
-    let cfg =
-        AtariConfig { reply_timeout: Duration::from_millis(300), ..AtariConfig::train("Pong") };
+    let cfg = AtariConfig {
+        reply_timeout: Duration::from_millis(300),
+        ..AtariConfig::train("Pong")
+    };
     let mut env = AtariEnv::new(cfg).unwrap();
     env.reset(None).unwrap();
     let pid = env.worker_pid().unwrap();
     signal(pid, "STOP");
     let start = Instant::now();
-    let err = env.step(0).expect_err("a step on a stopped worker must fail");
-    assert!(start.elapsed() < Duration::from_secs(2), "timeout took {:?}", start.elapsed());
-    assert!(err.to_string().contains("did not answer"), "unexpected error: {err}");
+    let err = env
+        .step(0)
+        .expect_err("a step on a stopped worker must fail");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "timeout took {:?}",
+        start.elapsed()
+    );
+    assert!(
+        err.to_string().contains("did not answer"),
+        "unexpected error: {err}"
+    );
     assert_eq!(process_state(pid), None, "the stuck worker was not reaped");
     // reset starts a new worker by itself.
     env.reset(None).unwrap();
@@ -114,7 +152,10 @@ fn dropping_the_env_reaps_the_worker() {
     }
     let env = AtariEnv::new(AtariConfig::eval("Pong")).unwrap();
     let pid = env.worker_pid().unwrap();
-    assert!(process_state(pid).is_some_and(|s| s != 'Z'), "the worker is not running");
+    assert!(
+        process_state(pid).is_some_and(|s| s != 'Z'),
+        "the worker is not running"
+    );
     drop(env);
     assert_eq!(process_state(pid), None, "the worker was not reaped");
 }

@@ -29,7 +29,9 @@ impl<B: Backend> Outcome<B> {
     /// `[B]`. Drawn rather than the most likely, so that rare rewards still reach
     /// the actor-critic while the model is unsure of them.
     pub fn sample_reward(&self) -> Tensor<B, 1> {
-        sample_logits(self.reward_logits.clone(), 1.0).float().sub_scalar(1.0)
+        sample_logits(self.reward_logits.clone(), 1.0)
+            .float()
+            .sub_scalar(1.0)
     }
 
     /// 1.0 where the episode ended, drawn from the predicted distribution: `[B]`.
@@ -73,7 +75,9 @@ pub fn sample_logits<B: Backend>(logits: Tensor<B, 2>, temperature: f32) -> Tens
     if temperature <= 0.0 {
         return logits.argmax(1).squeeze_dim(1);
     }
-    softmax(logits.div_scalar(temperature), 1).categorical(1).squeeze_dim(1)
+    softmax(logits.div_scalar(temperature), 1)
+        .categorical(1)
+        .squeeze_dim(1)
 }
 
 /// Runs whole context blocks through the model as one chunk: `tokens` `[B, C, K]`,
@@ -99,7 +103,10 @@ fn run_context<B: Backend>(
 /// The outcome read from the output `[B, d]` at an action slot.
 fn outcome_of<B: Backend>(model: &WorldModel<B>, slot_output: Tensor<B, 2>) -> Outcome<B> {
     let (reward_logits, done_logits) = model.outcome_heads(slot_output);
-    Outcome { reward_logits, done_logits }
+    Outcome {
+        reward_logits,
+        done_logits,
+    }
 }
 
 /// POP imagination over a batch of worlds.
@@ -122,7 +129,15 @@ impl<'m, B: Backend> PopImagination<'m, B> {
         temperature: f32,
     ) -> (Self, Outcome<B>) {
         let (state, outcome, _) = run_context(model, &codebook, tokens, actions);
-        (Self { model, codebook, state, temperature }, outcome)
+        (
+            Self {
+                model,
+                codebook,
+                state,
+                temperature,
+            },
+            outcome,
+        )
     }
 
     /// Network call 1: logits of all `K` tokens of the next frame, `[B, K, vocab]`.
@@ -178,7 +193,16 @@ impl<'m, B: Backend> TokenByToken<'m, B> {
         temperature: f32,
     ) -> (Self, Outcome<B>) {
         let (state, outcome, last_output) = run_context(model, &codebook, tokens, actions);
-        (Self { model, codebook, state, last_output, temperature }, outcome)
+        (
+            Self {
+                model,
+                codebook,
+                state,
+                last_output,
+                temperature,
+            },
+            outcome,
+        )
     }
 
     /// `K` sequential calls, each sampling one token and feeding it back: `[B, K]`.
@@ -197,7 +221,11 @@ impl<'m, B: Backend> TokenByToken<'m, B> {
 
     /// One more call: the action token `[B]`; returns its outcome.
     pub fn step(&mut self, actions: Tensor<B, 1, Int>) -> Outcome<B> {
-        let embedded = self.model.action_embedding.forward(actions.unsqueeze_dim(1)).squeeze_dim(1);
+        let embedded = self
+            .model
+            .action_embedding
+            .forward(actions.unsqueeze_dim(1))
+            .squeeze_dim(1);
         self.feed(embedded);
         outcome_of(self.model, self.last_output.clone())
     }

@@ -1,7 +1,8 @@
 //! Optimisation helpers shared by the model components.
 
-use burn::module::{ModuleMapper, Param};
-use burn::tensor::backend::Backend;
+use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 
 /// Decoupled weight decay applied to the weights of `Linear` layers only: biases,
@@ -16,7 +17,10 @@ pub struct DecayLinearWeights {
 
 impl DecayLinearWeights {
     pub fn new(lr: f64, weight_decay: f64) -> Self {
-        Self { factor: 1.0 - lr * weight_decay, inside_linear: Vec::new() }
+        Self {
+            factor: 1.0 - lr * weight_decay,
+            inside_linear: Vec::new(),
+        }
     }
 }
 
@@ -41,5 +45,69 @@ impl<B: Backend> ModuleMapper<B> for DecayLinearWeights {
             decayed = decayed.require_grad();
         }
         Param::from_mapped_value(id, decayed, mapper)
+    }
+}
+
+/// Scales all gradients of `module` by min(1, max_norm / (norm + 1e-6)), where `norm` is
+/// the L2 norm of all of them together (PyTorch's `clip_grad_norm_`). Returns the
+/// clipped gradients and the norm before clipping (a one-element tensor).
+pub fn clip_grad_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
+    module: &M,
+    grads: GradientsParams,
+    max_norm: f32,
+) -> (GradientsParams, Tensor<B::InnerBackend, 1>) {
+    let mut summer = SquaredNormSum::<B> {
+        grads: &grads,
+        sum: None,
+    };
+    module.visit(&mut summer);
+    let Some(sum) = summer.sum else {
+        let device = module
+            .devices()
+            .into_iter()
+            .next()
+            .expect("module has a device");
+        return (grads, Tensor::zeros([1], &device));
+    };
+    let norm = sum.sqrt();
+    let scale = norm
+        .clone()
+        .add_scalar(1e-6)
+        .recip()
+        .mul_scalar(max_norm)
+        .clamp_max(1.0);
+    let mut scaler = GradScaler::<B> { grads, scale };
+    module.visit(&mut scaler);
+    (scaler.grads, norm)
+}
+
+struct SquaredNormSum<'a, B: AutodiffBackend> {
+    grads: &'a GradientsParams,
+    sum: Option<Tensor<B::InnerBackend, 1>>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for SquaredNormSum<'_, B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(grad) = self.grads.get::<B::InnerBackend, D>(param.id) {
+            let squared = grad.powf_scalar(2.0).sum();
+            self.sum = Some(match self.sum.take() {
+                Some(sum) => sum + squared,
+                None => squared,
+            });
+        }
+    }
+}
+
+struct GradScaler<B: AutodiffBackend> {
+    grads: GradientsParams,
+    scale: Tensor<B::InnerBackend, 1>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for GradScaler<B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(grad) = self.grads.remove::<B::InnerBackend, D>(param.id) {
+            let scale = self.scale.clone().reshape([1; D]);
+            self.grads.register(param.id, grad * scale);
+        }
     }
 }

@@ -54,8 +54,11 @@ impl WorldModelConfig {
             hidden: LinearConfig::new(d, d).init(device),
             out: LinearConfig::new(d, classes).init(device),
         };
-        let prediction_tokens = Initializer::Normal { mean: 0.0, std: 0.02 }
-            .init([self.block_len(), d], device);
+        let prediction_tokens = Initializer::Normal {
+            mean: 0.0,
+            std: 0.02,
+        }
+        .init([self.block_len(), d], device);
         WorldModel {
             retnet: self.retnet.init(device),
             action_embedding: EmbeddingConfig::new(self.n_actions, d).init(device),
@@ -160,7 +163,10 @@ impl<B: Backend> WorldModel<B> {
             .clone()
             .select(0, tokens.reshape([batch * blocks * k]))
             .reshape([batch, blocks, k, d]);
-        let act = self.action_embedding.forward(actions).reshape([batch, blocks, 1, d]);
+        let act = self
+            .action_embedding
+            .forward(actions)
+            .reshape([batch, blocks, 1, d]);
         Tensor::cat(vec![obs, act], 2).reshape([batch, blocks * (k + 1), d])
     }
 
@@ -178,7 +184,8 @@ impl<B: Backend> WorldModel<B> {
     /// of the prediction tokens. Returns `[B, K, vocab]` logits.
     pub fn predict_frame(&self, state: &RetNetState<B>) -> Tensor<B, 3> {
         let x = self.prediction_block(state.batch_size());
-        self.obs_head.forward(self.retnet.forward_readonly(x, state))
+        self.obs_head
+            .forward(self.retnet.forward_readonly(x, state))
     }
 
     /// The outputs at the action slots: `[B, T * (K + 1), d]` -> `[B, T, d]`.
@@ -191,8 +198,14 @@ impl<B: Backend> WorldModel<B> {
     }
 
     /// Reward-sign and termination logits of action-slot outputs `[.., d]`.
-    pub fn outcome_heads<const D: usize>(&self, slots: Tensor<B, D>) -> (Tensor<B, D>, Tensor<B, D>) {
-        (self.reward_head.forward(slots.clone()), self.done_head.forward(slots))
+    pub fn outcome_heads<const D: usize>(
+        &self,
+        slots: Tensor<B, D>,
+    ) -> (Tensor<B, D>, Tensor<B, D>) {
+        (
+            self.reward_head.forward(slots.clone()),
+            self.done_head.forward(slots),
+        )
     }
 
     /// The POP training pass. Real tokens run chunkwise, keeping the state at the
@@ -210,7 +223,10 @@ impl<B: Backend> WorldModel<B> {
             context >= 1 && context < blocks,
             "POP needs 1 <= context ({context}) < blocks ({blocks})"
         );
-        assert_eq!(k, self.tokens_per_frame, "token batch has {k} tokens per frame");
+        assert_eq!(
+            k, self.tokens_per_frame,
+            "token batch has {k} tokens per frame"
+        );
         let device = tokens.device();
         let x = self.embed_blocks(codebook, tokens, actions);
         let (y, _, block_states) = self.retnet.forward_chunkwise_with_checkpoints(
@@ -255,15 +271,28 @@ impl<B: Backend> WorldModel<B> {
         let mask = batch.mask.clone().narrow(1, context, predicted).float();
 
         let target_tokens = batch.tokens.clone().narrow(1, context, predicted);
-        let obs_nll = token_nll(out.obs_logits, target_tokens).mean_dim(2).squeeze_dim::<2>(2);
+        let obs_nll = token_nll(out.obs_logits, target_tokens)
+            .mean_dim(2)
+            .squeeze_dim::<2>(2);
         let reward_class = batch.rewards.clone().sign().add_scalar(1.0).int();
-        let reward_nll = token_nll(out.reward_logits, reward_class.narrow(1, context, predicted));
-        let done_nll = token_nll(out.done_logits, batch.ends.clone().narrow(1, context, predicted));
+        let reward_nll = token_nll(
+            out.reward_logits,
+            reward_class.narrow(1, context, predicted),
+        );
+        let done_nll = token_nll(
+            out.done_logits,
+            batch.ends.clone().narrow(1, context, predicted),
+        );
 
         let obs = masked_mean(obs_nll, mask.clone());
         let reward = masked_mean(reward_nll, mask.clone());
         let done = masked_mean(done_nll, mask);
-        WorldModelLoss { total: obs.clone() + reward.clone() + done.clone(), obs, reward, done }
+        WorldModelLoss {
+            total: obs.clone() + reward.clone() + done.clone(),
+            obs,
+            reward,
+            done,
+        }
     }
 }
 
@@ -281,7 +310,10 @@ pub fn token_nll<B: Backend, const D: usize, const DT: usize>(
 }
 
 /// Mean of `values` where `mask` is 1; zero when nothing is masked in.
-pub fn masked_mean<B: Backend, const D: usize>(values: Tensor<B, D>, mask: Tensor<B, D>) -> Tensor<B, 1> {
+pub fn masked_mean<B: Backend, const D: usize>(
+    values: Tensor<B, D>,
+    mask: Tensor<B, D>,
+) -> Tensor<B, 1> {
     let count = mask.clone().sum().clamp_min(1.0);
     (values * mask).sum() / count
 }

@@ -7,8 +7,8 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::optim::clip_grad_norm;
 use crate::optim::DecayLinearWeights;
-use crate::tokenizer::clip_grad_norm;
 use crate::world_model::{TokenBatch, WorldModel};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,7 +24,12 @@ pub struct WorldModelTrainerConfig {
 
 impl Default for WorldModelTrainerConfig {
     fn default() -> Self {
-        Self { learning_rate: 2e-4, weight_decay: 0.05, max_grad_norm: 100.0, context_blocks: 2 }
+        Self {
+            learning_rate: 2e-4,
+            weight_decay: 0.05,
+            max_grad_norm: 100.0,
+            context_blocks: 2,
+        }
     }
 }
 
@@ -65,7 +70,10 @@ impl<B: AutodiffBackend> WorldModelTrainer<B> {
         let (grads, grad_norm) = clip_grad_norm(&model, grads, self.config.max_grad_norm);
         let lr = self.config.learning_rate;
         let model = self.optimizer.step(lr, model, grads);
-        let model = burn::module::Module::map(model, &mut DecayLinearWeights::new(lr, self.config.weight_decay));
+        let model = burn::module::Module::map(
+            model,
+            &mut DecayLinearWeights::new(lr, self.config.weight_decay),
+        );
         let scalar = |t: Tensor<B, 1>| t.into_scalar().elem::<f32>();
         let stats = WorldModelStepStats {
             total: scalar(loss.total),

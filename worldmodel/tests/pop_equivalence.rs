@@ -18,7 +18,13 @@ const TOLERANCE: f32 = 1e-4;
 
 fn tiny_config() -> WorldModelConfig {
     WorldModelConfig {
-        retnet: RetNetConfig { n_layers: 2, d_model: 16, n_heads: 2, ffn: 32, dropout: 0.0 },
+        retnet: RetNetConfig {
+            n_layers: 2,
+            d_model: 16,
+            n_heads: 2,
+            ffn: 32,
+            dropout: 0.0,
+        },
         tokens_per_frame: K,
         vocab: VOCAB,
         n_actions: ACTIONS,
@@ -39,8 +45,12 @@ fn fixture(batch: usize, blocks: usize, seed: u64) -> Fixture {
     let model = tiny_config().init::<B>(&device);
     let codebook = Tensor::random([VOCAB, 16], Distribution::Normal(0.0, 1.0), &device);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let tokens: Vec<i64> = (0..batch * blocks * K).map(|_| rng.random_range(0..VOCAB as i64)).collect();
-    let actions: Vec<i64> = (0..batch * blocks).map(|_| rng.random_range(0..ACTIONS as i64)).collect();
+    let tokens: Vec<i64> = (0..batch * blocks * K)
+        .map(|_| rng.random_range(0..VOCAB as i64))
+        .collect();
+    let actions: Vec<i64> = (0..batch * blocks)
+        .map(|_| rng.random_range(0..ACTIONS as i64))
+        .collect();
     Fixture {
         model,
         codebook,
@@ -58,7 +68,9 @@ fn max_abs_diff<const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> f32 {
 fn imagined_next_frame_logits_equal_the_training_pass() {
     let (batch, blocks, context) = (2, 6, 2);
     let f = fixture(batch, blocks, 1);
-    let train = f.model.forward_train(&f.codebook, f.tokens.clone(), f.actions.clone(), context);
+    let train = f
+        .model
+        .forward_train(&f.codebook, f.tokens.clone(), f.actions.clone(), context);
     for t in context..blocks {
         let (imagination, _) = PopImagination::start(
             &f.model,
@@ -68,7 +80,11 @@ fn imagined_next_frame_logits_equal_the_training_pass() {
             1.0,
         );
         let imagined = imagination.next_frame_logits();
-        let trained = train.obs_logits.clone().narrow(1, t - context, 1).squeeze_dim::<3>(1);
+        let trained = train
+            .obs_logits
+            .clone()
+            .narrow(1, t - context, 1)
+            .squeeze_dim::<3>(1);
         let diff = max_abs_diff(imagined, trained);
         assert!(diff <= TOLERANCE, "block {t}: max abs diff {diff}");
     }
@@ -78,7 +94,9 @@ fn imagined_next_frame_logits_equal_the_training_pass() {
 fn imagined_outcomes_equal_the_training_pass() {
     let (batch, blocks, context) = (2, 5, 2);
     let f = fixture(batch, blocks, 2);
-    let train = f.model.forward_train(&f.codebook, f.tokens.clone(), f.actions.clone(), context);
+    let train = f
+        .model
+        .forward_train(&f.codebook, f.tokens.clone(), f.actions.clone(), context);
     let (mut imagination, _) = PopImagination::start(
         &f.model,
         f.codebook.clone(),
@@ -92,10 +110,24 @@ fn imagined_outcomes_equal_the_training_pass() {
             f.actions.clone().narrow(1, t, 1).squeeze_dim(1),
         );
         let j = t - context;
-        let reward = train.reward_logits.clone().narrow(1, j, 1).squeeze_dim::<2>(1);
-        let done = train.done_logits.clone().narrow(1, j, 1).squeeze_dim::<2>(1);
-        assert!(max_abs_diff(outcome.reward_logits, reward) <= TOLERANCE, "reward, block {t}");
-        assert!(max_abs_diff(outcome.done_logits, done) <= TOLERANCE, "done, block {t}");
+        let reward = train
+            .reward_logits
+            .clone()
+            .narrow(1, j, 1)
+            .squeeze_dim::<2>(1);
+        let done = train
+            .done_logits
+            .clone()
+            .narrow(1, j, 1)
+            .squeeze_dim::<2>(1);
+        assert!(
+            max_abs_diff(outcome.reward_logits, reward) <= TOLERANCE,
+            "reward, block {t}"
+        );
+        assert!(
+            max_abs_diff(outcome.done_logits, done) <= TOLERANCE,
+            "done, block {t}"
+        );
     }
 }
 
@@ -104,10 +136,19 @@ fn pop_chunk_call_equals_the_recurrent_form_on_true_tokens() {
     let (batch, blocks, context) = (3, 5, 2);
     let f = fixture(batch, blocks, 3);
     let start = |n: usize| {
-        (f.tokens.clone().narrow(1, 0, n), f.actions.clone().narrow(1, 0, n))
+        (
+            f.tokens.clone().narrow(1, 0, n),
+            f.actions.clone().narrow(1, 0, n),
+        )
     };
     let (tokens, actions) = start(context);
-    let (mut pop, _) = PopImagination::start(&f.model, f.codebook.clone(), tokens.clone(), actions.clone(), 1.0);
+    let (mut pop, _) = PopImagination::start(
+        &f.model,
+        f.codebook.clone(),
+        tokens.clone(),
+        actions.clone(),
+        1.0,
+    );
     let (mut oracle, _) = TokenByToken::start(&f.model, f.codebook.clone(), tokens, actions, 1.0);
     for t in context..blocks {
         let frame = f.tokens.clone().narrow(1, t, 1).squeeze_dim::<2>(1);
@@ -119,7 +160,10 @@ fn pop_chunk_call_equals_the_recurrent_form_on_true_tokens() {
         }
         let oracle_outcome = oracle.step(action);
         let diff = max_abs_diff(pop_outcome.reward_logits, oracle_outcome.reward_logits);
-        assert!(diff <= TOLERANCE, "reward logits differ by {diff} at block {t}");
+        assert!(
+            diff <= TOLERANCE,
+            "reward logits differ by {diff} at block {t}"
+        );
         for (p, o) in pop.state().layers.iter().zip(&oracle.state().layers) {
             assert_eq!(p.next_positions, o.next_positions);
             let diff = max_abs_diff(p.memory.clone(), o.memory.clone());
@@ -132,8 +176,13 @@ fn pop_chunk_call_equals_the_recurrent_form_on_true_tokens() {
 fn imagination_state_does_not_grow_with_the_horizon() {
     let (batch, context) = (2, 2);
     let f = fixture(batch, context, 4);
-    let (mut pop, _) =
-        PopImagination::start(&f.model, f.codebook.clone(), f.tokens.clone(), f.actions.clone(), 1.0);
+    let (mut pop, _) = PopImagination::start(
+        &f.model,
+        f.codebook.clone(),
+        f.tokens.clone(),
+        f.actions.clone(),
+        1.0,
+    );
     let shapes = |s: &rem_worldmodel::retnet::RetNetState<B>| {
         s.layers.iter().map(|l| l.memory.dims()).collect::<Vec<_>>()
     };
@@ -142,19 +191,31 @@ fn imagination_state_does_not_grow_with_the_horizon() {
     for step in 0..8 {
         let frame = pop.predict_frame();
         assert_eq!(frame.dims(), [batch, K]);
-        let actions = Tensor::<B, 1, Int>::from_data(TensorData::new(vec![step % ACTIONS as i64; batch], [batch]), &device);
+        let actions = Tensor::<B, 1, Int>::from_data(
+            TensorData::new(vec![step % ACTIONS as i64; batch], [batch]),
+            &device,
+        );
         pop.step(frame, actions);
         assert_eq!(shapes(pop.state()), initial, "state grew at step {step}");
         let expected_position = (context + step as usize + 1) * (K + 1);
-        assert!(pop.state().layers.iter().all(|l| l.next_positions.iter().all(|&p| p == expected_position)));
+        assert!(pop
+            .state()
+            .layers
+            .iter()
+            .all(|l| l.next_positions.iter().all(|&p| p == expected_position)));
     }
 }
 
 #[test]
 fn token_by_token_samples_a_full_frame_per_step() {
     let f = fixture(2, 2, 5);
-    let (mut generator, _) =
-        TokenByToken::start(&f.model, f.codebook.clone(), f.tokens.clone(), f.actions.clone(), 1.0);
+    let (mut generator, _) = TokenByToken::start(
+        &f.model,
+        f.codebook.clone(),
+        f.tokens.clone(),
+        f.actions.clone(),
+        1.0,
+    );
     let frame = generator.predict_frame();
     assert_eq!(frame.dims(), [2, K]);
     let values: Vec<i64> = frame.into_data().convert::<i64>().into_vec().unwrap();

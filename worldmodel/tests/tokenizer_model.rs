@@ -305,7 +305,10 @@ fn spec_tokenizer_has_3_189_667_parameters() {
 #[test]
 fn default_config_is_the_specification() {
     let config = TokenizerConfig::default();
-    assert_eq!((config.vocab, config.embed_dim, config.groups), (512, 256, 8));
+    assert_eq!(
+        (config.vocab, config.embed_dim, config.groups),
+        (512, 256, 8)
+    );
     assert_eq!(config.channels, vec![32, 64, 128, 256]);
     // The measured choice (README, "Tokenizer: perceptual term").
     assert_eq!(config.perceptual, PerceptualLoss::None);

@@ -5,8 +5,9 @@ use burn::module::{ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Distribution, Tensor};
 use rem_envs::{Frame, FRAME_BYTES};
+use rem_worldmodel::optim::clip_grad_norm;
 use rem_worldmodel::tokenizer::{
-    clip_grad_norm, PerceptualLoss, Tokenizer, TokenizerConfig, TokenizerError, TokenizerTrainer,
+    PerceptualLoss, Tokenizer, TokenizerConfig, TokenizerError, TokenizerTrainer,
     TokenizerTrainerConfig,
 };
 

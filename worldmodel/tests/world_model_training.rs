@@ -18,13 +18,22 @@ fn spec_world_model_has_about_4_8_million_parameters() {
     let params = model.num_params();
     // Retention stack, heads, action table and prediction tokens; the 131,072
     // codebook entries it embeds with belong to the tokenizer.
-    assert!((4_500_000..4_900_000).contains(&params), "{params} parameters");
+    assert!(
+        (4_500_000..4_900_000).contains(&params),
+        "{params} parameters"
+    );
     println!("spec world model (18 actions): {params} parameters");
 }
 
 fn tiny_model(device: &burn::tensor::Device<B>) -> WorldModel<B> {
     WorldModelConfig {
-        retnet: RetNetConfig { n_layers: 2, d_model: 16, n_heads: 2, ffn: 32, dropout: 0.0 },
+        retnet: RetNetConfig {
+            n_layers: 2,
+            d_model: 16,
+            n_heads: 2,
+            ffn: 32,
+            dropout: 0.0,
+        },
         tokens_per_frame: 4,
         vocab: 8,
         n_actions: 3,
@@ -35,9 +44,15 @@ fn tiny_model(device: &burn::tensor::Device<B>) -> WorldModel<B> {
 
 /// A batch from a deterministic toy world: the next frame is the current one shifted
 /// by the action, reward is +1 when token 0 wraps around.
-fn toy_batch(device: &burn::tensor::Device<B>, rows: usize, blocks: usize, seed: u64) -> TokenBatch<B> {
+fn toy_batch(
+    device: &burn::tensor::Device<B>,
+    rows: usize,
+    blocks: usize,
+    seed: u64,
+) -> TokenBatch<B> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let (mut tokens, mut actions, mut rewards): (Vec<i64>, Vec<i64>, Vec<f32>) = (vec![], vec![], vec![]);
+    let (mut tokens, mut actions, mut rewards): (Vec<i64>, Vec<i64>, Vec<f32>) =
+        (vec![], vec![], vec![]);
     for _ in 0..rows {
         let mut frame: Vec<i64> = (0..4).map(|_| rng.random_range(0..8)).collect();
         for _ in 0..blocks {
@@ -66,7 +81,9 @@ fn world_model_loss_falls_when_trained_on_a_toy_world() {
     B::seed(&device, 7);
     let mut model = tiny_model(&device);
     let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
-    let mut optim = AdamWConfig::new().with_weight_decay(0.0).init::<B, WorldModel<B>>();
+    let mut optim = AdamWConfig::new()
+        .with_weight_decay(0.0)
+        .init::<B, WorldModel<B>>();
     let batch = toy_batch(&device, 8, 5, 3);
     let initial = model.loss(&codebook, &batch, 2);
     let initial_total: f32 = initial.total.clone().into_scalar();
@@ -108,7 +125,8 @@ struct Snapshot(Vec<Vec<f32>>);
 
 impl<B: Backend> ModuleVisitor<B> for Snapshot {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        self.0.push(param.val().into_data().convert::<f32>().into_vec().unwrap());
+        self.0
+            .push(param.val().into_data().convert::<f32>().into_vec().unwrap());
     }
 }
 

@@ -66,7 +66,9 @@ impl AtariConfig {
         self.python
             .clone()
             .or_else(|| {
-                std::env::var_os(PYTHON_ENV_VAR).filter(|v| !v.is_empty()).map(PathBuf::from)
+                std::env::var_os(PYTHON_ENV_VAR)
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
             })
             .unwrap_or_else(|| PathBuf::from(DEFAULT_PYTHON))
     }
@@ -99,17 +101,30 @@ mod tests {
     #[test]
     fn variants_follow_the_spec() {
         let train = AtariConfig::train("Pong");
-        assert_eq!((train.time_limit_frames, train.noop_max, train.frame_skip), (20_000, 30, 4));
+        assert_eq!(
+            (train.time_limit_frames, train.noop_max, train.frame_skip),
+            (20_000, 30, 4)
+        );
         assert!(train.life_loss_ends_episode);
         let eval = AtariConfig::eval("Pong");
-        assert_eq!((eval.time_limit_frames, eval.noop_max, eval.frame_skip), (108_000, 1, 4));
+        assert_eq!(
+            (eval.time_limit_frames, eval.noop_max, eval.frame_skip),
+            (108_000, 1, 4)
+        );
         assert!(!eval.life_loss_ends_episode);
         assert!(train.validate().is_ok() && eval.validate().is_ok());
     }
 
     #[test]
     fn rejects_a_time_limit_inside_the_noop_reset() {
-        let cfg = AtariConfig { time_limit_frames: 30, ..AtariConfig::train("Pong") };
-        assert!(cfg.validate().unwrap_err().to_string().contains("time_limit_frames"));
+        let cfg = AtariConfig {
+            time_limit_frames: 30,
+            ..AtariConfig::train("Pong")
+        };
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("time_limit_frames"));
     }
 }

@@ -16,10 +16,10 @@ use super::config::AtariConfig;
 use super::games::{AtariGame, ALE_ACTION_NAMES};
 use super::resize::{max_pool_into, Resizer};
 use super::rng::ale_seed;
-use crate::rng::SplitMix64;
 use super::worker::{LoadedGame, StepOutcome, Worker};
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::Frame;
+use crate::rng::SplitMix64;
 
 const NOOP: u8 = 0;
 /// Real resets retried when the game ends during the no-ops (it practically never does).
@@ -50,12 +50,12 @@ impl AtariEnv {
         cfg.validate()?;
         let game = AtariGame::find(&cfg.game)?;
         let (worker, loaded) = start_worker(&cfg, game, cfg.seed)?;
-        let action_space = ActionSpace::new(
-            loaded
-                .action_ids
-                .iter()
-                .map(|&id| ALE_ACTION_NAMES.get(id as usize).copied().unwrap_or("UNKNOWN")),
-        );
+        let action_space = ActionSpace::new(loaded.action_ids.iter().map(|&id| {
+            ALE_ACTION_NAMES
+                .get(id as usize)
+                .copied()
+                .unwrap_or("UNKNOWN")
+        }));
         let resizer = Resizer::new(loaded.height, loaded.width);
         Ok(Self {
             screens: vec![0; 2 * resizer.input_bytes()],
@@ -124,7 +124,8 @@ impl AtariEnv {
         let last = &self.screens[(out.screens - 1) * screen..out.screens * screen];
         self.resizer.resize_into(last, obs.as_bytes_mut());
         if out.screens == 2 {
-            self.resizer.resize_into(&self.screens[..screen], self.pooled.as_bytes_mut());
+            self.resizer
+                .resize_into(&self.screens[..screen], self.pooled.as_bytes_mut());
             max_pool_into(obs.as_bytes_mut(), self.pooled.as_bytes());
         }
         Ok((out, obs))
@@ -132,7 +133,10 @@ impl AtariEnv {
 
     /// Raw frames of the next skip: `frame_skip`, cut at the time limit.
     fn skip_frames(&self) -> u32 {
-        let left = self.cfg.time_limit_frames.saturating_sub(self.episode_frame);
+        let left = self
+            .cfg
+            .time_limit_frames
+            .saturating_sub(self.episode_frame);
         left.min(self.cfg.frame_skip as u64) as u32
     }
 
@@ -149,7 +153,10 @@ impl AtariEnv {
                 return Ok(obs);
             }
         }
-        Err(EnvError::Backend(format!("{} ended during every no-op reset", self.game.name)))
+        Err(EnvError::Backend(format!(
+            "{} ended during every no-op reset",
+            self.game.name
+        )))
     }
 
     fn reset_inner(&mut self, seed: Option<u64>) -> EnvResult<Frame> {

@@ -49,20 +49,48 @@ pub struct Request {
 
 impl Request {
     pub fn load(rom_id_len: usize, seed: u64) -> Self {
-        Self { op: OP_LOAD, action: 0, flags: 0, arg: rom_id_len as u32, seed }
+        Self {
+            op: OP_LOAD,
+            action: 0,
+            flags: 0,
+            arg: rom_id_len as u32,
+            seed,
+        }
     }
 
     pub fn reset() -> Self {
-        Self { op: OP_RESET, action: 0, flags: 0, arg: 0, seed: 0 }
+        Self {
+            op: OP_RESET,
+            action: 0,
+            flags: 0,
+            arg: 0,
+            seed: 0,
+        }
     }
 
     pub fn step(action: u8, max_frames: u32, previous_screen: bool) -> Self {
-        let flags = if previous_screen { FLAG_PREVIOUS_SCREEN } else { 0 };
-        Self { op: OP_STEP, action, flags, arg: max_frames, seed: 0 }
+        let flags = if previous_screen {
+            FLAG_PREVIOUS_SCREEN
+        } else {
+            0
+        };
+        Self {
+            op: OP_STEP,
+            action,
+            flags,
+            arg: max_frames,
+            seed: 0,
+        }
     }
 
     pub fn close() -> Self {
-        Self { op: OP_CLOSE, action: 0, flags: 0, arg: 0, seed: 0 }
+        Self {
+            op: OP_CLOSE,
+            action: 0,
+            flags: 0,
+            arg: 0,
+            seed: 0,
+        }
     }
 
     pub fn encode(&self) -> [u8; HEADER_BYTES] {
@@ -107,7 +135,27 @@ mod tests {
     #[test]
     fn request_layout_is_little_endian() {
         let b = Request::step(3, 4, true).encode();
-        assert_eq!(b, [OP_STEP, 3, FLAG_PREVIOUS_SCREEN, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            b,
+            [
+                OP_STEP,
+                3,
+                FLAG_PREVIOUS_SCREEN,
+                0,
+                4,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0
+            ]
+        );
         let b = Request::load(8, 0x0102).encode();
         assert_eq!(&b[4..10], &[8, 0, 0, 0, 2, 1]);
     }
@@ -123,7 +171,14 @@ mod tests {
         let r = Reply::decode(&b);
         assert_eq!(
             r,
-            Reply { status: 0, game_over: true, screens: 2, reward: -3, lives: 5, value: 4 }
+            Reply {
+                status: 0,
+                game_over: true,
+                screens: 2,
+                reward: -3,
+                lives: 5,
+                value: 4
+            }
         );
     }
 }

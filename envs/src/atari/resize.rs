@@ -40,10 +40,18 @@ pub fn axis_taps(n_in: usize, n_out: usize) -> Vec<Tap> {
                     (n_in - 1, 0)
                 } else {
                     let rem = num - i0 * den;
-                    (i0 as usize, ((rem * WEIGHT_ONE as i64 + den / 2) / den) as u32)
+                    (
+                        i0 as usize,
+                        ((rem * WEIGHT_ONE as i64 + den / 2) / den) as u32,
+                    )
                 }
             };
-            Tap { i0, i1: (i0 + 1).min(n_in - 1), w0: WEIGHT_ONE - w1, w1 }
+            Tap {
+                i0,
+                i1: (i0 + 1).min(n_in - 1),
+                w0: WEIGHT_ONE - w1,
+                w1,
+            }
         })
         .collect()
 }
@@ -80,7 +88,12 @@ impl Resizer {
                 })
             })
             .collect();
-        Self { height, width, rows: axis_taps(height, FRAME_SIDE), cols }
+        Self {
+            height,
+            width,
+            rows: axis_taps(height, FRAME_SIDE),
+            cols,
+        }
     }
 
     /// Bytes of one source screen.
@@ -90,8 +103,16 @@ impl Resizer {
 
     /// Resizes one HWC screen into `dst` (64x64x3 bytes).
     pub fn resize_into(&self, src: &[u8], dst: &mut [u8]) {
-        assert_eq!(src.len(), self.input_bytes(), "source screen has the wrong size");
-        assert_eq!(dst.len(), FRAME_BYTES, "destination must be one 64x64x3 frame");
+        assert_eq!(
+            src.len(),
+            self.input_bytes(),
+            "source screen has the wrong size"
+        );
+        assert_eq!(
+            dst.len(),
+            FRAME_BYTES,
+            "destination must be one 64x64x3 frame"
+        );
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
@@ -132,7 +153,11 @@ impl Resizer {
 
 /// `dst = max(dst, other)` per byte: the max-pool of two frames.
 pub fn max_pool_into(dst: &mut [u8], other: &[u8]) {
-    assert_eq!(dst.len(), other.len(), "max-pooled frames must have the same size");
+    assert_eq!(
+        dst.len(),
+        other.len(),
+        "max-pooled frames must have the same size"
+    );
     for (d, &o) in dst.iter_mut().zip(other) {
         *d = (*d).max(o);
     }
@@ -146,19 +171,59 @@ mod tests {
     fn taps_follow_pixel_centres() {
         // 160 -> 64: src = 2.5 x + 0.75.
         let cols = axis_taps(160, 64);
-        assert_eq!(cols[0], Tap { i0: 0, i1: 1, w0: 512, w1: 1536 });
-        assert_eq!(cols[1], Tap { i0: 3, i1: 4, w0: 1536, w1: 512 });
+        assert_eq!(
+            cols[0],
+            Tap {
+                i0: 0,
+                i1: 1,
+                w0: 512,
+                w1: 1536
+            }
+        );
+        assert_eq!(
+            cols[1],
+            Tap {
+                i0: 3,
+                i1: 4,
+                w0: 1536,
+                w1: 512
+            }
+        );
         // 210 -> 64: src = (2y + 1) * 210 / 128 - 0.5; y = 0 gives 1.140625.
         let rows = axis_taps(210, 64);
-        assert_eq!(rows[0], Tap { i0: 1, i1: 2, w0: 2048 - 288, w1: 288 });
+        assert_eq!(
+            rows[0],
+            Tap {
+                i0: 1,
+                i1: 2,
+                w0: 2048 - 288,
+                w1: 288
+            }
+        );
         assert!(rows.iter().all(|t| t.i1 < 210 && t.w0 + t.w1 == WEIGHT_ONE));
     }
 
     #[test]
     fn upscaling_clamps_to_the_edges() {
         let taps = axis_taps(4, 64);
-        assert_eq!(taps[0], Tap { i0: 0, i1: 1, w0: WEIGHT_ONE, w1: 0 });
-        assert_eq!(taps[63], Tap { i0: 3, i1: 3, w0: WEIGHT_ONE, w1: 0 });
+        assert_eq!(
+            taps[0],
+            Tap {
+                i0: 0,
+                i1: 1,
+                w0: WEIGHT_ONE,
+                w1: 0
+            }
+        );
+        assert_eq!(
+            taps[63],
+            Tap {
+                i0: 3,
+                i1: 3,
+                w0: WEIGHT_ONE,
+                w1: 0
+            }
+        );
     }
 
     #[test]

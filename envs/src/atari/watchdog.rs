@@ -48,7 +48,10 @@ impl Watchdog {
             .name("ale-watchdog".into())
             .stack_size(64 * 1024)
             .spawn(move || watch(&watched))?;
-        Ok(Self { shared, thread: Some(thread) })
+        Ok(Self {
+            shared,
+            thread: Some(thread),
+        })
     }
 
     pub fn arm(&self, timeout: Duration) {

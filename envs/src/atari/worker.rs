@@ -99,7 +99,9 @@ impl Worker {
             },
             _ => {
                 kill_and_reap(&child);
-                return Err(EnvError::Backend("cannot set up the Atari worker's pipes".into()));
+                return Err(EnvError::Backend(
+                    "cannot set up the Atari worker's pipes".into(),
+                ));
             }
         };
         worker.hello()?;
@@ -141,12 +143,19 @@ impl Worker {
         let mut payload = vec![0u8; reply.value as usize];
         self.read_exact_guarded(&mut payload, "load", STARTUP_TIMEOUT)?;
         if payload.len() < 5 {
-            return Err(EnvError::Backend("the Atari worker sent a short load reply".into()));
+            return Err(EnvError::Backend(
+                "the Atari worker sent a short load reply".into(),
+            ));
         }
         let width = u16::from_le_bytes([payload[0], payload[1]]) as usize;
         let height = u16::from_le_bytes([payload[2], payload[3]]) as usize;
         self.screen_bytes = width * height * 3;
-        Ok(LoadedGame { width, height, action_ids: payload[4..].to_vec(), lives: reply.lives })
+        Ok(LoadedGame {
+            width,
+            height,
+            action_ids: payload[4..].to_vec(),
+            lives: reply.lives,
+        })
     }
 
     /// Resets the game; returns the lives.
@@ -166,15 +175,27 @@ impl Worker {
         previous_screen: bool,
         screens: &mut [u8],
     ) -> EnvResult<StepOutcome> {
-        assert!(screens.len() >= 2 * self.screen_bytes, "room for two screens is needed");
-        self.send(&Request::step(action, max_frames, previous_screen).encode(), "step")?;
+        assert!(
+            screens.len() >= 2 * self.screen_bytes,
+            "room for two screens is needed"
+        );
+        self.send(
+            &Request::step(action, max_frames, previous_screen).encode(),
+            "step",
+        )?;
         let reply = self.read_reply("step", self.timeout)?;
         let reply = self.check(reply, "step")?;
         let count = reply.screens as usize;
         if !(1..=2).contains(&count) {
-            return Err(EnvError::Backend(format!("the Atari worker sent {count} screens")));
+            return Err(EnvError::Backend(format!(
+                "the Atari worker sent {count} screens"
+            )));
         }
-        self.read_exact_guarded(&mut screens[..count * self.screen_bytes], "step", self.timeout)?;
+        self.read_exact_guarded(
+            &mut screens[..count * self.screen_bytes],
+            "step",
+            self.timeout,
+        )?;
         Ok(StepOutcome {
             reward: reply.reward,
             lives: reply.lives,
@@ -185,7 +206,9 @@ impl Worker {
     }
 
     fn send(&mut self, bytes: &[u8], during: &str) -> EnvResult<()> {
-        self.stdin.write_all(bytes).map_err(|e| self.failure(during, e))
+        self.stdin
+            .write_all(bytes)
+            .map_err(|e| self.failure(during, e))
     }
 
     fn read_reply(&mut self, during: &str, timeout: Duration) -> EnvResult<Reply> {
@@ -200,7 +223,9 @@ impl Worker {
             return Ok(reply);
         }
         let message = self.read_message(reply, during)?;
-        Err(EnvError::Backend(format!("Atari worker failed during {during}: {message}")))
+        Err(EnvError::Backend(format!(
+            "Atari worker failed during {during}: {message}"
+        )))
     }
 
     fn read_message(&mut self, reply: Reply, during: &str) -> EnvResult<String> {
@@ -237,7 +262,11 @@ impl Worker {
         let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
         let tail = String::from_utf8_lossy(&tail);
         let tail = tail.trim();
-        let stderr = if tail.is_empty() { String::new() } else { format!("; its stderr: {tail}") };
+        let stderr = if tail.is_empty() {
+            String::new()
+        } else {
+            format!("; its stderr: {tail}")
+        };
         EnvError::Backend(format!(
             "Atari worker (pid {}, '{}') stopped during {during} ({status}){stderr}",
             self.pid, self.python
@@ -263,7 +292,9 @@ fn spawn_error(python: &str, err: io::Error) -> EnvError {
     if err.kind() == io::ErrorKind::NotFound {
         EnvError::Backend(format!("Python interpreter '{python}' not found; {hint}"))
     } else {
-        EnvError::Backend(format!("cannot start Python interpreter '{python}' ({err}); {hint}"))
+        EnvError::Backend(format!(
+            "cannot start Python interpreter '{python}' ({err}); {hint}"
+        ))
     }
 }
 
@@ -277,7 +308,12 @@ fn kill_and_reap(child: &Mutex<Child>) {
 fn wait_for_exit(child: &Mutex<Child>, patience: Duration) -> Option<ExitStatus> {
     let start = Instant::now();
     loop {
-        let status = child.lock().unwrap_or_else(|e| e.into_inner()).try_wait().ok().flatten();
+        let status = child
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .try_wait()
+            .ok()
+            .flatten();
         if status.is_some() || start.elapsed() >= patience {
             return status;
         }

@@ -8,9 +8,9 @@
 //! each axis, and leaves the paddle towards the side of the paddle it hit.
 
 use super::draw::{self, Rgb};
-use crate::rng::SplitMix64;
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::{Frame, FRAME_SIDE};
+use crate::rng::SplitMix64;
 
 pub const LIVES: u32 = 3;
 pub const DEFAULT_STEP_LIMIT: u64 = 1000;

@@ -8,9 +8,9 @@
 //! drawn in a different colour so that the end is visible in the frames.
 
 use super::draw::{self, Rgb};
-use crate::rng::SplitMix64;
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::Frame;
+use crate::rng::SplitMix64;
 
 pub const GRID: i32 = 8;
 pub const CELL: i32 = 8;

@@ -6,9 +6,9 @@
 //! step limit truncates it. At least one hazard is always on screen.
 
 use super::draw::{self, Rgb};
-use crate::rng::SplitMix64;
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::{Frame, FRAME_SIDE};
+use crate::rng::SplitMix64;
 
 pub const DEFAULT_STEP_LIMIT: u64 = 500;
 pub const MAX_HAZARDS: usize = 8;

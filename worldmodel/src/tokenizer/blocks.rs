@@ -40,9 +40,15 @@ impl<B: Backend> NormSilu<B> {
         let grouped = x.reshape([batch, self.groups, channels / self.groups * height * width]);
         let (variance, mean) = grouped.clone().var_mean_bias(2);
         let normalized = (grouped - mean) / variance.add_scalar(GROUP_NORM_EPSILON).sqrt();
-        let per_row = |p: &Param<Tensor<B, 1>>| p.val().reshape([1, channels]).repeat_dim(0, batch).reshape([batch * channels, 1]);
-        (normalized.reshape([batch * channels, height * width]) * per_row(&self.gamma) + per_row(&self.beta))
-            .reshape([batch, channels, height, width])
+        let per_row = |p: &Param<Tensor<B, 1>>| {
+            p.val()
+                .reshape([1, channels])
+                .repeat_dim(0, batch)
+                .reshape([batch * channels, 1])
+        };
+        (normalized.reshape([batch * channels, height * width]) * per_row(&self.gamma)
+            + per_row(&self.beta))
+        .reshape([batch, channels, height, width])
     }
 }
 
@@ -133,12 +139,25 @@ mod tests {
         let device = Default::default();
         let x = Tensor::<Flex, 4>::random([3, 16, 5, 7], Distribution::Normal(0.5, 2.0), &device);
         let mut ours = NormSilu::<Flex>::new(4, 16, &device);
-        ours.gamma = Param::from_tensor(Tensor::random([16], Distribution::Normal(1.0, 0.3), &device));
-        ours.beta = Param::from_tensor(Tensor::random([16], Distribution::Normal(0.0, 0.3), &device));
-        let mut reference = GroupNormConfig::new(4, 16).with_epsilon(GROUP_NORM_EPSILON).init::<Flex>(&device);
+        ours.gamma = Param::from_tensor(Tensor::random(
+            [16],
+            Distribution::Normal(1.0, 0.3),
+            &device,
+        ));
+        ours.beta = Param::from_tensor(Tensor::random(
+            [16],
+            Distribution::Normal(0.0, 0.3),
+            &device,
+        ));
+        let mut reference = GroupNormConfig::new(4, 16)
+            .with_epsilon(GROUP_NORM_EPSILON)
+            .init::<Flex>(&device);
         reference.gamma = Some(Param::from_tensor(ours.gamma.val()));
         reference.beta = Some(Param::from_tensor(ours.beta.val()));
-        let diff: f32 = (ours.forward(x.clone()) - silu(reference.forward(x))).abs().max().into_scalar();
+        let diff: f32 = (ours.forward(x.clone()) - silu(reference.forward(x)))
+            .abs()
+            .max()
+            .into_scalar();
         assert!(diff < 1e-5, "max abs diff {diff}");
     }
 }

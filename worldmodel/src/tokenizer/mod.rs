@@ -22,7 +22,7 @@ pub use encoder::Encoder;
 pub use frames::{frames_to_tensor, tensor_to_frames};
 pub use perceptual::{gradient_l1, image_gradients, PerceptualLoss};
 pub use quantizer::{tokens_grid, Quantized, VectorQuantizer};
-pub use train::{clip_grad_norm, TokenizerStepStats, TokenizerTrainer, TokenizerTrainerConfig};
+pub use train::{TokenizerStepStats, TokenizerTrainer, TokenizerTrainerConfig};
 
 use rem_envs::FRAME_SIDE;
 

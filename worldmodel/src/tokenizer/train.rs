@@ -1,6 +1,6 @@
 //! One optimisation step of the tokenizer: AdamW with a global gradient-norm clip.
 
-use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
@@ -8,6 +8,7 @@ use burn::tensor::{ElementConversion, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::{frames_to_tensor, Tokenizer, TokenizerError};
+use crate::optim::clip_grad_norm;
 
 /// Optimiser settings; `Default` is the REM schedule for the tokenizer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,69 +93,5 @@ impl<B: AutodiffBackend> TokenizerTrainer<B> {
             grad_norm: grad_norm.into_scalar().elem::<f32>(),
         };
         (model, stats)
-    }
-}
-
-/// Scales all gradients of `module` by min(1, max_norm / (norm + 1e-6)), where `norm` is
-/// the L2 norm of all of them together (PyTorch's `clip_grad_norm_`). Returns the
-/// clipped gradients and the norm before clipping (a one-element tensor).
-pub fn clip_grad_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
-    module: &M,
-    grads: GradientsParams,
-    max_norm: f32,
-) -> (GradientsParams, Tensor<B::InnerBackend, 1>) {
-    let mut summer = SquaredNormSum::<B> {
-        grads: &grads,
-        sum: None,
-    };
-    module.visit(&mut summer);
-    let Some(sum) = summer.sum else {
-        let device = module
-            .devices()
-            .into_iter()
-            .next()
-            .expect("module has a device");
-        return (grads, Tensor::zeros([1], &device));
-    };
-    let norm = sum.sqrt();
-    let scale = norm
-        .clone()
-        .add_scalar(1e-6)
-        .recip()
-        .mul_scalar(max_norm)
-        .clamp_max(1.0);
-    let mut scaler = GradScaler::<B> { grads, scale };
-    module.visit(&mut scaler);
-    (scaler.grads, norm)
-}
-
-struct SquaredNormSum<'a, B: AutodiffBackend> {
-    grads: &'a GradientsParams,
-    sum: Option<Tensor<B::InnerBackend, 1>>,
-}
-
-impl<B: AutodiffBackend> ModuleVisitor<B> for SquaredNormSum<'_, B> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        if let Some(grad) = self.grads.get::<B::InnerBackend, D>(param.id) {
-            let squared = grad.powf_scalar(2.0).sum();
-            self.sum = Some(match self.sum.take() {
-                Some(sum) => sum + squared,
-                None => squared,
-            });
-        }
-    }
-}
-
-struct GradScaler<B: AutodiffBackend> {
-    grads: GradientsParams,
-    scale: Tensor<B::InnerBackend, 1>,
-}
-
-impl<B: AutodiffBackend> ModuleVisitor<B> for GradScaler<B> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        if let Some(grad) = self.grads.remove::<B::InnerBackend, D>(param.id) {
-            let scale = self.scale.clone().reshape([1; D]);
-            self.grads.register(param.id, grad * scale);
-        }
     }
 }
