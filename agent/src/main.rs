@@ -42,10 +42,13 @@ macro_rules! with_backend {
                 $body
             }
             #[cfg(feature = "cuda")]
-            DeviceKind::Cuda => {
-                type $b = burn::backend::Cuda;
-                $body
-            }
+            DeviceKind::Cuda => match cuda_driver_missing() {
+                Some(error) => Err(error),
+                None => {
+                    type $b = burn::backend::Cuda;
+                    $body
+                }
+            },
             #[cfg(not(feature = "cuda"))]
             DeviceKind::Cuda => Err(anyhow::anyhow!(
                 "this rem was built without CUDA; rebuild with `cargo build --release --features cuda`"
@@ -298,6 +301,37 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The CUDA backend loads the driver library at its first use and panics when it
+/// is absent; look for it first so that a machine without a GPU gets a plain error.
+#[cfg(feature = "cuda")]
+fn cuda_driver_missing() -> Option<anyhow::Error> {
+    let mut dirs: Vec<PathBuf> = std::env::var("LD_LIBRARY_PATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    dirs.extend(
+        [
+            "/usr/lib/x86_64-linux-gnu",
+            "/usr/lib64",
+            "/usr/lib",
+            "/usr/local/nvidia/lib64",
+            "/usr/local/cuda/lib64",
+        ]
+        .map(PathBuf::from),
+    );
+    let found = dirs
+        .iter()
+        .any(|d| d.join("libcuda.so.1").exists() || d.join("libcuda.so").exists());
+    (!found).then(|| {
+        anyhow::anyhow!(
+            "no CUDA driver (libcuda.so.1) found in LD_LIBRARY_PATH or the system library folders; \
+             on a GPU machine set LD_LIBRARY_PATH=/usr/local/cuda/targets/x86_64-linux/lib:/usr/local/nvidia/lib64 and CUDA_PATH=/usr/local/cuda"
+        )
+    })
 }
 
 /// Creates or resumes the run in `run_dir` and trains it to its last epoch.
