@@ -60,6 +60,18 @@ pub struct OptimSection {
     pub batch: usize,
     pub steps_per_epoch: usize,
     pub start_epoch: usize,
+    /// The last epoch this part trains in; unset, it trains to the end (the spec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_epoch: Option<usize>,
+}
+
+impl OptimSection {
+    /// Whether this part takes optimisation steps in `epoch`.
+    pub fn trains_in(&self, epoch: usize) -> bool {
+        self.steps_per_epoch > 0
+            && epoch >= self.start_epoch
+            && self.stop_epoch.is_none_or(|stop| epoch <= stop)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,6 +182,7 @@ impl Default for TokenizerSection {
                 batch: 128,
                 steps_per_epoch: 200,
                 start_epoch: 6,
+                stop_epoch: None,
             },
         }
     }
@@ -191,6 +204,7 @@ impl Default for WorldModelSection {
                 batch: 64,
                 steps_per_epoch: 200,
                 start_epoch: 26,
+                stop_epoch: None,
             },
         }
     }
@@ -213,6 +227,7 @@ impl Default for ActorCriticSection {
                 batch: 128,
                 steps_per_epoch: 100,
                 start_epoch: 51,
+                stop_epoch: None,
             },
         }
     }

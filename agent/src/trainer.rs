@@ -203,7 +203,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         metrics.insert("env_steps".into(), json!(self.env_steps));
 
         let t = &c.tokenizer.optim;
-        if epoch >= t.start_epoch && t.steps_per_epoch > 0 {
+        if t.trains_in(epoch) {
             let started = phase("tokenizer");
             let mut sums = Averages::default();
             for _ in 0..t.steps_per_epoch {
@@ -228,7 +228,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         // The tokenizer is frozen from here to the end of the epoch.
         let mut token_cache = TokenCache::default();
         let w = &c.world_model;
-        if epoch >= w.optim.start_epoch && w.optim.steps_per_epoch > 0 {
+        if w.optim.trains_in(epoch) {
             let started = phase("world model");
             let tokenizer = self.tokenizer.valid();
             let codebook = Tensor::<B, 2>::from_inner(tokenizer.codebook());
@@ -258,7 +258,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         }
 
         let a = &c.actor_critic.optim;
-        if epoch >= a.start_epoch && a.steps_per_epoch > 0 {
+        if a.trains_in(epoch) {
             let started = phase("actor-critic");
             let tokenizer = self.tokenizer.valid();
             let world_model = self.world_model.valid();

@@ -79,3 +79,15 @@ fn the_committed_run_configs_load() {
     }
     assert_eq!(atari, 26);
 }
+
+#[test]
+fn a_part_trains_from_its_start_epoch_to_its_stop_epoch() {
+    let path = write("stop.toml", "[tokenizer.optim]\nstart_epoch = 2\nstop_epoch = 4\n");
+    let optim = RunConfig::load(&path, &[]).unwrap().tokenizer.optim;
+    let epochs: Vec<usize> = (1..=6).filter(|&e| optim.trains_in(e)).collect();
+    assert_eq!(epochs, [2, 3, 4]);
+    // Unset, a part trains to the end, and the resolved config does not mention it.
+    let spec = RunConfig::default();
+    assert!(spec.world_model.optim.trains_in(600));
+    assert!(!spec.to_toml().contains("stop_epoch"));
+}
