@@ -9,12 +9,10 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rem_envs::FRAME_BYTES;
-use rem_worldmodel::retnet::RetNetConfig;
-use rem_worldmodel::tokenizer::{frames_to_tensor, TokenizerConfig};
-use rem_worldmodel::world_model::WorldModelConfig;
+use rem_worldmodel::tokenizer::frames_to_tensor;
 
-use crate::actor_critic::ActorCriticConfig;
 use crate::imagine::{imagine, FrozenModels, Generator, RolloutSettings, StartSegments};
+use crate::models::ModelShapes;
 
 /// Model sizes to benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -44,45 +42,6 @@ pub struct ImagineResult {
     pub frames_per_second: f64,
 }
 
-struct Sizes {
-    tokenizer: TokenizerConfig,
-    world_model: WorldModelConfig,
-    controller: ActorCriticConfig,
-}
-
-fn sizes(size: BenchSize, n_actions: usize) -> Sizes {
-    match size {
-        BenchSize::Spec => Sizes {
-            tokenizer: TokenizerConfig::default(),
-            world_model: WorldModelConfig::spec(n_actions),
-            controller: ActorCriticConfig::new(n_actions),
-        },
-        BenchSize::Small => {
-            let tokenizer = TokenizerConfig::tiny();
-            let d = tokenizer.embed_dim;
-            Sizes {
-                world_model: WorldModelConfig {
-                    retnet: RetNetConfig {
-                        n_layers: 2,
-                        d_model: d,
-                        n_heads: 2,
-                        ffn: 4 * d,
-                        dropout: 0.0,
-                    },
-                    tokens_per_frame: tokenizer.tokens_per_frame(),
-                    vocab: tokenizer.vocab,
-                    n_actions,
-                    chunk_blocks: 3,
-                },
-                controller: ActorCriticConfig::tiny(n_actions)
-                    .with_embed_dim(d)
-                    .with_tokens_per_side(tokenizer.tokens_per_side()),
-                tokenizer,
-            }
-        }
-    }
-}
-
 /// Runs the benchmark for both generators on the same models and inputs.
 pub fn run_imagine_bench<B: AutodiffBackend>(
     bench: &ImagineBench,
@@ -90,12 +49,16 @@ pub fn run_imagine_bench<B: AutodiffBackend>(
     mut report: impl FnMut(&ImagineResult),
 ) -> Result<Vec<ImagineResult>> {
     B::seed(device, bench.seed);
-    let sizes = sizes(bench.size, bench.n_actions);
-    let tokenizer = sizes.tokenizer.init::<B::InnerBackend>(device);
-    let mut world_model_config = sizes.world_model;
+    let shapes = match bench.size {
+        BenchSize::Spec => ModelShapes::spec(bench.n_actions),
+        BenchSize::Small => ModelShapes::small(bench.n_actions),
+    };
+    let tokenizer = shapes.tokenizer.init::<B::InnerBackend>(device);
+    let mut world_model_config = shapes.world_model;
+    // Imagination runs the frozen model: no dropout.
     world_model_config.retnet.dropout = 0.0;
     let world_model = world_model_config.init::<B::InnerBackend>(device);
-    let controller = sizes.controller.init::<B>(device)?;
+    let controller = shapes.actor_critic.init::<B>(device)?;
     let frozen = FrozenModels::<B> {
         tokenizer: &tokenizer,
         world_model: &world_model,

@@ -14,29 +14,40 @@ use rand::{Rng, SeedableRng};
 use rem_envs::store::{EpisodeStore, Padding};
 use rem_envs::vector::EnvPool;
 use rem_envs::{make_env, EnvMode, FRAME_BYTES};
-use rem_worldmodel::retnet::RetNetConfig;
 use rem_worldmodel::tokenizer::{
-    frames_to_tensor, tensor_to_frames, Tokenizer, TokenizerConfig, TokenizerTrainer,
-    TokenizerTrainerConfig,
+    frames_to_tensor, tensor_to_frames, Tokenizer, TokenizerTrainer, TokenizerTrainerConfig,
 };
-use rem_worldmodel::world_model::WorldModelConfig;
 use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
 
 use crate::batches::{token_batch, TokenCache};
 use crate::images::write_frame_grid;
+use crate::models::ModelShapes;
 use crate::play::progress_style;
 
-#[derive(Debug, Clone)]
+/// What `rem fit` collects and trains.
+#[derive(Debug, Clone, clap::Args)]
 pub struct FitSettings {
+    /// A native game or an Atari-100K game.
+    #[arg(long, default_value = "catch")]
     pub game: String,
+    /// Environments collecting in parallel.
+    #[arg(long, default_value_t = 4)]
     pub envs: usize,
+    #[arg(long, default_value_t = 4000)]
     pub env_steps: usize,
+    #[arg(long, default_value_t = 400)]
     pub tokenizer_steps: usize,
+    #[arg(long, default_value_t = 400)]
     pub world_model_steps: usize,
+    #[arg(long, default_value_t = 16)]
     pub batch: usize,
     /// Blocks per world-model training sequence (the first two are context).
+    #[arg(long, default_value_t = 6)]
     pub seq_blocks: usize,
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Folder for the outputs (reconstructions.png).
+    #[arg(long, default_value = "runs/out/fit")]
     pub out: PathBuf,
 }
 
@@ -49,26 +60,6 @@ pub struct FitReport {
     pub token_ce_last: f32,
 }
 
-/// Small sizes that train on a CPU in minutes.
-fn small_models(n_actions: usize) -> (TokenizerConfig, WorldModelConfig) {
-    let tokenizer = TokenizerConfig::tiny();
-    let d = tokenizer.embed_dim;
-    let world_model = WorldModelConfig {
-        retnet: RetNetConfig {
-            n_layers: 2,
-            d_model: d,
-            n_heads: 2,
-            ffn: 4 * d,
-            dropout: 0.0,
-        },
-        tokens_per_frame: tokenizer.tokens_per_frame(),
-        vocab: tokenizer.vocab,
-        n_actions,
-        chunk_blocks: 3,
-    };
-    (tokenizer, world_model)
-}
-
 pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Result<FitReport> {
     B::seed(device, settings.seed);
     let mut rng = rand::rngs::StdRng::seed_from_u64(settings.seed);
@@ -76,7 +67,8 @@ pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Re
     let n_actions = make_env(&settings.game, EnvMode::Train, settings.seed)?
         .action_space()
         .n();
-    let (tokenizer_config, world_model_config) = small_models(n_actions);
+    let shapes = ModelShapes::small(n_actions);
+    let (tokenizer_config, world_model_config) = (shapes.tokenizer, shapes.world_model);
 
     // Tokenizer.
     let mut tokenizer = tokenizer_config.init::<B>(device);

@@ -119,27 +119,7 @@ enum Command {
     },
     /// Learning check of the world-model half: collect random-policy frames, train a
     /// small tokenizer then a small world model on them, write reconstructions.
-    Fit {
-        #[arg(long, default_value = "catch")]
-        game: String,
-        #[arg(long, default_value_t = 4)]
-        envs: usize,
-        #[arg(long, default_value_t = 4000)]
-        env_steps: usize,
-        #[arg(long, default_value_t = 400)]
-        tokenizer_steps: usize,
-        #[arg(long, default_value_t = 400)]
-        world_model_steps: usize,
-        #[arg(long, default_value_t = 16)]
-        batch: usize,
-        #[arg(long, default_value_t = 6)]
-        seq_blocks: usize,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Folder for the outputs (reconstructions.png).
-        #[arg(long, default_value = "runs/out/fit")]
-        out: std::path::PathBuf,
-    },
+    Fit(rem_agent::fit::FitSettings),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -237,28 +217,7 @@ fn run(cli: Cli) -> Result<()> {
                 println!("wrote {}", path.display());
             }
         }
-        Command::Fit {
-            game,
-            envs,
-            env_steps,
-            tokenizer_steps,
-            world_model_steps,
-            batch,
-            seq_blocks,
-            seed,
-            out,
-        } => {
-            let settings = rem_agent::fit::FitSettings {
-                game,
-                envs,
-                env_steps,
-                tokenizer_steps,
-                world_model_steps,
-                batch,
-                seq_blocks,
-                seed,
-                out,
-            };
+        Command::Fit(settings) => {
             let report = rem_agent::fit::fit::<Autodiff<Flex>>(&settings, &Default::default())?;
             println!(
                 "reconstruction MSE {:.5} -> {:.5}; world-model token cross-entropy {:.3} -> {:.3} (first vs last 10% of steps)",

@@ -29,6 +29,41 @@ pub struct ModelShapes {
 }
 
 impl ModelShapes {
+    /// The spec's sizes (tokenizer 3.2M, world model 4.6M, actor-critic 4.6M parameters).
+    pub fn spec(n_actions: usize) -> Self {
+        Self {
+            tokenizer: TokenizerConfig::default(),
+            world_model: WorldModelConfig::spec(n_actions),
+            actor_critic: ActorCriticConfig::new(n_actions),
+        }
+    }
+
+    /// Small sizes with the same structure, for CPU checks: the tiny tokenizer, a
+    /// 2-layer world model as wide as its codes, the tiny actor-critic.
+    pub fn small(n_actions: usize) -> Self {
+        let tokenizer = TokenizerConfig::tiny();
+        let d = tokenizer.embed_dim;
+        Self {
+            world_model: WorldModelConfig {
+                retnet: RetNetConfig {
+                    n_layers: 2,
+                    d_model: d,
+                    n_heads: 2,
+                    ffn: 4 * d,
+                    dropout: 0.0,
+                },
+                tokens_per_frame: tokenizer.tokens_per_frame(),
+                vocab: tokenizer.vocab,
+                n_actions,
+                chunk_blocks: 3,
+            },
+            actor_critic: ActorCriticConfig::tiny(n_actions)
+                .with_embed_dim(d)
+                .with_tokens_per_side(tokenizer.tokens_per_side()),
+            tokenizer,
+        }
+    }
+
     pub fn from_config(config: &RunConfig, n_actions: usize) -> Result<Self> {
         let t = &config.tokenizer;
         let tokenizer = TokenizerConfig {

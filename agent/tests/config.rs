@@ -82,7 +82,10 @@ fn the_committed_run_configs_load() {
 
 #[test]
 fn a_part_trains_from_its_start_epoch_to_its_stop_epoch() {
-    let path = write("stop.toml", "[tokenizer.optim]\nstart_epoch = 2\nstop_epoch = 4\n");
+    let path = write(
+        "stop.toml",
+        "[tokenizer.optim]\nstart_epoch = 2\nstop_epoch = 4\n",
+    );
     let optim = RunConfig::load(&path, &[]).unwrap().tokenizer.optim;
     let epochs: Vec<usize> = (1..=6).filter(|&e| optim.trains_in(e)).collect();
     assert_eq!(epochs, [2, 3, 4]);
