@@ -13,10 +13,9 @@ use rand::Rng;
 use rem_envs::store::EpisodeStore;
 use rem_envs::vector::EnvPool;
 use rem_envs::{make_env, EnvMode, Frame};
-use rem_worldmodel::tokenizer::frames_to_tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::actor_critic::{sample_actions, ActorCriticState};
+use crate::actor_critic::ActorCriticState;
 use crate::models::AgentModels;
 
 /// Acting settings.
@@ -139,25 +138,17 @@ impl<B: Backend> Collector<B> {
         let envs = self.observations.len();
         let mut finished = Vec::new();
         for _ in 0..steps {
-            let bytes: Vec<u8> = self
-                .observations
-                .iter()
-                .flat_map(|f| f.as_bytes().iter().copied())
-                .collect();
-            let (tokens, _) = models
-                .tokenizer
-                .encode(frames_to_tensor::<B>(&bytes, &device)?);
-            let latents = models.tokenizer.embed_tokens_grid(tokens);
             let state = self
                 .policy_state
                 .take()
                 .unwrap_or_else(|| models.actor_critic.initial_state(envs, &device));
-            let seen = models.actor_critic.observe(latents, state);
-            let sampled = sample_actions(seen.logits, acting.temperature, acting.epsilon, rng)?;
-            // The LSTM sees the action actually taken, random or not.
-            let state = models
-                .actor_critic
-                .feed_action(sampled.taken_tensor::<B>(&device), seen.state);
+            let (sampled, state) = models.act(
+                &self.observations,
+                state,
+                acting.temperature,
+                acting.epsilon,
+                rng,
+            )?;
             let results = self.pool.step(&sampled.taken)?;
             self.pool.drain_into(store);
             self.log.actions.push(sampled.taken.clone());

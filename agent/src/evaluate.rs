@@ -7,10 +7,8 @@ use burn::tensor::backend::Backend;
 use rand::Rng;
 use rem_envs::vector::EnvPool;
 use rem_envs::{make_env, EnvMode};
-use rem_worldmodel::tokenizer::frames_to_tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::actor_critic::sample_actions;
 use crate::models::AgentModels;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,20 +39,8 @@ pub fn evaluate<B: Backend>(
     let mut returns = vec![0.0f32; episodes];
     let mut running = vec![true; episodes];
     while running.iter().any(|&r| r) {
-        let bytes: Vec<u8> = observations
-            .iter()
-            .flat_map(|f| f.as_bytes().iter().copied())
-            .collect();
-        let (tokens, _) = models
-            .tokenizer
-            .encode(frames_to_tensor::<B>(&bytes, &device)?);
-        let seen = models
-            .actor_critic
-            .observe(models.tokenizer.embed_tokens_grid(tokens), state);
-        let sampled = sample_actions(seen.logits, temperature, 0.0, rng)?;
-        state = models
-            .actor_critic
-            .feed_action(sampled.taken_tensor::<B>(&device), seen.state);
+        let (sampled, next_state) = models.act(&observations, state, temperature, 0.0, rng)?;
+        state = next_state;
         let results = pool.step(&sampled.taken)?;
         discard.try_iter().for_each(drop);
         for (i, result) in results.iter().enumerate() {

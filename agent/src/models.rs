@@ -4,11 +4,16 @@
 use anyhow::Result;
 use burn::module::Module;
 use burn::tensor::backend::Backend;
+use rand::Rng;
+use rem_envs::Frame;
 use rem_worldmodel::retnet::RetNetConfig;
+use rem_worldmodel::tokenizer::frames_to_tensor;
 use rem_worldmodel::tokenizer::{Tokenizer, TokenizerConfig};
 use rem_worldmodel::world_model::{WorldModel, WorldModelConfig};
 
-use crate::actor_critic::{ActorCritic, ActorCriticConfig};
+use crate::actor_critic::{
+    sample_actions, ActorCritic, ActorCriticConfig, ActorCriticState, SampledActions,
+};
 use crate::checkpoint::read_record;
 use crate::config::RunConfig;
 
@@ -138,5 +143,36 @@ impl<B: Backend> AgentModels<B> {
                 device,
             )?),
         })
+    }
+}
+
+impl<B: Backend> AgentModels<B> {
+    /// One acting step in real environments: read each frame through the codebook,
+    /// sample actions at `temperature` with `epsilon`-random ones, and feed the
+    /// actions actually taken to the controller's LSTM, random or not.
+    pub fn act(
+        &self,
+        frames: &[Frame],
+        state: ActorCriticState<B>,
+        temperature: f32,
+        epsilon: f32,
+        rng: &mut impl Rng,
+    ) -> Result<(SampledActions, ActorCriticState<B>)> {
+        let device = self.tokenizer.codebook().device();
+        let bytes: Vec<u8> = frames
+            .iter()
+            .flat_map(|f| f.as_bytes().iter().copied())
+            .collect();
+        let (tokens, _) = self
+            .tokenizer
+            .encode(frames_to_tensor::<B>(&bytes, &device)?);
+        let seen = self
+            .actor_critic
+            .observe(self.tokenizer.embed_tokens_grid(tokens), state);
+        let sampled = sample_actions(seen.logits, temperature, epsilon, rng)?;
+        let state = self
+            .actor_critic
+            .feed_action(sampled.taken_tensor::<B>(&device), seen.state);
+        Ok((sampled, state))
     }
 }
