@@ -47,8 +47,8 @@ impl<B: Backend> MultiScaleRetention<B> {
     ) -> (Tensor<B, 3>, RetentionState<B>, Vec<RetentionState<B>>) {
         assert!(chunk_len > 0, "retention chunk length must be positive");
         self.check_input(x.dims(), state);
-        let [_, time, _] = x.dims();
-        let decay = Decay::new(self.n_heads, &x.device());
+        let [batch, time, _] = x.dims();
+        let decay = Decay::new(self.n_heads, batch, &x.device());
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
 
         let mut memory = state.memory.clone();

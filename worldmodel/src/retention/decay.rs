@@ -21,17 +21,26 @@ pub fn retention_decays(n_heads: usize) -> Vec<f64> {
 }
 
 /// Decay factors as tensors shaped to broadcast against `[batch, heads, time, dim]`.
+///
+/// Per-token factors are repeated over the batch rather than broadcast along it:
+/// CPU backends multiply by a per-row factor much faster when its rows are laid
+/// out one after another than through a stride-0 batch dimension.
 pub(crate) struct Decay<B: Backend> {
     /// ln(gamma_h), `[heads]`.
     log_gamma: Tensor<B, 1>,
     n_heads: usize,
+    batch: usize,
 }
 
 impl<B: Backend> Decay<B> {
-    pub fn new(n_heads: usize, device: &B::Device) -> Self {
+    pub fn new(n_heads: usize, batch: usize, device: &B::Device) -> Self {
         let logs: Vec<f64> = retention_decays(n_heads).iter().map(|g| g.ln()).collect();
         let log_gamma = Tensor::from_data(TensorData::new(logs, [n_heads]), device);
-        Self { log_gamma, n_heads }
+        Self {
+            log_gamma,
+            n_heads,
+            batch,
+        }
     }
 
     /// gamma^e for each head and exponent: `[heads, n]`.
@@ -55,25 +64,29 @@ impl<B: Backend> Decay<B> {
         (decayed * is_past.unsqueeze::<3>()).unsqueeze::<4>()
     }
 
-    /// `[1, heads, time, 1]`: gamma^(i+1), how much of the incoming memory token i sees.
+    /// `[batch, heads, time, 1]`: gamma^(i+1), how much of the incoming memory token
+    /// i sees.
     pub fn incoming(&self, time: usize) -> Tensor<B, 4> {
-        self.powers(self.steps(time).add_scalar(1.0))
-            .reshape([1, self.n_heads, time, 1])
+        self.per_row(self.powers(self.steps(time).add_scalar(1.0)))
     }
 
-    /// `[1, heads, time, 1]`: gamma^(time-1-j), the weight of token j in the memory
-    /// after all `time` tokens.
+    /// `[batch, heads, time, 1]`: gamma^(time-1-j), the weight of token j in the
+    /// memory after all `time` tokens.
     pub fn memory_weights(&self, time: usize) -> Tensor<B, 4> {
         let remaining = self.steps(time).neg().add_scalar(time as f64 - 1.0);
-        self.powers(remaining).reshape([1, self.n_heads, time, 1])
+        self.per_row(self.powers(remaining))
     }
 
-    /// `[1, heads, 1, 1]`: gamma^time, the decay of a memory over `time` tokens.
+    /// `[batch, heads, 1, 1]`: gamma^time, the decay of a memory over `time` tokens.
     pub fn over(&self, time: usize) -> Tensor<B, 4> {
-        self.log_gamma
-            .clone()
-            .mul_scalar(time as f64)
-            .exp()
-            .reshape([1, self.n_heads, 1, 1])
+        self.per_row(self.log_gamma.clone().mul_scalar(time as f64).exp().unsqueeze_dim(1))
+    }
+
+    /// `[heads, n]` -> `[batch, heads, n, 1]`.
+    fn per_row(&self, factors: Tensor<B, 2>) -> Tensor<B, 4> {
+        let [heads, n] = factors.dims();
+        factors
+            .reshape([1, heads, n, 1])
+            .repeat_dim(0, self.batch)
     }
 }

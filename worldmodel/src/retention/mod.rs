@@ -132,12 +132,20 @@ impl<B: Backend> MultiScaleRetention<B> {
     /// absolute position `first_positions[r]`.
     pub(crate) fn project(&self, x: Tensor<B, 3>, first_positions: &[usize]) -> Projected<B> {
         let [_, time, _] = x.dims();
-        let rotary = Rotary::new(self.head_dim, first_positions, time, &x.device());
+        let rotary = Rotary::new(
+            self.n_heads,
+            self.head_dim,
+            first_positions,
+            time,
+            &x.device(),
+        );
         let key_scale = 1.0 / (self.head_dim as f64).sqrt();
-        let q = rotary.apply(self.split_heads(self.query.forward(x.clone())));
-        let k = rotary
-            .apply(self.split_heads(self.key.forward(x.clone())))
-            .mul_scalar(key_scale);
+        let q = self.split_heads(rotary.apply(self.query.forward(x.clone())));
+        let k = self.split_heads(
+            rotary
+                .apply(self.key.forward(x.clone()))
+                .mul_scalar(key_scale),
+        );
         let v = self.split_heads(self.value.forward(x));
         Projected { q, k, v }
     }

@@ -16,8 +16,8 @@ impl<B: Backend> MultiScaleRetention<B> {
         state: &RetentionState<B>,
     ) -> (Tensor<B, 3>, RetentionState<B>) {
         self.check_input(x.dims(), state);
-        let [_, time, _] = x.dims();
-        let decay = Decay::new(self.n_heads, &x.device());
+        let [batch, time, _] = x.dims();
+        let decay = Decay::new(self.n_heads, batch, &x.device());
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
         let retained = retain(&decay, q, k.clone(), v.clone(), state.memory.clone());
         let memory = advance_memory(&decay, state.memory.clone(), k, v);
@@ -28,7 +28,7 @@ impl<B: Backend> MultiScaleRetention<B> {
     /// leaves the state as it was: no new state is computed.
     pub fn forward_readonly(&self, x: Tensor<B, 3>, state: &RetentionState<B>) -> Tensor<B, 3> {
         self.check_input(x.dims(), state);
-        let decay = Decay::new(self.n_heads, &x.device());
+        let decay = Decay::new(self.n_heads, x.dims()[0], &x.device());
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
         let retained = retain(&decay, q, k, v, state.memory.clone());
         self.finish(x, retained)
@@ -45,8 +45,11 @@ pub(super) fn retain<B: Backend>(
     v: Tensor<B, 4>,
     memory: Tensor<B, 4>,
 ) -> Tensor<B, 4> {
-    let [_, _, time, _] = q.dims();
-    let within = (q.clone().matmul(k.transpose()) * decay.causal(time)).matmul(v);
+    let [batch, heads, time, _] = q.dims();
+    // Flattened so the mask is one row shared by the whole batch (a fast broadcast).
+    let scores = q.clone().matmul(k.transpose()).reshape([batch, heads * time * time]);
+    let mask = decay.causal(time).reshape([1, heads * time * time]);
+    let within = (scores * mask).reshape([batch, heads, time, time]).matmul(v);
     let before = q.matmul(memory) * decay.incoming(time);
     within + before
 }

@@ -17,7 +17,7 @@ impl<B: Backend> MultiScaleRetention<B> {
         let [batch, width] = x.dims();
         let x = x.reshape([batch, 1, width]);
         self.check_input(x.dims(), state);
-        let gamma = Decay::new(self.n_heads, &x.device()).over(1);
+        let gamma = Decay::new(self.n_heads, batch, &x.device()).over(1);
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
         let memory = state.memory.clone() * gamma + k.swap_dims(2, 3).matmul(v);
         let retained = q.matmul(memory.clone());

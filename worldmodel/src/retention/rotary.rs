@@ -5,9 +5,13 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
 pub(crate) struct Rotary<B: Backend> {
-    /// `[batch, 1, time, head_dim]`.
-    cos: Tensor<B, 4>,
-    sin: Tensor<B, 4>,
+    /// `[batch, time, d_model]`: the angles of every head, side by side.
+    cos: Tensor<B, 3>,
+    sin: Tensor<B, 3>,
+    /// `[head_dim, head_dim]`: right-multiplying by it maps each pair (x0, x1) to
+    /// (-x1, x0).
+    swap_pairs: Tensor<B, 2>,
+    head_dim: usize,
 }
 
 /// theta_i, each repeated for its pair: `[head_dim]` values.
@@ -26,43 +30,57 @@ fn pair_frequencies(head_dim: usize) -> Vec<f64> {
         .collect()
 }
 
+/// The pair swap as a matrix: a small matrix product stays on contiguous memory,
+/// where picking every other element would not.
+fn swap_pairs_matrix(head_dim: usize) -> Vec<f32> {
+    let mut matrix = vec![0.0; head_dim * head_dim];
+    for pair in 0..head_dim / 2 {
+        let (even, odd) = (2 * pair, 2 * pair + 1);
+        matrix[odd * head_dim + even] = -1.0;
+        matrix[even * head_dim + odd] = 1.0;
+    }
+    matrix
+}
+
 impl<B: Backend> Rotary<B> {
     /// Angles for `time` consecutive tokens per row, row `r` starting at
-    /// `first_positions[r]`.
+    /// `first_positions[r]`, for `n_heads` heads of `head_dim`.
     pub fn new(
+        n_heads: usize,
         head_dim: usize,
         first_positions: &[usize],
         time: usize,
         device: &B::Device,
     ) -> Self {
         let batch = first_positions.len();
+        let width = n_heads * head_dim;
         let starts: Vec<f64> = first_positions.iter().map(|&p| p as f64).collect();
         let starts = Tensor::<B, 1>::from_data(TensorData::new(starts, [batch]), device);
         let steps = Tensor::<B, 1, Int>::arange(0..time as i64, device).float();
         let positions = starts.reshape([batch, 1]) + steps.reshape([1, time]);
-        let theta = Tensor::<B, 1>::from_data(
-            TensorData::new(pair_frequencies(head_dim), [head_dim]),
+        let theta: Vec<f64> = pair_frequencies(head_dim).repeat(n_heads);
+        let theta = Tensor::<B, 1>::from_data(TensorData::new(theta, [width]), device);
+        let angle = positions.reshape([batch, time, 1]) * theta.reshape([1, 1, width]);
+        let swap_pairs = Tensor::from_data(
+            TensorData::new(swap_pairs_matrix(head_dim), [head_dim, head_dim]),
             device,
         );
-        let angle = (positions.reshape([batch, time, 1]) * theta.reshape([1, 1, head_dim]))
-            .reshape([batch, 1, time, head_dim]);
         Self {
             cos: angle.clone().cos(),
             sin: angle.sin(),
+            swap_pairs,
+            head_dim,
         }
     }
 
-    /// Rotates `x` (`[batch, heads, time, head_dim]`).
-    pub fn apply(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        x.clone() * self.cos.clone() + swap_pairs(x) * self.sin.clone()
+    /// Rotates `x` (`[batch, time, d_model]`, heads side by side).
+    pub fn apply(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [batch, time, width] = x.dims();
+        let swapped = x
+            .clone()
+            .reshape([batch * time * width / self.head_dim, self.head_dim])
+            .matmul(self.swap_pairs.clone())
+            .reshape([batch, time, width]);
+        x * self.cos.clone() + swapped * self.sin.clone()
     }
-}
-
-/// (x0, x1) -> (-x1, x0) for every interleaved pair.
-fn swap_pairs<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let [batch, heads, time, dim] = x.dims();
-    let pairs = x.reshape([batch, heads, time, dim / 2, 2]);
-    let first = pairs.clone().narrow(4, 0, 1);
-    let second = pairs.narrow(4, 1, 1);
-    Tensor::cat(vec![second.neg(), first], 4).reshape([batch, heads, time, dim])
 }
