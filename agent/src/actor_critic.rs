@@ -27,8 +27,8 @@ use anyhow::ensure;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::silu;
 use burn::tensor::backend::AutodiffBackend;
+use rem_worldmodel::activation::silu;
 
 /// Sizes of the controller. `ActorCriticConfig::new(n_actions)` gives the spec sizes.
 #[derive(Config, Debug)]

@@ -2,6 +2,7 @@
 //! forms, the RetNet world model with parallel observation prediction (POP), and
 //! imagination. Everything is generic over burn's `Backend`.
 
+pub mod activation;
 pub mod imagination;
 pub mod optim;
 pub mod retention;

@@ -4,9 +4,9 @@
 //! Each form of [`MultiScaleRetention`] has its counterpart through the stack, with
 //! one [`RetentionState`] per layer gathered in a [`RetNetState`].
 
+use crate::activation::silu;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::silu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};

@@ -79,14 +79,18 @@ impl<B: Backend> Decay<B> {
 
     /// `[batch, heads, 1, 1]`: gamma^time, the decay of a memory over `time` tokens.
     pub fn over(&self, time: usize) -> Tensor<B, 4> {
-        self.per_row(self.log_gamma.clone().mul_scalar(time as f64).exp().unsqueeze_dim(1))
+        self.per_row(
+            self.log_gamma
+                .clone()
+                .mul_scalar(time as f64)
+                .exp()
+                .unsqueeze_dim(1),
+        )
     }
 
     /// `[heads, n]` -> `[batch, heads, n, 1]`.
     fn per_row(&self, factors: Tensor<B, 2>) -> Tensor<B, 4> {
         let [heads, n] = factors.dims();
-        factors
-            .reshape([1, heads, n, 1])
-            .repeat_dim(0, self.batch)
+        factors.reshape([1, heads, n, 1]).repeat_dim(0, self.batch)
     }
 }

@@ -16,9 +16,9 @@ mod state;
 pub use decay::retention_decays;
 pub use state::RetentionState;
 
+use crate::activation::silu;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::silu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};

@@ -47,9 +47,14 @@ pub(super) fn retain<B: Backend>(
 ) -> Tensor<B, 4> {
     let [batch, heads, time, _] = q.dims();
     // Flattened so the mask is one row shared by the whole batch (a fast broadcast).
-    let scores = q.clone().matmul(k.transpose()).reshape([batch, heads * time * time]);
+    let scores = q
+        .clone()
+        .matmul(k.transpose())
+        .reshape([batch, heads * time * time]);
     let mask = decay.causal(time).reshape([1, heads * time * time]);
-    let within = (scores * mask).reshape([batch, heads, time, time]).matmul(v);
+    let within = (scores * mask)
+        .reshape([batch, heads, time, time])
+        .matmul(v);
     let before = q.matmul(memory) * decay.incoming(time);
     within + before
 }

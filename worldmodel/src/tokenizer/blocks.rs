@@ -1,9 +1,9 @@
 //! Layers shared by the encoder and the decoder.
 
+use crate::activation::silu;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
-use burn::tensor::activation::silu;
 use burn::tensor::{backend::Backend, Tensor};
 
 /// GroupNorm epsilon of the reference autoencoder.
@@ -154,10 +154,11 @@ mod tests {
             .init::<Flex>(&device);
         reference.gamma = Some(Param::from_tensor(ours.gamma.val()));
         reference.beta = Some(Param::from_tensor(ours.beta.val()));
-        let diff: f32 = (ours.forward(x.clone()) - silu(reference.forward(x)))
-            .abs()
-            .max()
-            .into_scalar();
+        let diff: f32 = (ours.forward(x.clone())
+            - burn::tensor::activation::silu(reference.forward(x)))
+        .abs()
+        .max()
+        .into_scalar();
         assert!(diff < 1e-5, "max abs diff {diff}");
     }
 }
