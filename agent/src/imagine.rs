@@ -51,6 +51,8 @@ pub struct Rollout<B: AutodiffBackend> {
     pub rewards: Tensor<B, 2>,
     /// `[N, H - 1]` 0 where the transition ended the episode, else 1.
     pub continues: Tensor<B, 2>,
+    /// `[N, H - 1, K]` tokens of the imagined observations `o_1 .. o_{H-1}`.
+    pub frames: Tensor<B::InnerBackend, 3, Int>,
 }
 
 /// Settings of one rollout.
@@ -98,6 +100,7 @@ pub fn imagine<B: AutodiffBackend>(
     let mut actions = Vec::with_capacity(settings.horizon);
     let mut rewards = Vec::with_capacity(settings.horizon - 1);
     let mut continues = Vec::with_capacity(settings.horizon - 1);
+    let mut frames = Vec::with_capacity(settings.horizon - 1);
     let mut act = |frame_latents: Tensor<B::InnerBackend, 4>,
                    state: ActorCriticState<B>,
                    rng: &mut dyn rand::RngCore|
@@ -160,6 +163,7 @@ pub fn imagine<B: AutodiffBackend>(
     };
     for step in 1..settings.horizon {
         let frame = world.predict_frame();
+        frames.push(frame.clone().unsqueeze_dim::<3>(1));
         let (action, next_state) = act(latents(frame.clone()), state, rng)?;
         state = next_state;
         if step + 1 < settings.horizon {
@@ -172,5 +176,6 @@ pub fn imagine<B: AutodiffBackend>(
         actions: Tensor::cat(actions, 1),
         rewards: Tensor::cat(rewards, 1),
         continues: Tensor::cat(continues, 1),
+        frames: Tensor::cat(frames, 1),
     })
 }

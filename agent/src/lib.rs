@@ -5,6 +5,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod collect;
 pub mod config;
+pub mod dream;
 pub mod evaluate;
 pub mod fit;
 pub mod images;

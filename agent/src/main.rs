@@ -108,6 +108,27 @@ enum Command {
         #[arg(long, default_value = "cpu")]
         device: DeviceKind,
     },
+    /// Imagined rollouts of a run's checkpoint, decoded to a PNG (last real frames,
+    /// then the imagined ones), with the rewards and ends the world model drew.
+    Dream {
+        #[arg(long, value_name = "RUN_DIR")]
+        run: PathBuf,
+        /// A checkpoint folder (default: the run's latest).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        #[arg(long, default_value_t = 8)]
+        rollouts: usize,
+        /// Observations per rollout, the last real one included.
+        #[arg(long, default_value_t = 16)]
+        horizon: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// The PNG to write (default: RUN_DIR/dream.png).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value = "cpu")]
+        device: DeviceKind,
+    },
     /// Scores of finished runs: human-normalised for Atari games, aggregated, beside REM.
     Report {
         /// Run folders (each with config.toml and eval.json or metrics.jsonl).
@@ -207,6 +228,54 @@ fn run(cli: Cli) -> Result<()> {
             println!(
                 "{}: mean return {:.2} over {} episodes ({})",
                 report.game, report.mean_return, report.episodes, report.checkpoint
+            );
+        }
+        Command::Dream {
+            run,
+            checkpoint,
+            rollouts,
+            horizon,
+            seed,
+            out,
+            device,
+        } => {
+            let out = out.unwrap_or_else(|| run.join("dream.png"));
+            let dream = with_backend!(device, B => rem_agent::dream::dream_run::<Autodiff<B>>(
+                &run, checkpoint.as_deref(), rollouts, horizon, seed, &out, &Default::default()))?;
+            for (i, row) in dream.rows.iter().enumerate() {
+                let rewards: String = row
+                    .rewards
+                    .iter()
+                    .zip(&row.ends)
+                    .map(|(&r, &end)| {
+                        let sign = match r {
+                            r if r > 0.5 => '+',
+                            r if r < -0.5 => '-',
+                            _ => '.',
+                        };
+                        if end {
+                            format!("{sign}|")
+                        } else {
+                            sign.to_string()
+                        }
+                    })
+                    .collect();
+                let actions: Vec<String> = row.actions.iter().map(|a| a.to_string()).collect();
+                println!(
+                    "rollout {:>2}  rewards {rewards}  actions {}",
+                    i + 1,
+                    actions.join(" ")
+                );
+            }
+            let codes = dream.codes;
+            println!(
+                "tokenizer codes on the real frames: {} of {} in use, entropy {:.2} nats",
+                codes.used, codes.vocab, codes.entropy
+            );
+            println!(
+                "wrote {} (each row: {} real frames, then the imagined ones)",
+                out.display(),
+                rem_agent::dream::REAL_FRAMES_SHOWN
             );
         }
         Command::Report { run_dirs, out } => {

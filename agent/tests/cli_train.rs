@@ -103,6 +103,30 @@ fn a_killed_and_resumed_run_reproduces_the_uninterrupted_metrics() {
     assert_eq!(metrics_without_timings(&killed), expected);
     assert!(whole.join("learning_curve.svg").exists());
 
+    // What the agent imagines, as a picture: one row per rollout.
+    let out = rem()
+        .args(["dream", "--rollouts", "2", "--horizon", "4", "--run"])
+        .arg(&whole)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("rollout")).count(),
+        2
+    );
+    let png = std::fs::File::open(whole.join("dream.png")).unwrap();
+    let reader = png::Decoder::new(std::io::BufReader::new(png))
+        .read_info()
+        .unwrap();
+    // Two rows of 3 real and 3 imagined 64-pixel frames, 2-pixel gaps between them.
+    let info = reader.info();
+    assert_eq!((info.width, info.height), (6 * 66 - 2, 2 * 66 - 2));
+
     // A damaged checkpoint is refused with a clear message, not a panic.
     let latest = std::fs::read_to_string(killed.join("checkpoints/latest")).unwrap();
     let checkpoint = killed.join("checkpoints").join(latest.trim());
@@ -159,6 +183,12 @@ fn bad_input_gives_a_one_line_error() {
     );
     let out = rem()
         .args(["eval", "--run"])
+        .arg(dir.join("nothing"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "nothing");
+    let out = rem()
+        .args(["dream", "--run"])
         .arg(dir.join("nothing"))
         .output()
         .unwrap();

@@ -1,0 +1,193 @@
+//! `rem dream`: what the agent imagines. Imagined rollouts of a run's checkpoint,
+//! from real segments of its episode store, exactly as actor-critic training runs
+//! them, decoded to a PNG: one row per rollout, the last real frames then the
+//! imagined ones. Printed beside it: the rewards and ends the world model drew.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use rand::SeedableRng;
+use rem_envs::store::{EpisodeStore, Padding};
+use rem_envs::{make_env, EnvMode, FRAME_BYTES};
+use rem_worldmodel::tokenizer::tensor_to_frames;
+
+use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
+use crate::imagine::{imagine, FrozenModels, Generator, RolloutSettings, StartSegments};
+use crate::models::{AgentModels, ModelShapes};
+
+/// Real frames shown before the imagined ones in each row.
+pub const REAL_FRAMES_SHOWN: usize = 3;
+
+/// What `rem dream` found.
+#[derive(Debug, Clone)]
+pub struct Dream {
+    pub rows: Vec<DreamRow>,
+    /// How the tokenizer's codes are spread over the real frames the rollouts
+    /// started from.
+    pub codes: CodeUsage,
+}
+
+/// Spread of token codes over a set of frames.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeUsage {
+    pub vocab: usize,
+    /// Codes that occur at least once.
+    pub used: usize,
+    /// Entropy of the code frequencies, in nats.
+    pub entropy: f64,
+}
+
+impl CodeUsage {
+    pub fn of(tokens: &[i64], vocab: usize) -> Self {
+        let mut counts = vec![0usize; vocab];
+        for &t in tokens {
+            counts[t as usize] += 1;
+        }
+        let total = tokens.len().max(1) as f64;
+        let entropy = counts
+            .iter()
+            .filter(|&&n| n > 0)
+            .map(|&n| {
+                let p = n as f64 / total;
+                -p * p.ln()
+            })
+            .sum();
+        Self {
+            vocab,
+            used: counts.iter().filter(|&&n| n > 0).count(),
+            entropy,
+        }
+    }
+}
+
+/// One imagined rollout, in numbers.
+#[derive(Debug, Clone)]
+pub struct DreamRow {
+    /// Reward signs drawn for the `H - 1` imagined transitions.
+    pub rewards: Vec<f32>,
+    /// Whether each transition ended the episode.
+    pub ends: Vec<bool>,
+    /// Actions the controller took at `o_0 .. o_{H-1}`.
+    pub actions: Vec<i64>,
+}
+
+/// Imagines `rollouts` rollouts of `horizon` frames from the run's checkpoint (its
+/// latest unless `checkpoint` names one) and writes them as a PNG to `out`.
+pub fn dream_run<B: AutodiffBackend>(
+    run_dir: &Path,
+    checkpoint: Option<&Path>,
+    rollouts: usize,
+    horizon: usize,
+    seed: u64,
+    out: &Path,
+    device: &B::Device,
+) -> Result<Dream> {
+    anyhow::ensure!(rollouts > 0, "at least one rollout is needed");
+    let config = crate::config::RunConfig::load(&run_dir.join(crate::trainer::CONFIG_FILE), &[])?;
+    let dir: PathBuf = match checkpoint {
+        Some(dir) => dir.to_path_buf(),
+        None => crate::checkpoint::latest(run_dir)?
+            .with_context(|| format!("{} has no checkpoint yet", run_dir.display()))?,
+    };
+    let n_actions = make_env(&config.env.game, EnvMode::Train, config.seed)?
+        .action_space()
+        .n();
+    let shapes = ModelShapes::from_config(&config, n_actions)?;
+    let models = AgentModels::<B>::load(&shapes, &dir, device)?;
+    let store_path = dir.join("store.bin");
+    let store = EpisodeStore::load(&store_path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", store_path.display()))?;
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let burn_in = config.actor_critic.burn_in;
+    let segments = store.sample_segments(&mut rng, rollouts, burn_in + 1, Padding::Left)?;
+    let tokenizer = models.tokenizer.valid();
+    let world_model = models.world_model.valid();
+    let frozen = FrozenModels::<B> {
+        tokenizer: &tokenizer,
+        world_model: &world_model,
+    };
+    let real_tokens = encode_segments(&tokenizer, &segments, &mut TokenCache::default(), device)?;
+    let all_tokens: Vec<i64> = real_tokens
+        .clone()
+        .into_data()
+        .convert::<i64>()
+        .into_vec()
+        .expect("int tensor");
+    let per_frame = all_tokens.len() / segments.mask.len();
+    // Padding frames are not frames the tokenizer saw in play.
+    let seen: Vec<i64> = all_tokens
+        .chunks_exact(per_frame)
+        .zip(&segments.mask)
+        .filter(|(_, &real)| real)
+        .flat_map(|(frame, _)| frame.iter().copied())
+        .collect();
+    let codes = CodeUsage::of(&seen, tokenizer.codebook().dims()[0]);
+    let start = StartSegments::<B> {
+        tokens: real_tokens,
+        actions: actions_tensor(&segments, device),
+        mask: mask_tensor(&segments, device),
+    };
+    let settings = RolloutSettings {
+        horizon,
+        generator: Generator::Pop,
+        world_temperature: 1.0,
+    };
+    let rollout = imagine(&frozen, &models.actor_critic, start, settings, &mut rng)?;
+
+    let [n, imagined, k] = rollout.frames.dims();
+    let decoded =
+        tensor_to_frames(tokenizer.decode_tokens(rollout.frames.reshape([n * imagined, k])));
+    let real_shown = REAL_FRAMES_SHOWN.min(segments.len);
+    let grid: Vec<Vec<u8>> = (0..n)
+        .map(|row| {
+            let real_end = (row + 1) * segments.len * FRAME_BYTES;
+            let real = &segments.frames[real_end - real_shown * FRAME_BYTES..real_end];
+            let dreamt = &decoded[row * imagined * FRAME_BYTES..(row + 1) * imagined * FRAME_BYTES];
+            [real, dreamt].concat()
+        })
+        .collect();
+    crate::images::write_frame_grid(out, &grid)?;
+
+    let host = |t: burn::tensor::Tensor<B, 2>| -> Vec<f32> {
+        t.into_data()
+            .convert::<f32>()
+            .into_vec()
+            .expect("float tensor")
+    };
+    let rewards = host(rollout.rewards);
+    let continues = host(rollout.continues);
+    let actions: Vec<i64> = rollout
+        .actions
+        .into_data()
+        .convert::<i64>()
+        .into_vec()
+        .expect("int tensor");
+    let steps = horizon - 1;
+    let rows = (0..n)
+        .map(|row| DreamRow {
+            rewards: rewards[row * steps..(row + 1) * steps].to_vec(),
+            ends: continues[row * steps..(row + 1) * steps]
+                .iter()
+                .map(|&c| c < 0.5)
+                .collect(),
+            actions: actions[row * horizon..(row + 1) * horizon].to_vec(),
+        })
+        .collect();
+    Ok(Dream { rows, codes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CodeUsage;
+
+    #[test]
+    fn code_usage_counts_codes_and_their_entropy() {
+        let usage = CodeUsage::of(&[0, 0, 3, 3], 8);
+        assert_eq!((usage.vocab, usage.used), (8, 2));
+        assert!((usage.entropy - std::f64::consts::LN_2).abs() < 1e-12);
+        assert_eq!(CodeUsage::of(&[5; 10], 8).entropy, 0.0);
+    }
+}
