@@ -3,19 +3,19 @@
 //! them, decoded to a PNG: one row per rollout, the last real frames then the
 //! imagined ones. Printed beside it: the rewards and ends the world model drew.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use rand::SeedableRng;
 use rem_envs::store::{EpisodeStore, Padding};
-use rem_envs::{make_env, EnvMode, FRAME_BYTES};
+use rem_envs::FRAME_BYTES;
 use rem_worldmodel::tokenizer::tensor_to_frames;
 
 use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
 use crate::imagine::{imagine, FrozenModels, Generator, RolloutSettings, StartSegments};
-use crate::models::{AgentModels, ModelShapes};
+use crate::models::SavedRun;
 
 /// Real frames shown before the imagined ones in each row.
 pub const REAL_FRAMES_SHOWN: usize = 3;
@@ -85,17 +85,11 @@ pub fn dream_run<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<Dream> {
     anyhow::ensure!(rollouts > 0, "at least one rollout is needed");
-    let config = crate::config::RunConfig::load(&run_dir.join(crate::trainer::CONFIG_FILE), &[])?;
-    let dir: PathBuf = match checkpoint {
-        Some(dir) => dir.to_path_buf(),
-        None => crate::checkpoint::latest(run_dir)?
-            .with_context(|| format!("{} has no checkpoint yet", run_dir.display()))?,
-    };
-    let n_actions = make_env(&config.env.game, EnvMode::Train, config.seed)?
-        .action_space()
-        .n();
-    let shapes = ModelShapes::from_config(&config, n_actions)?;
-    let models = AgentModels::<B>::load(&shapes, &dir, device)?;
+    let SavedRun {
+        config,
+        checkpoint: dir,
+        models,
+    } = SavedRun::<B>::open(run_dir, checkpoint, device)?;
     let store_path = dir.join("store.bin");
     let store = EpisodeStore::load(&store_path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", store_path.display()))?;

@@ -79,20 +79,13 @@ pub fn evaluate_run<B: Backend>(
     episodes: Option<usize>,
     device: &B::Device,
 ) -> Result<EvalReport> {
-    use anyhow::Context;
     use rand::SeedableRng;
 
-    let config = crate::config::RunConfig::load(&run_dir.join(crate::trainer::CONFIG_FILE), &[])?;
-    let dir = match checkpoint {
-        Some(dir) => dir.to_path_buf(),
-        None => crate::checkpoint::latest(run_dir)?
-            .with_context(|| format!("{} has no checkpoint yet", run_dir.display()))?,
-    };
-    let n_actions = make_env(&config.env.game, EnvMode::Eval, config.seed)?
-        .action_space()
-        .n();
-    let shapes = crate::models::ModelShapes::from_config(&config, n_actions)?;
-    let models = AgentModels::<B>::load(&shapes, &dir, device)?;
+    let crate::models::SavedRun {
+        config,
+        checkpoint: dir,
+        models,
+    } = crate::models::SavedRun::<B>::open(run_dir, checkpoint, device)?;
     let episodes = episodes.unwrap_or(config.eval.final_episodes);
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xE7A1);
     let stats = evaluate(

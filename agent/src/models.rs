@@ -122,6 +122,41 @@ impl ModelShapes {
     }
 }
 
+/// A finished or running run opened at one of its checkpoints.
+pub struct SavedRun<B: Backend> {
+    pub config: RunConfig,
+    /// The checkpoint folder the models came from.
+    pub checkpoint: std::path::PathBuf,
+    pub models: AgentModels<B>,
+}
+
+impl<B: Backend> SavedRun<B> {
+    /// The run in `run_dir` at `checkpoint`, or at its latest checkpoint.
+    pub fn open(
+        run_dir: &std::path::Path,
+        checkpoint: Option<&std::path::Path>,
+        device: &B::Device,
+    ) -> Result<Self> {
+        use anyhow::Context;
+        let config = RunConfig::load(&run_dir.join(crate::trainer::CONFIG_FILE), &[])?;
+        let checkpoint = match checkpoint {
+            Some(dir) => dir.to_path_buf(),
+            None => crate::checkpoint::latest(run_dir)?
+                .with_context(|| format!("{} has no checkpoint yet", run_dir.display()))?,
+        };
+        let n_actions = rem_envs::make_env(&config.env.game, rem_envs::EnvMode::Eval, config.seed)?
+            .action_space()
+            .n();
+        let shapes = ModelShapes::from_config(&config, n_actions)?;
+        let models = AgentModels::load(&shapes, &checkpoint, device)?;
+        Ok(Self {
+            config,
+            checkpoint,
+            models,
+        })
+    }
+}
+
 impl<B: Backend> AgentModels<B> {
     /// The models saved in checkpoint folder `dir`, shaped by `shapes`.
     pub fn load(shapes: &ModelShapes, dir: &std::path::Path, device: &B::Device) -> Result<Self> {
