@@ -70,7 +70,7 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
         let settings = RolloutSettings {
             horizon: s.horizon,
             generator: Generator::Pop,
-            world_temperature: 1.0,
+            world_temperature: s.world_temperature,
         };
         let rollout = imagine(frozen, &model, start, settings, rng)?;
 

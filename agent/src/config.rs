@@ -106,6 +106,8 @@ pub struct ActorCriticSection {
     pub gamma: f32,
     pub lambda: f32,
     pub entropy_weight: f32,
+    /// Temperature of the world model's token sampling in imagination (spec: 1).
+    pub world_temperature: f32,
     pub optim: OptimSection,
 }
 
@@ -220,6 +222,7 @@ impl Default for ActorCriticSection {
             gamma: 0.995,
             lambda: 0.95,
             entropy_weight: 0.001,
+            world_temperature: 1.0,
             optim: OptimSection {
                 lr: 1e-4,
                 weight_decay: 0.01,
@@ -298,6 +301,10 @@ impl RunConfig {
         }
         if self.actor_critic.horizon < 2 {
             bail!("actor_critic.horizon must be at least 2");
+        }
+        let world_temperature = self.actor_critic.world_temperature;
+        if world_temperature.is_nan() || world_temperature < 0.0 {
+            bail!("actor_critic.world_temperature must be 0 (most likely tokens) or more");
         }
         if !matches!(self.device.as_str(), "cpu" | "cuda") {
             bail!("device must be \"cpu\" or \"cuda\", not {:?}", self.device);

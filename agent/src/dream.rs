@@ -73,17 +73,32 @@ pub struct DreamRow {
     pub actions: Vec<i64>,
 }
 
-/// Imagines `rollouts` rollouts of `horizon` frames from the run's checkpoint (its
-/// latest unless `checkpoint` names one) and writes them as a PNG to `out`.
+/// What to imagine.
+#[derive(Debug, Clone, Copy)]
+pub struct DreamSettings {
+    pub rollouts: usize,
+    /// Observations per rollout, the last real one included.
+    pub horizon: usize,
+    /// Temperature of the world model's token sampling (training uses the run's).
+    pub world_temperature: f32,
+    pub seed: u64,
+}
+
+/// Imagines rollouts from the run's checkpoint (its latest unless `checkpoint`
+/// names one) and writes them as a PNG to `out`.
 pub fn dream_run<B: AutodiffBackend>(
     run_dir: &Path,
     checkpoint: Option<&Path>,
-    rollouts: usize,
-    horizon: usize,
-    seed: u64,
+    settings: DreamSettings,
     out: &Path,
     device: &B::Device,
 ) -> Result<Dream> {
+    let DreamSettings {
+        rollouts,
+        horizon,
+        world_temperature,
+        seed,
+    } = settings;
     anyhow::ensure!(rollouts > 0, "at least one rollout is needed");
     let SavedRun {
         config,
@@ -127,7 +142,7 @@ pub fn dream_run<B: AutodiffBackend>(
     let settings = RolloutSettings {
         horizon,
         generator: Generator::Pop,
-        world_temperature: 1.0,
+        world_temperature,
     };
     let rollout = imagine(&frozen, &models.actor_critic, start, settings, &mut rng)?;
 

@@ -121,6 +121,9 @@ enum Command {
         /// Observations per rollout, the last real one included.
         #[arg(long, default_value_t = 16)]
         horizon: usize,
+        /// Temperature of the world model's token sampling (default: the run's).
+        #[arg(long)]
+        temperature: Option<f32>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// The PNG to write (default: RUN_DIR/dream.png).
@@ -235,13 +238,21 @@ fn run(cli: Cli) -> Result<()> {
             checkpoint,
             rollouts,
             horizon,
+            temperature,
             seed,
             out,
             device,
         } => {
             let out = out.unwrap_or_else(|| run.join("dream.png"));
+            let run_config = RunConfig::load(&run.join(CONFIG_FILE), &[])?;
+            let settings = rem_agent::dream::DreamSettings {
+                rollouts,
+                horizon,
+                world_temperature: temperature.unwrap_or(run_config.actor_critic.world_temperature),
+                seed,
+            };
             let dream = with_backend!(device, B => rem_agent::dream::dream_run::<Autodiff<B>>(
-                &run, checkpoint.as_deref(), rollouts, horizon, seed, &out, &Default::default()))?;
+                &run, checkpoint.as_deref(), settings, &out, &Default::default()))?;
             for (i, row) in dream.rows.iter().enumerate() {
                 let rewards: String = row
                     .rewards
