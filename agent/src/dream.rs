@@ -73,14 +73,43 @@ pub struct DreamRow {
     pub actions: Vec<i64>,
 }
 
+impl std::fmt::Display for CodeUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} in use, entropy {:.2} nats",
+            self.used, self.vocab, self.entropy
+        )
+    }
+}
+
+/// `rewards -.+|..  actions 0 2 1`: `+`/`-`/`.` per drawn reward sign, `|` after a
+/// transition that ended the episode.
+impl std::fmt::Display for DreamRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rewards ")?;
+        for (&reward, &end) in self.rewards.iter().zip(&self.ends) {
+            let sign = match reward {
+                r if r > 0.5 => '+',
+                r if r < -0.5 => '-',
+                _ => '.',
+            };
+            write!(f, "{sign}{}", if end { "|" } else { "" })?;
+        }
+        let actions: Vec<String> = self.actions.iter().map(|a| a.to_string()).collect();
+        write!(f, "  actions {}", actions.join(" "))
+    }
+}
+
 /// What to imagine.
 #[derive(Debug, Clone, Copy)]
 pub struct DreamSettings {
     pub rollouts: usize,
     /// Observations per rollout, the last real one included.
     pub horizon: usize,
-    /// Temperature of the world model's token sampling (training uses the run's).
-    pub world_temperature: f32,
+    /// Temperature of the world model's token sampling; `None` takes the run's
+    /// (`actor_critic.world_temperature`).
+    pub world_temperature: Option<f32>,
     pub seed: u64,
 }
 
@@ -142,7 +171,7 @@ pub fn dream_run<B: AutodiffBackend>(
     let settings = RolloutSettings {
         horizon,
         generator: Generator::Pop,
-        world_temperature,
+        world_temperature: world_temperature.unwrap_or(config.actor_critic.world_temperature),
     };
     let rollout = imagine(&frozen, &models.actor_critic, start, settings, &mut rng)?;
 
@@ -190,7 +219,17 @@ pub fn dream_run<B: AutodiffBackend>(
 
 #[cfg(test)]
 mod tests {
-    use super::CodeUsage;
+    use super::{CodeUsage, DreamRow};
+
+    #[test]
+    fn a_row_reads_as_reward_signs_and_actions() {
+        let row = DreamRow {
+            rewards: vec![-1.0, 0.0, 1.0],
+            ends: vec![false, false, true],
+            actions: vec![0, 2, 1, 1],
+        };
+        assert_eq!(row.to_string(), "rewards -.+|  actions 0 2 1 1");
+    }
 
     #[test]
     fn code_usage_counts_codes_and_their_entropy() {

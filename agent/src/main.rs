@@ -244,45 +244,18 @@ fn run(cli: Cli) -> Result<()> {
             device,
         } => {
             let out = out.unwrap_or_else(|| run.join("dream.png"));
-            let run_config = RunConfig::load(&run.join(CONFIG_FILE), &[])?;
             let settings = rem_agent::dream::DreamSettings {
                 rollouts,
                 horizon,
-                world_temperature: temperature.unwrap_or(run_config.actor_critic.world_temperature),
+                world_temperature: temperature,
                 seed,
             };
             let dream = with_backend!(device, B => rem_agent::dream::dream_run::<Autodiff<B>>(
                 &run, checkpoint.as_deref(), settings, &out, &Default::default()))?;
             for (i, row) in dream.rows.iter().enumerate() {
-                let rewards: String = row
-                    .rewards
-                    .iter()
-                    .zip(&row.ends)
-                    .map(|(&r, &end)| {
-                        let sign = match r {
-                            r if r > 0.5 => '+',
-                            r if r < -0.5 => '-',
-                            _ => '.',
-                        };
-                        if end {
-                            format!("{sign}|")
-                        } else {
-                            sign.to_string()
-                        }
-                    })
-                    .collect();
-                let actions: Vec<String> = row.actions.iter().map(|a| a.to_string()).collect();
-                println!(
-                    "rollout {:>2}  rewards {rewards}  actions {}",
-                    i + 1,
-                    actions.join(" ")
-                );
+                println!("rollout {:>2}  {row}", i + 1);
             }
-            let codes = dream.codes;
-            println!(
-                "tokenizer codes on the real frames: {} of {} in use, entropy {:.2} nats",
-                codes.used, codes.vocab, codes.entropy
-            );
+            println!("tokenizer codes on the real frames: {}", dream.codes);
             println!(
                 "wrote {} (each row: {} real frames, then the imagined ones)",
                 out.display(),
