@@ -44,6 +44,23 @@ impl WorldModelConfig {
         }
     }
 
+    /// A two-layer, 16-wide world model without dropout, for tests.
+    pub fn tiny(tokens_per_frame: usize, vocab: usize, n_actions: usize) -> Self {
+        Self {
+            retnet: RetNetConfig {
+                n_layers: 2,
+                d_model: 16,
+                n_heads: 2,
+                ffn: 32,
+                dropout: 0.0,
+            },
+            tokens_per_frame,
+            vocab,
+            n_actions,
+            chunk_blocks: 2,
+        }
+    }
+
     pub fn block_len(&self) -> usize {
         self.tokens_per_frame + 1
     }

@@ -6,7 +6,6 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rem_worldmodel::imagination::{PopImagination, TokenByToken};
-use rem_worldmodel::retnet::RetNetConfig;
 use rem_worldmodel::world_model::{WorldModel, WorldModelConfig};
 
 type B = Flex;
@@ -15,22 +14,6 @@ const K: usize = 4;
 const VOCAB: usize = 8;
 const ACTIONS: usize = 3;
 const TOLERANCE: f32 = 1e-4;
-
-fn tiny_config() -> WorldModelConfig {
-    WorldModelConfig {
-        retnet: RetNetConfig {
-            n_layers: 2,
-            d_model: 16,
-            n_heads: 2,
-            ffn: 32,
-            dropout: 0.0,
-        },
-        tokens_per_frame: K,
-        vocab: VOCAB,
-        n_actions: ACTIONS,
-        chunk_blocks: 2,
-    }
-}
 
 struct Fixture {
     model: WorldModel<B>,
@@ -42,7 +25,7 @@ struct Fixture {
 fn fixture(batch: usize, blocks: usize, seed: u64) -> Fixture {
     let device = Default::default();
     B::seed(&device, seed);
-    let model = tiny_config().init::<B>(&device);
+    let model = WorldModelConfig::tiny(K, VOCAB, ACTIONS).init::<B>(&device);
     let codebook = Tensor::random([VOCAB, 16], Distribution::Normal(0.0, 1.0), &device);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let tokens: Vec<i64> = (0..batch * blocks * K)

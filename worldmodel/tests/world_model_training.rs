@@ -7,7 +7,6 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Distribution, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rem_worldmodel::optim::DecayLinearWeights;
-use rem_worldmodel::retnet::RetNetConfig;
 use rem_worldmodel::world_model::{TokenBatch, WorldModel, WorldModelConfig};
 
 type B = Autodiff<Flex>;
@@ -26,20 +25,7 @@ fn spec_world_model_has_about_4_8_million_parameters() {
 }
 
 fn tiny_model(device: &burn::tensor::Device<B>) -> WorldModel<B> {
-    WorldModelConfig {
-        retnet: RetNetConfig {
-            n_layers: 2,
-            d_model: 16,
-            n_heads: 2,
-            ffn: 32,
-            dropout: 0.0,
-        },
-        tokens_per_frame: 4,
-        vocab: 8,
-        n_actions: 3,
-        chunk_blocks: 2,
-    }
-    .init(device)
+    WorldModelConfig::tiny(4, 8, 3).init(device)
 }
 
 /// A batch from a deterministic toy world: the next frame is the current one shifted
