@@ -26,12 +26,7 @@ fn main() -> anyhow::Result<()> {
             seed: 0,
         };
         let results = run_imagine_bench::<Autodiff<Flex>>(&bench, &Default::default(), |r| {
-            println!(
-                "{size:?} batch {batch}: {:<12} {:>7.3} s/call {:>8.1} imagined frames/s",
-                format!("{:?}", r.generator),
-                r.seconds_per_call,
-                r.frames_per_second
-            )
+            println!("{size:?} batch {batch}: {r}")
         })?;
         if let [pop, token_by_token] = &results[..] {
             println!(

@@ -42,6 +42,19 @@ pub struct ImagineResult {
     pub frames_per_second: f64,
 }
 
+/// `Pop      2.700 s/call     29.6 imagined frames/s`.
+impl std::fmt::Display for ImagineResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:<14} {:>8.3} s/call  {:>8.1} imagined frames/s",
+            format!("{:?}", self.generator),
+            self.seconds_per_call,
+            self.frames_per_second
+        )
+    }
+}
+
 /// Runs the benchmark for both generators on the same models and inputs.
 pub fn run_imagine_bench<B: AutodiffBackend>(
     bench: &ImagineBench,

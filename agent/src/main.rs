@@ -295,14 +295,7 @@ fn run(cli: Cli) -> Result<()> {
                 seed: 0,
             };
             println!("imagination benchmark: {size:?} sizes, batch {batch}, horizon {horizon}, {iterations} timed calls after one warm-up, {device:?}");
-            let report = |r: &ImagineResult| {
-                println!(
-                    "{:<14} {:>8.3} s/call  {:>8.1} imagined frames/s",
-                    format!("{:?}", r.generator),
-                    r.seconds_per_call,
-                    r.frames_per_second
-                )
-            };
+            let report = |r: &ImagineResult| println!("{r}");
             let results = with_backend!(device, B => run_imagine_bench::<Autodiff<B>>(&bench, &Default::default(), report))?;
             if let [pop, tbt] = &results[..] {
                 println!(
