@@ -10,7 +10,8 @@
 //!   cargo run --release -p rem-agent --example controller_probe -- --run runs/out/catch-seed0
 //!
 //! Prints the mean cross-entropy and accuracy every 25 steps. The frames come from
-//! catch under a uniformly random policy; each is seen once.
+//! catch under a uniformly random policy; each is seen once. `--standardize-input
+//! true|false` overrides the run's `actor_critic.standardize_input`.
 
 use anyhow::{ensure, Result};
 use burn::backend::{Autodiff, Flex};
@@ -40,6 +41,9 @@ struct Args {
     /// Width of the controller's hidden layer and LSTM (default: the run's).
     #[arg(long)]
     width: Option<usize>,
+    /// Standardise the latent maps (`actor_critic.standardize_input`; default: the run's).
+    #[arg(long)]
+    standardize_input: Option<bool>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
@@ -58,6 +62,9 @@ fn main() -> Result<()> {
     let mut controller_config = ModelShapes::from_config(&run.config, 3)?.actor_critic;
     if let Some(width) = args.width {
         controller_config = controller_config.with_hidden(width).with_lstm(width);
+    }
+    if let Some(standardize) = args.standardize_input {
+        controller_config = controller_config.with_standardize_input(standardize);
     }
     <Train as Backend>::seed(&device, args.seed);
     let mut controller = controller_config.init::<Train>(&device)?;
@@ -82,10 +89,8 @@ fn main() -> Result<()> {
         let (tokens, _) = tokenizer.encode(frames_to_tensor::<Flex>(&frames, &device)?);
         let latents = Tensor::<Train, 4>::from_inner(tokenizer.embed_tokens_grid(tokens));
         let seen = controller.observe(latents, controller.initial_state(args.batch, &device));
-        let labels = Tensor::<Train, 1, Int>::from_data(
-            TensorData::new(labels, [args.batch]),
-            &device,
-        );
+        let labels =
+            Tensor::<Train, 1, Int>::from_data(TensorData::new(labels, [args.batch]), &device);
         let log_probs = log_softmax(seen.logits.clone(), 1);
         let loss = log_probs
             .gather(1, labels.clone().unsqueeze_dim(1))

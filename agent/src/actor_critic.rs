@@ -53,6 +53,10 @@ pub struct ActorCriticConfig {
     /// LSTM state width; action embeddings have this width too.
     #[config(default = 512)]
     pub lstm: usize,
+    /// Standardise each frame's latent map before the conv trunk (see
+    /// [`standardize_map`]). Off in the spec.
+    #[config(default = false)]
+    pub standardize_input: bool,
 }
 
 impl ActorCriticConfig {
@@ -66,6 +70,7 @@ impl ActorCriticConfig {
             conv2: 4,
             hidden: 16,
             lstm: 16,
+            standardize_input: false,
         }
     }
 
@@ -110,6 +115,7 @@ impl ActorCriticConfig {
             embed_dim: self.embed_dim,
             tokens_per_side: self.tokens_per_side,
             n_actions: self.n_actions,
+            standardize_input: self.standardize_input,
         })
     }
 }
@@ -198,6 +204,7 @@ pub struct ActorCritic<B: Backend> {
     embed_dim: usize,
     tokens_per_side: usize,
     n_actions: usize,
+    standardize_input: bool,
 }
 
 impl<B: Backend> ActorCritic<B> {
@@ -304,6 +311,11 @@ impl<B: Backend> ActorCritic<B> {
 
     /// Conv trunk and projection: [N, E, S, S] -> [N, hidden].
     fn encode(&self, latents: Tensor<B, 4>) -> Tensor<B, 2> {
+        let latents = if self.standardize_input {
+            standardize_map(latents)
+        } else {
+            latents
+        };
         let x = silu(self.conv1.forward(latents));
         let x = silu(self.conv2.forward(x));
         let [n, channels, rows, cols] = x.dims();
@@ -333,6 +345,29 @@ fn check_batch<B: Backend>(what: &str, batch: usize, state: &ActorCriticState<B>
         batch, expected,
         "actor-critic {what} batch {batch} differs from the state batch {expected}"
     );
+}
+
+/// Standardises each frame's latent map `[B, E, S, S]` on its own: every channel minus
+/// its mean over the frame's cells, then the whole map divided by its standard
+/// deviation. Codebook vectors are small (their scale follows the tokenizer's training)
+/// and most cells of a frame share one background code, so the raw map shows the
+/// objects as small differences on a large common offset; a fresh controller then sits
+/// at chance for hundreds of steps before it finds them (`examples/controller_probe.rs`).
+/// No parameters, and each frame is treated alone, so acting does not depend on the
+/// batch. A frame whose cells all hold one code maps to zeros.
+pub fn standardize_map<B: Backend>(latents: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [batch, channels, rows, cols] = latents.dims();
+    let cells = latents.reshape([batch, channels, rows * cols]);
+    let centred = cells.clone() - cells.mean_dim(2);
+    let std = centred
+        .clone()
+        .reshape([batch, channels * rows * cols])
+        .powi_scalar(2)
+        .mean_dim(1)
+        .add_scalar(1e-6)
+        .sqrt()
+        .reshape([batch, 1, 1]);
+    (centred / std).reshape([batch, channels, rows, cols])
 }
 
 /// Lays out a frame's codebook vectors `codes` [B, K, E] (tokens row-major over a

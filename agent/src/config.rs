@@ -108,6 +108,9 @@ pub struct ActorCriticSection {
     pub entropy_weight: f32,
     /// Temperature of the world model's token sampling in imagination (spec: 1).
     pub world_temperature: f32,
+    /// Standardise each frame's latent map before the controller's convolutions
+    /// (spec: false; see `actor_critic::standardize_map`).
+    pub standardize_input: bool,
     pub optim: OptimSection,
 }
 
@@ -223,6 +226,7 @@ impl Default for ActorCriticSection {
             lambda: 0.95,
             entropy_weight: 0.001,
             world_temperature: 1.0,
+            standardize_input: false,
             optim: OptimSection {
                 lr: 1e-4,
                 weight_decay: 0.01,

@@ -104,7 +104,8 @@ impl ModelShapes {
             .with_embed_dim(t.embed_dim)
             .with_tokens_per_side(tokenizer.tokens_per_side())
             .with_hidden(a.hidden)
-            .with_lstm(a.lstm);
+            .with_lstm(a.lstm)
+            .with_standardize_input(a.standardize_input);
         actor_critic.validate()?;
         Ok(Self {
             tokenizer,

@@ -6,7 +6,9 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rem_agent::actor_critic::{latent_map, ActorCritic, ActorCriticConfig, ActorCriticState};
+use rem_agent::actor_critic::{
+    latent_map, standardize_map, ActorCritic, ActorCriticConfig, ActorCriticState,
+};
 
 type Cpu = Flex;
 type Train = Autodiff<Flex>;
@@ -257,6 +259,91 @@ fn latent_map_lays_tokens_out_row_major() {
             }
         }
     }
+}
+
+#[test]
+fn standardized_maps_have_zero_channel_means_and_unit_spread() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let (batch, channels, side) = (3, 4, 5);
+    let map = to_vec(standardize_map(uniform_tensor::<Cpu, 4>(
+        [batch, channels, side, side],
+        &mut rng,
+    )));
+    let cells = side * side;
+    for frame in map.chunks(channels * cells) {
+        for channel in frame.chunks(cells) {
+            let mean = channel.iter().sum::<f32>() / cells as f32;
+            assert!(mean.abs() < 1e-5, "channel mean {mean}");
+        }
+        let variance = frame.iter().map(|x| x * x).sum::<f32>() / frame.len() as f32;
+        assert!((variance - 1.0).abs() < 1e-3, "map variance {variance}");
+    }
+}
+
+#[test]
+fn standardized_maps_ignore_the_codebook_scale_and_offset() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let map = uniform_tensor::<Cpu, 4>([2, 3, 4, 4], &mut rng);
+    let plain = to_vec(standardize_map(map.clone()));
+    let moved = to_vec(standardize_map(map.mul_scalar(0.1).add_scalar(5.0)));
+    assert!(max_abs_diff(&plain, &moved) < 1e-3);
+}
+
+#[test]
+fn standardized_maps_treat_each_frame_alone() {
+    let mut rng = StdRng::seed_from_u64(9);
+    let map = uniform_tensor::<Cpu, 4>([4, 3, 4, 4], &mut rng);
+    let whole = to_vec(standardize_map(map.clone()));
+    let first = to_vec(standardize_map(map.narrow(0, 0, 1)));
+    assert!(max_abs_diff(&whole[..first.len()], &first) < 1e-6);
+}
+
+#[test]
+fn a_controller_with_standardized_input_reads_only_the_frame_contents() {
+    let config = ActorCriticConfig::tiny(N_ACTIONS).with_standardize_input(true);
+    let model = config.init::<Cpu>(&Default::default()).unwrap();
+    let mut rng = StdRng::seed_from_u64(10);
+    let latents = uniform_tensor::<Cpu, 4>(
+        [
+            2,
+            config.embed_dim,
+            config.tokens_per_side,
+            config.tokens_per_side,
+        ],
+        &mut rng,
+    );
+    let observe = |latents: Tensor<Cpu, 4>| {
+        to_vec(
+            model
+                .observe(latents, model.initial_state(2, &Default::default()))
+                .logits,
+        )
+    };
+    let plain = observe(latents.clone());
+    // A rescaled and shifted codebook describes the same frame.
+    assert!(
+        max_abs_diff(
+            &plain,
+            &observe(latents.clone().mul_scalar(3.0).add_scalar(1.0))
+        ) < 1e-4
+    );
+    // Without standardisation the same change moves the outputs.
+    let raw = config
+        .with_standardize_input(false)
+        .init::<Cpu>(&Default::default())
+        .unwrap();
+    let raw_observe = |latents: Tensor<Cpu, 4>| {
+        to_vec(
+            raw.observe(latents, raw.initial_state(2, &Default::default()))
+                .logits,
+        )
+    };
+    assert!(
+        max_abs_diff(
+            &raw_observe(latents.clone()),
+            &raw_observe(latents.mul_scalar(3.0).add_scalar(1.0))
+        ) > 1e-3
+    );
 }
 
 #[test]
