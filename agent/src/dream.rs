@@ -1,7 +1,9 @@
 //! `rem dream`: what the agent imagines. Imagined rollouts of a run's checkpoint,
 //! from real segments of its episode store, exactly as actor-critic training runs
 //! them, decoded to a PNG: one row per rollout, the last real frames then the
-//! imagined ones. Printed beside it: the rewards and ends the world model drew.
+//! imagined ones. Printed beside it: the rewards and ends the world model drew, and
+//! the imagined reward that followed each action over all rollouts (a world model
+//! that favours one action without cause shows up there under a fresh controller).
 
 use std::path::Path;
 
@@ -27,6 +29,37 @@ pub struct Dream {
     /// How the tokenizer's codes are spread over the real frames the rollouts
     /// started from.
     pub codes: CodeUsage,
+    /// Per action id: the imagined reward that followed it, over all rollouts.
+    pub after_action: Vec<RewardAfterAction>,
+}
+
+/// The rewards drawn from the step an action was taken to the end of its rollout,
+/// summed per step and averaged over the steps that took the action.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RewardAfterAction {
+    pub steps: usize,
+    pub mean: f64,
+}
+
+impl RewardAfterAction {
+    /// One entry per action id below `n_actions`, over the transitions of `rows`.
+    pub fn of(rows: &[DreamRow], n_actions: usize) -> Vec<Self> {
+        let mut sums = vec![(0usize, 0.0f64); n_actions];
+        for row in rows {
+            for (t, &action) in row.actions.iter().take(row.rewards.len()).enumerate() {
+                let to_go: f32 = row.rewards[t..].iter().sum();
+                let entry = &mut sums[action as usize];
+                entry.0 += 1;
+                entry.1 += f64::from(to_go);
+            }
+        }
+        sums.into_iter()
+            .map(|(steps, sum)| Self {
+                steps,
+                mean: if steps == 0 { 0.0 } else { sum / steps as f64 },
+            })
+            .collect()
+    }
 }
 
 /// Spread of token codes over a set of frames.
@@ -111,6 +144,10 @@ pub struct DreamSettings {
     /// (`actor_critic.world_temperature`).
     pub world_temperature: Option<f32>,
     pub seed: u64,
+    /// Act with a freshly initialised controller instead of the checkpoint's.
+    pub fresh_controller: bool,
+    /// Rollouts drawn in the PNG and returned as rows (the first ones).
+    pub shown: usize,
 }
 
 /// Imagines rollouts from the run's checkpoint (its latest unless `checkpoint`
@@ -127,13 +164,22 @@ pub fn dream_run<B: AutodiffBackend>(
         horizon,
         world_temperature,
         seed,
+        fresh_controller,
+        shown,
     } = settings;
     anyhow::ensure!(rollouts > 0, "at least one rollout is needed");
     let SavedRun {
         config,
         checkpoint: dir,
-        models,
+        mut models,
     } = SavedRun::<B>::open(run_dir, checkpoint, device)?;
+    let n_actions = models.actor_critic.n_actions();
+    if fresh_controller {
+        B::seed(device, seed);
+        models.actor_critic = crate::models::ModelShapes::from_config(&config, n_actions)?
+            .actor_critic
+            .init(device)?;
+    }
     let store_path = dir.join("store.bin");
     let store = EpisodeStore::load(&store_path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", store_path.display()))?;
@@ -175,9 +221,11 @@ pub fn dream_run<B: AutodiffBackend>(
     };
     let rollout = imagine(&frozen, &models.actor_critic, start, settings, &mut rng)?;
 
-    let [n, imagined, k] = rollout.frames.dims();
-    let decoded =
-        tensor_to_frames(tokenizer.decode_tokens(rollout.frames.reshape([n * imagined, k])));
+    let [_, imagined, k] = rollout.frames.dims();
+    let n = shown.min(rollouts);
+    let decoded = tensor_to_frames(
+        tokenizer.decode_tokens(rollout.frames.narrow(0, 0, n).reshape([n * imagined, k])),
+    );
     let real_shown = REAL_FRAMES_SHOWN.min(segments.len);
     let grid: Vec<Vec<u8>> = (0..n)
         .map(|row| {
@@ -204,7 +252,7 @@ pub fn dream_run<B: AutodiffBackend>(
         .into_vec()
         .expect("int tensor");
     let steps = horizon - 1;
-    let rows = (0..n)
+    let rows: Vec<DreamRow> = (0..rollouts)
         .map(|row| DreamRow {
             rewards: rewards[row * steps..(row + 1) * steps].to_vec(),
             ends: continues[row * steps..(row + 1) * steps]
@@ -214,12 +262,17 @@ pub fn dream_run<B: AutodiffBackend>(
             actions: actions[row * horizon..(row + 1) * horizon].to_vec(),
         })
         .collect();
-    Ok(Dream { rows, codes })
+    let after_action = RewardAfterAction::of(&rows, n_actions);
+    Ok(Dream {
+        rows: rows.into_iter().take(n).collect(),
+        codes,
+        after_action,
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{CodeUsage, DreamRow};
+    use super::{CodeUsage, DreamRow, RewardAfterAction};
 
     #[test]
     fn a_row_reads_as_reward_signs_and_actions() {
@@ -229,6 +282,44 @@ mod tests {
             actions: vec![0, 2, 1, 1],
         };
         assert_eq!(row.to_string(), "rewards -.+|  actions 0 2 1 1");
+    }
+
+    #[test]
+    fn reward_after_an_action_sums_the_rest_of_its_rollout() {
+        let row = |rewards: Vec<f32>, actions: Vec<i64>| DreamRow {
+            ends: vec![false; rewards.len()],
+            rewards,
+            actions,
+        };
+        let rows = [
+            row(vec![0.0, -1.0, 1.0], vec![0, 1, 1, 2]),
+            row(vec![1.0, 0.0, 0.0], vec![1, 0, 0, 1]),
+        ];
+        let after = RewardAfterAction::of(&rows, 3);
+        // action 0: 0 (row 1, t 0), 0 and 0 (row 2, t 1 and 2)
+        assert_eq!(
+            after[0],
+            RewardAfterAction {
+                steps: 3,
+                mean: 0.0
+            }
+        );
+        // action 1: -1+1 = 0 and 1 (row 1, t 1 and 2), 1 (row 2, t 0); the last action of
+        // a rollout has no transition after it
+        assert_eq!(
+            after[1],
+            RewardAfterAction {
+                steps: 3,
+                mean: 2.0 / 3.0
+            }
+        );
+        assert_eq!(
+            after[2],
+            RewardAfterAction {
+                steps: 0,
+                mean: 0.0
+            }
+        );
     }
 
     #[test]

@@ -126,6 +126,13 @@ enum Command {
         temperature: Option<f32>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Act with a freshly initialised controller instead of the checkpoint's.
+        #[arg(long)]
+        fresh_controller: bool,
+        /// Rollouts drawn in the PNG and listed (the first ones; the reward after each
+        /// action counts all).
+        #[arg(long, default_value_t = 16)]
+        show: usize,
         /// The PNG to write (default: RUN_DIR/dream.png).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -240,6 +247,8 @@ fn run(cli: Cli) -> Result<()> {
             horizon,
             temperature,
             seed,
+            fresh_controller,
+            show,
             out,
             device,
         } => {
@@ -249,6 +258,8 @@ fn run(cli: Cli) -> Result<()> {
                 horizon,
                 world_temperature: temperature,
                 seed,
+                fresh_controller,
+                shown: show,
             };
             let dream = with_backend!(device, B => rem_agent::dream::dream_run::<Autodiff<B>>(
                 &run, checkpoint.as_deref(), settings, &out, &Default::default()))?;
@@ -256,6 +267,16 @@ fn run(cli: Cli) -> Result<()> {
                 println!("rollout {:>2}  {row}", i + 1);
             }
             println!("tokenizer codes on the real frames: {}", dream.codes);
+            let after: Vec<String> = dream
+                .after_action
+                .iter()
+                .enumerate()
+                .map(|(action, a)| format!("{action}: {:+.3} ({} steps)", a.mean, a.steps))
+                .collect();
+            println!(
+                "imagined reward from each action to the rollout's end: {}",
+                after.join(", ")
+            );
             println!(
                 "wrote {} (each row: {} real frames, then the imagined ones)",
                 out.display(),
