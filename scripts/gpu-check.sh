@@ -10,7 +10,7 @@
 # Preparing the binary and what it needs (see docs/gpu.md):
 #   CARGO_TARGET_DIR=target-cuda cargo build --release --features cuda
 #   mkdir -p dist && strip -o dist/rem-cuda target-cuda/release/rem
-#   python3 -m pip download --no-deps -d .whl ale-py==0.12.1   # the GPU machine has no network
+#   python3 -m pip download --no-deps -d .whl ale-py==0.12.1   # for a machine without network
 #
 # Knobs (environment): REM_DEVICE (cuda), REM_SIZE (spec), REM_BATCH (128),
 # REM_GAME (Breakout), REM_STEPS (training steps per phase and epoch, 20),
