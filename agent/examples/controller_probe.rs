@@ -20,7 +20,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use clap::Parser;
 use rand::{Rng, SeedableRng};
-use rem_agent::models::{ModelShapes, SavedRun};
+use rem_agent::models::SavedRun;
 use rem_envs::native::Catch;
 use rem_envs::Env;
 use rem_worldmodel::tokenizer::frames_to_tensor;
@@ -59,7 +59,7 @@ fn main() -> Result<()> {
         run.config.env.game
     );
     let tokenizer = run.models.tokenizer;
-    let mut controller_config = ModelShapes::from_config(&run.config, 3)?.actor_critic;
+    let mut controller_config = run.shapes.actor_critic;
     if let Some(width) = args.width {
         controller_config = controller_config.with_hidden(width).with_lstm(width);
     }

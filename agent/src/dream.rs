@@ -171,14 +171,12 @@ pub fn dream_run<B: AutodiffBackend>(
     let SavedRun {
         config,
         checkpoint: dir,
+        shapes,
         mut models,
     } = SavedRun::<B>::open(run_dir, checkpoint, device)?;
-    let n_actions = models.actor_critic.n_actions();
     if fresh_controller {
         B::seed(device, seed);
-        models.actor_critic = crate::models::ModelShapes::from_config(&config, n_actions)?
-            .actor_critic
-            .init(device)?;
+        models.actor_critic = shapes.actor_critic.init(device)?;
     }
     let store_path = dir.join("store.bin");
     let store = EpisodeStore::load(&store_path)
@@ -262,7 +260,7 @@ pub fn dream_run<B: AutodiffBackend>(
             actions: actions[row * horizon..(row + 1) * horizon].to_vec(),
         })
         .collect();
-    let after_action = RewardAfterAction::of(&rows, n_actions);
+    let after_action = RewardAfterAction::of(&rows, shapes.actor_critic.n_actions);
     Ok(Dream {
         rows: rows.into_iter().take(n).collect(),
         codes,

@@ -85,6 +85,7 @@ pub fn evaluate_run<B: Backend>(
         config,
         checkpoint: dir,
         models,
+        ..
     } = crate::models::SavedRun::<B>::open(run_dir, checkpoint, device)?;
     let episodes = episodes.unwrap_or(config.eval.final_episodes);
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xE7A1);

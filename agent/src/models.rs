@@ -128,6 +128,8 @@ pub struct SavedRun<B: Backend> {
     pub config: RunConfig,
     /// The checkpoint folder the models came from.
     pub checkpoint: std::path::PathBuf,
+    /// The models' sizes, as the config and the game's action count give them.
+    pub shapes: ModelShapes,
     pub models: AgentModels<B>,
 }
 
@@ -153,6 +155,7 @@ impl<B: Backend> SavedRun<B> {
         Ok(Self {
             config,
             checkpoint,
+            shapes,
             models,
         })
     }
