@@ -71,6 +71,7 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
             horizon: s.horizon,
             generator: Generator::Pop,
             world_temperature: s.world_temperature,
+            expected_outcomes: s.expected_outcomes,
         };
         let rollout = imagine(frozen, &model, start, settings, rng)?;
 

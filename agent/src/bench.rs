@@ -104,6 +104,7 @@ pub fn run_imagine_bench<B: AutodiffBackend>(
             horizon: bench.horizon,
             generator,
             world_temperature: 1.0,
+            expected_outcomes: false,
         };
         let rollout = imagine(&frozen, &controller, start, settings, rng)?;
         // Reading one value waits for every queued kernel on asynchronous backends.

@@ -99,6 +99,10 @@ pub struct WorldModelSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActorCriticSection {
+    /// Channels of the first 3x3 convolution on the latent map.
+    pub conv1: usize,
+    /// Channels of the second one.
+    pub conv2: usize,
     pub hidden: usize,
     pub lstm: usize,
     pub burn_in: usize,
@@ -111,6 +115,9 @@ pub struct ActorCriticSection {
     /// Standardise each frame's latent map before the controller's convolutions
     /// (spec: false; see `actor_critic::standardize_map`).
     pub standardize_input: bool,
+    /// Use the world model's expected reward sign and end probability in imagined
+    /// returns instead of drawing them (the reference draws them).
+    pub expected_outcomes: bool,
     pub optim: OptimSection,
 }
 
@@ -218,6 +225,8 @@ impl Default for WorldModelSection {
 impl Default for ActorCriticSection {
     fn default() -> Self {
         Self {
+            conv1: 128,
+            conv2: 64,
             hidden: 512,
             lstm: 512,
             burn_in: 20,
@@ -227,6 +236,7 @@ impl Default for ActorCriticSection {
             entropy_weight: 0.001,
             world_temperature: 1.0,
             standardize_input: false,
+            expected_outcomes: false,
             optim: OptimSection {
                 lr: 1e-4,
                 weight_decay: 0.01,

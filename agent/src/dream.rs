@@ -216,6 +216,8 @@ pub fn dream_run<B: AutodiffBackend>(
         horizon,
         generator: Generator::Pop,
         world_temperature: world_temperature.unwrap_or(config.actor_critic.world_temperature),
+        // Drawn, so that the listed rewards and ends are events.
+        expected_outcomes: false,
     };
     let rollout = imagine(&frozen, &models.actor_critic, start, settings, &mut rng)?;
 

@@ -62,6 +62,8 @@ pub struct RolloutSettings {
     pub generator: Generator,
     /// Temperature of the world model's token sampling (spec: 1).
     pub world_temperature: f32,
+    /// Rewards and ends as the world model's expectations instead of draws.
+    pub expected_outcomes: bool,
 }
 
 /// Runs one batch of imagined rollouts.
@@ -115,11 +117,14 @@ pub fn imagine<B: AutodiffBackend>(
         Ok((taken.inner(), state))
     };
     let mut record = |outcome: Outcome<B::InnerBackend>| {
-        rewards.push(Tensor::<B, 1>::from_inner(outcome.sample_reward()).unsqueeze_dim::<2>(1));
-        continues.push(
-            Tensor::<B, 1>::from_inner(outcome.sample_done().neg().add_scalar(1.0))
-                .unsqueeze_dim::<2>(1),
-        );
+        let (reward, done) = if settings.expected_outcomes {
+            (outcome.expected_reward(), outcome.done_probability())
+        } else {
+            (outcome.sample_reward(), outcome.sample_done())
+        };
+        rewards.push(Tensor::<B, 1>::from_inner(reward).unsqueeze_dim::<2>(1));
+        continues
+            .push(Tensor::<B, 1>::from_inner(done.neg().add_scalar(1.0)).unsqueeze_dim::<2>(1));
     };
 
     // o_0 is the last real frame; the context for the world model is the block

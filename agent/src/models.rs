@@ -103,6 +103,8 @@ impl ModelShapes {
         let actor_critic = ActorCriticConfig::new(n_actions)
             .with_embed_dim(t.embed_dim)
             .with_tokens_per_side(tokenizer.tokens_per_side())
+            .with_conv1(a.conv1)
+            .with_conv2(a.conv2)
             .with_hidden(a.hidden)
             .with_lstm(a.lstm)
             .with_standardize_input(a.standardize_input);

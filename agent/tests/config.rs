@@ -94,3 +94,31 @@ fn a_part_trains_from_its_start_epoch_to_its_stop_epoch() {
     assert!(spec.world_model.optim.trains_in(600));
     assert!(!spec.to_toml().contains("stop_epoch"));
 }
+
+#[test]
+fn the_controller_sizes_come_from_the_config() {
+    use burn::backend::Flex;
+    use burn::module::Module;
+    use rem_agent::actor_critic::ActorCriticConfig;
+    use rem_agent::models::ModelShapes;
+
+    let path = write(
+        "controller.toml",
+        "[tokenizer]\nembed_dim = 16\n[actor_critic]\nconv1 = 12\nconv2 = 6\nhidden = 20\nlstm = 10\n",
+    );
+    let config = RunConfig::load(&path, &[]).unwrap();
+    let shapes = ModelShapes::from_config(&config, 3).unwrap();
+    let a = &shapes.actor_critic;
+    assert_eq!((a.conv1, a.conv2, a.hidden, a.lstm), (12, 6, 20, 10));
+    let built = a.init::<Flex>(&Default::default()).unwrap().num_params();
+    let expected = ActorCriticConfig::new(3)
+        .with_embed_dim(16)
+        .with_conv1(12)
+        .with_conv2(6)
+        .with_hidden(20)
+        .with_lstm(10)
+        .init::<Flex>(&Default::default())
+        .unwrap()
+        .num_params();
+    assert_eq!(built, expected);
+}

@@ -38,6 +38,21 @@ impl<B: Backend> Outcome<B> {
     pub fn sample_done(&self) -> Tensor<B, 1> {
         sample_logits(self.done_logits.clone(), 1.0).float()
     }
+
+    /// The expected reward sign, P(+1) - P(-1): `[B]`. No sampling noise, so the
+    /// actor-critic's returns vary only with what the policy and the frames do.
+    pub fn expected_reward(&self) -> Tensor<B, 1> {
+        let p = softmax(self.reward_logits.clone(), 1);
+        let [batch, _] = p.dims();
+        (p.clone().narrow(1, 2, 1) - p.narrow(1, 0, 1)).reshape([batch])
+    }
+
+    /// The probability that the episode ended: `[B]`.
+    pub fn done_probability(&self) -> Tensor<B, 1> {
+        let p = softmax(self.done_logits.clone(), 1);
+        let [batch, _] = p.dims();
+        p.narrow(1, 1, 1).reshape([batch])
+    }
 }
 
 /// A batch of imagined worlds: sample a frame, then step it with the chosen actions.

@@ -1,0 +1,48 @@
+//! The expected outcomes of an imagined step are the means of its drawn outcomes.
+
+use burn::backend::Flex;
+use burn::tensor::{Tensor, TensorData};
+use rem_worldmodel::imagination::Outcome;
+
+type B = Flex;
+
+/// `rows` copies of one step whose reward sign is -1/0/+1 with probability 0.2/0.5/0.3
+/// and which ends with probability 0.1.
+fn outcome(rows: usize) -> Outcome<B> {
+    let device = Default::default();
+    let logits = |probs: &[f32]| -> Tensor<B, 2> {
+        let row: Vec<f32> = probs.iter().map(|p| p.ln()).collect();
+        let data: Vec<f32> = (0..rows).flat_map(|_| row.clone()).collect();
+        Tensor::from_data(TensorData::new(data, [rows, probs.len()]), &device)
+    };
+    Outcome {
+        reward_logits: logits(&[0.2, 0.5, 0.3]),
+        done_logits: logits(&[0.9, 0.1]),
+    }
+}
+
+fn values(t: Tensor<B, 1>) -> Vec<f32> {
+    t.into_data().to_vec().unwrap()
+}
+
+#[test]
+fn expected_reward_and_end_probability_follow_the_predicted_distributions() {
+    let o = outcome(3);
+    for r in values(o.expected_reward()) {
+        assert!((r - 0.1).abs() < 1e-6, "P(+1) - P(-1) = 0.1, got {r}");
+    }
+    for d in values(o.done_probability()) {
+        assert!((d - 0.1).abs() < 1e-6, "P(end) = 0.1, got {d}");
+    }
+}
+
+#[test]
+fn draws_average_to_the_expectations() {
+    let o = outcome(20_000);
+    let mean = |v: Vec<f32>| v.iter().sum::<f32>() / v.len() as f32;
+    let reward = mean(values(o.sample_reward()));
+    let done = mean(values(o.sample_done()));
+    // Standard errors: 0.0049 (reward) and 0.0021 (end); 4 of them either side.
+    assert!((reward - 0.1).abs() < 0.02, "mean drawn reward {reward}");
+    assert!((done - 0.1).abs() < 0.009, "mean drawn end {done}");
+}
