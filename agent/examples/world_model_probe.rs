@@ -1,0 +1,153 @@
+//! How fast does a fresh world model learn a run's game? Trains a new world model on
+//! the episodes and with the frozen tokenizer of a run's checkpoint, and reports its
+//! losses on held-out episodes (fresh ones, played with a uniformly random policy)
+//! every `--eval-every` steps. Settings not given are the run's.
+//!
+//!   cargo run --release -p rem-agent --example world_model_probe -- --run runs/out/catch-seed0
+//!
+//! Compares world-model settings on identical data in a fraction of a training run's
+//! time: the run's tokenizer and store stay fixed, only the world model changes.
+
+use anyhow::{Context, Result};
+use burn::backend::{Autodiff, Flex};
+use burn::prelude::*;
+use clap::Parser;
+use rand::{Rng, SeedableRng};
+use rem_agent::batches::{token_batch, TokenCache};
+use rem_agent::models::SavedRun;
+use rem_envs::store::{EpisodeStore, Padding, SegmentBatch, Transition};
+use rem_envs::{make_env, EnvMode};
+use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
+
+type Train = Autodiff<Flex>;
+
+#[derive(Parser)]
+struct Args {
+    /// A run folder; its latest checkpoint gives the tokenizer and the training episodes.
+    #[arg(long)]
+    run: std::path::PathBuf,
+    #[arg(long, default_value_t = 1000)]
+    steps: usize,
+    #[arg(long, default_value_t = 100)]
+    eval_every: usize,
+    /// Held-out episodes, played with a uniformly random policy.
+    #[arg(long, default_value_t = 20)]
+    eval_episodes: usize,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    batch: Option<usize>,
+    #[arg(long)]
+    seq_blocks: Option<usize>,
+    #[arg(long)]
+    context_blocks: Option<usize>,
+    #[arg(long)]
+    layers: Option<usize>,
+    #[arg(long)]
+    heads: Option<usize>,
+    #[arg(long)]
+    ffn: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// Held-out episodes of the run's game under a uniformly random policy.
+fn random_episodes(game: &str, episodes: usize, seed: u64) -> Result<EpisodeStore> {
+    let mut env = make_env(game, EnvMode::Train, seed)?;
+    let n_actions = env.action_space().n();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut store = EpisodeStore::new(usize::MAX);
+    for _ in 0..episodes {
+        let (mut obs, _) = env.reset(None)?;
+        loop {
+            let action = rng.random_range(0..n_actions);
+            let step = env.step(action)?;
+            let next = step.obs.clone();
+            store.push(0, Transition::new(obs, action, &step));
+            if step.terminated || step.truncated {
+                store.close_episode(0);
+                break;
+            }
+            obs = next;
+        }
+    }
+    Ok(store)
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let device = Default::default();
+    let run = SavedRun::<Flex>::open(&args.run, None, &device)?;
+    let store = EpisodeStore::load(&run.checkpoint.join("store.bin"))
+        .with_context(|| format!("reading the episodes of {}", run.checkpoint.display()))?;
+    let c = &run.config.world_model;
+    let (batch, seq_blocks) = (
+        args.batch.unwrap_or(c.optim.batch),
+        args.seq_blocks.unwrap_or(c.seq_blocks),
+    );
+    let context_blocks = args.context_blocks.unwrap_or(c.context_blocks);
+    let lr = args.lr.unwrap_or(c.optim.lr);
+
+    let mut shape = run.shapes.world_model;
+    shape.retnet.n_layers = args.layers.unwrap_or(shape.retnet.n_layers);
+    shape.retnet.n_heads = args.heads.unwrap_or(shape.retnet.n_heads);
+    shape.retnet.ffn = args.ffn.unwrap_or(shape.retnet.ffn);
+    <Train as Backend>::seed(&device, args.seed);
+    let mut model = shape.init::<Train>(&device);
+    let mut trainer = WorldModelTrainer::<Train>::new(WorldModelTrainerConfig {
+        learning_rate: lr,
+        weight_decay: c.optim.weight_decay as f64,
+        max_grad_norm: c.optim.grad_clip,
+        context_blocks,
+    });
+    println!(
+        "{} training steps in {} episodes; world model {:?}, batch {batch} x {seq_blocks} blocks \
+         (context {context_blocks}), lr {lr}",
+        store.num_steps(),
+        store.num_episodes(),
+        shape.retnet,
+    );
+
+    let tokenizer = run.models.tokenizer;
+    let codebook = Tensor::<Train, 2>::from_inner(tokenizer.codebook());
+    let mut cache = TokenCache::default();
+    let held_out = random_episodes(&run.config.env.game, args.eval_episodes, args.seed + 1)?;
+    let mut eval_rng = rand::rngs::StdRng::seed_from_u64(args.seed + 2);
+    let eval_batches: Vec<SegmentBatch> = (0..16)
+        .map(|_| held_out.sample_segments(&mut eval_rng, 16, seq_blocks, Padding::Right))
+        .collect::<Result<_, _>>()?;
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
+    let started = std::time::Instant::now();
+    let (mut train_obs, mut count) = (0.0, 0);
+    for step in 1..=args.steps {
+        let segments = store.sample_segments(&mut rng, batch, seq_blocks, Padding::Right)?;
+        let tokens = token_batch::<Train>(&tokenizer, &segments, &mut cache, &device)?;
+        let (next, stats) = trainer.step(model, &codebook, &tokens);
+        model = next;
+        train_obs += stats.obs;
+        count += 1;
+        if step % args.eval_every == 0 || step == args.steps {
+            let (mut obs, mut reward, mut done) = (0.0, 0.0, 0.0);
+            for segments in &eval_batches {
+                let tokens = token_batch::<Train>(&tokenizer, segments, &mut cache, &device)?;
+                let loss = model.loss(&codebook, &tokens, context_blocks);
+                let scalar = |t: Tensor<Train, 1>| t.into_scalar().elem::<f32>();
+                obs += scalar(loss.obs);
+                reward += scalar(loss.reward);
+                done += scalar(loss.done);
+            }
+            let n = eval_batches.len() as f32;
+            println!(
+                "step {step:5}  train obs {:.4}  held-out obs {:.4} reward {:.4} done {:.4}  {:.0} s",
+                train_obs / count as f32,
+                obs / n,
+                reward / n,
+                done / n,
+                started.elapsed().as_secs_f64()
+            );
+            (train_obs, count) = (0.0, 0);
+        }
+    }
+    Ok(())
+}
