@@ -41,6 +41,10 @@ pub struct CollectSection {
     pub steps_per_epoch: usize,
     pub temperature: f32,
     pub epsilon: f32,
+    /// Epochs 1..=random_until_epoch act uniformly at random (epsilon 1; spec: 0).
+    /// An untrained policy's small action biases keep the paddle or player in one
+    /// part of the screen, and the world model then knows little of the rest.
+    pub random_until_epoch: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,6 +174,7 @@ impl Default for CollectSection {
             steps_per_epoch: 200,
             temperature: 1.0,
             epsilon: 0.01,
+            random_until_epoch: 0,
         }
     }
 }

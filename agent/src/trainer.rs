@@ -184,9 +184,10 @@ impl<B: AutodiffBackend> Trainer<B> {
 
         if epoch <= c.collect.collect_until_epoch {
             let started = phase("collect");
+            let random = epoch <= c.collect.random_until_epoch;
             let acting = Acting {
                 temperature: c.collect.temperature,
-                epsilon: c.collect.epsilon,
+                epsilon: if random { 1.0 } else { c.collect.epsilon },
             };
             let rounds = c.collect.steps_per_epoch.div_ceil(c.collect.envs);
             let stats = self.collector.collect(

@@ -10,6 +10,7 @@ const TINY: &[&str] = &[
     "collect.epochs=6",
     "collect.collect_until_epoch=6",
     "collect.steps_per_epoch=40",
+    "collect.random_until_epoch=0",
     "tokenizer.optim.start_epoch=1",
     "tokenizer.optim.steps_per_epoch=2",
     "tokenizer.optim.batch=4",
@@ -191,4 +192,60 @@ fn bad_input_gives_a_one_line_error() {
         assert_one_line_error(&out, "nothing");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Frequencies of the actions stored in epoch 1 of a one-epoch run with `sets`.
+fn first_epoch_action_frequencies(name: &str, sets: &[&str]) -> Vec<f64> {
+    use rand::SeedableRng;
+    use rem_envs::store::{EpisodeStore, Padding};
+
+    let run_dir = temp_dir(name);
+    let mut command = rem();
+    command
+        .args(["train", "--config", "runs/catch.toml", "--run-dir"])
+        .arg(&run_dir);
+    let common = [
+        "collect.epochs=1",
+        "collect.collect_until_epoch=1",
+        "collect.steps_per_epoch=300",
+        "tokenizer.optim.start_epoch=2",
+        "world_model.optim.start_epoch=2",
+        "actor_critic.optim.start_epoch=2",
+        "eval.final_episodes=1",
+        "checkpoint.every_epochs=1",
+    ];
+    for item in common.iter().chain(sets) {
+        command.args(["--set", item]);
+    }
+    let status = command.stdout(Stdio::null()).status().unwrap();
+    assert!(status.success());
+    let store = EpisodeStore::load(&run_dir.join("checkpoints/epoch-000001/store.bin")).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let draws = store
+        .sample_segments(&mut rng, 3000, 1, Padding::Right)
+        .unwrap();
+    let mut counts = vec![0.0; 3];
+    for &action in &draws.actions {
+        counts[action] += 1.0;
+    }
+    let _ = std::fs::remove_dir_all(&run_dir);
+    counts.iter().map(|c| c / 3000.0).collect()
+}
+
+#[test]
+fn random_collection_epochs_ignore_the_policy() {
+    // A greedy untrained policy repeats itself; the same run with its first epoch
+    // random takes every action about equally often.
+    let greedy = ["collect.temperature=0", "collect.epsilon=0"];
+    let policy = first_epoch_action_frequencies("greedy", &greedy);
+    let mut random_sets = greedy.to_vec();
+    random_sets.push("collect.random_until_epoch=1");
+    let random = first_epoch_action_frequencies("random", &random_sets);
+    assert!(
+        policy.iter().cloned().fold(0.0, f64::max) > 0.6,
+        "greedy policy frequencies {policy:?}"
+    );
+    for f in &random {
+        assert!((0.25..0.42).contains(f), "random frequencies {random:?}");
+    }
 }
