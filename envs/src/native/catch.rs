@@ -21,9 +21,9 @@ const LEFT: usize = 1;
 const RIGHT: usize = 2;
 
 const PADDLE_ROW: i32 = GRID - 1;
-const BALL: Rgb = [230, 70, 60];
-const LAST_BALL: Rgb = [245, 215, 40];
-const PADDLE: Rgb = [80, 160, 255];
+pub const BALL: Rgb = [230, 70, 60];
+pub const LAST_BALL: Rgb = [245, 215, 40];
+pub const PADDLE: Rgb = [80, 160, 255];
 
 #[derive(Debug, Clone)]
 struct State {
