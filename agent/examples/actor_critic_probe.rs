@@ -8,7 +8,7 @@
 //! Compares actor-critic settings on one world model without collecting or training
 //! anything else, a fraction of a training run's time.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
 use burn::prelude::*;
@@ -19,7 +19,6 @@ use rem_agent::batches::TokenCache;
 use rem_agent::evaluate::evaluate;
 use rem_agent::imagine::FrozenModels;
 use rem_agent::models::{AgentModels, SavedRun};
-use rem_envs::store::EpisodeStore;
 
 type Train = Autodiff<Flex>;
 
@@ -62,8 +61,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let device = Default::default();
     let run = SavedRun::<Flex>::open(&args.run, None, &device)?;
-    let store = EpisodeStore::load(&run.checkpoint.join("store.bin"))
-        .with_context(|| format!("reading the episodes of {}", run.checkpoint.display()))?;
+    let store = run.episodes()?;
     let mut settings = run.config.actor_critic.clone();
     settings.optim.lr = args.lr.unwrap_or(settings.optim.lr);
     settings.optim.batch = args.batch.unwrap_or(settings.optim.batch);
@@ -72,13 +70,16 @@ fn main() -> Result<()> {
     settings.entropy_weight = args.entropy_weight.unwrap_or(settings.entropy_weight);
     settings.world_temperature = args.world_temperature.unwrap_or(settings.world_temperature);
     settings.expected_outcomes = args.expected_outcomes.unwrap_or(settings.expected_outcomes);
+    let mut shape = run.shapes.actor_critic.clone();
+    shape.conv1 = args.conv1.unwrap_or(shape.conv1);
+    shape.conv2 = args.conv2.unwrap_or(shape.conv2);
     println!(
         "{} start steps in {} episodes; conv {}-{}, lr {} batch {} horizon {} lambda {} entropy {} \
          world temperature {} expected outcomes {}",
         store.num_steps(),
         store.num_episodes(),
-        args.conv1.unwrap_or(run.shapes.actor_critic.conv1),
-        args.conv2.unwrap_or(run.shapes.actor_critic.conv2),
+        shape.conv1,
+        shape.conv2,
         settings.optim.lr,
         settings.optim.batch,
         settings.horizon,
@@ -89,9 +90,6 @@ fn main() -> Result<()> {
     );
 
     <Train as Backend>::seed(&device, args.seed);
-    let mut shape = run.shapes.actor_critic.clone();
-    shape.conv1 = args.conv1.unwrap_or(shape.conv1);
-    shape.conv2 = args.conv2.unwrap_or(shape.conv2);
     let mut controller = shape.init::<Train>(&device)?;
     let mut trainer = ActorCriticTrainer::<Train>::new(&settings)?;
     let AgentModels {

@@ -8,7 +8,7 @@
 //! Compares world-model settings on identical data in a fraction of a training run's
 //! time: the run's tokenizer and store stay fixed, only the world model changes.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
 use clap::Parser;
@@ -78,8 +78,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let device = Default::default();
     let run = SavedRun::<Flex>::open(&args.run, None, &device)?;
-    let store = EpisodeStore::load(&run.checkpoint.join("store.bin"))
-        .with_context(|| format!("reading the episodes of {}", run.checkpoint.display()))?;
+    let store = run.episodes()?;
     let c = &run.config.world_model;
     let (batch, seq_blocks) = (
         args.batch.unwrap_or(c.optim.batch),

@@ -11,7 +11,7 @@ use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use rand::SeedableRng;
-use rem_envs::store::{EpisodeStore, Padding};
+use rem_envs::store::Padding;
 use rem_envs::FRAME_BYTES;
 use rem_worldmodel::tokenizer::tensor_to_frames;
 
@@ -168,19 +168,18 @@ pub fn dream_run<B: AutodiffBackend>(
         shown,
     } = settings;
     anyhow::ensure!(rollouts > 0, "at least one rollout is needed");
+    let run = SavedRun::<B>::open(run_dir, checkpoint, device)?;
+    let store = run.episodes()?;
     let SavedRun {
         config,
-        checkpoint: dir,
         shapes,
         mut models,
-    } = SavedRun::<B>::open(run_dir, checkpoint, device)?;
+        ..
+    } = run;
     if fresh_controller {
         B::seed(device, seed);
         models.actor_critic = shapes.actor_critic.init(device)?;
     }
-    let store_path = dir.join("store.bin");
-    let store = EpisodeStore::load(&store_path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", store_path.display()))?;
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let burn_in = config.actor_critic.burn_in;

@@ -161,6 +161,13 @@ impl<B: Backend> SavedRun<B> {
             models,
         })
     }
+
+    /// The episode store saved with the checkpoint.
+    pub fn episodes(&self) -> Result<rem_envs::store::EpisodeStore> {
+        let path = self.checkpoint.join("store.bin");
+        rem_envs::store::EpisodeStore::load(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+    }
 }
 
 impl<B: Backend> AgentModels<B> {

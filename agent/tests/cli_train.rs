@@ -32,16 +32,21 @@ fn rem() -> Command {
     command
 }
 
-fn train_command(run_dir: &Path) -> Command {
+/// `rem train` on runs/catch.toml with `sets` as overrides, quiet.
+fn train_with(run_dir: &Path, sets: &[&str]) -> Command {
     let mut command = rem();
     command
         .args(["train", "--config", "runs/catch.toml", "--run-dir"])
         .arg(run_dir);
-    for item in TINY {
+    for item in sets {
         command.args(["--set", item]);
     }
     command.stdout(Stdio::null()).stderr(Stdio::null());
     command
+}
+
+fn train_command(run_dir: &Path) -> Command {
+    train_with(run_dir, TINY)
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -200,10 +205,6 @@ fn first_epoch_action_frequencies(name: &str, sets: &[&str]) -> Vec<f64> {
     use rem_envs::store::{EpisodeStore, Padding};
 
     let run_dir = temp_dir(name);
-    let mut command = rem();
-    command
-        .args(["train", "--config", "runs/catch.toml", "--run-dir"])
-        .arg(&run_dir);
     let common = [
         "collect.epochs=1",
         "collect.collect_until_epoch=1",
@@ -214,10 +215,8 @@ fn first_epoch_action_frequencies(name: &str, sets: &[&str]) -> Vec<f64> {
         "eval.final_episodes=1",
         "checkpoint.every_epochs=1",
     ];
-    for item in common.iter().chain(sets) {
-        command.args(["--set", item]);
-    }
-    let status = command.stdout(Stdio::null()).status().unwrap();
+    let all: Vec<&str> = common.iter().chain(sets).copied().collect();
+    let status = train_with(&run_dir, &all).status().unwrap();
     assert!(status.success());
     let store = EpisodeStore::load(&run_dir.join("checkpoints/epoch-000001/store.bin")).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
