@@ -15,7 +15,7 @@
 
 use anyhow::{ensure, Result};
 use burn::backend::{Autodiff, Flex};
-use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use clap::Parser;
@@ -23,6 +23,7 @@ use rand::{Rng, SeedableRng};
 use rem_agent::models::SavedRun;
 use rem_envs::native::Catch;
 use rem_envs::Env;
+use rem_worldmodel::optim::adamw;
 use rem_worldmodel::tokenizer::frames_to_tensor;
 
 type Train = Autodiff<Flex>;
@@ -68,7 +69,7 @@ fn main() -> Result<()> {
     }
     <Train as Backend>::seed(&device, args.seed);
     let mut controller = controller_config.init::<Train>(&device)?;
-    let mut optimizer = AdamWConfig::new().with_weight_decay(0.01).init();
+    let mut optimizer = adamw(0.01);
 
     let mut game = Catch::new();
     game.reset(Some(args.seed))?;

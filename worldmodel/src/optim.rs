@@ -1,9 +1,33 @@
 //! Optimisation helpers shared by the model components.
 
 use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param};
-use burn::optim::GradientsParams;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{AdamW, AdamWConfig, GradientsParams};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
+
+/// PyTorch's AdamW defaults, which the reference trains with (spec section 5).
+pub const ADAM_BETAS: (f32, f32) = (0.9, 0.999);
+pub const ADAM_EPSILON: f32 = 1e-8;
+
+/// The AdamW of every trained part: PyTorch's betas and epsilon (burn's default epsilon
+/// is 1e-5, which damps updates of parameters with gradients below ~1e-5), decoupled
+/// weight decay `weight_decay` on every parameter (0 where the caller decays selected
+/// weights itself, as the world model does with [`DecayLinearWeights`]).
+pub fn adamw_config(weight_decay: f32) -> AdamWConfig {
+    AdamWConfig::new()
+        .with_beta_1(ADAM_BETAS.0)
+        .with_beta_2(ADAM_BETAS.1)
+        .with_epsilon(ADAM_EPSILON)
+        .with_weight_decay(weight_decay)
+}
+
+/// [`adamw_config`] built for module `M`.
+pub fn adamw<B: AutodiffBackend, M: AutodiffModule<B>>(
+    weight_decay: f32,
+) -> OptimizerAdaptor<AdamW, M, B> {
+    adamw_config(weight_decay).init()
+}
 
 /// Decoupled weight decay applied to the weights of `Linear` layers only: biases,
 /// norms, embeddings and prediction tokens are left alone (spec section 5, "weights

@@ -2,13 +2,12 @@
 //! weight decay on `Linear` weights only, and global gradient-norm clipping.
 
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamW, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::optim::clip_grad_norm;
-use crate::optim::DecayLinearWeights;
+use crate::optim::{adamw, clip_grad_norm, DecayLinearWeights};
 use crate::world_model::{TokenBatch, WorldModel};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +49,7 @@ pub struct WorldModelTrainer<B: AutodiffBackend> {
 impl<B: AutodiffBackend> WorldModelTrainer<B> {
     pub fn new(config: WorldModelTrainerConfig) -> Self {
         // AdamW's own decay would reach every parameter; ours is applied after the step.
-        let optimizer = AdamWConfig::new().with_weight_decay(0.0).init();
+        let optimizer = adamw(0.0);
         Self { config, optimizer }
     }
 

@@ -2,12 +2,14 @@
 
 use burn::backend::{Autodiff, Flex};
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Distribution, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
-use rem_worldmodel::optim::DecayLinearWeights;
+use rem_worldmodel::optim::{adamw, DecayLinearWeights};
+use rem_worldmodel::tokenizer::{TokenizerConfig, TokenizerTrainer, TokenizerTrainerConfig};
 use rem_worldmodel::world_model::{TokenBatch, WorldModel, WorldModelConfig};
+use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
 
 type B = Autodiff<Flex>;
 
@@ -67,9 +69,7 @@ fn world_model_loss_falls_when_trained_on_a_toy_world() {
     B::seed(&device, 7);
     let mut model = tiny_model(&device);
     let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(0.0)
-        .init::<B, WorldModel<B>>();
+    let mut optim = adamw::<B, WorldModel<B>>(0.0);
     let batch = toy_batch(&device, 8, 5, 3);
     let initial = model.loss(&codebook, &batch, 2);
     let initial_total: f32 = initial.total.clone().into_scalar();
@@ -137,4 +137,108 @@ fn weight_decay_touches_linear_weights_only() {
     // 2 layers x (5 retention + 2 FFN) linears + 3 heads x 2 linears.
     assert_eq!(halved, 2 * 7 + 6);
     assert!(kept > 0);
+}
+
+/// One parameter tensor, to watch what an optimiser does to it.
+#[derive(Module, Debug)]
+struct Probe<B: burn::tensor::backend::Backend> {
+    weight: Param<Tensor<B, 1>>,
+}
+
+/// PyTorch's AdamW, first step from zero moments: m = (1 - b1) g, v = (1 - b2) g^2,
+/// bias-corrected m_hat = g and v_hat = g^2, so
+/// w' = w (1 - lr wd) - lr g / (|g| + eps).
+fn torch_adamw_first_step(w: f64, g: f64, lr: f64, wd: f64, eps: f64) -> f64 {
+    w * (1.0 - lr * wd) - lr * g / (g.abs() + eps)
+}
+
+#[test]
+fn every_part_steps_with_pytorchs_adamw() {
+    // Gradients of 1e-6 tell epsilon 1e-8 (a step of ~lr) from burn's default 1e-5
+    // (a step of ~0.09 lr).
+    let device = Default::default();
+    let grads_of = [1e-6f32, -3e-6, 2e-4, -0.5];
+    let (lr, wd) = (1e-2, 0.01);
+    let mut optim = adamw::<B, Probe<B>>(wd as f32);
+    let probe = Probe::<B> {
+        weight: Param::from_tensor(Tensor::from_floats([1.0f32, 2.0, -1.0, 0.5], &device)),
+    };
+    let loss = (probe.weight.val() * Tensor::from_floats(grads_of, &device)).sum();
+    let grads = GradientsParams::from_grads(loss.backward(), &probe);
+    let stepped = optim.step(lr, probe, grads);
+    let got: Vec<f32> = stepped.weight.val().into_data().to_vec().unwrap();
+    for ((&w, &g), got) in [1.0f32, 2.0, -1.0, 0.5].iter().zip(&grads_of).zip(got) {
+        let want = torch_adamw_first_step(w as f64, g as f64, lr, wd, 1e-8);
+        assert!(
+            (got as f64 - want).abs() < 1e-6,
+            "w {w}, g {g}: stepped to {got}, PyTorch's AdamW gives {want}"
+        );
+    }
+}
+
+#[test]
+fn the_trainers_build_their_optimiser_from_the_shared_adamw() {
+    // The trainers' optimisers must behave exactly as `adamw` does: after one step on the
+    // same gradients, a model trained by each trainer equals one stepped by `adamw`.
+    let device = Default::default();
+    B::seed(&device, 3);
+    let model = tiny_model(&device);
+    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let batch = toy_batch(&device, 4, 5, 1);
+    let config = WorldModelTrainerConfig {
+        learning_rate: 1e-3,
+        weight_decay: 0.05,
+        max_grad_norm: 1e9,
+        context_blocks: 2,
+    };
+    // The loss materialises the lazily initialised parameters, so the clone shares them.
+    let loss = model.loss(&codebook, &batch, 2);
+    let grads = GradientsParams::from_grads(loss.total.backward(), &model);
+    let mut trainer = WorldModelTrainer::new(config.clone());
+    let (trained, _) = trainer.step(model.clone(), &codebook, &batch);
+    let mut reference = adamw::<B, WorldModel<B>>(0.0);
+    let expected = reference.step(config.learning_rate, model, grads);
+    let expected = expected.map(&mut DecayLinearWeights::new(
+        config.learning_rate,
+        config.weight_decay,
+    ));
+    assert_same_params(&trained, &expected);
+
+    let tokenizer = TokenizerConfig::tiny().init::<B>(&device);
+    let frames: Tensor<B, 4> =
+        Tensor::random([2, 3, 64, 64], Distribution::Uniform(0.0, 1.0), &device);
+    let tk_config = TokenizerTrainerConfig {
+        max_grad_norm: 1e9,
+        ..TokenizerTrainerConfig::default()
+    };
+    let loss = tokenizer.loss(frames.clone());
+    let grads = GradientsParams::from_grads(loss.total.backward(), &tokenizer);
+    let mut tk_trainer = TokenizerTrainer::new(tk_config.clone());
+    let (trained, _) = tk_trainer.step_tensor(tokenizer.clone(), frames);
+    let mut reference = adamw::<B, _>(tk_config.weight_decay);
+    let expected = reference.step(tk_config.learning_rate, tokenizer, grads);
+    assert_same_params(&trained, &expected);
+}
+
+/// Every float parameter of `a` equals the one of `b` at the same place.
+fn assert_same_params<M: Module<B>>(a: &M, b: &M) {
+    #[derive(Default)]
+    struct Collect(Vec<Vec<f32>>);
+    impl ModuleVisitor<B> for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.push(param.val().into_data().to_vec().unwrap());
+        }
+    }
+    let (mut left, mut right) = (Collect::default(), Collect::default());
+    a.visit(&mut left);
+    b.visit(&mut right);
+    assert_eq!(left.0.len(), right.0.len());
+    for (x, y) in left.0.iter().zip(&right.0) {
+        let worst = x
+            .iter()
+            .zip(y)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-7, "a parameter differs by {worst}");
+    }
 }

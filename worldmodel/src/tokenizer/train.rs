@@ -2,13 +2,13 @@
 
 use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamW, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::{frames_to_tensor, Tokenizer, TokenizerError};
-use crate::optim::clip_grad_norm;
+use crate::optim::{adamw, clip_grad_norm};
 
 /// Optimiser settings; `Default` is the REM schedule for the tokenizer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,11 +51,7 @@ impl<B: AutodiffBackend> TokenizerTrainer<B> {
     pub fn new(config: TokenizerTrainerConfig) -> Self {
         // burn's own clipping works per parameter tensor; the reference clips the global
         // norm, which `clip_grad_norm` does before the optimiser sees the gradients.
-        // epsilon 1e-8 as in PyTorch's AdamW (burn defaults to 1e-5).
-        let optimizer = AdamWConfig::new()
-            .with_weight_decay(config.weight_decay)
-            .with_epsilon(1e-8)
-            .init();
+        let optimizer = adamw(config.weight_decay);
         Self { config, optimizer }
     }
 
