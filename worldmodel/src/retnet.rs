@@ -5,13 +5,15 @@
 //! one [`RetentionState`] per layer gathered in a [`RetNetState`].
 
 use crate::activation::silu;
-use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::module::{Module, ModuleMapper, Param, ParamId};
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::retention::{MultiScaleRetention, MultiScaleRetentionConfig, RetentionState};
+use crate::retention::{
+    xavier_linear, MultiScaleRetention, MultiScaleRetentionConfig, RetentionState,
+};
 
 /// Epsilon of the pre-norms.
 pub const LAYER_NORM_EPSILON: f64 = 1e-6;
@@ -25,7 +27,9 @@ pub struct RetNetConfig {
     pub n_heads: usize,
     /// Hidden width of the feed-forward.
     pub ffn: usize,
-    /// Dropout probability after retention, inside and after the feed-forward.
+    /// Dropout probability in the four places of spec section 3: on the retention output
+    /// before the head-wise group norm, after the retention block, inside and after the
+    /// feed-forward.
     pub dropout: f64,
 }
 
@@ -43,7 +47,7 @@ impl Default for RetNetConfig {
 
 impl RetNetConfig {
     pub fn retention(&self) -> MultiScaleRetentionConfig {
-        MultiScaleRetentionConfig::new(self.d_model, self.n_heads)
+        MultiScaleRetentionConfig::new(self.d_model, self.n_heads).with_dropout(self.dropout)
     }
 
     /// Rejects shapes the stack cannot be built with.
@@ -60,20 +64,26 @@ impl RetNetConfig {
         self.retention().check()
     }
 
-    /// Builds the stack; panics with the message of [`Self::check`] on a bad shape.
+    /// Builds the stack as the reference does (spec section 3): one layer initialised
+    /// (Xavier-normal weights, zero biases), and every layer a copy of it with its own
+    /// parameters. Panics with the message of [`Self::check`] on a bad shape.
     pub fn init<B: Backend>(&self, device: &B::Device) -> RetNet<B> {
         if let Err(message) = self.check() {
             panic!("{message}");
         }
+        let first = RetNetLayer {
+            retention_norm: self.layer_norm(device),
+            retention: self.retention().init(device),
+            ffn_norm: self.layer_norm(device),
+            ffn_in: xavier_linear(self.d_model, self.ffn, device),
+            ffn_out: xavier_linear(self.ffn, self.d_model, device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        }
+        // burn initialises parameters lazily, and a clone of a lazy parameter draws
+        // its own values: materialise them once before copying.
+        .map(&mut FreshParamIds);
         let layers = (0..self.n_layers)
-            .map(|_| RetNetLayer {
-                retention_norm: self.layer_norm(device),
-                retention: self.retention().init(device),
-                ffn_norm: self.layer_norm(device),
-                ffn_in: LinearConfig::new(self.d_model, self.ffn).init(device),
-                ffn_out: LinearConfig::new(self.ffn, self.d_model).init(device),
-                dropout: DropoutConfig::new(self.dropout).init(),
-            })
+            .map(|_| first.clone().map(&mut FreshParamIds))
             .collect();
         RetNet { layers }
     }
@@ -82,6 +92,17 @@ impl RetNetConfig {
         LayerNormConfig::new(self.d_model)
             .with_epsilon(LAYER_NORM_EPSILON)
             .init(device)
+    }
+}
+
+/// Gives every float parameter a new id, so that copies of a module train as separate
+/// parameters (the optimiser keys its state and gradients by id).
+struct FreshParamIds;
+
+impl<B: Backend> ModuleMapper<B> for FreshParamIds {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let (_, tensor, mapper) = param.consume();
+        Param::from_mapped_value(ParamId::new(), tensor, mapper)
     }
 }
 

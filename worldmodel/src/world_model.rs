@@ -71,9 +71,11 @@ impl WorldModelConfig {
             hidden: LinearConfig::new(d, d).init(device),
             out: LinearConfig::new(d, classes).init(device),
         };
+        // N(0, 1) like the action embeddings: PyTorch's `nn.Embedding` default, which
+        // the reference uses for both tables.
         let prediction_tokens = Initializer::Normal {
             mean: 0.0,
-            std: 0.02,
+            std: 1.0,
         }
         .init([self.block_len(), d], device);
         WorldModel {

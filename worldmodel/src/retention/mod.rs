@@ -17,8 +17,8 @@ pub use decay::retention_decays;
 pub use state::RetentionState;
 
 use crate::activation::silu;
-use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::module::{Module, Param};
+use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -29,18 +29,31 @@ use rotary::Rotary;
 pub const GROUP_NORM_EPSILON: f64 = 1e-6;
 
 /// Shape of a multi-scale retention layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MultiScaleRetentionConfig {
     /// Model width; split evenly over the heads.
     pub d_model: usize,
     /// Number of heads, each with its own decay.
     pub n_heads: usize,
+    /// Dropout probability on the retention output before the head-wise group norm
+    /// (training only).
+    #[serde(default)]
+    pub dropout: f64,
 }
 
 impl MultiScaleRetentionConfig {
+    /// A layer without dropout.
     pub fn new(d_model: usize, n_heads: usize) -> Self {
-        Self { d_model, n_heads }
+        Self {
+            d_model,
+            n_heads,
+            dropout: 0.0,
+        }
+    }
+
+    pub fn with_dropout(self, dropout: f64) -> Self {
+        Self { dropout, ..self }
     }
 
     /// Width of one head.
@@ -71,18 +84,20 @@ impl MultiScaleRetentionConfig {
         Ok(())
     }
 
-    /// Builds the layer; panics with the message of [`Self::check`] on a bad shape.
+    /// Builds the layer: every projection Xavier-normal with zero bias (spec section 3);
+    /// panics with the message of [`Self::check`] on a bad shape.
     pub fn init<B: Backend>(&self, device: &B::Device) -> MultiScaleRetention<B> {
         if let Err(message) = self.check() {
             panic!("{message}");
         }
-        let linear = || LinearConfig::new(self.d_model, self.d_model).init(device);
+        let linear = || xavier_linear(self.d_model, self.d_model, device);
         MultiScaleRetention {
             query: linear(),
             key: linear(),
             value: linear(),
             gate: linear(),
             out: linear(),
+            dropout: DropoutConfig::new(self.dropout).init(),
             n_heads: self.n_heads,
             head_dim: self.head_dim(),
         }
@@ -98,6 +113,8 @@ pub struct MultiScaleRetention<B: Backend> {
     pub value: Linear<B>,
     pub gate: Linear<B>,
     pub out: Linear<B>,
+    /// On the retention output, before the group norm; identity without autodiff.
+    pub dropout: Dropout,
     n_heads: usize,
     head_dim: usize,
 }
@@ -154,10 +171,9 @@ impl<B: Backend> MultiScaleRetention<B> {
     /// `[batch, time, d_model]`, gated by the layer input `x`.
     pub(crate) fn finish(&self, x: Tensor<B, 3>, retained: Tensor<B, 4>) -> Tensor<B, 3> {
         let [batch, _, time, _] = retained.dims();
-        let normed =
-            normalize_each_head(retained)
-                .swap_dims(1, 2)
-                .reshape([batch, time, self.d_model()]);
+        let normed = normalize_each_head(self.dropout.forward(retained))
+            .swap_dims(1, 2)
+            .reshape([batch, time, self.d_model()]);
         self.out.forward(normed * silu(self.gate.forward(x)))
     }
 
@@ -177,6 +193,16 @@ impl<B: Backend> MultiScaleRetention<B> {
         );
         state.check_matches(batch, self.n_heads, self.head_dim);
     }
+}
+
+/// A `d_in -> d_out` linear layer with Xavier-normal weights (std sqrt(2 / (d_in +
+/// d_out))) and a zero bias, PyTorch's `xavier_normal_` and `zeros_`.
+pub fn xavier_linear<B: Backend>(d_in: usize, d_out: usize, device: &B::Device) -> Linear<B> {
+    let mut linear = LinearConfig::new(d_in, d_out)
+        .with_initializer(Initializer::XavierNormal { gain: 1.0 })
+        .init(device);
+    linear.bias = Some(Param::from_tensor(Tensor::zeros([d_out], device)));
+    linear
 }
 
 /// GroupNorm with one group per head and no affine: every token's head output is
