@@ -51,7 +51,8 @@ impl ActionSpace {
 pub struct Info {
     /// Remaining lives, for games that have them.
     pub lives: Option<u32>,
-    /// True when this step cost a life (the learner treats it as an episode end).
+    /// True when this step cost a life (the learner treats it as an episode end while
+    /// lives remain).
     pub life_lost: bool,
     /// Raw emulator frames (or native ticks) since the last real reset.
     pub episode_frame: u64,

@@ -63,7 +63,7 @@ fn interleaved_envs_keep_separate_episodes() {
     assert_eq!(store.episode_lens(), vec![7, 6]);
     let mut rng = StdRng::seed_from_u64(0);
     let batch = store
-        .sample_segments(&mut rng, 64, 3, Padding::Right)
+        .sample_segments(&mut rng, 64, 3, Padding::Right, 1)
         .unwrap();
     for b in 0..64 {
         let tags: Vec<u8> = (0..3)
@@ -92,7 +92,7 @@ fn life_loss_and_truncation_split_episodes() {
     let mut rng = StdRng::seed_from_u64(1);
     let len = 5;
     let batch = store
-        .sample_segments(&mut rng, 200, len, Padding::Right)
+        .sample_segments(&mut rng, 200, len, Padding::Right, 1)
         .unwrap();
     for b in 0..200 {
         let real: Vec<usize> = (0..len).filter(|&t| batch.mask[b * len + t]).collect();
@@ -119,7 +119,7 @@ fn sampled_batches_have_the_documented_shapes() {
     push_episode(&mut store, 0, 1, 20);
     let mut rng = StdRng::seed_from_u64(2);
     for padding in [Padding::Right, Padding::Left] {
-        let batch = store.sample_segments(&mut rng, 4, 6, padding).unwrap();
+        let batch = store.sample_segments(&mut rng, 4, 6, padding, 1).unwrap();
         assert_eq!((batch.batch, batch.len), (4, 6));
         assert_eq!(batch.frames.len(), 4 * 6 * 64 * 64 * 3);
         assert_eq!(batch.actions.len(), 24);
@@ -136,7 +136,7 @@ fn right_padding_fills_after_the_episode_end() {
     let mut rng = StdRng::seed_from_u64(3);
     let len = 5;
     let batch = store
-        .sample_segments(&mut rng, 300, len, Padding::Right)
+        .sample_segments(&mut rng, 300, len, Padding::Right, 1)
         .unwrap();
     let mut starts = [0usize; 3];
     for b in 0..300 {
@@ -175,7 +175,7 @@ fn left_padding_fills_before_the_episode_start() {
     let mut rng = StdRng::seed_from_u64(4);
     let len = 5;
     let batch = store
-        .sample_segments(&mut rng, 300, len, Padding::Left)
+        .sample_segments(&mut rng, 300, len, Padding::Left, 1)
         .unwrap();
     let mut last_tags = [0usize; 3];
     for b in 0..300 {
@@ -217,7 +217,7 @@ fn anchors_are_uniform_over_all_steps() {
     let (rounds, per_round) = (10, 500);
     for _ in 0..rounds {
         let batch = store
-            .sample_segments(&mut rng, per_round, 1, Padding::Right)
+            .sample_segments(&mut rng, per_round, 1, Padding::Right, 1)
             .unwrap();
         for b in 0..per_round {
             *counts.entry(batch.frame(b, 0)[0]).or_insert(0usize) += 1;
@@ -244,7 +244,7 @@ fn episodes_in_progress_are_sampled() {
     assert_eq!(store.num_complete_episodes(), 0);
     let mut rng = StdRng::seed_from_u64(6);
     let batch = store
-        .sample_segments(&mut rng, 8, 2, Padding::Right)
+        .sample_segments(&mut rng, 8, 2, Padding::Right, 1)
         .unwrap();
     assert!((0..8).all(|b| (1..=4).contains(&batch.frame(b, 0)[0])));
 }
@@ -255,10 +255,10 @@ fn sampling_is_deterministic_for_a_seed() {
     push_episode(&mut store, 0, 1, 7);
     push_episode(&mut store, 1, 20, 5);
     let a = store
-        .sample_segments(&mut StdRng::seed_from_u64(9), 6, 4, Padding::Left)
+        .sample_segments(&mut StdRng::seed_from_u64(9), 6, 4, Padding::Left, 1)
         .unwrap();
     let b = store
-        .sample_segments(&mut StdRng::seed_from_u64(9), 6, 4, Padding::Left)
+        .sample_segments(&mut StdRng::seed_from_u64(9), 6, 4, Padding::Left, 1)
         .unwrap();
     assert_eq!(a, b);
 }
@@ -268,12 +268,12 @@ fn bad_sampling_requests_are_errors() {
     let mut rng = StdRng::seed_from_u64(7);
     let mut store = EpisodeStore::new(UNCAPPED);
     assert!(matches!(
-        store.sample_segments(&mut rng, 2, 3, Padding::Right),
+        store.sample_segments(&mut rng, 2, 3, Padding::Right, 1),
         Err(StoreError::Empty)
     ));
     store.push(0, step(1));
     assert!(matches!(
-        store.sample_segments(&mut rng, 2, 0, Padding::Left),
+        store.sample_segments(&mut rng, 2, 0, Padding::Left, 1),
         Err(StoreError::ZeroLength)
     ));
 }
@@ -290,7 +290,7 @@ fn cap_drops_the_oldest_completed_episodes() {
     assert!(store.bytes() <= store.max_bytes());
     // The survivors are the two newest episodes.
     let batch = store
-        .sample_segments(&mut StdRng::seed_from_u64(8), 100, 1, Padding::Right)
+        .sample_segments(&mut StdRng::seed_from_u64(8), 100, 1, Padding::Right, 1)
         .unwrap();
     assert!((0..100).all(|b| batch.frame(b, 0)[0] >= 20));
 }
@@ -335,10 +335,122 @@ fn closing_an_episode_marks_it_truncated() {
     store.close_open_episodes();
     assert_eq!(store.num_complete_episodes(), 3);
     let batch = store
-        .sample_segments(&mut StdRng::seed_from_u64(0), 50, 2, Padding::Right)
+        .sample_segments(&mut StdRng::seed_from_u64(0), 50, 2, Padding::Right, 1)
         .unwrap();
     assert!(
         batch.ends.iter().all(|&e| !e),
         "truncation is not a learner end"
+    );
+}
+
+/// Episodes of 1, 2, 3, 4 and 7 steps tagged by episode (tens) and step (units).
+fn short_episodes() -> EpisodeStore {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    for (i, len) in [1u8, 2, 3, 4, 7].into_iter().enumerate() {
+        push_episode(&mut store, 0, 10 * (i as u8 + 1), len);
+    }
+    store
+}
+
+#[test]
+fn world_model_segments_hold_their_context_and_a_frame_with_a_loss() {
+    // The spec's 10-block segments with 2 context blocks need 3 real frames: only the
+    // episodes of 3, 4 and 7 steps qualify, with 1, 2 and 5 valid starts.
+    let store = short_episodes();
+    let (len, need) = (10, 3);
+    let batch = store
+        .sample_segments(
+            &mut StdRng::seed_from_u64(5),
+            4000,
+            len,
+            Padding::Right,
+            need,
+        )
+        .unwrap();
+    let mut starts = std::collections::BTreeMap::<u8, usize>::new();
+    for b in 0..batch.batch {
+        let real = batch.mask[b * len..(b + 1) * len]
+            .iter()
+            .filter(|&&m| m)
+            .count();
+        assert!(real >= need, "segment {b} holds {real} real frames");
+        *starts.entry(batch.frame(b, 0)[0]).or_default() += 1;
+    }
+    // Uniform over the 8 valid starts: 30; 40, 41; 50..=54.
+    let valid: Vec<u8> = vec![30, 40, 41, 50, 51, 52, 53, 54];
+    assert_eq!(starts.keys().copied().collect::<Vec<_>>(), valid);
+    for (start, count) in &starts {
+        assert!(
+            (400..600).contains(count),
+            "start {start} drawn {count} times of 4000, expected ~500"
+        );
+    }
+}
+
+#[test]
+fn actor_critic_segments_end_on_a_real_frame_after_a_real_frame() {
+    let store = short_episodes();
+    let len = 21;
+    let batch = store
+        .sample_segments(&mut StdRng::seed_from_u64(6), 2000, len, Padding::Left, 2)
+        .unwrap();
+    let mut ends = std::collections::BTreeSet::new();
+    for b in 0..batch.batch {
+        assert!(
+            batch.mask[b * len + len - 1] && batch.mask[b * len + len - 2],
+            "segment {b}: the imagination's context would hold padding"
+        );
+        ends.insert(batch.frame(b, len - 1)[0]);
+    }
+    // Every step but the first of each episode ends some segment; the 1-step
+    // episode never does.
+    let expected: std::collections::BTreeSet<u8> = [21, 31, 32, 41, 42, 43, 51, 52, 53, 54, 55, 56]
+        .into_iter()
+        .collect();
+    assert_eq!(ends, expected);
+}
+
+#[test]
+fn a_store_without_a_long_enough_episode_says_so() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_episode(&mut store, 0, 1, 2);
+    let result = store.sample_segments(&mut StdRng::seed_from_u64(0), 1, 10, Padding::Right, 3);
+    assert!(matches!(
+        result,
+        Err(StoreError::NoEpisodeLongEnough { steps: 3 })
+    ));
+    // A shorter segment needs no more than its length.
+    assert!(store
+        .sample_segments(&mut StdRng::seed_from_u64(0), 1, 2, Padding::Right, 3)
+        .is_ok());
+}
+
+#[test]
+fn losing_the_last_life_without_game_over_does_not_end_the_learner_episode() {
+    use rem_envs::{Info, Step};
+    let step_with = |lives: u32, life_lost: bool| Step {
+        obs: tagged(1),
+        reward: 0.0,
+        terminated: false,
+        truncated: false,
+        info: Info {
+            lives: Some(lives),
+            life_lost,
+            episode_frame: 0,
+        },
+    };
+    let lost_one = Transition::new(tagged(1), 0, &step_with(2, true));
+    assert!(lost_one.life_lost && lost_one.ends_episode());
+    let lost_last = Transition::new(tagged(1), 0, &step_with(0, true));
+    assert!(!lost_last.life_lost && !lost_last.ends_episode());
+
+    let mut store = EpisodeStore::new(UNCAPPED);
+    store.push(0, Transition::new(tagged(1), 0, &step_with(1, false)));
+    store.push(0, lost_last);
+    store.push(0, Transition::new(tagged(2), 0, &step_with(0, false)));
+    assert_eq!(
+        store.episode_lens(),
+        vec![3],
+        "the game goes on in one episode"
     );
 }

@@ -52,10 +52,10 @@ fn round_trip_restores_the_store_exactly() {
     assert_eq!(restored.episode_lens(), store.episode_lens());
     assert_eq!(restored.dropped_episodes(), store.dropped_episodes());
     let a = store
-        .sample_segments(&mut StdRng::seed_from_u64(3), 5, 4, Padding::Right)
+        .sample_segments(&mut StdRng::seed_from_u64(3), 5, 4, Padding::Right, 1)
         .unwrap();
     let b = restored
-        .sample_segments(&mut StdRng::seed_from_u64(3), 5, 4, Padding::Right)
+        .sample_segments(&mut StdRng::seed_from_u64(3), 5, 4, Padding::Right, 1)
         .unwrap();
     assert_eq!(a, b);
     // Writing is deterministic.

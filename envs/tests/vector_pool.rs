@@ -43,7 +43,7 @@ fn every_transition_reaches_the_store() {
         vec![70, 70, 70, 70, 70, 70, 10, 10, 10]
     );
     let batch = store
-        .sample_segments(&mut StdRng::seed_from_u64(0), 8, 70, Padding::Right)
+        .sample_segments(&mut StdRng::seed_from_u64(0), 8, 70, Padding::Right, 1)
         .unwrap();
     let total_reward: f32 = batch.rewards.iter().sum();
     assert!(total_reward != 0.0, "sampled segments carry the rewards");

@@ -1,9 +1,10 @@
 //! The episode store: every real transition collected, grouped into learner
 //! episodes, with segment sampling for training and persistence for checkpoints.
 //!
-//! * A learner episode ends at termination, truncation, or a lost life (the spec
-//!   treats life loss as an episode end for the learner), so a multi-life game is
-//!   stored as several episodes.
+//! * A learner episode ends at termination, truncation, or a lost life while lives
+//!   remain (the spec treats such a life loss as an episode end for the learner; a
+//!   drop to 0 lives without game over is none), so a multi-life game is stored as
+//!   several episodes.
 //! * Each environment (`env_id`) has at most one episode in progress. Its steps so
 //!   far are sampled like those of completed episodes: with one env collecting 200
 //!   steps per epoch, excluding them would hide the newest data, often a whole epoch.
@@ -35,6 +36,7 @@ pub struct Transition {
     pub reward: f32,
     pub terminated: bool,
     pub truncated: bool,
+    /// A life was lost and lives remain: the learner's episode ends here.
     pub life_lost: bool,
 }
 
@@ -47,7 +49,9 @@ impl Transition {
             reward: step.reward,
             terminated: step.terminated,
             truncated: step.truncated,
-            life_lost: step.info.life_lost,
+            // Losing the last life without a game over (BankHeist, Qbert) is no end
+            // for the learner: the game goes on (spec section 1).
+            life_lost: step.info.life_lost && step.info.lives != Some(0),
         }
     }
 
@@ -63,6 +67,8 @@ pub enum StoreError {
     Empty,
     #[error("segment length must be at least 1")]
     ZeroLength,
+    #[error("no stored episode has the {steps} steps a segment needs: nothing to sample")]
+    NoEpisodeLongEnough { steps: usize },
     #[error("not an episode store file (bad magic header)")]
     BadMagic,
     #[error("episode store file has format version {found}; this build reads version {expected}")]

@@ -68,15 +68,22 @@ impl SegmentBatch {
 }
 
 impl EpisodeStore {
-    /// Draws `batch` segments of `len` steps. The anchor step (the first step for
-    /// `Padding::Right`, the last for `Padding::Left`) is uniform over every stored
-    /// step, so episodes are weighted by their length. Deterministic given `rng`.
+    /// Draws `batch` segments of `len` steps, each holding at least `min_real` real
+    /// steps (all `len` if `min_real` exceeds it) next to its anchor: the first step
+    /// for `Padding::Right`, the last for `Padding::Left`. The anchor is uniform over
+    /// the valid ones of every stored episode, so episodes weigh by their length and
+    /// episodes shorter than `min_real` are never drawn. Deterministic given `rng`.
+    ///
+    /// The world model asks for its context blocks plus one block with a loss, the
+    /// actor-critic for two (the imagination's context), so that neither learns from
+    /// a segment that is mostly padding.
     pub fn sample_segments<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
         batch: usize,
         len: usize,
         padding: Padding,
+        min_real: usize,
     ) -> Result<SegmentBatch, StoreError> {
         if len == 0 {
             return Err(StoreError::ZeroLength);
@@ -84,25 +91,32 @@ impl EpisodeStore {
         if self.num_steps() == 0 {
             return Err(StoreError::Empty);
         }
+        let need = min_real.clamp(1, len);
         let episodes: Vec<&Episode> = self.episodes().collect();
-        // Cumulative step counts: episode i owns anchors [ends[i-1], ends[i]).
+        // An episode of L steps has L - need + 1 valid anchors; cumulative counts:
+        // episode i owns draws [ends[i-1], ends[i]).
         let ends: Vec<usize> = episodes
             .iter()
             .scan(0, |total, e| {
-                *total += e.len();
+                *total += (e.len() + 1).saturating_sub(need);
                 Some(*total)
             })
             .collect();
+        let valid = ends.last().copied().unwrap_or(0);
+        if valid == 0 {
+            return Err(StoreError::NoEpisodeLongEnough { steps: need });
+        }
 
         let mut out = SegmentBatch::padded(batch, len);
         for b in 0..batch {
-            let anchor = rng.random_range(0..self.num_steps());
-            let index = ends.partition_point(|&end| end <= anchor);
+            let draw = rng.random_range(0..valid);
+            let index = ends.partition_point(|&end| end <= draw);
             let episode = episodes[index];
-            let step = anchor - if index == 0 { 0 } else { ends[index - 1] };
+            let offset = draw - if index == 0 { 0 } else { ends[index - 1] };
             let first = match padding {
-                Padding::Right => step as isize,
-                Padding::Left => step as isize + 1 - len as isize,
+                Padding::Right => offset as isize,
+                // The last step is at least `need - 1` steps into the episode.
+                Padding::Left => (offset + need) as isize - len as isize,
             };
             for t in 0..len {
                 let source = first + t as isize;
