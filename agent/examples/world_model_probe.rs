@@ -113,14 +113,28 @@ fn main() -> Result<()> {
     let held_out = random_episodes(&run.config.env.game, args.eval_episodes, args.seed + 1)?;
     let mut eval_rng = rand::rngs::StdRng::seed_from_u64(args.seed + 2);
     let eval_batches: Vec<SegmentBatch> = (0..16)
-        .map(|_| held_out.sample_segments(&mut eval_rng, 16, seq_blocks, Padding::Right))
+        .map(|_| {
+            held_out.sample_segments(
+                &mut eval_rng,
+                16,
+                seq_blocks,
+                Padding::Right,
+                context_blocks + 1,
+            )
+        })
         .collect::<Result<_, _>>()?;
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let started = std::time::Instant::now();
     let (mut train_obs, mut count) = (0.0, 0);
     for step in 1..=args.steps {
-        let segments = store.sample_segments(&mut rng, batch, seq_blocks, Padding::Right)?;
+        let segments = store.sample_segments(
+            &mut rng,
+            batch,
+            seq_blocks,
+            Padding::Right,
+            context_blocks + 1,
+        )?;
         let tokens = token_batch::<Train>(&tokenizer, &segments, &mut cache, &device)?;
         let (next, stats) = trainer.step(model, &codebook, &tokens);
         model = next;

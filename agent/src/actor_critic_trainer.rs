@@ -5,18 +5,20 @@
 use anyhow::Result;
 use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamW, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Bool, ElementConversion, Tensor};
 use rand::Rng;
 use rem_envs::store::{EpisodeStore, Padding};
-use rem_worldmodel::optim::clip_grad_norm;
+use rem_worldmodel::optim::{adamw, clip_grad_norm};
 use serde::Serialize;
 
 use crate::actor_critic::{ActorCritic, ActorCriticLoss};
 use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
 use crate::config::ActorCriticSection;
-use crate::imagine::{imagine, FrozenModels, Generator, RolloutSettings, StartSegments};
+use crate::imagine::{
+    imagine, FrozenModels, Generator, RolloutSettings, StartSegments, CONTEXT_FRAMES,
+};
 use crate::returns::LambdaReturns;
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -36,10 +38,7 @@ pub struct ActorCriticTrainer<B: AutodiffBackend> {
 
 impl<B: AutodiffBackend> ActorCriticTrainer<B> {
     pub fn new(settings: &ActorCriticSection) -> Result<Self> {
-        let optimizer = AdamWConfig::new()
-            .with_weight_decay(settings.optim.weight_decay)
-            .with_epsilon(1e-8)
-            .init();
+        let optimizer = adamw(settings.optim.weight_decay);
         Ok(Self {
             returns: LambdaReturns::new(settings.gamma, settings.lambda)?,
             settings: settings.clone(),
@@ -61,7 +60,13 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
             .into_iter()
             .next()
             .expect("a model lives on a device");
-        let segments = store.sample_segments(rng, s.optim.batch, s.burn_in + 1, Padding::Left)?;
+        let segments = store.sample_segments(
+            rng,
+            s.optim.batch,
+            s.burn_in + 1,
+            Padding::Left,
+            CONTEXT_FRAMES,
+        )?;
         let start = StartSegments::<B> {
             tokens: encode_segments(frozen.tokenizer, &segments, cache, &device)?,
             actions: actions_tensor(&segments, &device),
@@ -76,7 +81,7 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
         let rollout = imagine(frozen, &model, start, settings, rng)?;
 
         // H observations give H - 1 transitions; the last value only bootstraps.
-        let steps = s.horizon - 1;
+        let steps = settings.transitions();
         let returns = self.returns.compute(
             rollout.rewards.clone(),
             rollout.continues,

@@ -6,6 +6,8 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::imagine::CONTEXT_FRAMES;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
@@ -109,7 +111,12 @@ pub struct ActorCriticSection {
     pub conv2: usize,
     pub hidden: usize,
     pub lstm: usize,
+    /// Real frames the controller's LSTM is burnt in on before imagining; the segment
+    /// is one frame longer (its last frame is the first observation).
     pub burn_in: usize,
+    /// World-model blocks an imagined rollout spans, the 2 real context frames
+    /// included (REM's `imagine_horizon`): `horizon - 1` observations, the losses over
+    /// the first `horizon - 2`. At most `world_model.seq_blocks`.
     pub horizon: usize,
     pub gamma: f32,
     pub lambda: f32,
@@ -318,8 +325,26 @@ impl RunConfig {
         if self.collect.envs == 0 {
             bail!("collect.envs must be at least 1");
         }
-        if self.actor_critic.horizon < 2 {
-            bail!("actor_critic.horizon must be at least 2");
+        if self.actor_critic.burn_in + 1 < CONTEXT_FRAMES {
+            bail!(
+                "actor_critic.burn_in must be at least {}: the imagination's context is the \
+                 segment's last {CONTEXT_FRAMES} real frames",
+                CONTEXT_FRAMES - 1
+            );
+        }
+        let horizon = self.actor_critic.horizon;
+        if horizon <= CONTEXT_FRAMES {
+            bail!(
+                "actor_critic.horizon {horizon} must exceed the {CONTEXT_FRAMES} real context \
+                 frames of imagination: it counts the world model's blocks, context included"
+            );
+        }
+        if horizon > self.world_model.seq_blocks {
+            bail!(
+                "actor_critic.horizon {horizon} exceeds world_model.seq_blocks {}: imagination \
+                 would run the world model past the sequence length it is trained on",
+                self.world_model.seq_blocks
+            );
         }
         let world_temperature = self.actor_critic.world_temperature;
         if world_temperature.is_nan() || world_temperature < 0.0 {

@@ -16,7 +16,9 @@ use rem_envs::FRAME_BYTES;
 use rem_worldmodel::tokenizer::tensor_to_frames;
 
 use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
-use crate::imagine::{imagine, FrozenModels, Generator, RolloutSettings, StartSegments};
+use crate::imagine::{
+    imagine, FrozenModels, Generator, RolloutSettings, StartSegments, CONTEXT_FRAMES,
+};
 use crate::models::SavedRun;
 
 /// Real frames shown before the imagined ones in each row.
@@ -138,7 +140,8 @@ impl std::fmt::Display for DreamRow {
 #[derive(Debug, Clone, Copy)]
 pub struct DreamSettings {
     pub rollouts: usize,
-    /// Observations per rollout, the last real one included.
+    /// World-model blocks per rollout, the real context included, as in training:
+    /// `horizon - 1` observations (the last real frame and the imagined ones).
     pub horizon: usize,
     /// Temperature of the world model's token sampling; `None` takes the run's
     /// (`actor_critic.world_temperature`).
@@ -183,7 +186,13 @@ pub fn dream_run<B: AutodiffBackend>(
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let burn_in = config.actor_critic.burn_in;
-    let segments = store.sample_segments(&mut rng, rollouts, burn_in + 1, Padding::Left)?;
+    let segments = store.sample_segments(
+        &mut rng,
+        rollouts,
+        burn_in + 1,
+        Padding::Left,
+        CONTEXT_FRAMES,
+    )?;
     let tokenizer = models.tokenizer.valid();
     let world_model = models.world_model.valid();
     let frozen = FrozenModels::<B> {
@@ -250,7 +259,7 @@ pub fn dream_run<B: AutodiffBackend>(
         .convert::<i64>()
         .into_vec()
         .expect("int tensor");
-    let steps = horizon - 1;
+    let (observations, steps) = (settings.observations(), settings.transitions());
     let rows: Vec<DreamRow> = (0..rollouts)
         .map(|row| DreamRow {
             rewards: rewards[row * steps..(row + 1) * steps].to_vec(),
@@ -258,7 +267,7 @@ pub fn dream_run<B: AutodiffBackend>(
                 .iter()
                 .map(|&c| c < 0.5)
                 .collect(),
-            actions: actions[row * horizon..(row + 1) * horizon].to_vec(),
+            actions: actions[row * observations..(row + 1) * observations].to_vec(),
         })
         .collect();
     let after_action = RewardAfterAction::of(&rows, shapes.actor_critic.n_actions);

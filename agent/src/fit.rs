@@ -79,7 +79,7 @@ pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Re
     let bar = ProgressBar::new(settings.tokenizer_steps as u64).with_style(progress_style());
     let mut reconstruction = Vec::new();
     for step in 0..settings.tokenizer_steps {
-        let frames = store.sample_segments(&mut rng, settings.batch, 1, Padding::Right)?;
+        let frames = store.sample_segments(&mut rng, settings.batch, 1, Padding::Right, 1)?;
         let (next, stats) = trainer.step(tokenizer, &frames.frames)?;
         tokenizer = next;
         reconstruction.push(stats.reconstruction);
@@ -123,6 +123,7 @@ pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Re
             settings.batch,
             settings.seq_blocks,
             Padding::Right,
+            trainer.config().context_blocks + 1,
         )?;
         let batch = token_batch::<B>(&tokenizer, &segments, &mut token_cache, device)?;
         let (next, stats) = trainer.step(world_model, &codebook, &batch);
@@ -192,7 +193,7 @@ fn write_reconstructions<B: AutodiffBackend>(
     path: &std::path::Path,
     device: &B::Device,
 ) -> Result<()> {
-    let originals = store.sample_segments(rng, 8, 1, Padding::Right)?.frames;
+    let originals = store.sample_segments(rng, 8, 1, Padding::Right, 1)?.frames;
     let decoded = tokenizer.reconstruct(frames_to_tensor::<B::InnerBackend>(&originals, device)?);
     let decoded = tensor_to_frames(decoded);
     debug_assert_eq!(decoded.len(), 8 * FRAME_BYTES);

@@ -1,7 +1,13 @@
 //! Imagined rollouts for actor-critic training (spec section 4): encode a batch of
 //! real segments, burn the controller in over their first frames, then let the
-//! frozen world model play the environment for `horizon` frames while the
-//! controller acts. Only the controller runs on the autodiff backend.
+//! frozen world model play the environment while the controller acts. Only the
+//! controller runs on the autodiff backend.
+//!
+//! Lengths follow the reference: `horizon` counts the world model's blocks, the
+//! [`CONTEXT_FRAMES`] real context frames included, so a rollout has
+//! `H = horizon - CONTEXT_FRAMES + 1` observations (9 for the spec's horizon 10): the
+//! last real frame, then `H - 1` imagined ones. The world model therefore never runs
+//! past the `horizon` blocks, which the configuration keeps within its training length.
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
@@ -12,6 +18,9 @@ use rem_worldmodel::tokenizer::Tokenizer;
 use rem_worldmodel::world_model::WorldModel;
 
 use crate::actor_critic::{sample_actions, ActorCritic, ActorCriticState};
+
+/// Real frames the world model's state is built from before it imagines.
+pub const CONTEXT_FRAMES: usize = 2;
 
 /// How imagined frames are generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,17 +62,34 @@ pub struct Rollout<B: AutodiffBackend> {
     pub continues: Tensor<B, 2>,
     /// `[N, H - 1, K]` tokens of the imagined observations `o_1 .. o_{H-1}`.
     pub frames: Tensor<B::InnerBackend, 3, Int>,
+    /// One past the last sequence position the world model was run at (context
+    /// included): at most `horizon` blocks.
+    pub world_positions: usize,
 }
 
 /// Settings of one rollout.
 #[derive(Debug, Clone, Copy)]
 pub struct RolloutSettings {
+    /// World-model blocks a rollout spans, the context frames included (the
+    /// reference's `imagine_horizon`); at least `CONTEXT_FRAMES + 1`.
     pub horizon: usize,
     pub generator: Generator,
     /// Temperature of the world model's token sampling (spec: 1).
     pub world_temperature: f32,
     /// Rewards and ends as the world model's expectations instead of draws.
     pub expected_outcomes: bool,
+}
+
+impl RolloutSettings {
+    /// Observations per rollout, `H`: the last real frame and `H - 1` imagined ones.
+    pub fn observations(&self) -> usize {
+        (self.horizon + 1).saturating_sub(CONTEXT_FRAMES)
+    }
+
+    /// Transitions between those observations, each with a reward: `H - 1`.
+    pub fn transitions(&self) -> usize {
+        self.observations().saturating_sub(1)
+    }
 }
 
 /// Runs one batch of imagined rollouts.
@@ -76,10 +102,15 @@ pub fn imagine<B: AutodiffBackend>(
 ) -> anyhow::Result<Rollout<B>> {
     let [n, t, k] = start.tokens.dims();
     anyhow::ensure!(
-        t >= 2,
-        "an imagined rollout needs at least 2 real frames, got {t}"
+        t >= CONTEXT_FRAMES,
+        "an imagined rollout needs at least {CONTEXT_FRAMES} real frames, got {t}"
     );
-    anyhow::ensure!(settings.horizon >= 2, "horizon must be at least 2");
+    anyhow::ensure!(
+        settings.transitions() >= 1,
+        "horizon {} leaves no imagined step after {CONTEXT_FRAMES} context frames",
+        settings.horizon
+    );
+    let observations = settings.observations();
     let device = start.tokens.device();
     let latents =
         |tokens: Tensor<B::InnerBackend, 2, Int>| frozen.tokenizer.embed_tokens_grid(tokens);
@@ -97,12 +128,12 @@ pub fn imagine<B: AutodiffBackend>(
     );
     let mut state = ActorCriticState::<B>::from_inner(state);
 
-    let mut logits = Vec::with_capacity(settings.horizon);
-    let mut values = Vec::with_capacity(settings.horizon);
-    let mut actions = Vec::with_capacity(settings.horizon);
-    let mut rewards = Vec::with_capacity(settings.horizon - 1);
-    let mut continues = Vec::with_capacity(settings.horizon - 1);
-    let mut frames = Vec::with_capacity(settings.horizon - 1);
+    let mut logits = Vec::with_capacity(observations);
+    let mut values = Vec::with_capacity(observations);
+    let mut actions = Vec::with_capacity(observations);
+    let mut rewards = Vec::with_capacity(observations - 1);
+    let mut continues = Vec::with_capacity(observations - 1);
+    let mut frames = Vec::with_capacity(observations - 1);
     let mut act = |frame_latents: Tensor<B::InnerBackend, 4>,
                    state: ActorCriticState<B>,
                    rng: &mut dyn rand::RngCore|
@@ -132,10 +163,12 @@ pub fn imagine<B: AutodiffBackend>(
     let (first_action, next_state) =
         act(all.narrow(1, t - 1, 1).reshape([n, e, s, s]), state, rng)?;
     state = next_state;
-    let context_tokens = start.tokens.narrow(1, t - 2, 2);
+    let context_tokens = start.tokens.narrow(1, t - CONTEXT_FRAMES, CONTEXT_FRAMES);
     let context_actions = Tensor::cat(
         vec![
-            start.actions.narrow(1, t - 2, 1),
+            start
+                .actions
+                .narrow(1, t - CONTEXT_FRAMES, CONTEXT_FRAMES - 1),
             first_action.unsqueeze_dim(1),
         ],
         1,
@@ -166,15 +199,17 @@ pub fn imagine<B: AutodiffBackend>(
             Box::new(world)
         }
     };
-    for step in 1..settings.horizon {
+    // The last observation's action is chosen (its value bootstraps) but not taken.
+    for step in 1..observations {
         let frame = world.predict_frame();
         frames.push(frame.clone().unsqueeze_dim::<3>(1));
         let (action, next_state) = act(latents(frame.clone()), state, rng)?;
         state = next_state;
-        if step + 1 < settings.horizon {
+        if step + 1 < observations {
             record(world.step(frame, action));
         }
     }
+    let world_positions = world.furthest_position();
     Ok(Rollout {
         logits: Tensor::cat(logits, 1),
         values: Tensor::cat(values, 1),
@@ -182,5 +217,6 @@ pub fn imagine<B: AutodiffBackend>(
         rewards: Tensor::cat(rewards, 1),
         continues: Tensor::cat(continues, 1),
         frames: Tensor::cat(frames, 1),
+        world_positions,
     })
 }

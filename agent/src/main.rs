@@ -118,7 +118,9 @@ enum Command {
         checkpoint: Option<PathBuf>,
         #[arg(long, default_value_t = 8)]
         rollouts: usize,
-        /// Observations per rollout, the last real one included.
+        /// World-model blocks per rollout, the 2 real context frames included, as
+        /// `actor_critic.horizon` counts them (horizon - 1 observations). Past the run's
+        /// `world_model.seq_blocks` the model runs beyond its training length.
         #[arg(long, default_value_t = 16)]
         horizon: usize,
         /// Temperature of the world model's token sampling (default: the run's).

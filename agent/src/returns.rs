@@ -7,8 +7,9 @@
 //!   G_t = r_t + gamma * c_t * ((1 - lambda) * V_{t+1} + lambda * G_{t+1}).
 //!
 //! With lambda = 1 this is the discounted Monte-Carlo return bootstrapped from V_H;
-//! with lambda = 0 it is the one-step TD target. For imagination horizon 10 pass the
-//! 9 transitions (H = 9) and the 10 values; see `crate::actor_critic::ActorCriticLoss`.
+//! with lambda = 0 it is the one-step TD target. For imagination horizon 10 (9
+//! observations) pass the 8 transitions (H = 8) and the 9 values; see
+//! `crate::actor_critic::ActorCriticLoss`.
 
 use anyhow::ensure;
 use burn::prelude::*;

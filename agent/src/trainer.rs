@@ -210,7 +210,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             for _ in 0..t.steps_per_epoch {
                 let frames = self
                     .store
-                    .sample_segments(&mut rng, t.batch, 1, Padding::Right)?;
+                    .sample_segments(&mut rng, t.batch, 1, Padding::Right, 1)?;
                 let (model, stats) = self
                     .tokenizer_optim
                     .step(self.tokenizer.clone(), &frames.frames)?;
@@ -240,6 +240,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                     w.optim.batch,
                     w.seq_blocks,
                     Padding::Right,
+                    w.context_blocks + 1,
                 )?;
                 let batch =
                     token_batch::<B>(&tokenizer, &segments, &mut token_cache, &self.device)?;

@@ -221,7 +221,7 @@ fn first_epoch_action_frequencies(name: &str, sets: &[&str]) -> Vec<f64> {
     let store = EpisodeStore::load(&run_dir.join("checkpoints/epoch-000001/store.bin")).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     let draws = store
-        .sample_segments(&mut rng, 3000, 1, Padding::Right)
+        .sample_segments(&mut rng, 3000, 1, Padding::Right, 1)
         .unwrap();
     let mut counts = vec![0.0; 3];
     for &action in &draws.actions {

@@ -62,6 +62,9 @@ pub trait Imagine<B: Backend> {
     fn predict_frame(&mut self) -> Tensor<B, 2, Int>;
     /// Takes `actions` (`[B]`) on the frame `tokens` (`[B, K]`) just predicted.
     fn step(&mut self, tokens: Tensor<B, 2, Int>, actions: Tensor<B, 1, Int>) -> Outcome<B>;
+    /// One past the last sequence position any call so far ran the model at, over all
+    /// rows: the length of sequence the world model has been asked to handle.
+    fn furthest_position(&self) -> usize;
 }
 
 impl<B: Backend> Imagine<B> for PopImagination<'_, B> {
@@ -71,6 +74,10 @@ impl<B: Backend> Imagine<B> for PopImagination<'_, B> {
 
     fn step(&mut self, tokens: Tensor<B, 2, Int>, actions: Tensor<B, 1, Int>) -> Outcome<B> {
         PopImagination::step(self, tokens, actions)
+    }
+
+    fn furthest_position(&self) -> usize {
+        PopImagination::furthest_position(self)
     }
 }
 
@@ -83,6 +90,16 @@ impl<B: Backend> Imagine<B> for TokenByToken<'_, B> {
     fn step(&mut self, _tokens: Tensor<B, 2, Int>, actions: Tensor<B, 1, Int>) -> Outcome<B> {
         TokenByToken::step(self, actions)
     }
+
+    /// Every position it runs at is fed into the state.
+    fn furthest_position(&self) -> usize {
+        furthest_next_position(&self.state)
+    }
+}
+
+/// The largest next position over the state's rows.
+fn furthest_next_position<B: Backend>(state: &RetNetState<B>) -> usize {
+    state.next_positions().iter().copied().max().unwrap_or(0)
 }
 
 /// Samples one class per row of `[N, C]` logits at `temperature` (0 = argmax).
@@ -130,6 +147,8 @@ pub struct PopImagination<'m, B: Backend> {
     codebook: Tensor<B, 2>,
     state: RetNetState<B>,
     temperature: f32,
+    /// Whether the prediction tokens have run ahead of the state since the last step.
+    predicted_ahead: bool,
 }
 
 impl<'m, B: Backend> PopImagination<'m, B> {
@@ -150,6 +169,7 @@ impl<'m, B: Backend> PopImagination<'m, B> {
                 codebook,
                 state,
                 temperature,
+                predicted_ahead: false,
             },
             outcome,
         )
@@ -160,8 +180,21 @@ impl<'m, B: Backend> PopImagination<'m, B> {
         self.model.predict_frame(&self.state)
     }
 
+    /// One past the last position run so far: the state's next position, or the end
+    /// of the frame just predicted, whose prediction tokens sit at the `K` positions
+    /// after it (read-only).
+    pub fn furthest_position(&self) -> usize {
+        let next = furthest_next_position(&self.state);
+        next + if self.predicted_ahead {
+            self.model.tokens_per_frame()
+        } else {
+            0
+        }
+    }
+
     /// Samples the next frame's `K` tokens at once: `[B, K]`.
-    pub fn predict_frame(&self) -> Tensor<B, 2, Int> {
+    pub fn predict_frame(&mut self) -> Tensor<B, 2, Int> {
+        self.predicted_ahead = true;
         let logits = self.next_frame_logits();
         let [batch, k, vocab] = logits.dims();
         sample_logits(logits.reshape([batch * k, vocab]), self.temperature).reshape([batch, k])
@@ -178,6 +211,7 @@ impl<'m, B: Backend> PopImagination<'m, B> {
         let len = x.dims()[1];
         let (y, state) = self.model.retnet.forward_chunkwise(x, &self.state, len);
         self.state = state;
+        self.predicted_ahead = false;
         outcome_of(self.model, y.narrow(1, len - 1, 1).squeeze_dim(1))
     }
 
