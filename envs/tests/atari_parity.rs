@@ -213,3 +213,18 @@ fn breakout_eval_matches_the_python_wrapper_stack() {
         .filter(|r| r.kind == 0)
         .all(|r| r.episode_frame == 1));
 }
+
+#[test]
+fn bankheist_train_drop_to_zero_lives_matches_the_python_wrapper_stack() {
+    if !reference_available("bankheist_train_drop_to_zero_lives_matches_the_python_wrapper_stack") {
+        return;
+    }
+    // Seed 5 loses lives to 3, 2, 1, then 0 without game over, then the game ends
+    // (see atari_life_loss.rs).
+    let records = assert_parity(AtariConfig::train("BankHeist"), 5, 460);
+    assert!(
+        steps(&records).any(|r| r.life_lost && r.lives == 0 && !r.terminated),
+        "no drop to 0 lives"
+    );
+    assert!(steps(&records).any(|r| r.terminated && r.lives == 0 && !r.life_lost));
+}
