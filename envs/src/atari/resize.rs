@@ -353,10 +353,38 @@ mod avx2 {
         );
     }
 
-    /// `row`: one source row and at least one byte after it; `out`: 64 x 3 bytes.
+    /// The tap loops compiled for the counts that occur when shrinking a little or a
+    /// lot (fully unrolled), and for any count.
+    macro_rules! by_taps {
+        ($taps:expr, $f:ident($($arg:expr),*)) => {
+            match $taps {
+                2 => $f::<2>($($arg),*),
+                3 => $f::<3>($($arg),*),
+                4 => $f::<4>($($arg),*),
+                5 => $f::<5>($($arg),*),
+                6 => $f::<6>($($arg),*),
+                7 => $f::<7>($($arg),*),
+                _ => $f::<0>($($arg),*),
+            }
+        };
+    }
+
     #[target_feature(enable = "avx2")]
     unsafe fn horizontal(r: &Resizer, row: &[u8], out: &mut [u8]) {
-        let taps = r.cols.taps;
+        by_taps!(r.cols.taps, horizontal_taps(r, row, out))
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn vertical(r: &Resizer, rows: &[u8], row_bytes: usize, dst: &mut [u8]) {
+        by_taps!(r.rows.taps, vertical_taps(r, rows, row_bytes, dst))
+    }
+
+    /// `row`: one source row and at least one byte after it; `out`: 64 x 3 bytes.
+    /// `TAPS`: the column tap count, or 0 to read it from `r`.
+    #[target_feature(enable = "avx2")]
+    unsafe fn horizontal_taps<const TAPS: usize>(r: &Resizer, row: &[u8], out: &mut [u8]) {
+        let taps = if TAPS == 0 { r.cols.taps } else { TAPS };
+        assert_eq!(taps, r.cols.taps);
         assert!(out.len() == FRAME_SIDE * FRAME_CHANNELS);
         assert!(r.pair_weights.len() == FRAME_SIDE * taps * 4);
         // Every window lies inside the row (first + taps <= width), and the 4-byte
@@ -396,9 +424,16 @@ mod avx2 {
     const ROW_TAIL: usize = (FRAME_SIDE - 1) * FRAME_CHANNELS;
 
     /// Rows of `row_bytes` bytes to 64 rows, 8 bytes at a time, the rest one by one.
+    /// `TAPS`: the row tap count, or 0 to read it from `r`.
     #[target_feature(enable = "avx2")]
-    unsafe fn vertical(r: &Resizer, rows: &[u8], row_bytes: usize, dst: &mut [u8]) {
-        let taps = r.rows.taps;
+    unsafe fn vertical_taps<const TAPS: usize>(
+        r: &Resizer,
+        rows: &[u8],
+        row_bytes: usize,
+        dst: &mut [u8],
+    ) {
+        let taps = if TAPS == 0 { r.rows.taps } else { TAPS };
+        assert_eq!(taps, r.rows.taps);
         let vector_bytes = row_bytes - row_bytes % 8;
         for (y, out) in dst.chunks_exact_mut(row_bytes).enumerate() {
             let first = r.rows.first[y] - r.used_rows.start;
