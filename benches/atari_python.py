@@ -1,9 +1,10 @@
 """Plain-Python baseline for the environment-throughput bench.
 
 Steps the rem-spec Atari wrapper stack (envs/src/atari/reference_wrappers.py: the
-same semantics and integer resize as the Rust backend) over ale-py in process, with
-random actions, and prints agent steps per second. Only frames that are observed
-are resized, as in the Rust backend, so both sides do the same work.
+same semantics as the Rust backend, resizing with Pillow as REM and IRIS do, the
+bytes the Rust resize reproduces) over ale-py in process, with random actions, and
+prints agent steps per second. Only frames that are observed are resized, as in the
+Rust backend, so both sides do the same work.
 
     python3 benches/atari_python.py --game Breakout --steps 3000
 """

@@ -1,8 +1,8 @@
 //! Environment throughput: agent steps per second with random actions.
 //!
 //! Native games, then Atari (train wrappers) through the Rust worker backend beside
-//! the same wrapper stack stepped in a plain Python loop (`atari_python.py`) on the
-//! same machine. Runs alternate between the two sides and the best of each is
+//! the same wrapper stack stepped in a plain Python loop (`atari_python.py`, resizing
+//! with Pillow) on the same machine. Runs alternate between the two sides and the best of each is
 //! compared, which keeps noise from other processes out of the ratio.
 //!
 //!     cargo bench -p rem-benches --bench env_throughput
@@ -56,9 +56,10 @@ fn python() -> PathBuf {
     AtariConfig::train("Breakout").python_command()
 }
 
+/// The Python side needs ale-py and Pillow (its resize).
 fn ale_py_available() -> bool {
     Command::new(python())
-        .args(["-c", "import ale_py, numpy"])
+        .args(["-c", "import ale_py, numpy, PIL.Image"])
         .output()
         .is_ok_and(|o| o.status.success())
 }
@@ -124,7 +125,8 @@ fn main() -> Result<()> {
 
     if !ale_py_available() {
         println!(
-            "Atari: SKIPPED, ale-py not installed for {} (python3 -m pip install ale-py==0.12.1)",
+            "Atari: SKIPPED, ale-py or Pillow not installed for {} \
+             (python3 -m pip install ale-py==0.12.1 pillow==13.0.0)",
             python().display()
         );
         return Ok(());

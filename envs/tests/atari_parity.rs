@@ -1,18 +1,21 @@
 //! The Rust Atari backend against the plain-Python wrapper stack over ale-py run in
-//! process (`reference_wrappers.py`): same seed, same actions, every frame compared
-//! byte for byte, with rewards, flags and info.
+//! process (`reference_wrappers.py`, which resizes with Pillow): same seed, same
+//! actions, every frame compared byte for byte, with rewards, flags and info.
 
 mod atari_support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 
-use atari_support::{ale_py_available, python, reference_script};
-use rem_envs::atari::resize::Resizer;
+use atari_support::{ale_py_available, pillow_available, python, reference_script};
 use rem_envs::atari::{AtariConfig, AtariEnv};
 use rem_envs::rng::SplitMix64;
 use rem_envs::{Env, Frame, FRAME_BYTES};
+
+/// The reference needs ale-py and Pillow; prints why the test skips without them.
+fn reference_available(test: &str) -> bool {
+    ale_py_available(test) && pillow_available(test)
+}
 
 /// One reset (kind 0) or step (kind 1), as `reference_wrappers.py` writes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,7 +156,7 @@ fn steps(records: &[Record]) -> impl Iterator<Item = &Record> {
 
 #[test]
 fn breakout_train_matches_the_python_wrapper_stack() {
-    if !ale_py_available("breakout_train_matches_the_python_wrapper_stack") {
+    if !reference_available("breakout_train_matches_the_python_wrapper_stack") {
         return;
     }
     let records = assert_parity(AtariConfig::train("Breakout"), 5, 300);
@@ -176,7 +179,8 @@ fn breakout_train_matches_the_python_wrapper_stack() {
 
 #[test]
 fn pong_train_with_mid_skip_truncation_matches_the_python_wrapper_stack() {
-    if !ale_py_available("pong_train_with_mid_skip_truncation_matches_the_python_wrapper_stack") {
+    if !reference_available("pong_train_with_mid_skip_truncation_matches_the_python_wrapper_stack")
+    {
         return;
     }
     let cfg = AtariConfig {
@@ -192,7 +196,7 @@ fn pong_train_with_mid_skip_truncation_matches_the_python_wrapper_stack() {
 
 #[test]
 fn breakout_eval_matches_the_python_wrapper_stack() {
-    if !ale_py_available("breakout_eval_matches_the_python_wrapper_stack") {
+    if !reference_available("breakout_eval_matches_the_python_wrapper_stack") {
         return;
     }
     let records = assert_parity(AtariConfig::eval("Breakout"), 5, 280);
@@ -211,47 +215,16 @@ fn breakout_eval_matches_the_python_wrapper_stack() {
 }
 
 #[test]
-fn resize_matches_numpy_bit_for_bit() {
-    if !ale_py_available("resize_matches_numpy_bit_for_bit") {
+fn bankheist_train_drop_to_zero_lives_matches_the_python_wrapper_stack() {
+    if !reference_available("bankheist_train_drop_to_zero_lives_matches_the_python_wrapper_stack") {
         return;
     }
-    let mut rng = SplitMix64::new(42);
-    let shapes = [
-        (210usize, 160usize),
-        (210, 160),
-        (64, 64),
-        (50, 30),
-        (7, 300),
-    ];
-    let screens: Vec<Vec<u8>> = shapes
-        .iter()
-        .map(|&(h, w)| (0..h * w * 3).map(|_| rng.next_u64() as u8).collect())
-        .collect();
-    let mut child = Command::new(python())
-        .arg(reference_script())
-        .arg("resize")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = Vec::new();
-    for (&(h, w), screen) in shapes.iter().zip(&screens) {
-        input.extend_from_slice(&(h as u16).to_le_bytes());
-        input.extend_from_slice(&(w as u16).to_le_bytes());
-        input.extend_from_slice(screen);
-    }
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = thread::spawn(move || stdin.write_all(&input));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(output.status.success());
-    assert_eq!(output.stdout.len(), shapes.len() * FRAME_BYTES);
-    for (i, (&(h, w), screen)) in shapes.iter().zip(&screens).enumerate() {
-        let mut ours = vec![0u8; FRAME_BYTES];
-        Resizer::new(h, w).resize_into(screen, &mut ours);
-        assert!(
-            ours == output.stdout[i * FRAME_BYTES..(i + 1) * FRAME_BYTES],
-            "shape {h}x{w} differs"
-        );
-    }
+    // Seed 5 loses lives to 3, 2, 1, then 0 without game over, then the game ends
+    // (see atari_life_loss.rs).
+    let records = assert_parity(AtariConfig::train("BankHeist"), 5, 460);
+    assert!(
+        steps(&records).any(|r| r.life_lost && r.lives == 0 && !r.terminated),
+        "no drop to 0 lives"
+    );
+    assert!(steps(&records).any(|r| r.terminated && r.lives == 0 && !r.life_lost));
 }

@@ -1,13 +1,15 @@
 """Plain-Python reference of the rem-envs Atari wrapper stack, over ale-py in process.
 
-It implements the semantics of envs/src/atari (Rust) independently, with numpy:
-integer bilinear resize to 64x64, time limit in raw frames, no-op reset, frame skip
-with a max-pool of the last two frames, and the training-only life-loss episode end.
-The parity test compares it byte for byte with the Rust environment, and
-benches/atari_python.py measures its speed.
+It implements the semantics of envs/src/atari (Rust) independently, as REM's and
+IRIS's Python code does it: Pillow's bilinear resize to 64x64
+(`Image.fromarray(screen).resize((64, 64), Image.BILINEAR)`), time limit in raw
+frames, no-op reset, frame skip with a max-pool of the last two frames (numpy), and
+the training-only life-loss episode end. The parity test compares it byte for byte
+with the Rust environment, and benches/atari_python.py measures its speed.
 
 Run as a script it plays a fixed action sequence and writes binary records to
-stdout (see `parity_main`).
+stdout (see `parity_main`); `reference_wrappers.py resize` resizes raw screens read
+from stdin with Pillow (see `resize_main`).
 """
 
 import argparse
@@ -16,10 +18,9 @@ import struct
 import sys
 
 import numpy as np
+from PIL import Image
 
 MASK64 = (1 << 64) - 1
-WEIGHT_BITS = 11
-WEIGHT_ONE = 1 << WEIGHT_BITS
 FRAME_SIDE = 64
 NOOP = 0
 
@@ -48,53 +49,9 @@ def ale_seed(seed):
     return SplitMix64(seed ^ 0xA7A2100000000000).next_u64() & 0x7FFFFFFF
 
 
-def axis_taps(n_in, n_out):
-    """Source indices and 11-bit weights, pixel-centre aligned, clamped to the edge."""
-    den = 2 * n_out
-    i0s, w1s = [], []
-    for o in range(n_out):
-        num = (2 * o + 1) * n_in - n_out
-        if num <= 0:
-            i0, w1 = 0, 0
-        else:
-            i0 = num // den
-            if i0 >= n_in - 1:
-                i0, w1 = n_in - 1, 0
-            else:
-                w1 = ((num - i0 * den) * WEIGHT_ONE + den // 2) // den
-        i0s.append(i0)
-        w1s.append(w1)
-    i0 = np.array(i0s, np.int64)
-    w1 = np.array(w1s, np.int32)
-    return i0, np.minimum(i0 + 1, n_in - 1), WEIGHT_ONE - w1, w1
-
-
-class Resizer:
-    """HxWx3 uint8 -> 64x64x3 uint8, the same integer arithmetic as resize.rs."""
-
-    def __init__(self, height, width):
-        y0, y1, wy0, wy1 = axis_taps(height, FRAME_SIDE)
-        x0, x1, wx0, wx1 = axis_taps(width, FRAME_SIDE)
-        channel = np.arange(3)
-
-        def flat(rows, cols):
-            return rows[:, None, None] * (width * 3) + cols[None, :, None] * 3 + channel
-
-        def weight(wy, wx):
-            w = wy.astype(np.int32)[:, None, None] * wx.astype(np.int32)[None, :, None]
-            return np.broadcast_to(w, (FRAME_SIDE, FRAME_SIDE, 3)).copy()
-
-        self.index = [flat(y0, x0), flat(y0, x1), flat(y1, x0), flat(y1, x1)]
-        self.weight = [weight(wy0, wx0), weight(wy0, wx1), weight(wy1, wx0), weight(wy1, wx1)]
-
-    def __call__(self, screen):
-        src = screen.reshape(-1)
-        acc = src.take(self.index[0]).astype(np.int32) * self.weight[0]
-        for index, weight in zip(self.index[1:], self.weight[1:]):
-            acc += src.take(index) * weight
-        acc += 1 << (2 * WEIGHT_BITS - 1)
-        acc >>= 2 * WEIGHT_BITS
-        return acc.astype(np.uint8)
+def pillow_resize(screen):
+    """HxWx3 uint8 -> 64x64x3 uint8 with Pillow's anti-aliased bilinear filter."""
+    return np.asarray(Image.fromarray(screen).resize((FRAME_SIDE, FRAME_SIDE), Image.BILINEAR))
 
 
 class AtariReference:
@@ -114,7 +71,6 @@ class AtariReference:
         self.seed_everything(seed)
         self.actions = self.ale.getMinimalActionSet()
         height, width = self.ale.getScreenDims()
-        self.resize = Resizer(height, width)
         self.screens = [np.empty((height, width, 3), np.uint8) for _ in range(2)]
         self.needs_real_reset = True
         self.active = False
@@ -149,9 +105,9 @@ class AtariReference:
             if want_previous and i == max_frames - 2:
                 ale.getScreenRGB(self.screens[0])
                 grabbed = 1
-        obs = self.resize(self.screens[grabbed - 1])
+        obs = pillow_resize(self.screens[grabbed - 1])
         if grabbed == 2:
-            np.maximum(obs, self.resize(self.screens[0]), out=obs)
+            obs = np.maximum(obs, pillow_resize(self.screens[0]))
         return reward, game_over, frames, obs
 
     def skip_frames(self):
@@ -241,7 +197,8 @@ def parity_main(argv):
 
 
 def resize_main():
-    """Reads raw HxWx3 screens (u16 height, u16 width, bytes) from stdin, writes 64x64x3."""
+    """Reads raw HxWx3 screens (u16 height, u16 width, bytes) from stdin and writes
+    Pillow's 64x64x3 resize of each, as soon as it is read."""
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     while True:
         head = inp.read(4)
@@ -249,8 +206,8 @@ def resize_main():
             break
         height, width = struct.unpack("<HH", head)
         screen = np.frombuffer(inp.read(height * width * 3), np.uint8).reshape(height, width, 3)
-        out.write(Resizer(height, width)(screen).tobytes())
-    out.flush()
+        out.write(pillow_resize(screen).tobytes())
+        out.flush()
 
 
 if __name__ == "__main__":

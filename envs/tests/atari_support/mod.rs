@@ -1,5 +1,5 @@
-//! Shared by the Atari integration tests: skip when ale-py is missing, and locate the
-//! plain-Python reference wrapper stack.
+//! Shared by the Atari integration tests: skip when ale-py or Pillow is missing, and
+//! locate the plain-Python reference wrapper stack and the Pillow oracle.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -13,10 +13,10 @@ pub fn python() -> PathBuf {
     AtariConfig::train("Breakout").python_command()
 }
 
-/// True when `python -c "import ale_py"` works; otherwise prints why the test skips.
-pub fn ale_py_available(test: &str) -> bool {
+/// True when `python -c "import <modules>"` works; otherwise prints why the test skips.
+fn importable(modules: &str, what: &str, install: &str, test: &str) -> bool {
     let ok = Command::new(python())
-        .args(["-c", "import ale_py, numpy"])
+        .args(["-c", &format!("import {modules}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -25,15 +25,30 @@ pub fn ale_py_available(test: &str) -> bool {
         // Straight to stderr: libtest would swallow eprintln! of a passing test.
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED: ale-py not installed for {} ({test}; python3 -m pip install ale-py==0.12.1)",
+            "SKIPPED: {what} not installed for {} ({test}; python3 -m pip install {install})",
             python().display()
         );
     }
     ok
 }
 
+/// True when ale-py and numpy import; otherwise prints why the test skips.
+pub fn ale_py_available(test: &str) -> bool {
+    importable("ale_py, numpy", "ale-py", "ale-py==0.12.1", test)
+}
+
+/// True when Pillow and numpy import; otherwise prints why the test skips.
+pub fn pillow_available(test: &str) -> bool {
+    importable("PIL.Image, numpy", "Pillow", "pillow==13.0.0", test)
+}
+
 pub fn reference_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/atari/reference_wrappers.py")
+}
+
+/// Raw screens of real games with Pillow's resize of each (`pillow_frames.py`).
+pub fn pillow_frames_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/atari_support/pillow_frames.py")
 }
 
 /// The state letter of a process ('R', 'S', 'Z' for a zombie, ...), `None` once reaped.
