@@ -2,11 +2,13 @@
 //! policy sampling at temperature 0.5 without epsilon, all episodes stepped
 //! together so that the policy runs batched.
 
+use std::path::Path;
+
 use anyhow::Result;
 use burn::tensor::backend::Backend;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use rem_envs::vector::EnvPool;
-use rem_envs::{make_env, EnvMode};
+use rem_envs::{make_env, EnvMode, Frame};
 use serde::{Deserialize, Serialize};
 
 use crate::models::AgentModels;
@@ -18,7 +20,8 @@ pub struct EvalStats {
     pub mean_return: f32,
 }
 
-/// Plays `episodes` evaluation episodes of `game` at once, seeded from `seed`.
+/// Plays `episodes` evaluation episodes of `game` at once, seeded from `seed`, with the
+/// policy of `models`.
 pub fn evaluate<B: Backend>(
     models: &AgentModels<B>,
     game: &str,
@@ -27,21 +30,52 @@ pub fn evaluate<B: Backend>(
     seed: u64,
     rng: &mut impl Rng,
 ) -> Result<EvalStats> {
+    let device = models.tokenizer.codebook().device();
+    let mut state = Some(models.actor_critic.initial_state(episodes, &device));
+    play_episodes(game, episodes, seed, |observations, _| {
+        let current = state
+            .take()
+            .expect("the state is put back after every step");
+        let (sampled, next) = models.act(observations, current, temperature, 0.0, rng)?;
+        state = Some(next);
+        Ok(sampled.taken)
+    })
+}
+
+/// The same protocol with uniformly random actions: the random-policy score that a
+/// run's evaluation is compared with.
+pub fn evaluate_random(game: &str, episodes: usize, seed: u64) -> Result<EvalStats> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5A4D);
+    play_episodes(game, episodes, seed, |observations, n_actions| {
+        Ok(observations
+            .iter()
+            .map(|_| rng.random_range(0..n_actions))
+            .collect())
+    })
+}
+
+/// Steps `episodes` evaluation environments together until each has finished one
+/// episode; `choose` gets every environment's observation and the number of actions
+/// and returns one action per environment.
+fn play_episodes(
+    game: &str,
+    episodes: usize,
+    seed: u64,
+    mut choose: impl FnMut(&[Frame], usize) -> Result<Vec<usize>>,
+) -> Result<EvalStats> {
     anyhow::ensure!(episodes > 0, "evaluation needs at least one episode");
     let envs = (0..episodes)
         .map(|i| make_env(game, EnvMode::Eval, seed.wrapping_add(i as u64)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut pool = EnvPool::new(envs, seed);
+    let n_actions = pool.action_space(0).n();
     let discard = pool.events();
     let mut observations = pool.reset_all()?;
-    let device = models.tokenizer.codebook().device();
-    let mut state = models.actor_critic.initial_state(episodes, &device);
     let mut returns = vec![0.0f32; episodes];
     let mut running = vec![true; episodes];
     while running.iter().any(|&r| r) {
-        let (sampled, next_state) = models.act(&observations, state, temperature, 0.0, rng)?;
-        state = next_state;
-        let results = pool.step(&sampled.taken)?;
+        let actions = choose(&observations, n_actions)?;
+        let results = pool.step(&actions)?;
         discard.try_iter().for_each(drop);
         for (i, result) in results.iter().enumerate() {
             if running[i] {
@@ -65,6 +99,7 @@ pub fn evaluate<B: Backend>(
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvalReport {
     pub game: String,
+    /// The checkpoint folder evaluated, or `random` for the random policy.
     pub checkpoint: String,
     pub episodes: usize,
     pub returns: Vec<f32>,
@@ -79,8 +114,6 @@ pub fn evaluate_run<B: Backend>(
     episodes: Option<usize>,
     device: &B::Device,
 ) -> Result<EvalReport> {
-    use rand::SeedableRng;
-
     let crate::models::SavedRun {
         config,
         checkpoint: dir,
@@ -104,9 +137,38 @@ pub fn evaluate_run<B: Backend>(
         returns: stats.returns,
         mean_return: stats.mean_return,
     };
-    let path = run_dir.join("eval.json");
-    rem_envs::durable::write_atomically(&path, |w| {
-        serde_json::to_writer_pretty(&mut *w, &report).map_err(std::io::Error::other)
-    })?;
+    write_report(run_dir, &report)?;
     Ok(report)
+}
+
+/// Evaluates the uniformly random policy on `game` with the evaluation protocol and
+/// writes `eval.json` into `out_dir`, like a run's, so that `rem report` reads both.
+pub fn evaluate_random_policy(
+    game: &str,
+    episodes: usize,
+    seed: u64,
+    out_dir: &Path,
+) -> Result<EvalReport> {
+    let stats = evaluate_random(game, episodes, seed)?;
+    let report = EvalReport {
+        game: game.to_string(),
+        checkpoint: RANDOM_POLICY.to_string(),
+        episodes,
+        returns: stats.returns,
+        mean_return: stats.mean_return,
+    };
+    std::fs::create_dir_all(out_dir)?;
+    write_report(out_dir, &report)?;
+    Ok(report)
+}
+
+/// The `checkpoint` of a random-policy evaluation.
+pub const RANDOM_POLICY: &str = "random";
+
+fn write_report(dir: &Path, report: &EvalReport) -> Result<()> {
+    let path = dir.join("eval.json");
+    rem_envs::durable::write_atomically(&path, |w| {
+        serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)
+    })?;
+    Ok(())
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use rem_agent::bench::{run_imagine_bench, BenchSize, ImagineBench, ImagineResult};
 use rem_agent::config::RunConfig;
-use rem_agent::evaluate::evaluate_run;
+use rem_agent::evaluate::{evaluate_random_policy, evaluate_run};
 use rem_agent::trainer::{Trainer, CONFIG_FILE};
 
 /// Where the models run. Model code is generic over burn's backend; the choice
@@ -57,6 +57,13 @@ macro_rules! with_backend {
     };
 }
 
+/// A policy `rem eval` can score without a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EvalPolicy {
+    /// Uniformly random actions.
+    Random,
+}
+
 #[derive(Parser)]
 #[command(
     name = "rem",
@@ -95,11 +102,26 @@ enum Command {
         #[arg(long, value_name = "RUN_DIR")]
         resume: Option<PathBuf>,
     },
-    /// Evaluate a run's checkpoint with the evaluation protocol.
+    /// Evaluate a run's checkpoint, or the random policy, with the evaluation protocol
+    /// (spec section 6); writes eval.json.
     Eval {
-        #[arg(long, value_name = "RUN_DIR")]
-        run: PathBuf,
-        /// Number of episodes (default: the config's eval.final_episodes).
+        /// The run to evaluate; its eval.json goes there.
+        #[arg(long, value_name = "RUN_DIR", required_unless_present = "policy")]
+        run: Option<PathBuf>,
+        /// `random`: uniformly random actions instead of a checkpoint (needs --game).
+        #[arg(long, value_enum, conflicts_with_all = ["run", "checkpoint"], requires = "game")]
+        policy: Option<EvalPolicy>,
+        /// The game for `--policy random`.
+        #[arg(long)]
+        game: Option<String>,
+        /// Seed of the random policy's episodes and actions.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Folder for the random policy's eval.json (default: runs/out/random-<game>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Number of episodes (default: the run's eval.final_episodes; 100 for the
+        /// random policy).
         #[arg(long)]
         episodes: Option<usize>,
         /// A checkpoint folder (default: the run's latest).
@@ -229,11 +251,26 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Eval {
             run,
+            policy,
+            game,
+            seed,
+            out,
             episodes,
             checkpoint,
             device,
         } => {
-            let report = with_backend!(device, B => evaluate_run::<B>(&run, checkpoint.as_deref(), episodes, &Default::default()))?;
+            let report = match (policy, run) {
+                (Some(EvalPolicy::Random), _) => {
+                    let game = game.expect("clap requires --game with --policy");
+                    let out =
+                        out.unwrap_or_else(|| PathBuf::from(format!("runs/out/random-{game}")));
+                    evaluate_random_policy(&game, episodes.unwrap_or(100), seed, &out)?
+                }
+                (None, Some(run)) => {
+                    with_backend!(device, B => evaluate_run::<B>(&run, checkpoint.as_deref(), episodes, &Default::default()))?
+                }
+                (None, None) => unreachable!("clap requires --run without --policy"),
+            };
             for (i, r) in report.returns.iter().enumerate() {
                 println!("episode {:>4}  return {r:>8.2}", i + 1);
             }

@@ -109,9 +109,10 @@ fn a_killed_and_resumed_run_reproduces_the_uninterrupted_metrics() {
     assert_eq!(metrics_without_timings(&killed), expected);
     assert!(whole.join("learning_curve.svg").exists());
 
-    // What the agent imagines, as a picture: one row per rollout.
+    // What the agent imagines, as a picture: one row per rollout. Horizon 5 spans the
+    // 2 context blocks and 3 imagined ones.
     let out = rem()
-        .args(["dream", "--rollouts", "2", "--horizon", "4", "--run"])
+        .args(["dream", "--rollouts", "2", "--horizon", "5", "--run"])
         .arg(&whole)
         .output()
         .unwrap();
@@ -247,4 +248,49 @@ fn random_collection_epochs_ignore_the_policy() {
     for f in &random {
         assert!((0.25..0.42).contains(f), "random frequencies {random:?}");
     }
+}
+
+#[test]
+fn the_random_policy_is_scored_with_the_evaluation_protocol() {
+    let dir = temp_dir("random-eval");
+    let eval = |out: &Path| {
+        rem()
+            .args([
+                "eval",
+                "--policy",
+                "random",
+                "--game",
+                "catch",
+                "--episodes",
+                "40",
+            ])
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let read = |out: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap()
+    };
+    let first = eval(&dir.join("a"));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let report = read(&dir.join("a"));
+    assert_eq!(report["game"], "catch");
+    assert_eq!(report["checkpoint"], "random");
+    assert_eq!(report["returns"].as_array().unwrap().len(), 40);
+    // Random catch: -7.76 over 100 episodes (envs/README.md); a perfect policy +10.
+    let mean = report["mean_return"].as_f64().unwrap();
+    assert!((-9.5..-5.5).contains(&mean), "random catch mean {mean}");
+    // Same seed, same episodes.
+    assert!(eval(&dir.join("b")).status.success());
+    assert_eq!(read(&dir.join("b")), report);
+
+    let without_game = rem().args(["eval", "--policy", "random"]).output().unwrap();
+    assert!(!without_game.status.success());
+    assert!(String::from_utf8_lossy(&without_game.stderr).contains("--game"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
