@@ -122,3 +122,21 @@ fn the_controller_sizes_come_from_the_config() {
         .num_params();
     assert_eq!(built, expected);
 }
+
+#[test]
+fn a_horizon_past_the_world_models_training_length_is_refused() {
+    let path = write("long.toml", "[actor_critic]\nhorizon = 11\n");
+    let error = RunConfig::load(&path, &[]).unwrap_err();
+    assert!(
+        format!("{error:#}").contains("exceeds world_model.seq_blocks 10"),
+        "{error:#}"
+    );
+    let path = write("short.toml", "[actor_critic]\nhorizon = 2\n");
+    let error = RunConfig::load(&path, &[]).unwrap_err();
+    assert!(format!("{error:#}").contains("context"), "{error:#}");
+    let path = write(
+        "fits.toml",
+        "[actor_critic]\nhorizon = 6\n[world_model]\nseq_blocks = 6\n",
+    );
+    assert!(RunConfig::load(&path, &[]).is_ok());
+}

@@ -2,8 +2,6 @@
 //! with the 2-frame context gives 9 observations per row, the last real frame's and 8
 //! imagined ones, and the world model never runs past the 10 blocks it trains on.
 
-use std::path::PathBuf;
-
 use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
 use burn::prelude::*;
@@ -88,30 +86,4 @@ fn spec_rollouts_have_nine_observations_within_the_training_length() {
         );
         assert!(rollout.world_positions <= trained_positions);
     }
-}
-
-fn write(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rem-horizon-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-#[test]
-fn a_horizon_past_the_training_length_is_refused_at_load() {
-    let path = write("long.toml", "[actor_critic]\nhorizon = 11\n");
-    let error = RunConfig::load(&path, &[]).unwrap_err();
-    assert!(
-        format!("{error:#}").contains("exceeds world_model.seq_blocks 10"),
-        "{error:#}"
-    );
-    let path = write("short.toml", "[actor_critic]\nhorizon = 2\n");
-    let error = RunConfig::load(&path, &[]).unwrap_err();
-    assert!(format!("{error:#}").contains("context"), "{error:#}");
-    let path = write(
-        "fits.toml",
-        "[actor_critic]\nhorizon = 6\n[world_model]\nseq_blocks = 6\n",
-    );
-    assert!(RunConfig::load(&path, &[]).is_ok());
 }
