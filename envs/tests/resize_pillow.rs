@@ -56,7 +56,14 @@ impl Tally {
         }
     }
 
-    fn assert_identical(&self) {
+    /// Says how many `what` were compared, then asserts that none differed.
+    fn assert_identical(&self, what: &str) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "compared {} {what} with Pillow: {} differ",
+            self.frames,
+            self.differing_frames
+        );
         let bytes = self.frames * FRAME_BYTES;
         assert!(
             self.differing_frames == 0,
@@ -211,13 +218,7 @@ fn raw_screens_of_six_games_match_pillow() {
             assert!(drops >= 2, "{game}: only {drops} life losses");
         }
     }
-    let _ = writeln!(
-        std::io::stderr(),
-        "compared {} raw game screens with Pillow: {} differ",
-        tally.frames,
-        tally.differing_frames
-    );
-    tally.assert_identical();
+    tally.assert_identical("raw game screens");
 }
 
 /// Object sizes (height, width).
@@ -338,13 +339,7 @@ fn small_objects_at_every_position_match_pillow() {
             SHAPES[shape].0, SHAPES[shape].1
         )
     });
-    let _ = writeln!(
-        std::io::stderr(),
-        "compared {} synthetic frames with Pillow: {} differ",
-        tally.frames,
-        tally.differing_frames
-    );
-    tally.assert_identical();
+    tally.assert_identical("synthetic frames");
 }
 
 /// Shrinking and enlarging; the last four run the vertical pass first.
@@ -377,5 +372,5 @@ fn random_screens_of_any_shape_match_pillow() {
         let (h, w) = SHAPES_OF_ANY_SIZE[i];
         format!("{h}x{w}")
     });
-    tally.assert_identical();
+    tally.assert_identical("random screens");
 }
