@@ -31,13 +31,11 @@ pub fn evaluate<B: Backend>(
     rng: &mut impl Rng,
 ) -> Result<EvalStats> {
     let device = models.tokenizer.codebook().device();
-    let mut state = Some(models.actor_critic.initial_state(episodes, &device));
+    let mut state = models.actor_critic.initial_state(episodes, &device);
     play_episodes(game, episodes, seed, |observations, _| {
-        let current = state
-            .take()
-            .expect("the state is put back after every step");
-        let (sampled, next) = models.act(observations, current, temperature, 0.0, rng)?;
-        state = Some(next);
+        // Tensors are reference-counted: the clone copies no data.
+        let (sampled, next) = models.act(observations, state.clone(), temperature, 0.0, rng)?;
+        state = next;
         Ok(sampled.taken)
     })
 }
