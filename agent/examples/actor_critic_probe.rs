@@ -40,6 +40,8 @@ struct Args {
     #[arg(long)]
     horizon: Option<usize>,
     #[arg(long)]
+    gamma: Option<f32>,
+    #[arg(long)]
     lambda: Option<f32>,
     #[arg(long)]
     entropy_weight: Option<f32>,
@@ -66,6 +68,7 @@ fn main() -> Result<()> {
     settings.optim.lr = args.lr.unwrap_or(settings.optim.lr);
     settings.optim.batch = args.batch.unwrap_or(settings.optim.batch);
     settings.horizon = args.horizon.unwrap_or(settings.horizon);
+    settings.gamma = args.gamma.unwrap_or(settings.gamma);
     settings.lambda = args.lambda.unwrap_or(settings.lambda);
     settings.entropy_weight = args.entropy_weight.unwrap_or(settings.entropy_weight);
     settings.world_temperature = args.world_temperature.unwrap_or(settings.world_temperature);
@@ -74,7 +77,7 @@ fn main() -> Result<()> {
     shape.conv1 = args.conv1.unwrap_or(shape.conv1);
     shape.conv2 = args.conv2.unwrap_or(shape.conv2);
     println!(
-        "{} start steps in {} episodes; conv {}-{}, lr {} batch {} horizon {} lambda {} entropy {} \
+        "{} start steps in {} episodes; conv {}-{}, lr {} batch {} horizon {} gamma {} lambda {} entropy {} \
          world temperature {} expected outcomes {}",
         store.num_steps(),
         store.num_episodes(),
@@ -83,6 +86,7 @@ fn main() -> Result<()> {
         settings.optim.lr,
         settings.optim.batch,
         settings.horizon,
+        settings.gamma,
         settings.lambda,
         settings.entropy_weight,
         settings.world_temperature,
