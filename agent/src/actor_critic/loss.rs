@@ -1,13 +1,12 @@
 //! Actor-critic losses over an imagined rollout (rem-spec section 4).
 //!
-//! Indexing. An imagination of horizon H = 10 visits observations o_0..o_9 (o_0 is
-//! the last real frame of the segment), so it has H - 1 = 9 transitions t = 0..8,
-//! each with a reward r_t and a successor value V_{t+1}; V_9 only bootstraps. The
-//! loss covers exactly those 9 effective steps: logits, actions and values of
-//! steps 0..8, and the lambda-returns G_0..G_8 computed from r_0..r_8 and V_0..V_9
-//! (see `crate::returns`). The reference keeps a 10th step whose return equals its
-//! value (zero advantage, zero value error) but still counts it in the means; here
-//! it is left out, so the means are over 9 steps, not 10.
+//! Indexing. An imagination of horizon 10 spans 10 world-model blocks, the 2 context
+//! frames included, so it visits H = 9 observations o_0..o_8 (o_0 is the last real
+//! frame of the segment) and has H - 1 = 8 transitions t = 0..7, each with a reward
+//! r_t and a successor value V_{t+1}; V_8 only bootstraps. The loss covers exactly
+//! those 8 effective steps: logits, actions and values of steps 0..7, and the
+//! lambda-returns G_0..G_7 computed from r_0..r_7 and V_0..V_8 (see
+//! `crate::returns`). The means are over those 8 steps, as in the reference.
 
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
