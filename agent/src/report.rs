@@ -33,6 +33,15 @@ pub enum ScoreSource {
     TrainingEval { epoch: Option<u64> },
 }
 
+/// Who played the evaluation a score comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// A trained run's agent.
+    Agent,
+    /// Uniformly random actions (`rem eval --policy random`), the baseline.
+    Random,
+}
+
 /// One run folder's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunScore {
@@ -40,10 +49,20 @@ pub struct RunScore {
     /// Canonical name: "Breakout" for Atari games, the lower-case name for native ones.
     pub game: String,
     pub seed: Option<i64>,
+    pub policy: Policy,
     pub score: f64,
     pub source: ScoreSource,
+    /// The evaluation's episode returns, when the source lists them.
+    pub returns: Vec<f64>,
+    /// 95% bootstrap confidence interval of the mean return ([`bootstrap_ci`]), from
+    /// two episodes on.
+    pub ci95: Option<(f64, f64)>,
     /// Human-normalised score; `None` for native games, which have no references.
     pub hns: Option<f64>,
+    /// Minutes the run's phases took (the sum of `seconds` in metrics.jsonl).
+    pub minutes: Option<f64>,
+    /// Environment steps collected by the end of the run.
+    pub env_steps: Option<u64>,
 }
 
 /// One Atari game over all of its runs, beside REM's published numbers.
@@ -55,6 +74,9 @@ pub struct GameScore {
     pub mean_hns: f64,
     pub rem_mean_score: Option<f64>,
     pub rem_hns: Option<f64>,
+    /// The random policy's mean return and its 95% interval over the random-policy
+    /// folders given for this game (all their episodes pooled).
+    pub random_policy: Option<(f64, Option<(f64, f64)>)>,
 }
 
 /// Aggregates of human-normalised scores over games.
@@ -98,8 +120,18 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
         .map(|dir| read_run(dir, references))
         .collect::<Result<Vec<_>>>()?;
     let mut per_game: BTreeMap<String, Vec<&RunScore>> = BTreeMap::new();
-    for run in runs.iter().filter(|run| run.hns.is_some()) {
-        per_game.entry(run.game.clone()).or_default().push(run);
+    let mut random_returns: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for run in &runs {
+        match run.policy {
+            Policy::Random => random_returns
+                .entry(run.game.clone())
+                .or_default()
+                .extend(&run.returns),
+            Policy::Agent if run.hns.is_some() => {
+                per_game.entry(run.game.clone()).or_default().push(run)
+            }
+            Policy::Agent => {}
+        }
     }
     let mut our_hns = BTreeMap::new();
     let mut rem_hns = BTreeMap::new();
@@ -120,6 +152,10 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
             mean_hns: mean(&hns),
             rem_mean_score: rem_scores.map(|scores| mean(scores)),
             rem_hns: rem_game_hns.as_deref().map(mean),
+            random_policy: random_returns
+                .get(game)
+                .filter(|returns| !returns.is_empty())
+                .map(|returns| (mean(returns), bootstrap_ci(returns))),
         });
         our_hns.insert(game.clone(), hns);
         if let Some(values) = rem_game_hns {
@@ -136,22 +172,124 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
 
 /// Reads one run folder: its game and seed from `config.toml`, its score from
 /// `eval.json` when `rem eval` has written one, else from the last evaluation in
-/// `metrics.jsonl`.
+/// `metrics.jsonl`. A folder of `rem eval --policy random` (an eval.json for the
+/// checkpoint "random" and no config) reads as the game's random-policy baseline.
 pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
+    let context = || format!("run folder {}", run_dir.display());
+    if let Some(game) = random_policy_game(run_dir)? {
+        let game = canonical_game(&game, references).with_context(context)?;
+        let evaluation = read_eval_file(&run_dir.join("eval.json"), &game).with_context(context)?;
+        return Ok(RunScore::new(
+            run_dir,
+            game,
+            None,
+            Policy::Random,
+            evaluation,
+            references,
+        ));
+    }
     let (game, seed) = read_game_and_seed(run_dir)?;
-    let game = canonical_game(&game, references)
-        .with_context(|| format!("run folder {}", run_dir.display()))?;
-    let (score, source) =
-        read_score(run_dir, &game).with_context(|| format!("run folder {}", run_dir.display()))?;
-    let hns = references.normalise(&game, score);
-    Ok(RunScore {
-        run_dir: run_dir.to_path_buf(),
-        game,
-        seed,
-        score,
-        source,
-        hns,
-    })
+    let game = canonical_game(&game, references).with_context(context)?;
+    let evaluation = read_score(run_dir, &game).with_context(context)?;
+    let mut run = RunScore::new(run_dir, game, seed, Policy::Agent, evaluation, references);
+    let metrics_path = run_dir.join("metrics.jsonl");
+    if metrics_path.exists() {
+        let records = read_metrics(&metrics_path).with_context(context)?;
+        run.minutes = Some(phase_seconds(&records) / 60.0);
+        run.env_steps = records
+            .iter()
+            .rev()
+            .find_map(|record| record.get("env_steps").and_then(Value::as_u64));
+    }
+    Ok(run)
+}
+
+/// A score and where it came from, with the episode returns when listed.
+struct Evaluation {
+    score: f64,
+    source: ScoreSource,
+    returns: Vec<f64>,
+}
+
+impl RunScore {
+    fn new(
+        run_dir: &Path,
+        game: String,
+        seed: Option<i64>,
+        policy: Policy,
+        evaluation: Evaluation,
+        references: &References,
+    ) -> Self {
+        let Evaluation {
+            score,
+            source,
+            returns,
+        } = evaluation;
+        RunScore {
+            run_dir: run_dir.to_path_buf(),
+            hns: references.normalise(&game, score),
+            game,
+            seed,
+            policy,
+            score,
+            source,
+            ci95: bootstrap_ci(&returns),
+            returns,
+            minutes: None,
+            env_steps: None,
+        }
+    }
+}
+
+/// The game of a random-policy evaluation folder, `None` for any other folder.
+fn random_policy_game(run_dir: &Path) -> Result<Option<String>> {
+    let eval_path = run_dir.join("eval.json");
+    if run_dir.join("config.toml").exists() || !eval_path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&eval_path)
+        .with_context(|| format!("cannot read {}", eval_path.display()))?;
+    let eval: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", eval_path.display()))?;
+    if eval.get("checkpoint").and_then(Value::as_str) != Some("random") {
+        return Ok(None);
+    }
+    let game = eval
+        .get("game")
+        .and_then(Value::as_str)
+        .with_context(|| format!("{} has no string `game`", eval_path.display()))?;
+    Ok(Some(game.to_string()))
+}
+
+/// Seconds of every phase of every epoch.
+fn phase_seconds(records: &[Value]) -> f64 {
+    records
+        .iter()
+        .filter_map(|record| record.get("seconds").and_then(Value::as_object))
+        .flat_map(|phases| phases.values().filter_map(Value::as_f64))
+        .sum()
+}
+
+/// Resamples of the percentile bootstrap.
+pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
+
+/// 95% percentile-bootstrap confidence interval of the mean of `values`: the 2.5th
+/// and 97.5th percentiles of the means of [`BOOTSTRAP_RESAMPLES`] resamples with
+/// replacement, drawn from a fixed seed so that a report is reproducible. `None`
+/// for fewer than two values.
+pub fn bootstrap_ci(values: &[f64]) -> Option<(f64, f64)> {
+    use rand::{Rng, SeedableRng};
+    let n = values.len();
+    if n < 2 {
+        return None;
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let mut means: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
+        .map(|_| (0..n).map(|_| values[rng.random_range(0..n)]).sum::<f64>() / n as f64)
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let at = |q: f64| means[((q * (BOOTSTRAP_RESAMPLES - 1) as f64).round()) as usize];
+    Some((at(0.025), at(0.975)))
 }
 
 fn read_game_and_seed(run_dir: &Path) -> Result<(String, Option<i64>)> {
@@ -190,7 +328,7 @@ fn canonical_game(game: &str, references: &References) -> Result<String> {
     Ok(atari.name.to_string())
 }
 
-fn read_score(run_dir: &Path, game: &str) -> Result<(f64, ScoreSource)> {
+fn read_score(run_dir: &Path, game: &str) -> Result<Evaluation> {
     let eval_path = run_dir.join("eval.json");
     if eval_path.exists() {
         return read_eval_file(&eval_path, game);
@@ -209,10 +347,21 @@ fn read_score(run_dir: &Path, game: &str) -> Result<(f64, ScoreSource)> {
         bail!("no evaluation yet: neither eval.json nor an `eval` entry in metrics.jsonl")
     };
     let epoch = record.get("epoch").and_then(Value::as_u64);
-    Ok((score, ScoreSource::TrainingEval { epoch }))
+    Ok(Evaluation {
+        score,
+        source: ScoreSource::TrainingEval { epoch },
+        returns: returns_of(&record["eval"]).unwrap_or_default(),
+    })
 }
 
-fn read_eval_file(path: &Path, game: &str) -> Result<(f64, ScoreSource)> {
+/// The `returns` list of an evaluation record, when it has one.
+fn returns_of(eval: &Value) -> Option<Vec<f64>> {
+    eval.get("returns")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_f64).collect())
+}
+
+fn read_eval_file(path: &Path, game: &str) -> Result<Evaluation> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let eval: Value = serde_json::from_str(&text)
@@ -226,18 +375,19 @@ fn read_eval_file(path: &Path, game: &str) -> Result<(f64, ScoreSource)> {
             path.display()
         );
     }
-    let returns: Option<Vec<f64>> = eval
-        .get("returns")
-        .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(Value::as_f64).collect());
+    let returns = returns_of(&eval);
     let score = metric(&eval, &["mean_return"])
         .or_else(|| returns.as_deref().filter(|r| !r.is_empty()).map(mean))
         .with_context(|| format!("{} has neither `mean_return` nor `returns`", path.display()))?;
     let episodes = eval
         .get("episodes")
         .and_then(Value::as_u64)
-        .or(returns.map(|r| r.len() as u64));
-    Ok((score, ScoreSource::EvalFile { episodes }))
+        .or(returns.as_ref().map(|r| r.len() as u64));
+    Ok(Evaluation {
+        score,
+        source: ScoreSource::EvalFile { episodes },
+        returns: returns.unwrap_or_default(),
+    })
 }
 
 /// The reference folder: `$REM_DATA_DIR` when set, else the first of
@@ -451,19 +601,31 @@ impl fmt::Display for Report {
         let optional = |value: Option<f64>, decimals: usize| {
             value.map_or("-".to_string(), |v| format!("{v:.decimals$}"))
         };
+        let interval = |ci: Option<(f64, f64)>| {
+            ci.map_or("-".to_string(), |(low, high)| {
+                format!("[{low:.2}, {high:.2}]")
+            })
+        };
         writeln!(
             f,
-            "{:<32} {:<14} {:>5} {:>10} {:>8}  source",
-            "run", "game", "seed", "score", "HNS"
+            "{:<32} {:<14} {:>6} {:>6} {:>9} {:>9} {:>18} {:>8}  source",
+            "run", "game", "seed", "min", "env steps", "score", "95% CI", "HNS"
         )?;
         for run in &self.runs {
-            let seed = run.seed.map_or("-".to_string(), |seed| seed.to_string());
+            let seed = match run.policy {
+                Policy::Random => "random".to_string(),
+                Policy::Agent => run.seed.map_or("-".to_string(), |seed| seed.to_string()),
+            };
             writeln!(
                 f,
-                "{:<32} {:<14} {seed:>5} {:>10.2} {:>8}  {}",
+                "{:<32} {:<14} {seed:>6} {:>6} {:>9} {:>9.2} {:>18} {:>8}  {}",
                 run.run_dir.display(),
                 run.game,
+                optional(run.minutes, 1),
+                run.env_steps
+                    .map_or("-".to_string(), |steps| steps.to_string()),
                 run.score,
+                interval(run.ci95),
                 optional(run.hns, 3),
                 run.source
             )?;
@@ -474,13 +636,16 @@ impl fmt::Display for Report {
         writeln!(f)?;
         writeln!(
             f,
-            "{:<14} {:>4} {:>10} {:>8} | {:>10} {:>8}",
-            "game", "runs", "score", "HNS", "REM score", "REM HNS"
+            "{:<14} {:>4} {:>10} {:>8} {:>28} | {:>10} {:>8}",
+            "game", "runs", "score", "HNS", "random policy (95% CI)", "REM score", "REM HNS"
         )?;
         for game in &self.games {
+            let random = game.random_policy.map_or("-".to_string(), |(score, ci)| {
+                format!("{score:.2} {}", interval(ci))
+            });
             writeln!(
                 f,
-                "{:<14} {:>4} {:>10.2} {:>8.3} | {:>10} {:>8}",
+                "{:<14} {:>4} {:>10.2} {:>8.3} {random:>28} | {:>10} {:>8}",
                 game.game,
                 game.runs,
                 game.mean_score,

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rem_agent::report::{
-    interquartile_mean, locate_reference_dir, median, reference_data_dir, report_with,
-    write_report_plot, Aggregates, References, ScoreSource,
+    bootstrap_ci, interquartile_mean, locate_reference_dir, median, reference_data_dir,
+    report_with, write_report_plot, Aggregates, Policy, References, ScoreSource,
 };
 
 const TOLERANCE: f64 = 1e-12;
@@ -206,6 +206,79 @@ fn eval_json_wins_over_training_evaluations() {
     let report = report_with(&[dir], &references(&root)).unwrap();
     assert_eq!(report.runs[0].score, 11.0);
     assert!(close(report.runs[0].hns.unwrap(), 0.9));
+}
+
+#[test]
+fn a_run_reports_its_minutes_env_steps_and_interval() {
+    let root = fresh_dir("budget");
+    let dir = run(
+        &root,
+        "boxing",
+        "Boxing",
+        2,
+        None,
+        &[
+            r#"{"epoch": 1, "env_steps": 200, "seconds": {"collect": 30.0, "tokenizer": 90.0}}"#,
+            r#"{"epoch": 2, "env_steps": 400, "eval": {"episodes": 4, "mean_return": 2.5, "returns": [1.0, 2.0, 3.0, 4.0]}, "seconds": {"collect": 20.0, "eval": 100.0}}"#,
+        ],
+    );
+    let report = report_with(&[dir], &references(&root)).unwrap();
+    let run = &report.runs[0];
+    assert_eq!(run.policy, Policy::Agent);
+    assert!(close(run.minutes.unwrap(), 4.0), "240 s of phases");
+    assert_eq!(run.env_steps, Some(400));
+    assert_eq!(run.returns, [1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(run.ci95, bootstrap_ci(&[1.0, 2.0, 3.0, 4.0]));
+}
+
+#[test]
+fn a_random_policy_folder_is_the_games_baseline_not_a_run() {
+    let root = fresh_dir("random-baseline");
+    let random = root.join("random-Boxing");
+    std::fs::create_dir_all(&random).unwrap();
+    std::fs::write(
+        random.join("eval.json"),
+        r#"{"game": "Boxing", "checkpoint": "random", "episodes": 4, "returns": [0.0, 1.0, -1.0, 2.0], "mean_return": 0.5}"#,
+    )
+    .unwrap();
+    let agent = run(
+        &root,
+        "boxing-0",
+        "Boxing",
+        0,
+        Some(&eval_json("Boxing", &[5.0, 7.0])),
+        &[],
+    );
+    let report = report_with(&[agent, random], &references(&root)).unwrap();
+    assert_eq!(report.runs[1].policy, Policy::Random);
+    assert_eq!(report.runs[1].seed, None);
+    let boxing = &report.games[0];
+    assert_eq!(boxing.runs, 1, "the baseline is not one of the game's runs");
+    assert!(close(boxing.mean_score, 6.0));
+    let (score, ci) = boxing.random_policy.unwrap();
+    assert!(close(score, 0.5));
+    assert_eq!(ci, bootstrap_ci(&[0.0, 1.0, -1.0, 2.0]));
+    assert_eq!(report.ours.as_ref().unwrap().scores, 1);
+    let table = report.to_string();
+    assert!(table.contains("random"), "{table}");
+    assert!(table.contains("0.50 ["), "{table}");
+}
+
+#[test]
+fn bootstrap_interval_matches_the_normal_approximation_on_many_values() {
+    assert_eq!(bootstrap_ci(&[3.0]), None, "one value has no interval");
+    assert_eq!(bootstrap_ci(&[2.0, 2.0, 2.0]), Some((2.0, 2.0)));
+    // 400 values with mean 49.5 and standard deviation 28.87: the interval of the
+    // mean is about 49.5 +- 1.96 * 28.87 / 20 = 49.5 +- 2.83.
+    let values: Vec<f64> = (0..400).map(|i| (i % 100) as f64).collect();
+    let (low, high) = bootstrap_ci(&values).unwrap();
+    let half =
+        1.96 * (values.iter().map(|v| (v - 49.5).powi(2)).sum::<f64>() / 400.0).sqrt() / 20.0;
+    assert!(
+        (low - (49.5 - half)).abs() < 0.2 && (high - (49.5 + half)).abs() < 0.2,
+        "[{low}, {high}] vs +-{half}"
+    );
+    assert_eq!(bootstrap_ci(&values), Some((low, high)), "reproducible");
 }
 
 #[test]
