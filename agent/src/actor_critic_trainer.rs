@@ -28,6 +28,8 @@ pub struct ActorCriticStepStats {
     pub value: f32,
     pub entropy: f32,
     pub imagined_reward: f32,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f32,
 }
 
 pub struct ActorCriticTrainer<B: AutodiffBackend> {
@@ -97,7 +99,7 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
             s.entropy_weight,
         );
         let grads = GradientsParams::from_grads(loss.total.backward(), &model);
-        let (grads, _) = clip_grad_norm(&model, grads, s.optim.grad_clip);
+        let (grads, grad_norm) = clip_grad_norm(&model, grads, s.optim.grad_clip);
         let model = self.optimizer.step(s.optim.lr, model, grads);
         let scalar = |t: Tensor<B, 1>| t.into_scalar().elem::<f32>();
         let stats = ActorCriticStepStats {
@@ -106,6 +108,7 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
             value: scalar(loss.value),
             entropy: scalar(loss.entropy),
             imagined_reward: scalar(rollout.rewards.mean()),
+            grad_norm: grad_norm.into_scalar().elem::<f32>(),
         };
         Ok((model, stats))
     }

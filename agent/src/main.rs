@@ -92,7 +92,9 @@ enum Command {
         /// A run configuration (TOML), e.g. runs/catch.toml.
         #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
         config: Option<PathBuf>,
-        /// Overrides, e.g. `--set seed=3 --set world_model.optim.lr=1e-3`.
+        /// Overrides, e.g. `--set seed=3 --set world_model.optim.lr=1e-3`. With
+        /// `--resume` they change the run's configuration from its latest checkpoint on
+        /// (e.g. a smaller learning rate after a non-finite loss).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
         /// Folder for the run (default: runs/out/<config name>-seed<seed>).
@@ -228,7 +230,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let (config, run_dir, resuming) = match (resume, config) {
                 (Some(run_dir), _) => (
-                    RunConfig::load(&run_dir.join(CONFIG_FILE), &[])?,
+                    RunConfig::load(&run_dir.join(CONFIG_FILE), &overrides)?,
                     run_dir,
                     true,
                 ),
@@ -247,7 +249,7 @@ fn run(cli: Cli) -> Result<()> {
                 (None, None) => unreachable!("clap requires --config or --resume"),
             };
             let device = config.device.parse()?;
-            with_backend!(device, B => train::<B>(config, &run_dir, resuming))?;
+            with_backend!(device, B => train::<B>(config, &run_dir, resuming, &overrides))?;
         }
         Command::Eval {
             run,
@@ -404,10 +406,11 @@ fn train<B: burn::tensor::backend::Backend>(
     config: RunConfig,
     run_dir: &std::path::Path,
     resuming: bool,
+    overrides: &[String],
 ) -> Result<()> {
     let device = Default::default();
     let mut trainer = if resuming {
-        Trainer::<Autodiff<B>>::resume(run_dir, device)?
+        Trainer::<Autodiff<B>>::resume(run_dir, overrides, device)?
     } else {
         Trainer::<Autodiff<B>>::create(config, run_dir, device)?
     };

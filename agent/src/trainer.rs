@@ -85,9 +85,17 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 
     /// Continues the run in `run_dir` from its latest checkpoint (or from the start
-    /// when it has none yet).
-    pub fn resume(run_dir: &Path, device: B::Device) -> Result<Self> {
-        let config = RunConfig::load(&run_dir.join(CONFIG_FILE), &[])?;
+    /// when it has none yet). `overrides` (`key=value`, as for a new run) change its
+    /// configuration from here on, e.g. a smaller learning rate after a non-finite
+    /// loss; they are written into the run's config.toml.
+    pub fn resume(run_dir: &Path, overrides: &[String], device: B::Device) -> Result<Self> {
+        let config_path = run_dir.join(CONFIG_FILE);
+        let config = RunConfig::load(&config_path, overrides)?;
+        if !overrides.is_empty() {
+            rem_envs::durable::write_atomically(&config_path, |w| {
+                w.write_all(config.to_toml().as_bytes())
+            })?;
+        }
         let mut trainer = Self::build(config, run_dir, device)?;
         if let Some(dir) = checkpoint::latest(run_dir)? {
             trainer.load_checkpoint(&dir)?;
@@ -207,13 +215,14 @@ impl<B: AutodiffBackend> Trainer<B> {
         if t.trains_in(epoch) {
             let started = phase("tokenizer");
             let mut sums = Averages::default();
-            for _ in 0..t.steps_per_epoch {
+            for step in 1..=t.steps_per_epoch {
                 let frames = self
                     .store
                     .sample_segments(&mut rng, t.batch, 1, Padding::Right, 1)?;
                 let (model, stats) = self
                     .tokenizer_optim
                     .step(self.tokenizer.clone(), &frames.frames)?;
+                self.stop_if_not_finite("tokenizer", epoch, step, stats.total, stats.grad_norm)?;
                 self.tokenizer = model;
                 sums.add(&[
                     ("total", stats.total),
@@ -234,7 +243,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             let tokenizer = self.tokenizer.valid();
             let codebook = Tensor::<B, 2>::from_inner(tokenizer.codebook());
             let mut sums = Averages::default();
-            for _ in 0..w.optim.steps_per_epoch {
+            for step in 1..=w.optim.steps_per_epoch {
                 let segments = self.store.sample_segments(
                     &mut rng,
                     w.optim.batch,
@@ -247,6 +256,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 let (model, stats) =
                     self.world_model_optim
                         .step(self.world_model.clone(), &codebook, &batch);
+                self.stop_if_not_finite("world_model", epoch, step, stats.total, stats.grad_norm)?;
                 self.world_model = model;
                 sums.add(&[
                     ("total", stats.total),
@@ -269,7 +279,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 world_model: &world_model,
             };
             let mut sums = Averages::default();
-            for _ in 0..a.steps_per_epoch {
+            for step in 1..=a.steps_per_epoch {
                 let (model, stats) = self.actor_critic_optim.step(
                     self.actor_critic.clone(),
                     &frozen,
@@ -277,6 +287,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                     &mut token_cache,
                     &mut rng,
                 )?;
+                self.stop_if_not_finite("actor_critic", epoch, step, stats.total, stats.grad_norm)?;
                 self.actor_critic = model;
                 sums.add(&[
                     ("total", stats.total),
@@ -311,6 +322,34 @@ impl<B: AutodiffBackend> Trainer<B> {
         }
         metrics.insert("seconds".into(), Value::Object(seconds));
         Ok(Value::Object(metrics))
+    }
+
+    /// Stops the run at a loss or gradient norm that is not finite. The step's
+    /// update is dropped with the run, so the latest checkpoint stays the last good
+    /// state; the error says how to continue from it.
+    fn stop_if_not_finite(
+        &self,
+        part: &str,
+        epoch: usize,
+        step: usize,
+        loss: f32,
+        grad_norm: f32,
+    ) -> Result<()> {
+        let Some((what, value)) = [("loss", loss), ("gradient norm", grad_norm)]
+            .into_iter()
+            .find(|(_, value)| !value.is_finite())
+        else {
+            return Ok(());
+        };
+        let kept = match checkpoint::latest(&self.run_dir)? {
+            Some(dir) => format!("its latest checkpoint {} is kept", dir.display()),
+            None => "it has no checkpoint yet, so it restarts from the beginning".into(),
+        };
+        bail!(
+            "{part} {what} is {value} at epoch {epoch}, step {step}; the run stopped and \
+             {kept}: continue with `rem train --resume {} --set {part}.optim.lr=<smaller>`",
+            self.run_dir.display()
+        )
     }
 
     fn append_metrics(&self, metrics: &Value) -> Result<()> {

@@ -148,6 +148,55 @@ fn a_killed_and_resumed_run_reproduces_the_uninterrupted_metrics() {
     let _ = std::fs::remove_dir_all(&killed);
 }
 
+#[test]
+fn a_non_finite_loss_stops_the_run_and_resuming_with_a_new_setting_continues() {
+    let dir = temp_dir("non-finite");
+    // The tokenizer starts at epoch 2, after the checkpoint of epoch 1, with a
+    // learning rate that blows its weights up within the epoch's two steps.
+    let mut sets = TINY.to_vec();
+    sets.extend([
+        "checkpoint.every_epochs=1",
+        "tokenizer.optim.start_epoch=2",
+        "tokenizer.optim.lr=1e30",
+    ]);
+    let mut command = train_with(&dir, &sets);
+    let out = command.stderr(Stdio::piped()).output().unwrap();
+    assert_one_line_error(&out, "tokenizer");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at epoch 2, step 2"), "{stderr}");
+    assert!(stderr.contains("epoch-000001 is kept"), "{stderr}");
+    let latest = std::fs::read_to_string(dir.join("checkpoints/latest")).unwrap();
+    assert_eq!(
+        latest.trim(),
+        "epoch-000001",
+        "the last good checkpoint stays the latest"
+    );
+    assert_eq!(metric_lines(&dir), 1, "the failed epoch logs nothing");
+
+    let out = rem()
+        .args(["train", "--resume"])
+        .arg(&dir)
+        .args(["--set", "tokenizer.optim.lr=1e-3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(metric_lines(&dir), 6);
+    let config: toml::Table = std::fs::read_to_string(dir.join("config.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        config["tokenizer"]["optim"]["lr"].as_float(),
+        Some(1e-3),
+        "the new setting is kept in the run's config"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn assert_one_line_error(out: &Output, needle: &str) {
     assert!(!out.status.success(), "expected a failure");
     let stderr = String::from_utf8_lossy(&out.stderr);
