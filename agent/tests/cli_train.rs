@@ -116,11 +116,7 @@ fn a_killed_and_resumed_run_reproduces_the_uninterrupted_metrics() {
         .arg(&whole)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("rollout")).count(),
@@ -179,11 +175,7 @@ fn a_non_finite_loss_stops_the_run_and_resuming_with_a_new_setting_continues() {
         .args(["--set", "tokenizer.optim.lr=1e-3"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(metric_lines(&dir), 6);
     let config: toml::Table = std::fs::read_to_string(dir.join("config.toml"))
         .unwrap()
@@ -195,6 +187,14 @@ fn a_non_finite_loss_stops_the_run_and_resuming_with_a_new_setting_continues() {
         "the new setting is kept in the run's config"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn assert_one_line_error(out: &Output, needle: &str) {
