@@ -78,6 +78,18 @@ fn the_committed_run_configs_load() {
         atari += 1;
     }
     assert_eq!(atari, 26);
+    for entry in std::fs::read_dir(runs.join("atari-cpu")).unwrap() {
+        let path = entry.unwrap().path();
+        let config = RunConfig::load(&path, &[]).unwrap();
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        assert_eq!(config.env.game, stem);
+        let spec = RunConfig::default();
+        assert_eq!(
+            (config.eval.temperature, config.collect.epsilon),
+            (spec.eval.temperature, spec.collect.epsilon),
+            "{stem} keeps the spec's protocol"
+        );
+    }
 }
 
 #[test]
