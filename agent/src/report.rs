@@ -606,9 +606,16 @@ impl fmt::Display for Report {
                 format!("[{low:.2}, {high:.2}]")
             })
         };
+        let width = self
+            .runs
+            .iter()
+            .map(|run| run.run_dir.display().to_string().len())
+            .max()
+            .unwrap_or(0)
+            .max(32);
         writeln!(
             f,
-            "{:<32} {:<14} {:>6} {:>6} {:>9} {:>9} {:>18} {:>8}  source",
+            "{:<width$} {:<14} {:>6} {:>6} {:>9} {:>9} {:>18} {:>8}  source",
             "run", "game", "seed", "min", "env steps", "score", "95% CI", "HNS"
         )?;
         for run in &self.runs {
@@ -618,7 +625,7 @@ impl fmt::Display for Report {
             };
             writeln!(
                 f,
-                "{:<32} {:<14} {seed:>6} {:>6} {:>9} {:>9.2} {:>18} {:>8}  {}",
+                "{:<width$} {:<14} {seed:>6} {:>6} {:>9} {:>9.2} {:>18} {:>8}  {}",
                 run.run_dir.display(),
                 run.game,
                 optional(run.minutes, 1),
