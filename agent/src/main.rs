@@ -249,7 +249,7 @@ fn run(cli: Cli) -> Result<()> {
                 (None, None) => unreachable!("clap requires --config or --resume"),
             };
             let device = config.device.parse()?;
-            with_backend!(device, B => train::<B>(config, &run_dir, resuming, &overrides))?;
+            with_backend!(device, B => train::<B>(config, &run_dir, resuming))?;
         }
         Command::Eval {
             run,
@@ -406,11 +406,10 @@ fn train<B: burn::tensor::backend::Backend>(
     config: RunConfig,
     run_dir: &std::path::Path,
     resuming: bool,
-    overrides: &[String],
 ) -> Result<()> {
     let device = Default::default();
     let mut trainer = if resuming {
-        Trainer::<Autodiff<B>>::resume(run_dir, overrides, device)?
+        Trainer::<Autodiff<B>>::resume(config, run_dir, device)?
     } else {
         Trainer::<Autodiff<B>>::create(config, run_dir, device)?
     };

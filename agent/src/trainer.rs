@@ -85,16 +85,14 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 
     /// Continues the run in `run_dir` from its latest checkpoint (or from the start
-    /// when it has none yet). `overrides` (`key=value`, as for a new run) change its
-    /// configuration from here on, e.g. a smaller learning rate after a non-finite
-    /// loss; they are written into the run's config.toml.
-    pub fn resume(run_dir: &Path, overrides: &[String], device: B::Device) -> Result<Self> {
+    /// when it has none yet) with `config`: the run's own, or one changed by
+    /// overrides (e.g. a smaller learning rate after a non-finite loss), which then
+    /// replaces the run's config.toml.
+    pub fn resume(config: RunConfig, run_dir: &Path, device: B::Device) -> Result<Self> {
         let config_path = run_dir.join(CONFIG_FILE);
-        let config = RunConfig::load(&config_path, overrides)?;
-        if !overrides.is_empty() {
-            rem_envs::durable::write_atomically(&config_path, |w| {
-                w.write_all(config.to_toml().as_bytes())
-            })?;
+        let text = config.to_toml();
+        if std::fs::read_to_string(&config_path).ok().as_deref() != Some(text.as_str()) {
+            rem_envs::durable::write_atomically(&config_path, |w| w.write_all(text.as_bytes()))?;
         }
         let mut trainer = Self::build(config, run_dir, device)?;
         if let Some(dir) = checkpoint::latest(run_dir)? {
