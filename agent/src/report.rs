@@ -176,9 +176,14 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
 /// checkpoint "random" and no config) reads as the game's random-policy baseline.
 pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
     let context = || format!("run folder {}", run_dir.display());
-    if let Some(game) = random_policy_game(run_dir)? {
-        let game = canonical_game(&game, references).with_context(context)?;
-        let evaluation = read_eval_file(&run_dir.join("eval.json"), &game).with_context(context)?;
+    let eval_path = run_dir.join("eval.json");
+    if let Some(eval) = random_policy_eval(run_dir)? {
+        let game = eval
+            .get("game")
+            .and_then(Value::as_str)
+            .with_context(|| format!("{} has no string `game`", eval_path.display()))?;
+        let game = canonical_game(game, references).with_context(context)?;
+        let evaluation = evaluation_in(&eval, &eval_path, &game).with_context(context)?;
         return Ok(RunScore::new(
             run_dir,
             game,
@@ -190,11 +195,16 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
     }
     let (game, seed) = read_game_and_seed(run_dir)?;
     let game = canonical_game(&game, references).with_context(context)?;
-    let evaluation = read_score(run_dir, &game).with_context(context)?;
-    let mut run = RunScore::new(run_dir, game, seed, Policy::Agent, evaluation, references);
     let metrics_path = run_dir.join("metrics.jsonl");
-    if metrics_path.exists() {
-        let records = read_metrics(&metrics_path).with_context(context)?;
+    let has_metrics = metrics_path.exists();
+    let records = if has_metrics {
+        read_metrics(&metrics_path).with_context(context)?
+    } else {
+        Vec::new()
+    };
+    let evaluation = read_score(run_dir, &game, &records).with_context(context)?;
+    let mut run = RunScore::new(run_dir, game, seed, Policy::Agent, evaluation, references);
+    if has_metrics {
         run.minutes = Some(phase_seconds(&records) / 60.0);
         run.env_steps = records
             .iter()
@@ -241,24 +251,22 @@ impl RunScore {
     }
 }
 
-/// The game of a random-policy evaluation folder, `None` for any other folder.
-fn random_policy_game(run_dir: &Path) -> Result<Option<String>> {
+/// The evaluation of a random-policy folder (an eval.json for the checkpoint
+/// "random" and no config), `None` for any other folder.
+fn random_policy_eval(run_dir: &Path) -> Result<Option<Value>> {
     let eval_path = run_dir.join("eval.json");
     if run_dir.join("config.toml").exists() || !eval_path.exists() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&eval_path)
-        .with_context(|| format!("cannot read {}", eval_path.display()))?;
-    let eval: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid JSON", eval_path.display()))?;
-    if eval.get("checkpoint").and_then(Value::as_str) != Some("random") {
-        return Ok(None);
-    }
-    let game = eval
-        .get("game")
-        .and_then(Value::as_str)
-        .with_context(|| format!("{} has no string `game`", eval_path.display()))?;
-    Ok(Some(game.to_string()))
+    let eval = read_json(&eval_path)?;
+    let random = eval.get("checkpoint").and_then(Value::as_str) == Some("random");
+    Ok(random.then_some(eval))
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }
 
 /// Seconds of every phase of every epoch.
@@ -328,17 +336,13 @@ fn canonical_game(game: &str, references: &References) -> Result<String> {
     Ok(atari.name.to_string())
 }
 
-fn read_score(run_dir: &Path, game: &str) -> Result<Evaluation> {
+/// The score from eval.json, else from the last evaluation among `records` (the
+/// run's metrics.jsonl).
+fn read_score(run_dir: &Path, game: &str, records: &[Value]) -> Result<Evaluation> {
     let eval_path = run_dir.join("eval.json");
     if eval_path.exists() {
-        return read_eval_file(&eval_path, game);
+        return evaluation_in(&read_json(&eval_path)?, &eval_path, game);
     }
-    let metrics_path = run_dir.join("metrics.jsonl");
-    let records = if metrics_path.exists() {
-        read_metrics(&metrics_path)?
-    } else {
-        Vec::new()
-    };
     let last = records
         .iter()
         .rev()
@@ -361,11 +365,8 @@ fn returns_of(eval: &Value) -> Option<Vec<f64>> {
         .map(|list| list.iter().filter_map(Value::as_f64).collect())
 }
 
-fn read_eval_file(path: &Path, game: &str) -> Result<Evaluation> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let eval: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+/// The score in an eval.json's contents `eval`, read from `path`.
+fn evaluation_in(eval: &Value, path: &Path, game: &str) -> Result<Evaluation> {
     if let Some(named) = eval.get("game").and_then(Value::as_str) {
         let same = named.eq_ignore_ascii_case(game)
             || AtariGame::find(named).is_ok_and(|atari| atari.name == game);
@@ -375,8 +376,8 @@ fn read_eval_file(path: &Path, game: &str) -> Result<Evaluation> {
             path.display()
         );
     }
-    let returns = returns_of(&eval);
-    let score = metric(&eval, &["mean_return"])
+    let returns = returns_of(eval);
+    let score = metric(eval, &["mean_return"])
         .or_else(|| returns.as_deref().filter(|r| !r.is_empty()).map(mean))
         .with_context(|| format!("{} has neither `mean_return` nor `returns`", path.display()))?;
     let episodes = eval
