@@ -13,7 +13,7 @@ use anyhow::{ensure, Result};
 use burn::backend::Flex;
 use clap::Parser;
 use rand::{Rng, SeedableRng};
-use rem_agent::models::SavedRun;
+use rem_agent::run_folder::SavedRun;
 use rem_envs::native::catch::{BALL, CELL, GRID, LAST_BALL, PADDLE};
 use rem_envs::native::Catch;
 use rem_envs::{Env, Frame};

@@ -20,7 +20,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use clap::Parser;
 use rand::{Rng, SeedableRng};
-use rem_agent::models::SavedRun;
+use rem_agent::run_folder::SavedRun;
 use rem_envs::native::Catch;
 use rem_envs::Env;
 use rem_worldmodel::optim::adamw;

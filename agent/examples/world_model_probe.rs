@@ -14,7 +14,7 @@ use burn::prelude::*;
 use clap::Parser;
 use rand::{Rng, SeedableRng};
 use rem_agent::batches::{token_batch, TokenCache};
-use rem_agent::models::SavedRun;
+use rem_agent::run_folder::SavedRun;
 use rem_envs::store::{EpisodeStore, Padding, SegmentBatch, Transition};
 use rem_envs::{make_env, EnvMode};
 use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};

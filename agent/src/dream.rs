@@ -19,7 +19,7 @@ use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
 use crate::imagine::{
     imagine, FrozenModels, Generator, RolloutSettings, StartSegments, CONTEXT_FRAMES,
 };
-use crate::models::SavedRun;
+use crate::run_folder::SavedRun;
 
 /// Real frames shown before the imagined ones in each row.
 pub const REAL_FRAMES_SHOWN: usize = 3;

@@ -12,6 +12,7 @@ use rem_envs::{make_env, EnvMode, Frame};
 use serde::{Deserialize, Serialize};
 
 use crate::models::AgentModels;
+use crate::run_folder::{RunFolder, SavedRun};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvalStats {
@@ -112,12 +113,12 @@ pub fn evaluate_run<B: Backend>(
     episodes: Option<usize>,
     device: &B::Device,
 ) -> Result<EvalReport> {
-    let crate::models::SavedRun {
+    let SavedRun {
         config,
-        checkpoint: dir,
+        checkpoint,
         models,
         ..
-    } = crate::models::SavedRun::<B>::open(run_dir, checkpoint, device)?;
+    } = SavedRun::<B>::open(run_dir, checkpoint, device)?;
     let episodes = episodes.unwrap_or(config.eval.final_episodes);
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xE7A1);
     let stats = evaluate(
@@ -130,12 +131,12 @@ pub fn evaluate_run<B: Backend>(
     )?;
     let report = EvalReport {
         game: config.env.game.clone(),
-        checkpoint: dir.display().to_string(),
+        checkpoint: checkpoint.dir().display().to_string(),
         episodes,
         returns: stats.returns,
         mean_return: stats.mean_return,
     };
-    write_report(run_dir, &report)?;
+    write_report(&RunFolder::new(run_dir), &report)?;
     Ok(report)
 }
 
@@ -156,15 +157,15 @@ pub fn evaluate_random_policy(
         mean_return: stats.mean_return,
     };
     std::fs::create_dir_all(out_dir)?;
-    write_report(out_dir, &report)?;
+    write_report(&RunFolder::new(out_dir), &report)?;
     Ok(report)
 }
 
 /// The `checkpoint` of a random-policy evaluation.
 pub const RANDOM_POLICY: &str = "random";
 
-fn write_report(dir: &Path, report: &EvalReport) -> Result<()> {
-    let path = dir.join("eval.json");
+fn write_report(folder: &RunFolder, report: &EvalReport) -> Result<()> {
+    let path = folder.eval_file();
     rem_envs::durable::write_atomically(&path, |w| {
         serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)
     })?;

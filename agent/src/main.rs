@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use rem_agent::bench::{run_imagine_bench, BenchSize, ImagineBench, ImagineResult};
 use rem_agent::config::RunConfig;
 use rem_agent::evaluate::{evaluate_random_policy, evaluate_run};
-use rem_agent::trainer::{Trainer, CONFIG_FILE};
+use rem_agent::run_folder::RunFolder;
+use rem_agent::trainer::Trainer;
 
 /// Where the models run. Model code is generic over burn's backend; the choice
 /// is made here alone.
@@ -229,11 +230,7 @@ fn run(cli: Cli) -> Result<()> {
             resume,
         } => {
             let (config, run_dir, resuming) = match (resume, config) {
-                (Some(run_dir), _) => (
-                    RunConfig::load(&run_dir.join(CONFIG_FILE), &overrides)?,
-                    run_dir,
-                    true,
-                ),
+                (Some(run_dir), _) => (RunFolder::new(&run_dir).config(&overrides)?, run_dir, true),
                 (None, Some(path)) => {
                     let config = RunConfig::load(&path, &overrides)?;
                     let stem = path
@@ -293,7 +290,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             device,
         } => {
-            let out = out.unwrap_or_else(|| run.join("dream.png"));
+            let out = out.unwrap_or_else(|| RunFolder::new(&run).dream_file());
             let settings = rem_agent::dream::DreamSettings {
                 rollouts,
                 horizon,

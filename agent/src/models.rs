@@ -14,7 +14,6 @@ use rem_worldmodel::world_model::{WorldModel, WorldModelConfig};
 use crate::actor_critic::{
     sample_actions, ActorCritic, ActorCriticConfig, ActorCriticState, SampledActions,
 };
-use crate::checkpoint::read_record;
 use crate::config::RunConfig;
 
 /// Tokenizer, world model and actor-critic of one agent.
@@ -121,75 +120,6 @@ impl ModelShapes {
             tokenizer: self.tokenizer.init(device),
             world_model: self.world_model.init(device),
             actor_critic: self.actor_critic.init(device)?,
-        })
-    }
-}
-
-/// A finished or running run opened at one of its checkpoints.
-pub struct SavedRun<B: Backend> {
-    pub config: RunConfig,
-    /// The checkpoint folder the models came from.
-    pub checkpoint: std::path::PathBuf,
-    /// The models' sizes, as the config and the game's action count give them.
-    pub shapes: ModelShapes,
-    pub models: AgentModels<B>,
-}
-
-impl<B: Backend> SavedRun<B> {
-    /// The run in `run_dir` at `checkpoint`, or at its latest checkpoint.
-    pub fn open(
-        run_dir: &std::path::Path,
-        checkpoint: Option<&std::path::Path>,
-        device: &B::Device,
-    ) -> Result<Self> {
-        use anyhow::Context;
-        let config = RunConfig::load(&run_dir.join(crate::trainer::CONFIG_FILE), &[])?;
-        let checkpoint = match checkpoint {
-            Some(dir) => dir.to_path_buf(),
-            None => crate::checkpoint::latest(run_dir)?
-                .with_context(|| format!("{} has no checkpoint yet", run_dir.display()))?,
-        };
-        let n_actions = rem_envs::make_env(&config.env.game, rem_envs::EnvMode::Eval, config.seed)?
-            .action_space()
-            .n();
-        let shapes = ModelShapes::from_config(&config, n_actions)?;
-        let models = AgentModels::load(&shapes, &checkpoint, device)?;
-        Ok(Self {
-            config,
-            checkpoint,
-            shapes,
-            models,
-        })
-    }
-
-    /// The episode store saved with the checkpoint.
-    pub fn episodes(&self) -> Result<rem_envs::store::EpisodeStore> {
-        let path = self.checkpoint.join("store.bin");
-        rem_envs::store::EpisodeStore::load(&path)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
-    }
-}
-
-impl<B: Backend> AgentModels<B> {
-    /// The models saved in checkpoint folder `dir`, shaped by `shapes`.
-    pub fn load(shapes: &ModelShapes, dir: &std::path::Path, device: &B::Device) -> Result<Self> {
-        let fresh = shapes.init::<B>(device)?;
-        Ok(Self {
-            tokenizer: fresh.tokenizer.load_record(read_record::<B, _>(
-                dir,
-                "tokenizer.bin",
-                device,
-            )?),
-            world_model: fresh.world_model.load_record(read_record::<B, _>(
-                dir,
-                "world_model.bin",
-                device,
-            )?),
-            actor_critic: fresh.actor_critic.load_record(read_record::<B, _>(
-                dir,
-                "actor_critic.bin",
-                device,
-            )?),
         })
     }
 }

@@ -137,7 +137,8 @@ pub fn write_learning_curve(metrics_path: &Path, svg_path: &Path) -> Result<()> 
 /// `env.game` of the config next to a metrics file, if there is a readable one;
 /// only a title depends on it, so anything missing just leaves it out.
 fn game_beside(metrics_path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(metrics_path.parent()?.join("config.toml")).ok()?;
+    let config = crate::run_folder::RunFolder::new(metrics_path.parent()?).config_file();
+    let text = std::fs::read_to_string(config).ok()?;
     let table: toml::Table = text.parse().ok()?;
     Some(table.get("env")?.get("game")?.as_str()?.to_string())
 }

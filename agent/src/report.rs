@@ -10,7 +10,9 @@ use anyhow::{bail, ensure, Context, Result};
 use rem_envs::atari::AtariGame;
 use serde_json::Value;
 
+use crate::evaluate::RANDOM_POLICY;
 use crate::plot::{metric, read_metrics, BarChart, BarGroup};
+use crate::run_folder::RunFolder;
 
 /// Environment variable naming the folder of reference score files.
 pub const DATA_DIR_VARIABLE: &str = "REM_DATA_DIR";
@@ -176,7 +178,7 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
 /// checkpoint "random" and no config) reads as the game's random-policy baseline.
 pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
     let context = || format!("run folder {}", run_dir.display());
-    let eval_path = run_dir.join("eval.json");
+    let eval_path = RunFolder::new(run_dir).eval_file();
     if let Some(eval) = random_policy_eval(run_dir)? {
         let game = eval
             .get("game")
@@ -195,7 +197,7 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
     }
     let (game, seed) = read_game_and_seed(run_dir)?;
     let game = canonical_game(&game, references).with_context(context)?;
-    let metrics_path = run_dir.join("metrics.jsonl");
+    let metrics_path = RunFolder::new(run_dir).metrics_file();
     let has_metrics = metrics_path.exists();
     let records = if has_metrics {
         read_metrics(&metrics_path).with_context(context)?
@@ -254,12 +256,13 @@ impl RunScore {
 /// The evaluation of a random-policy folder (an eval.json for the checkpoint
 /// "random" and no config), `None` for any other folder.
 fn random_policy_eval(run_dir: &Path) -> Result<Option<Value>> {
-    let eval_path = run_dir.join("eval.json");
-    if run_dir.join("config.toml").exists() || !eval_path.exists() {
+    let folder = RunFolder::new(run_dir);
+    let eval_path = folder.eval_file();
+    if folder.holds_run() || !eval_path.exists() {
         return Ok(None);
     }
     let eval = read_json(&eval_path)?;
-    let random = eval.get("checkpoint").and_then(Value::as_str) == Some("random");
+    let random = eval.get("checkpoint").and_then(Value::as_str) == Some(RANDOM_POLICY);
     Ok(random.then_some(eval))
 }
 
@@ -301,7 +304,7 @@ pub fn bootstrap_ci(values: &[f64]) -> Option<(f64, f64)> {
 }
 
 fn read_game_and_seed(run_dir: &Path) -> Result<(String, Option<i64>)> {
-    let path = run_dir.join("config.toml");
+    let path = RunFolder::new(run_dir).config_file();
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let table: toml::Table = text
@@ -339,7 +342,7 @@ fn canonical_game(game: &str, references: &References) -> Result<String> {
 /// The score from eval.json, else from the last evaluation among `records` (the
 /// run's metrics.jsonl).
 fn read_score(run_dir: &Path, game: &str, records: &[Value]) -> Result<Evaluation> {
-    let eval_path = run_dir.join("eval.json");
+    let eval_path = RunFolder::new(run_dir).eval_file();
     if eval_path.exists() {
         return evaluation_in(&read_json(&eval_path)?, &eval_path, game);
     }

@@ -4,12 +4,11 @@
 //! metrics; and checkpoints. Every epoch's randomness is derived from the run seed
 //! and the epoch number, so a resumed run continues exactly as an uninterrupted one.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use burn::module::{AutodiffModule, Module};
+use anyhow::{bail, Result};
+use burn::module::AutodiffModule;
 use burn::optim::Optimizer;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
@@ -18,41 +17,25 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rem_envs::rng::mix_seed;
 use rem_envs::store::{EpisodeStore, Padding};
-use rem_worldmodel::tokenizer::{Tokenizer, TokenizerTrainer, TokenizerTrainerConfig};
-use rem_worldmodel::world_model::WorldModel;
+use rem_worldmodel::tokenizer::{TokenizerTrainer, TokenizerTrainerConfig};
 use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::actor_critic::ActorCritic;
 use crate::actor_critic_trainer::ActorCriticTrainer;
 use crate::batches::{token_batch, TokenCache};
-use crate::checkpoint::{self, CheckpointWriter};
-use crate::collect::{Acting, Collector, CollectorLog};
+use crate::collect::{Acting, Collector};
 use crate::config::RunConfig;
 use crate::evaluate::evaluate;
 use crate::imagine::FrozenModels;
 use crate::models::{AgentModels, ModelShapes};
 use crate::play::progress_style;
-
-pub const CONFIG_FILE: &str = "config.toml";
-pub const METRICS_FILE: &str = "metrics.jsonl";
-
-/// What a checkpoint keeps besides models, optimisers and the store.
-#[derive(Debug, Serialize, Deserialize)]
-struct TrainerState {
-    epoch: usize,
-    env_steps: usize,
-    collector: CollectorLog,
-}
+use crate::run_folder::{Checkpoint, CheckpointContents, OptimizerRecords, Progress, RunFolder};
 
 pub struct Trainer<B: AutodiffBackend> {
     config: RunConfig,
-    run_dir: PathBuf,
+    folder: RunFolder,
     device: B::Device,
-    tokenizer: Tokenizer<B>,
-    world_model: WorldModel<B>,
-    actor_critic: ActorCritic<B>,
+    models: AgentModels<B>,
     tokenizer_optim: TokenizerTrainer<B>,
     world_model_optim: WorldModelTrainer<B>,
     actor_critic_optim: ActorCriticTrainer<B>,
@@ -71,17 +54,9 @@ fn derive_seed(seed: u64, epoch: usize, purpose: u64) -> u64 {
 impl<B: AutodiffBackend> Trainer<B> {
     /// A new run in `run_dir`, which must not hold one already.
     pub fn create(config: RunConfig, run_dir: &Path, device: B::Device) -> Result<Self> {
-        if run_dir.join(CONFIG_FILE).exists() {
-            bail!(
-                "{} already holds a run; continue it with `rem train --resume {0}`",
-                run_dir.display()
-            );
-        }
-        std::fs::create_dir_all(run_dir)
-            .with_context(|| format!("cannot create {}", run_dir.display()))?;
-        std::fs::write(run_dir.join(CONFIG_FILE), config.to_toml())?;
-        std::fs::write(run_dir.join(METRICS_FILE), "")?;
-        Self::build(config, run_dir, device)
+        let folder = RunFolder::new(run_dir);
+        folder.create(&config)?;
+        Self::build(config, folder, device)
     }
 
     /// Continues the run in `run_dir` from its latest checkpoint (or from the start
@@ -89,20 +64,18 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// overrides (e.g. a smaller learning rate after a non-finite loss), which then
     /// replaces the run's config.toml.
     pub fn resume(config: RunConfig, run_dir: &Path, device: B::Device) -> Result<Self> {
-        let config_path = run_dir.join(CONFIG_FILE);
-        let text = config.to_toml();
-        if std::fs::read_to_string(&config_path).ok().as_deref() != Some(text.as_str()) {
-            rem_envs::durable::write_atomically(&config_path, |w| w.write_all(text.as_bytes()))?;
+        let folder = RunFolder::new(run_dir);
+        folder.update_config(&config)?;
+        let latest = folder.latest_checkpoint()?;
+        let mut trainer = Self::build(config, folder, device)?;
+        if let Some(checkpoint) = latest {
+            trainer.load_checkpoint(&checkpoint)?;
         }
-        let mut trainer = Self::build(config, run_dir, device)?;
-        if let Some(dir) = checkpoint::latest(run_dir)? {
-            trainer.load_checkpoint(&dir)?;
-        }
-        trainer.truncate_metrics()?;
+        trainer.folder.keep_metrics_through(trainer.epoch)?;
         Ok(trainer)
     }
 
-    fn build(config: RunConfig, run_dir: &Path, device: B::Device) -> Result<Self> {
+    fn build(config: RunConfig, folder: RunFolder, device: B::Device) -> Result<Self> {
         B::seed(&device, derive_seed(config.seed, 0, 0));
         let collector = Collector::new(&config.env.game, config.collect.envs, config.seed)?;
         let shapes = ModelShapes::from_config(&config, collector.n_actions())?;
@@ -122,30 +95,24 @@ impl<B: AutodiffBackend> Trainer<B> {
                 context_blocks: w.context_blocks,
             }),
             actor_critic_optim: ActorCriticTrainer::new(&config.actor_critic)?,
-            tokenizer: models.tokenizer,
-            world_model: models.world_model,
-            actor_critic: models.actor_critic,
+            models,
             store: EpisodeStore::new(config.store.max_mib << 20),
             collector,
             epoch: 0,
             env_steps: 0,
-            run_dir: run_dir.to_path_buf(),
+            folder,
             device,
             config,
         })
     }
 
     pub fn run_dir(&self) -> &Path {
-        &self.run_dir
+        self.folder.root()
     }
 
     /// The models without autodiff, for acting and evaluation.
     fn acting_models(&self) -> AgentModels<B::InnerBackend> {
-        AgentModels {
-            tokenizer: self.tokenizer.valid(),
-            world_model: self.world_model.valid(),
-            actor_critic: self.actor_critic.valid(),
-        }
+        self.models.valid()
     }
 
     /// Runs the remaining epochs.
@@ -159,11 +126,11 @@ impl<B: AutodiffBackend> Trainer<B> {
             self.epoch = epoch;
             bar.inc(1);
             bar.suspend(|| println!("{}", summary_line(&metrics)));
-            self.append_metrics(&metrics)?;
+            self.folder.append_metrics(&metrics)?;
             if metrics.get("eval").is_some() {
                 crate::plot::write_learning_curve(
-                    &self.run_dir.join(METRICS_FILE),
-                    &self.run_dir.join("learning_curve.svg"),
+                    &self.folder.metrics_file(),
+                    &self.folder.learning_curve_file(),
                 )?;
             }
             let every = self.config.checkpoint.every_epochs.max(1);
@@ -219,9 +186,9 @@ impl<B: AutodiffBackend> Trainer<B> {
                     .sample_segments(&mut rng, t.batch, 1, Padding::Right, 1)?;
                 let (model, stats) = self
                     .tokenizer_optim
-                    .step(self.tokenizer.clone(), &frames.frames)?;
+                    .step(self.models.tokenizer.clone(), &frames.frames)?;
                 self.stop_if_not_finite("tokenizer", epoch, step, stats.total, stats.grad_norm)?;
-                self.tokenizer = model;
+                self.models.tokenizer = model;
                 sums.add(&[
                     ("total", stats.total),
                     ("reconstruction", stats.reconstruction),
@@ -238,7 +205,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let w = &c.world_model;
         if w.optim.trains_in(epoch) {
             let started = phase("world model");
-            let tokenizer = self.tokenizer.valid();
+            let tokenizer = self.models.tokenizer.valid();
             let codebook = Tensor::<B, 2>::from_inner(tokenizer.codebook());
             let mut sums = Averages::default();
             for step in 1..=w.optim.steps_per_epoch {
@@ -253,9 +220,9 @@ impl<B: AutodiffBackend> Trainer<B> {
                     token_batch::<B>(&tokenizer, &segments, &mut token_cache, &self.device)?;
                 let (model, stats) =
                     self.world_model_optim
-                        .step(self.world_model.clone(), &codebook, &batch);
+                        .step(self.models.world_model.clone(), &codebook, &batch);
                 self.stop_if_not_finite("world_model", epoch, step, stats.total, stats.grad_norm)?;
-                self.world_model = model;
+                self.models.world_model = model;
                 sums.add(&[
                     ("total", stats.total),
                     ("obs", stats.obs),
@@ -270,8 +237,8 @@ impl<B: AutodiffBackend> Trainer<B> {
         let a = &c.actor_critic.optim;
         if a.trains_in(epoch) {
             let started = phase("actor-critic");
-            let tokenizer = self.tokenizer.valid();
-            let world_model = self.world_model.valid();
+            let tokenizer = self.models.tokenizer.valid();
+            let world_model = self.models.world_model.valid();
             let frozen = FrozenModels::<B> {
                 tokenizer: &tokenizer,
                 world_model: &world_model,
@@ -279,14 +246,14 @@ impl<B: AutodiffBackend> Trainer<B> {
             let mut sums = Averages::default();
             for step in 1..=a.steps_per_epoch {
                 let (model, stats) = self.actor_critic_optim.step(
-                    self.actor_critic.clone(),
+                    self.models.actor_critic.clone(),
                     &frozen,
                     &self.store,
                     &mut token_cache,
                     &mut rng,
                 )?;
                 self.stop_if_not_finite("actor_critic", epoch, step, stats.total, stats.grad_norm)?;
-                self.actor_critic = model;
+                self.models.actor_critic = model;
                 sums.add(&[
                     ("total", stats.total),
                     ("policy", stats.policy),
@@ -339,112 +306,56 @@ impl<B: AutodiffBackend> Trainer<B> {
         else {
             return Ok(());
         };
-        let kept = match checkpoint::latest(&self.run_dir)? {
-            Some(dir) => format!("its latest checkpoint {} is kept", dir.display()),
+        let kept = match self.folder.latest_checkpoint()? {
+            Some(checkpoint) => format!(
+                "its latest checkpoint {} is kept",
+                checkpoint.dir().display()
+            ),
             None => "it has no checkpoint yet, so it restarts from the beginning".into(),
         };
         bail!(
             "{part} {what} is {value} at epoch {epoch}, step {step}; the run stopped and \
              {kept}: continue with `rem train --resume {} --set {part}.optim.lr=<smaller>`",
-            self.run_dir.display()
+            self.run_dir().display()
         )
     }
 
-    fn append_metrics(&self, metrics: &Value) -> Result<()> {
-        let path = self.run_dir.join(METRICS_FILE);
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)?;
-        writeln!(file, "{metrics}")?;
-        file.sync_all()?;
-        Ok(())
-    }
-
-    /// Drops metric lines of epochs after the last checkpoint: they are redone.
-    fn truncate_metrics(&self) -> Result<()> {
-        let path = self.run_dir.join(METRICS_FILE);
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let kept: String = text
-            .lines()
-            .filter(|line| {
-                serde_json::from_str::<Value>(line)
-                    .ok()
-                    .and_then(|v| v["epoch"].as_u64())
-                    .is_some_and(|e| e as usize <= self.epoch)
-            })
-            .map(|line| format!("{line}\n"))
-            .collect();
-        rem_envs::durable::write_atomically(&path, |w| w.write_all(kept.as_bytes()))?;
-        Ok(())
-    }
-
     fn save_checkpoint(&self) -> Result<()> {
-        let writer = CheckpointWriter::begin(&self.run_dir, self.epoch)?;
-        writer.write_record::<B, _>("tokenizer.bin", self.tokenizer.clone().into_record())?;
-        writer.write_record::<B, _>("world_model.bin", self.world_model.clone().into_record())?;
-        writer.write_record::<B, _>("actor_critic.bin", self.actor_critic.clone().into_record())?;
-        writer.write_record::<B, _>(
-            "tokenizer_optim.bin",
-            self.tokenizer_optim.optimizer.to_record(),
-        )?;
-        writer.write_record::<B, _>(
-            "world_model_optim.bin",
-            self.world_model_optim.optimizer.to_record(),
-        )?;
-        writer.write_record::<B, _>(
-            "actor_critic_optim.bin",
-            self.actor_critic_optim.optimizer.to_record(),
-        )?;
-        self.store.save(&writer.dir().join("store.bin"))?;
-        let state = TrainerState {
-            epoch: self.epoch,
-            env_steps: self.env_steps,
-            collector: self.collector.log(),
-        };
-        writer.write_bytes("state.json", &serde_json::to_vec(&state)?)?;
-        writer.commit()
+        self.folder.save_checkpoint(CheckpointContents::<B> {
+            models: &self.models,
+            optimizers: OptimizerRecords {
+                tokenizer: self.tokenizer_optim.optimizer.to_record(),
+                world_model: self.world_model_optim.optimizer.to_record(),
+                actor_critic: self.actor_critic_optim.optimizer.to_record(),
+            },
+            store: &self.store,
+            progress: &Progress {
+                epoch: self.epoch,
+                env_steps: self.env_steps,
+                n_actions: Some(self.collector.n_actions()),
+                collector: self.collector.log(),
+            },
+        })
     }
 
-    fn load_checkpoint(&mut self, dir: &Path) -> Result<()> {
+    fn load_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()> {
         let d = &self.device;
         let shapes = ModelShapes::from_config(&self.config, self.collector.n_actions())?;
-        let models = AgentModels::<B>::load(&shapes, dir, d)?;
-        (self.tokenizer, self.world_model, self.actor_critic) =
-            (models.tokenizer, models.world_model, models.actor_critic);
+        self.models = checkpoint.models(&shapes, d)?;
+        let records = checkpoint.optimizers::<B>(d)?;
         let o = &mut self.tokenizer_optim.optimizer;
-        *o = o.clone().load_record(checkpoint::read_record::<B, _>(
-            dir,
-            "tokenizer_optim.bin",
-            d,
-        )?);
+        *o = o.clone().load_record(records.tokenizer);
         let o = &mut self.world_model_optim.optimizer;
-        *o = o.clone().load_record(checkpoint::read_record::<B, _>(
-            dir,
-            "world_model_optim.bin",
-            d,
-        )?);
+        *o = o.clone().load_record(records.world_model);
         let o = &mut self.actor_critic_optim.optimizer;
-        *o = o.clone().load_record(checkpoint::read_record::<B, _>(
-            dir,
-            "actor_critic_optim.bin",
-            d,
-        )?);
-        self.store = EpisodeStore::load(&dir.join("store.bin")).map_err(|e| {
-            anyhow::anyhow!(
-                "checkpoint file {} is damaged: {e}",
-                dir.join("store.bin").display()
-            )
-        })?;
-        let state: TrainerState =
-            serde_json::from_slice(&checkpoint::read_bytes(dir, "state.json")?).with_context(
-                || format!("checkpoint {} has an unreadable state.json", dir.display()),
-            )?;
+        *o = o.clone().load_record(records.actor_critic);
+        self.store = checkpoint.store()?;
+        let progress = checkpoint.progress()?;
         let c = &self.config;
         self.collector =
-            Collector::restore(&c.env.game, c.collect.envs, c.seed, state.collector, d)?;
-        self.epoch = state.epoch;
-        self.env_steps = state.env_steps;
+            Collector::restore(&c.env.game, c.collect.envs, c.seed, progress.collector, d)?;
+        self.epoch = progress.epoch;
+        self.env_steps = progress.env_steps;
         Ok(())
     }
 }

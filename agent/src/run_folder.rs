@@ -1,0 +1,379 @@
+//! A run folder: the one place that names the files of a run, and the one place that
+//! saves and loads its checkpoints.
+//!
+//! ```text
+//! RUN_DIR/
+//! ├── config.toml          the run's configuration, overrides applied
+//! ├── metrics.jsonl        one JSON line per epoch
+//! ├── learning_curve.svg   redrawn after every evaluation
+//! ├── eval.json            `rem eval`'s scores
+//! ├── dream.png            `rem dream`'s picture
+//! └── checkpoints/
+//!     ├── latest           the name of the newest complete checkpoint
+//!     └── epoch-000040/
+//!         ├── tokenizer.bin  world_model.bin  actor_critic.bin
+//!         ├── tokenizer_optim.bin  world_model_optim.bin  actor_critic_optim.bin
+//!         ├── store.bin    the episode store
+//!         └── state.json   epoch, env steps, action count, the collector's log
+//! ```
+//!
+//! `latest` is switched only after everything its checkpoint holds is on disk, and the
+//! older checkpoints are removed only then, so a crash always leaves one complete
+//! checkpoint. A folder holding only an eval.json is a random-policy evaluation.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use burn::module::Module;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{AdamW, Optimizer};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use rem_envs::durable::write_atomically;
+use rem_envs::store::EpisodeStore;
+use rem_worldmodel::tokenizer::Tokenizer;
+use rem_worldmodel::world_model::WorldModel;
+use serde::{Deserialize, Serialize};
+
+use crate::actor_critic::ActorCritic;
+use crate::checkpoint_file::{read_bytes, read_record, write_bytes, write_record};
+use crate::collect::CollectorLog;
+use crate::config::RunConfig;
+use crate::models::{AgentModels, ModelShapes};
+
+const CONFIG: &str = "config.toml";
+const METRICS: &str = "metrics.jsonl";
+const LEARNING_CURVE: &str = "learning_curve.svg";
+const EVAL: &str = "eval.json";
+const DREAM: &str = "dream.png";
+const CHECKPOINTS: &str = "checkpoints";
+const LATEST: &str = "latest";
+
+/// The files of one checkpoint.
+mod part {
+    pub const TOKENIZER: &str = "tokenizer.bin";
+    pub const WORLD_MODEL: &str = "world_model.bin";
+    pub const ACTOR_CRITIC: &str = "actor_critic.bin";
+    pub const TOKENIZER_OPTIM: &str = "tokenizer_optim.bin";
+    pub const WORLD_MODEL_OPTIM: &str = "world_model_optim.bin";
+    pub const ACTOR_CRITIC_OPTIM: &str = "actor_critic_optim.bin";
+    pub const STORE: &str = "store.bin";
+    pub const PROGRESS: &str = "state.json";
+}
+
+/// A run's folder on disk.
+#[derive(Debug, Clone)]
+pub struct RunFolder {
+    root: PathBuf,
+}
+
+impl RunFolder {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join(CONFIG)
+    }
+
+    pub fn metrics_file(&self) -> PathBuf {
+        self.root.join(METRICS)
+    }
+
+    pub fn learning_curve_file(&self) -> PathBuf {
+        self.root.join(LEARNING_CURVE)
+    }
+
+    pub fn eval_file(&self) -> PathBuf {
+        self.root.join(EVAL)
+    }
+
+    pub fn dream_file(&self) -> PathBuf {
+        self.root.join(DREAM)
+    }
+
+    fn checkpoints_dir(&self) -> PathBuf {
+        self.root.join(CHECKPOINTS)
+    }
+
+    /// Whether a training run was started here (a config is present).
+    pub fn holds_run(&self) -> bool {
+        self.config_file().exists()
+    }
+
+    /// The run's configuration with `overrides` applied.
+    pub fn config(&self, overrides: &[String]) -> Result<RunConfig> {
+        RunConfig::load(&self.config_file(), overrides)
+    }
+
+    /// Starts a new run here: the folder, its config and an empty metrics file.
+    pub fn create(&self, config: &RunConfig) -> Result<()> {
+        if self.holds_run() {
+            bail!(
+                "{} already holds a run; continue it with `rem train --resume {0}`",
+                self.root.display()
+            );
+        }
+        std::fs::create_dir_all(&self.root)
+            .with_context(|| format!("cannot create {}", self.root.display()))?;
+        std::fs::write(self.config_file(), config.to_toml())?;
+        std::fs::write(self.metrics_file(), "")?;
+        Ok(())
+    }
+
+    /// Replaces config.toml with `config` when they differ (a resume with overrides).
+    pub fn update_config(&self, config: &RunConfig) -> Result<()> {
+        let path = self.config_file();
+        let text = config.to_toml();
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            write_atomically(&path, |w| w.write_all(text.as_bytes()))?;
+        }
+        Ok(())
+    }
+
+    /// Appends one epoch's metrics as a line and syncs it to disk.
+    pub fn append_metrics(&self, metrics: &impl Serialize) -> Result<()> {
+        let line = serde_json::to_string(metrics)?;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(self.metrics_file())?;
+        writeln!(file, "{line}")?;
+        file.sync_all()?;
+        Ok(())
+    }
+
+    /// Drops the metric lines of epochs after `epoch`: a resumed run redoes them.
+    pub fn keep_metrics_through(&self, epoch: usize) -> Result<()> {
+        let path = self.metrics_file();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let kept: String = text
+            .lines()
+            .filter(|line| {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v["epoch"].as_u64())
+                    .is_some_and(|e| e as usize <= epoch)
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        write_atomically(&path, |w| w.write_all(kept.as_bytes()))?;
+        Ok(())
+    }
+
+    /// The newest complete checkpoint, if any.
+    pub fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let pointer = self.checkpoints_dir().join(LATEST);
+        if !pointer.exists() {
+            return Ok(None);
+        }
+        let name = std::fs::read_to_string(&pointer)
+            .with_context(|| format!("cannot read {}", pointer.display()))?;
+        let dir = self.checkpoints_dir().join(name.trim());
+        if !dir.is_dir() {
+            bail!(
+                "{} names {}, which does not exist",
+                pointer.display(),
+                dir.display()
+            );
+        }
+        Ok(Some(Checkpoint { dir }))
+    }
+
+    /// The checkpoint in folder `dir` if given, else the latest (an error if none).
+    pub fn checkpoint(&self, dir: Option<&Path>) -> Result<Checkpoint> {
+        match dir {
+            Some(dir) => Ok(Checkpoint::at(dir)),
+            None => self
+                .latest_checkpoint()?
+                .with_context(|| format!("{} has no checkpoint yet", self.root.display())),
+        }
+    }
+
+    /// Writes a checkpoint of the epoch in `contents.progress`, makes it the latest
+    /// and removes the older ones.
+    pub fn save_checkpoint<B: AutodiffBackend>(
+        &self,
+        contents: CheckpointContents<'_, B>,
+    ) -> Result<()> {
+        let name = format!("epoch-{:06}", contents.progress.epoch);
+        let dir = self.checkpoints_dir().join(&name);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let models = contents.models;
+        let optim = contents.optimizers;
+        write_record::<B, _>(
+            &dir.join(part::TOKENIZER),
+            models.tokenizer.clone().into_record(),
+        )?;
+        write_record::<B, _>(
+            &dir.join(part::WORLD_MODEL),
+            models.world_model.clone().into_record(),
+        )?;
+        write_record::<B, _>(
+            &dir.join(part::ACTOR_CRITIC),
+            models.actor_critic.clone().into_record(),
+        )?;
+        write_record::<B, _>(&dir.join(part::TOKENIZER_OPTIM), optim.tokenizer)?;
+        write_record::<B, _>(&dir.join(part::WORLD_MODEL_OPTIM), optim.world_model)?;
+        write_record::<B, _>(&dir.join(part::ACTOR_CRITIC_OPTIM), optim.actor_critic)?;
+        contents.store.save(&dir.join(part::STORE))?;
+        write_bytes(
+            &dir.join(part::PROGRESS),
+            &serde_json::to_vec(contents.progress)?,
+        )?;
+        self.make_latest(&name)
+    }
+
+    /// Points `latest` at checkpoint `name`, then removes every other checkpoint.
+    fn make_latest(&self, name: &str) -> Result<()> {
+        let root = self.checkpoints_dir();
+        write_atomically(&root.join(LATEST), |w| w.write_all(name.as_bytes()))?;
+        for entry in std::fs::read_dir(&root)? {
+            let path = entry?.path();
+            let is_old = path.is_dir() && path.file_name().is_some_and(|n| *n != *name);
+            if is_old {
+                std::fs::remove_dir_all(&path)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where training stands at a checkpoint, besides models, optimisers and the store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Progress {
+    /// The last completed epoch.
+    pub epoch: usize,
+    pub env_steps: usize,
+    /// The game's action count, so that opening a run starts no environment. Absent
+    /// from checkpoints written before it was recorded.
+    #[serde(default)]
+    pub n_actions: Option<usize>,
+    pub collector: CollectorLog,
+}
+
+/// The state of an optimiser of a module `M` (all three parts use AdamW).
+pub type OptimizerRecord<M, B> = <OptimizerAdaptor<AdamW, M, B> as Optimizer<M, B>>::Record;
+
+/// The three optimisers' states.
+pub struct OptimizerRecords<B: AutodiffBackend> {
+    pub tokenizer: OptimizerRecord<Tokenizer<B>, B>,
+    pub world_model: OptimizerRecord<WorldModel<B>, B>,
+    pub actor_critic: OptimizerRecord<ActorCritic<B>, B>,
+}
+
+/// Everything a checkpoint holds.
+pub struct CheckpointContents<'a, B: AutodiffBackend> {
+    pub models: &'a AgentModels<B>,
+    pub optimizers: OptimizerRecords<B>,
+    pub store: &'a EpisodeStore,
+    pub progress: &'a Progress,
+}
+
+/// One checkpoint folder.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    dir: PathBuf,
+}
+
+impl Checkpoint {
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn progress(&self) -> Result<Progress> {
+        serde_json::from_slice(&read_bytes(&self.dir.join(part::PROGRESS))?).with_context(|| {
+            format!(
+                "checkpoint {} has an unreadable state.json",
+                self.dir.display()
+            )
+        })
+    }
+
+    /// The models, shaped by `shapes`.
+    pub fn models<B: Backend>(
+        &self,
+        shapes: &ModelShapes,
+        device: &B::Device,
+    ) -> Result<AgentModels<B>> {
+        let fresh = shapes.init::<B>(device)?;
+        let record = |file| self.dir.join(file);
+        Ok(AgentModels {
+            tokenizer: fresh
+                .tokenizer
+                .load_record(read_record::<B, _>(&record(part::TOKENIZER), device)?),
+            world_model: fresh
+                .world_model
+                .load_record(read_record::<B, _>(&record(part::WORLD_MODEL), device)?),
+            actor_critic: fresh
+                .actor_critic
+                .load_record(read_record::<B, _>(&record(part::ACTOR_CRITIC), device)?),
+        })
+    }
+
+    pub fn optimizers<B: AutodiffBackend>(
+        &self,
+        device: &B::Device,
+    ) -> Result<OptimizerRecords<B>> {
+        let record = |file| self.dir.join(file);
+        Ok(OptimizerRecords {
+            tokenizer: read_record::<B, _>(&record(part::TOKENIZER_OPTIM), device)?,
+            world_model: read_record::<B, _>(&record(part::WORLD_MODEL_OPTIM), device)?,
+            actor_critic: read_record::<B, _>(&record(part::ACTOR_CRITIC_OPTIM), device)?,
+        })
+    }
+
+    /// The episode store.
+    pub fn store(&self) -> Result<EpisodeStore> {
+        let path = self.dir.join(part::STORE);
+        EpisodeStore::load(&path)
+            .map_err(|e| anyhow::anyhow!("checkpoint file {} is damaged: {e}", path.display()))
+    }
+}
+
+/// A run opened at one of its checkpoints, for evaluation, dreams and probes.
+pub struct SavedRun<B: Backend> {
+    pub config: RunConfig,
+    pub checkpoint: Checkpoint,
+    /// The models' sizes, as the config and the game's action count give them.
+    pub shapes: ModelShapes,
+    pub models: AgentModels<B>,
+}
+
+impl<B: Backend> SavedRun<B> {
+    /// The run in `run_dir` at checkpoint folder `checkpoint`, or at its latest.
+    pub fn open(run_dir: &Path, checkpoint: Option<&Path>, device: &B::Device) -> Result<Self> {
+        let folder = RunFolder::new(run_dir);
+        let config = folder.config(&[])?;
+        let checkpoint = folder.checkpoint(checkpoint)?;
+        let n_actions = match checkpoint.progress()?.n_actions {
+            Some(n) => n,
+            // An older checkpoint: the game says how many actions it has.
+            None => rem_envs::make_env(&config.env.game, rem_envs::EnvMode::Eval, config.seed)?
+                .action_space()
+                .n(),
+        };
+        let shapes = ModelShapes::from_config(&config, n_actions)?;
+        let models = checkpoint.models(&shapes, device)?;
+        Ok(Self {
+            config,
+            checkpoint,
+            shapes,
+            models,
+        })
+    }
+
+    /// The episode store saved with the checkpoint.
+    pub fn episodes(&self) -> Result<EpisodeStore> {
+        self.checkpoint.store()
+    }
+}

@@ -1,0 +1,66 @@
+//! The run folder: a checkpoint records the action count, so that opening a run
+//! (for evaluation, dreams or probes) loads its models without starting a game.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use burn::backend::Flex;
+use rem_agent::run_folder::{RunFolder, SavedRun};
+
+/// A two-epoch catch run with every phase trained and a checkpoint each epoch.
+fn tiny_run(run_dir: &Path) {
+    let sets = [
+        "collect.epochs=2",
+        "collect.collect_until_epoch=2",
+        "collect.steps_per_epoch=40",
+        "tokenizer.optim.start_epoch=1",
+        "tokenizer.optim.steps_per_epoch=2",
+        "tokenizer.optim.batch=4",
+        "world_model.optim.start_epoch=1",
+        "world_model.optim.steps_per_epoch=2",
+        "world_model.optim.batch=2",
+        "actor_critic.optim.start_epoch=2",
+        "actor_critic.optim.steps_per_epoch=2",
+        "actor_critic.optim.batch=2",
+        "eval.every_epochs=0",
+        "eval.final_episodes=1",
+        "checkpoint.every_epochs=1",
+    ];
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rem"));
+    command
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .args(["train", "--config", "runs/catch.toml", "--run-dir"])
+        .arg(run_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for item in sets {
+        command.args(["--set", item]);
+    }
+    assert!(command.status().unwrap().success());
+}
+
+#[test]
+fn a_saved_run_opens_without_starting_its_game() {
+    let run_dir = std::env::temp_dir().join(format!("rem-run-folder-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&run_dir);
+    tiny_run(&run_dir);
+
+    let folder = RunFolder::new(&run_dir);
+    let checkpoint = folder.latest_checkpoint().unwrap().expect("a checkpoint");
+    assert_eq!(checkpoint.dir(), run_dir.join("checkpoints/epoch-000002"));
+    let progress = checkpoint.progress().unwrap();
+    assert_eq!(progress.epoch, 2);
+    assert_eq!(progress.n_actions, Some(3), "catch has 3 actions");
+
+    // A game that cannot be made: opening must not need one.
+    let config = std::fs::read_to_string(folder.config_file()).unwrap();
+    assert!(config.contains("game = \"catch\""));
+    let renamed = config.replace("game = \"catch\"", "game = \"no-such-game\"");
+    std::fs::write(folder.config_file(), renamed).unwrap();
+    let run = SavedRun::<Flex>::open(&run_dir, None, &Default::default()).unwrap();
+    assert_eq!(run.shapes.actor_critic.n_actions, 3);
+    assert_eq!(run.config.env.game, "no-such-game");
+    assert_eq!(run.episodes().unwrap().num_steps(), 80);
+
+    let _ = std::fs::remove_dir_all(&run_dir);
+}
