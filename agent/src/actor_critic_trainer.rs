@@ -5,12 +5,12 @@
 use anyhow::Result;
 use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, GradientsParams, Optimizer};
+use burn::optim::AdamW;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Bool, ElementConversion, Tensor};
 use rand::Rng;
 use rem_envs::store::{EpisodeStore, Padding};
-use rem_worldmodel::optim::{adamw, clip_grad_norm};
+use rem_worldmodel::optim::{adamw, descend};
 use serde::Serialize;
 
 use crate::actor_critic::{ActorCritic, ActorCriticLoss};
@@ -98,9 +98,13 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
             Tensor::<B, 2, Bool>::ones([batch, steps], &device),
             s.entropy_weight,
         );
-        let grads = GradientsParams::from_grads(loss.total.backward(), &model);
-        let (grads, grad_norm) = clip_grad_norm(&model, grads, s.optim.grad_clip);
-        let model = self.optimizer.step(s.optim.lr, model, grads);
+        let (model, grad_norm) = descend(
+            &mut self.optimizer,
+            model,
+            &loss.total,
+            s.optim.lr,
+            s.optim.grad_clip,
+        );
         let scalar = |t: Tensor<B, 1>| t.into_scalar().elem::<f32>();
         let stats = ActorCriticStepStats {
             total: scalar(loss.total),
@@ -108,7 +112,7 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
             value: scalar(loss.value),
             entropy: scalar(loss.entropy),
             imagined_reward: scalar(rollout.rewards.mean()),
-            grad_norm: grad_norm.into_scalar().elem::<f32>(),
+            grad_norm,
         };
         Ok((model, stats))
     }

@@ -10,6 +10,8 @@ pub mod evaluate;
 pub mod fit;
 pub mod images;
 pub mod imagine;
+pub mod learner;
+pub mod metrics;
 pub mod models;
 pub mod play;
 pub mod plot;

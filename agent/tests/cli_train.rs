@@ -273,7 +273,7 @@ fn first_epoch_action_frequencies(name: &str, sets: &[&str]) -> Vec<f64> {
     let draws = store
         .sample_segments(&mut rng, 3000, 1, Padding::Right, 1)
         .unwrap();
-    let mut counts = vec![0.0; 3];
+    let mut counts = [0.0; 3];
     for &action in &draws.actions {
         counts[action] += 1.0;
     }

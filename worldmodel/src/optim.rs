@@ -2,9 +2,9 @@
 
 use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, AdamWConfig, GradientsParams};
+use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::Tensor;
+use burn::tensor::{ElementConversion, Tensor};
 
 /// PyTorch's AdamW defaults, which the reference trains with (spec section 5).
 pub const ADAM_BETAS: (f32, f32) = (0.9, 0.999);
@@ -27,6 +27,22 @@ pub fn adamw<B: AutodiffBackend, M: AutodiffModule<B>>(
     weight_decay: f32,
 ) -> OptimizerAdaptor<AdamW, M, B> {
     adamw_config(weight_decay).init()
+}
+
+/// One optimisation step of `model` on `loss`, as every trained part takes it:
+/// backward, the global gradient norm clipped to `max_norm`, AdamW at `lr`. Returns
+/// the updated model and the gradient norm before clipping.
+pub fn descend<B: AutodiffBackend, M: AutodiffModule<B>>(
+    optimizer: &mut OptimizerAdaptor<AdamW, M, B>,
+    model: M,
+    loss: &Tensor<B, 1>,
+    lr: f64,
+    max_norm: f32,
+) -> (M, f32) {
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let (grads, grad_norm) = clip_grad_norm(&model, grads, max_norm);
+    let model = optimizer.step(lr, model, grads);
+    (model, grad_norm.into_scalar().elem::<f32>())
 }
 
 /// Decoupled weight decay applied to the weights of `Linear` layers only: biases,

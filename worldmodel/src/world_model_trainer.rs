@@ -2,12 +2,12 @@
 //! weight decay on `Linear` weights only, and global gradient-norm clipping.
 
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, GradientsParams, Optimizer};
+use burn::optim::AdamW;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::optim::{adamw, clip_grad_norm, DecayLinearWeights};
+use crate::optim::{adamw, descend, DecayLinearWeights};
 use crate::world_model::{TokenBatch, WorldModel};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,10 +65,14 @@ impl<B: AutodiffBackend> WorldModelTrainer<B> {
         batch: &TokenBatch<B>,
     ) -> (WorldModel<B>, WorldModelStepStats) {
         let loss = model.loss(codebook, batch, self.config.context_blocks);
-        let grads = GradientsParams::from_grads(loss.total.backward(), &model);
-        let (grads, grad_norm) = clip_grad_norm(&model, grads, self.config.max_grad_norm);
         let lr = self.config.learning_rate;
-        let model = self.optimizer.step(lr, model, grads);
+        let (model, grad_norm) = descend(
+            &mut self.optimizer,
+            model,
+            &loss.total,
+            lr,
+            self.config.max_grad_norm,
+        );
         let model = burn::module::Module::map(
             model,
             &mut DecayLinearWeights::new(lr, self.config.weight_decay),
@@ -79,7 +83,7 @@ impl<B: AutodiffBackend> WorldModelTrainer<B> {
             obs: scalar(loss.obs),
             reward: scalar(loss.reward),
             done: scalar(loss.done),
-            grad_norm: grad_norm.into_scalar().elem::<f32>(),
+            grad_norm,
         };
         (model, stats)
     }

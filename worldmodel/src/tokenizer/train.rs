@@ -2,13 +2,13 @@
 
 use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, GradientsParams, Optimizer};
+use burn::optim::AdamW;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::{frames_to_tensor, Tokenizer, TokenizerError};
-use crate::optim::{adamw, clip_grad_norm};
+use crate::optim::{adamw, descend};
 
 /// Optimiser settings; `Default` is the REM schedule for the tokenizer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,9 +76,14 @@ impl<B: AutodiffBackend> TokenizerTrainer<B> {
         frames: Tensor<B, 4>,
     ) -> (Tokenizer<B>, TokenizerStepStats) {
         let loss = model.loss(frames);
-        let grads = GradientsParams::from_grads(loss.total.backward(), &model);
-        let (grads, grad_norm) = clip_grad_norm(&model, grads, self.config.max_grad_norm);
-        let model = self.optimizer.step(self.config.learning_rate, model, grads);
+        let c = &self.config;
+        let (model, grad_norm) = descend(
+            &mut self.optimizer,
+            model,
+            &loss.total,
+            c.learning_rate,
+            c.max_grad_norm,
+        );
         let scalar = |t: Tensor<B, 1>| t.into_scalar().elem::<f32>();
         let stats = TokenizerStepStats {
             total: scalar(loss.total),
@@ -86,7 +91,7 @@ impl<B: AutodiffBackend> TokenizerTrainer<B> {
             codebook: scalar(loss.codebook),
             commitment: scalar(loss.commitment),
             perceptual: loss.perceptual.map(scalar),
-            grad_norm: grad_norm.into_scalar().elem::<f32>(),
+            grad_norm,
         };
         (model, stats)
     }

@@ -1,0 +1,154 @@
+//! The three learned parts with their optimisers, and one optimisation step of each as
+//! an epoch takes it (spec section 5):
+//!
+//! - tokenizer: `tokenizer.optim.batch` single frames from the store;
+//! - world model: `world_model.optim.batch` sequences of `world_model.seq_blocks`
+//!   blocks, tokens from the frozen tokenizer;
+//! - actor-critic: `actor_critic.optim.batch` start segments, imagined with the frozen
+//!   tokenizer and world model.
+//!
+//! The trainer's epoch and `rem bench phases` both step through here.
+
+use anyhow::Result;
+use burn::module::AutodiffModule;
+use burn::optim::Optimizer;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::Tensor;
+use rand::Rng;
+use rem_envs::store::{EpisodeStore, Padding};
+use rem_worldmodel::tokenizer::{TokenizerStepStats, TokenizerTrainer, TokenizerTrainerConfig};
+use rem_worldmodel::world_model_trainer::{
+    WorldModelStepStats, WorldModelTrainer, WorldModelTrainerConfig,
+};
+
+use crate::actor_critic_trainer::{ActorCriticStepStats, ActorCriticTrainer};
+use crate::batches::{token_batch, TokenCache};
+use crate::config::RunConfig;
+use crate::imagine::FrozenModels;
+use crate::models::{AgentModels, ModelShapes};
+use crate::run_folder::{Checkpoint, OptimizerRecords};
+
+pub struct Learner<B: AutodiffBackend> {
+    pub models: AgentModels<B>,
+    tokenizer: TokenizerTrainer<B>,
+    world_model: WorldModelTrainer<B>,
+    actor_critic: ActorCriticTrainer<B>,
+    config: RunConfig,
+    device: B::Device,
+}
+
+impl<B: AutodiffBackend> Learner<B> {
+    /// Fresh models shaped by `shapes` and fresh optimisers, as `config` sets them.
+    pub fn new(config: &RunConfig, shapes: &ModelShapes, device: &B::Device) -> Result<Self> {
+        let t = &config.tokenizer.optim;
+        let w = &config.world_model;
+        Ok(Self {
+            models: shapes.init::<B>(device)?,
+            tokenizer: TokenizerTrainer::new(TokenizerTrainerConfig {
+                learning_rate: t.lr,
+                weight_decay: t.weight_decay,
+                max_grad_norm: t.grad_clip,
+            }),
+            world_model: WorldModelTrainer::new(WorldModelTrainerConfig {
+                learning_rate: w.optim.lr,
+                weight_decay: w.optim.weight_decay as f64,
+                max_grad_norm: w.optim.grad_clip,
+                context_blocks: w.context_blocks,
+            }),
+            actor_critic: ActorCriticTrainer::new(&config.actor_critic)?,
+            config: config.clone(),
+            device: device.clone(),
+        })
+    }
+
+    /// The models without autodiff, for acting and evaluation.
+    pub fn acting_models(&self) -> AgentModels<B::InnerBackend> {
+        self.models.valid()
+    }
+
+    /// One tokenizer step on single frames.
+    pub fn tokenizer_step(
+        &mut self,
+        store: &EpisodeStore,
+        rng: &mut impl Rng,
+    ) -> Result<TokenizerStepStats> {
+        let batch = self.config.tokenizer.optim.batch;
+        let frames = store.sample_segments(rng, batch, 1, Padding::Right, 1)?;
+        let (model, stats) = self
+            .tokenizer
+            .step(self.models.tokenizer.clone(), &frames.frames)?;
+        self.models.tokenizer = model;
+        Ok(stats)
+    }
+
+    /// One world-model step on block sequences, read through the frozen tokenizer.
+    pub fn world_model_step(
+        &mut self,
+        store: &EpisodeStore,
+        tokens: &mut TokenCache,
+        rng: &mut impl Rng,
+    ) -> Result<WorldModelStepStats> {
+        let w = &self.config.world_model;
+        let segments = store.sample_segments(
+            rng,
+            w.optim.batch,
+            w.seq_blocks,
+            Padding::Right,
+            w.context_blocks + 1,
+        )?;
+        let tokenizer = self.models.tokenizer.valid();
+        let batch = token_batch::<B>(&tokenizer, &segments, tokens, &self.device)?;
+        let codebook = Tensor::<B, 2>::from_inner(tokenizer.codebook());
+        let (model, stats) =
+            self.world_model
+                .step(self.models.world_model.clone(), &codebook, &batch);
+        self.models.world_model = model;
+        Ok(stats)
+    }
+
+    /// One actor-critic step in the imagination of the frozen tokenizer and world model.
+    pub fn actor_critic_step(
+        &mut self,
+        store: &EpisodeStore,
+        tokens: &mut TokenCache,
+        rng: &mut impl Rng,
+    ) -> Result<ActorCriticStepStats> {
+        let tokenizer = self.models.tokenizer.valid();
+        let world_model = self.models.world_model.valid();
+        let frozen = FrozenModels::<B> {
+            tokenizer: &tokenizer,
+            world_model: &world_model,
+        };
+        let (model, stats) = self.actor_critic.step(
+            self.models.actor_critic.clone(),
+            &frozen,
+            store,
+            tokens,
+            rng,
+        )?;
+        self.models.actor_critic = model;
+        Ok(stats)
+    }
+
+    /// The optimisers' states, for a checkpoint.
+    pub fn optimizer_records(&self) -> OptimizerRecords<B> {
+        OptimizerRecords {
+            tokenizer: self.tokenizer.optimizer.to_record(),
+            world_model: self.world_model.optimizer.to_record(),
+            actor_critic: self.actor_critic.optimizer.to_record(),
+        }
+    }
+
+    /// Models and optimiser states from `checkpoint`.
+    pub fn load(&mut self, checkpoint: &Checkpoint, shapes: &ModelShapes) -> Result<()> {
+        self.models = checkpoint.models(shapes, &self.device)?;
+        let records = checkpoint.optimizers::<B>(&self.device)?;
+        let o = &mut self.tokenizer.optimizer;
+        *o = o.clone().load_record(records.tokenizer);
+        let o = &mut self.world_model.optimizer;
+        *o = o.clone().load_record(records.world_model);
+        let o = &mut self.actor_critic.optimizer;
+        *o = o.clone().load_record(records.actor_critic);
+        Ok(())
+    }
+}
