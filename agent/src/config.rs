@@ -292,15 +292,25 @@ impl RunConfig {
         // are then rejected by `deny_unknown_fields`.
         let mut table = Self::default_table();
         merge(&mut table, file);
+        Self::from_table(table, overrides, &path.display().to_string())
+    }
+
+    /// The spec's configuration with `key=value` overrides, checked.
+    pub fn spec(overrides: &[String]) -> Result<Self> {
+        Self::from_table(Self::default_table(), overrides, "the spec's config")
+    }
+
+    /// `table` with `overrides` applied, as a checked config; errors name `source`.
+    fn from_table(mut table: toml::Table, overrides: &[String], source: &str) -> Result<Self> {
         for item in overrides {
             apply_override(&mut table, item)?;
         }
         let config: RunConfig = toml::Value::Table(table)
             .try_into()
-            .map_err(|e: toml::de::Error| anyhow!("{}: {}", path.display(), one_line(&e)))?;
+            .map_err(|e: toml::de::Error| anyhow!("{source}: {}", one_line(&e)))?;
         config
             .validate()
-            .with_context(|| format!("invalid config {}", path.display()))?;
+            .with_context(|| format!("invalid config {source}"))?;
         Ok(config)
     }
 

@@ -6,7 +6,9 @@ use burn::backend::{Autodiff, Flex};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-use rem_agent::bench::{run_imagine_bench, BenchSize, ImagineBench, ImagineResult};
+use rem_agent::bench::{
+    run_imagine_bench, run_phases_bench, BenchSize, ImagineBench, ImagineResult, PhasesBench,
+};
 use rem_agent::config::RunConfig;
 use rem_agent::evaluate::{evaluate_random_policy, evaluate_run};
 use rem_agent::run_folder::RunFolder;
@@ -200,6 +202,24 @@ enum BenchCommand {
         #[arg(long, default_value = "cpu")]
         device: DeviceKind,
     },
+    /// Seconds per optimisation step of each part (and of acting) at a run
+    /// configuration's sizes and batches, and the epoch and run they add up to.
+    Phases {
+        /// A run configuration (default: the spec's sizes, batches and schedule).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Overrides of the configuration, e.g. `--set world_model.optim.batch=8`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Timed steps of each phase, after one warm-up step.
+        #[arg(long, default_value_t = 2)]
+        iterations: usize,
+        /// The game's action count (18: every Atari action).
+        #[arg(long, default_value_t = 18)]
+        actions: usize,
+        #[arg(long, default_value = "cpu")]
+        device: DeviceKind,
+    },
 }
 
 fn main() {
@@ -362,6 +382,28 @@ fn run(cli: Cli) -> Result<()> {
                     pop.frames_per_second / tbt.frames_per_second
                 );
             }
+        }
+        Command::Bench(BenchCommand::Phases {
+            config,
+            overrides,
+            iterations,
+            actions,
+            device,
+        }) => {
+            let config = match &config {
+                Some(path) => RunConfig::load(path, &overrides)?,
+                None => RunConfig::spec(&overrides)?,
+            };
+            let bench = PhasesBench {
+                config,
+                n_actions: actions,
+                iterations,
+                seed: 0,
+            };
+            println!("phase benchmark: {iterations} timed steps of each phase after one warm-up, {device:?}");
+            let report = |t: &rem_agent::bench::PhaseTiming| println!("{t}");
+            let result = with_backend!(device, B => run_phases_bench::<Autodiff<B>>(&bench, &Default::default(), report))?;
+            print!("{result}");
         }
     }
     Ok(())

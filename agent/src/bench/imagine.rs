@@ -11,17 +11,9 @@ use rand::{Rng, SeedableRng};
 use rem_envs::FRAME_BYTES;
 use rem_worldmodel::tokenizer::frames_to_tensor;
 
+use super::BenchSize;
 use crate::imagine::{imagine, FrozenModels, Generator, RolloutSettings, StartSegments};
 use crate::models::ModelShapes;
-
-/// Model sizes to benchmark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BenchSize {
-    /// The spec's sizes (tokenizer 3.2M, world model 4.8M, actor-critic of section 4).
-    Spec,
-    /// A small model for quick checks.
-    Small,
-}
 
 #[derive(Debug, Clone)]
 pub struct ImagineBench {

@@ -1,0 +1,211 @@
+//! `rem bench phases`: seconds per optimisation step of each part at a run
+//! configuration's sizes and batches (the spec's by default), and the epoch and the
+//! run they add up to under that configuration's schedule.
+//!
+//! The steps are the trainer's own ([`Learner`]) on a store of random frames; each
+//! step starts with an empty token cache, so the world-model and actor-critic steps
+//! include encoding their frames, as at the start of an epoch. Acting is the policy's
+//! forward pass for one step of every environment (`collect.envs` frames); the
+//! environments' own time is not included (see the env_throughput bench).
+
+use std::fmt;
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::tensor::backend::AutodiffBackend;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rem_envs::store::{EpisodeStore, Transition};
+use rem_envs::{Frame, FRAME_BYTES};
+
+use crate::batches::TokenCache;
+use crate::config::RunConfig;
+use crate::learner::Learner;
+use crate::models::ModelShapes;
+
+#[derive(Debug, Clone)]
+pub struct PhasesBench {
+    /// Sizes, batches and schedule (the spec's: `RunConfig::default()`).
+    pub config: RunConfig,
+    pub n_actions: usize,
+    /// Timed steps of each phase, after one warm-up step.
+    pub iterations: usize,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PhaseTiming {
+    /// `acting`, `tokenizer`, `world_model` or `actor_critic`.
+    pub phase: &'static str,
+    /// What one step processes, e.g. "64 x 10 blocks".
+    pub work: String,
+    pub seconds_per_step: f64,
+    /// Steps in an epoch where the phase runs.
+    pub steps_per_epoch: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct PhasesReport {
+    pub timings: Vec<PhaseTiming>,
+    /// An epoch in which every phase runs.
+    pub epoch_seconds: f64,
+    /// The whole schedule: each epoch counts the phases that run in it.
+    pub run_seconds: f64,
+    pub epochs: usize,
+}
+
+/// Times each phase, then projects the epoch and the run.
+pub fn run_phases_bench<B: AutodiffBackend>(
+    bench: &PhasesBench,
+    device: &B::Device,
+    mut report: impl FnMut(&PhaseTiming),
+) -> Result<PhasesReport> {
+    let c = &bench.config;
+    B::seed(device, bench.seed);
+    let mut rng = StdRng::seed_from_u64(bench.seed);
+    let shapes = ModelShapes::from_config(c, bench.n_actions)?;
+    let mut learner = Learner::<B>::new(c, &shapes, device)?;
+    let store = random_store(&mut rng, bench.n_actions, 1_000);
+
+    let (t, w, a) = (&c.tokenizer.optim, &c.world_model, &c.actor_critic);
+    let mut timings = vec![PhaseTiming {
+        phase: "acting",
+        work: format!("{} env(s), one step", c.collect.envs),
+        seconds_per_step: time_acting(&learner, c, bench.iterations, &mut rng)?,
+        steps_per_epoch: c.collect.steps_per_epoch.div_ceil(c.collect.envs),
+    }];
+    report(&timings[0]);
+    let mut time = |phase, work: String, steps_per_epoch, step: &mut dyn FnMut() -> Result<()>| {
+        step()?; // warm-up: allocations, autotuning, JIT
+        let started = Instant::now();
+        for _ in 0..bench.iterations {
+            step()?;
+        }
+        let timing = PhaseTiming {
+            phase,
+            work,
+            seconds_per_step: started.elapsed().as_secs_f64() / bench.iterations as f64,
+            steps_per_epoch,
+        };
+        report(&timing);
+        timings.push(timing);
+        anyhow::Ok(())
+    };
+    time(
+        "tokenizer",
+        format!("{} frames", t.batch),
+        t.steps_per_epoch,
+        &mut || learner.tokenizer_step(&store, &mut rng).map(drop),
+    )?;
+    let work = format!("{} x {} blocks", w.optim.batch, w.seq_blocks);
+    time("world_model", work, w.optim.steps_per_epoch, &mut || {
+        let mut tokens = TokenCache::default();
+        learner
+            .world_model_step(&store, &mut tokens, &mut rng)
+            .map(drop)
+    })?;
+    let work = format!("{} rows, horizon {}", a.optim.batch, a.horizon);
+    time("actor_critic", work, a.optim.steps_per_epoch, &mut || {
+        let mut tokens = TokenCache::default();
+        learner
+            .actor_critic_step(&store, &mut tokens, &mut rng)
+            .map(drop)
+    })?;
+    Ok(project(c, timings))
+}
+
+/// The policy's forward pass for one step of `collect.envs` environments.
+fn time_acting<B: AutodiffBackend>(
+    learner: &Learner<B>,
+    c: &RunConfig,
+    iterations: usize,
+    rng: &mut StdRng,
+) -> Result<f64> {
+    let models = learner.acting_models();
+    let device = models.tokenizer.codebook().device();
+    let frames: Vec<Frame> = (0..c.collect.envs).map(|_| random_frame(rng)).collect();
+    let mut state = models.actor_critic.initial_state(frames.len(), &device);
+    let (temperature, epsilon) = (c.collect.temperature, c.collect.epsilon);
+    // Many steps per iteration: one is milliseconds.
+    let steps = 20 * iterations;
+    (_, state) = models.act(&frames, state, temperature, epsilon, rng)?;
+    let started = Instant::now();
+    for _ in 0..steps {
+        (_, state) = models.act(&frames, state, temperature, epsilon, rng)?;
+    }
+    Ok(started.elapsed().as_secs_f64() / steps as f64)
+}
+
+/// Seconds of an epoch with every phase, and of the whole schedule.
+fn project(c: &RunConfig, timings: Vec<PhaseTiming>) -> PhasesReport {
+    let cost = |t: &PhaseTiming| t.seconds_per_step * t.steps_per_epoch as f64;
+    let epoch_seconds = timings.iter().map(cost).sum();
+    let runs_in = |phase: &str, epoch: usize| match phase {
+        "acting" => epoch <= c.collect.collect_until_epoch,
+        "tokenizer" => c.tokenizer.optim.trains_in(epoch),
+        "world_model" => c.world_model.optim.trains_in(epoch),
+        _ => c.actor_critic.optim.trains_in(epoch),
+    };
+    let epochs = c.collect.epochs;
+    let run_seconds = (1..=epochs)
+        .flat_map(|epoch| timings.iter().filter(move |t| runs_in(t.phase, epoch)))
+        .map(cost)
+        .sum();
+    PhasesReport {
+        timings,
+        epoch_seconds,
+        run_seconds,
+        epochs,
+    }
+}
+
+/// Episodes of 200 random frames and actions, `steps` in all.
+fn random_store(rng: &mut StdRng, n_actions: usize, steps: usize) -> EpisodeStore {
+    let mut store = EpisodeStore::new(steps * FRAME_BYTES * 2);
+    for i in 0..steps {
+        let end = (i + 1) % 200 == 0;
+        let transition = Transition {
+            obs: random_frame(rng),
+            action: rng.random_range(0..n_actions),
+            reward: rng.random_range(-1.0..1.0),
+            terminated: end,
+            truncated: false,
+            life_lost: false,
+        };
+        store.push(0, transition); // a terminal step closes the episode
+    }
+    store
+}
+
+fn random_frame(rng: &mut StdRng) -> Frame {
+    Frame::from_bytes((0..FRAME_BYTES).map(|_| rng.random()).collect())
+}
+
+/// ```text
+/// phase          work                    s/step   steps/epoch   s/epoch
+/// ```
+impl fmt::Display for PhaseTiming {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:<13} {:<22} {:>9.4} s/step  x {:>4} = {:>9.2} s/epoch",
+            self.phase,
+            self.work,
+            self.seconds_per_step,
+            self.steps_per_epoch,
+            self.seconds_per_step * self.steps_per_epoch as f64
+        )
+    }
+}
+
+impl fmt::Display for PhasesReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "epoch with every phase: {:.1} s; the {}-epoch schedule: {:.2} h",
+            self.epoch_seconds,
+            self.epochs,
+            self.run_seconds / 3600.0
+        )
+    }
+}
