@@ -21,7 +21,7 @@ mod sampling;
 
 pub use loss::{ActorCriticLoss, ENTROPY_WEIGHT};
 pub use lstm_cell::LstmCell;
-pub use sampling::{sample_action_from_logits, sample_actions, SampledActions};
+pub use sampling::{check_sampling, sample_action_from_logits, sample_actions, SampledActions};
 
 use anyhow::ensure;
 use burn::nn::conv::{Conv2d, Conv2dConfig};

@@ -6,15 +6,16 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::actor_critic::{check_sampling, ENTROPY_WEIGHT};
 use crate::imagine::CONTEXT_FRAMES;
+use crate::returns::{LambdaReturns, GAMMA, LAMBDA};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
     /// Seeds every random stream of the run (envs, sampling, initialisation).
     pub seed: u64,
-    /// "cpu" or "cuda" (the latter needs a build with `--features cuda`).
-    pub device: String,
+    pub device: Device,
     pub env: EnvSection,
     pub collect: CollectSection,
     pub store: StoreSection,
@@ -23,6 +24,16 @@ pub struct RunConfig {
     pub actor_critic: ActorCriticSection,
     pub eval: EvalSection,
     pub checkpoint: CheckpointSection,
+}
+
+/// Where the models run: `device = "cpu"` or `"cuda"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    /// burn's flex CPU backend.
+    Cpu,
+    /// burn's CUDA backend (a build with `--features cuda`).
+    Cuda,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,7 +162,7 @@ impl Default for RunConfig {
     fn default() -> Self {
         Self {
             seed: 0,
-            device: "cpu".into(),
+            device: Device::Cpu,
             env: EnvSection::default(),
             collect: CollectSection::default(),
             store: StoreSection::default(),
@@ -243,9 +254,9 @@ impl Default for ActorCriticSection {
             lstm: 512,
             burn_in: 20,
             horizon: 10,
-            gamma: 0.995,
-            lambda: 0.95,
-            entropy_weight: 0.001,
+            gamma: GAMMA,
+            lambda: LAMBDA,
+            entropy_weight: ENTROPY_WEIGHT,
             world_temperature: 1.0,
             standardize_input: false,
             expected_outcomes: false,
@@ -360,9 +371,11 @@ impl RunConfig {
         if world_temperature.is_nan() || world_temperature < 0.0 {
             bail!("actor_critic.world_temperature must be 0 (most likely tokens) or more");
         }
-        if !matches!(self.device.as_str(), "cpu" | "cuda") {
-            bail!("device must be \"cpu\" or \"cuda\", not {:?}", self.device);
-        }
+        // Checked here so that a bad value fails at load, not at its first use.
+        LambdaReturns::new(self.actor_critic.gamma, self.actor_critic.lambda)
+            .context("actor_critic")?;
+        check_sampling(self.collect.temperature, self.collect.epsilon).context("collect")?;
+        check_sampling(self.eval.temperature, 0.0).context("eval")?;
         Ok(())
     }
 }

@@ -9,43 +9,22 @@ use std::path::PathBuf;
 use rem_agent::bench::{
     run_imagine_bench, run_phases_bench, BenchSize, ImagineBench, ImagineResult, PhasesBench,
 };
-use rem_agent::config::RunConfig;
+use rem_agent::config::{Device, RunConfig};
 use rem_agent::evaluate::{evaluate_random_policy, evaluate_run};
 use rem_agent::run_folder::RunFolder;
 use rem_agent::trainer::Trainer;
 
-/// Where the models run. Model code is generic over burn's backend; the choice
-/// is made here alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum DeviceKind {
-    /// burn's flex CPU backend.
-    Cpu,
-    /// burn's CUDA backend (a build with `--features cuda`).
-    Cuda,
-}
-
-impl std::str::FromStr for DeviceKind {
-    type Err = anyhow::Error;
-
-    fn from_str(name: &str) -> Result<Self> {
-        match name {
-            "cpu" => Ok(Self::Cpu),
-            "cuda" => Ok(Self::Cuda),
-            other => anyhow::bail!("unknown device {other:?}: use \"cpu\" or \"cuda\""),
-        }
-    }
-}
-
-/// Runs `$body` with `$b` bound to the backend (without autodiff) of `$device`.
+/// Runs `$body` with `$b` bound to the backend (without autodiff) of `$device`. Model
+/// code is generic over burn's backend; the choice is made here alone.
 macro_rules! with_backend {
     ($device:expr, $b:ident => $body:expr) => {
         match $device {
-            DeviceKind::Cpu => {
+            Device::Cpu => {
                 type $b = Flex;
                 $body
             }
             #[cfg(feature = "cuda")]
-            DeviceKind::Cuda => match cuda_driver_missing() {
+            Device::Cuda => match cuda_driver_missing() {
                 Some(error) => Err(error),
                 None => {
                     type $b = burn::backend::Cuda;
@@ -53,7 +32,7 @@ macro_rules! with_backend {
                 }
             },
             #[cfg(not(feature = "cuda"))]
-            DeviceKind::Cuda => Err(anyhow::anyhow!(
+            Device::Cuda => Err(anyhow::anyhow!(
                 "this rem was built without CUDA; rebuild with `cargo build --release --features cuda`"
             )),
         }
@@ -133,7 +112,7 @@ enum Command {
         #[arg(long)]
         checkpoint: Option<PathBuf>,
         #[arg(long, default_value = "cpu")]
-        device: DeviceKind,
+        device: Device,
     },
     /// Imagined rollouts of a run's checkpoint, decoded to a PNG (last real frames,
     /// then the imagined ones), with the rewards and ends the world model drew.
@@ -166,7 +145,7 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         #[arg(long, default_value = "cpu")]
-        device: DeviceKind,
+        device: Device,
     },
     /// Scores of finished runs: human-normalised for Atari games, aggregated, beside REM.
     Report {
@@ -200,7 +179,7 @@ enum BenchCommand {
         #[arg(long, default_value_t = 18)]
         actions: usize,
         #[arg(long, default_value = "cpu")]
-        device: DeviceKind,
+        device: Device,
     },
     /// Seconds per optimisation step of each part (and of acting) at a run
     /// configuration's sizes and batches, and the epoch and run they add up to.
@@ -218,7 +197,7 @@ enum BenchCommand {
         #[arg(long, default_value_t = 18)]
         actions: usize,
         #[arg(long, default_value = "cpu")]
-        device: DeviceKind,
+        device: Device,
     },
 }
 
@@ -265,7 +244,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 (None, None) => unreachable!("clap requires --config or --resume"),
             };
-            let device = config.device.parse()?;
+            let device = config.device;
             with_backend!(device, B => train::<B>(config, &run_dir, resuming))?;
         }
         Command::Eval {

@@ -152,3 +152,51 @@ fn a_horizon_past_the_world_models_training_length_is_refused() {
     );
     assert!(RunConfig::load(&path, &[]).is_ok());
 }
+
+#[test]
+fn sampling_discount_and_device_settings_are_checked_at_load() {
+    let path = write("checked.toml", "");
+    let refused = |set: &str, needle: &str| {
+        let error = RunConfig::load(&path, &[set.to_string()]).unwrap_err();
+        let text = format!("{error:#}");
+        assert!(
+            text.contains(needle) && text.contains("checked.toml"),
+            "--set {set}: {text}"
+        );
+    };
+    refused(
+        "eval.temperature=-1",
+        "eval: temperature must be finite and non-negative",
+    );
+    refused("collect.temperature=nan", "collect: temperature");
+    refused("collect.epsilon=1.5", "collect: epsilon must lie in [0, 1]");
+    refused(
+        "actor_critic.gamma=1.5",
+        "actor_critic: gamma must lie in [0, 1]",
+    );
+    refused(
+        "actor_critic.lambda=-0.1",
+        "actor_critic: lambda must lie in [0, 1]",
+    );
+    refused(
+        "device=\"gpu\"",
+        "unknown variant `gpu`, expected `cpu` or `cuda`",
+    );
+
+    let cuda = RunConfig::load(&path, &["device=\"cuda\"".to_string()]).unwrap();
+    assert_eq!(cuda.device, rem_agent::config::Device::Cuda);
+    assert!(cuda.to_toml().contains("device = \"cuda\""));
+}
+
+#[test]
+fn the_spec_config_takes_overrides_and_checks_them() {
+    assert_eq!(RunConfig::spec(&[]).unwrap(), RunConfig::default());
+    let set = |s: &str| vec![s.to_string()];
+    let small = RunConfig::spec(&set("world_model.optim.batch=8")).unwrap();
+    assert_eq!(small.world_model.optim.batch, 8);
+    let error = RunConfig::spec(&set("eval.temperature=-1")).unwrap_err();
+    assert!(
+        format!("{error:#}").contains("the spec's config"),
+        "{error:#}"
+    );
+}

@@ -34,11 +34,7 @@ pub fn sample_actions<B: Backend, R: Rng + ?Sized>(
     epsilon: f32,
     rng: &mut R,
 ) -> anyhow::Result<SampledActions> {
-    ensure!(
-        (0.0..=1.0).contains(&epsilon),
-        "epsilon must lie in [0, 1], got {epsilon}"
-    );
-    check_temperature(temperature)?;
+    check_sampling(temperature, epsilon)?;
     let [batch, n_actions] = logits.dims();
     ensure!(n_actions > 0, "cannot sample from logits with zero actions");
     let values = logits
@@ -66,7 +62,7 @@ pub fn sample_action_from_logits<R: Rng + ?Sized>(
     temperature: f32,
     rng: &mut R,
 ) -> anyhow::Result<usize> {
-    check_temperature(temperature)?;
+    check_sampling(temperature, 0.0)?;
     ensure!(!logits.is_empty(), "cannot sample from empty logits");
     ensure!(
         logits.iter().all(|x| x.is_finite()),
@@ -100,10 +96,16 @@ pub fn sample_action_from_logits<R: Rng + ?Sized>(
     Ok(best)
 }
 
-fn check_temperature(temperature: f32) -> anyhow::Result<()> {
+/// The rules of [`sample_actions`]' settings: a finite, non-negative temperature
+/// and an epsilon in [0, 1].
+pub fn check_sampling(temperature: f32, epsilon: f32) -> anyhow::Result<()> {
     ensure!(
         temperature.is_finite() && temperature >= 0.0,
         "temperature must be finite and non-negative, got {temperature}"
+    );
+    ensure!(
+        (0.0..=1.0).contains(&epsilon),
+        "epsilon must lie in [0, 1], got {epsilon}"
     );
     Ok(())
 }
