@@ -17,8 +17,8 @@ use rand::SeedableRng;
 use rem_agent::actor_critic_trainer::ActorCriticTrainer;
 use rem_agent::batches::TokenCache;
 use rem_agent::evaluate::evaluate;
-use rem_agent::imagine::FrozenModels;
 use rem_agent::models::AgentModels;
+use rem_agent::rollout::FrozenModels;
 use rem_agent::run_folder::SavedRun;
 
 type Train = Autodiff<Flex>;

@@ -16,10 +16,10 @@ use serde::Serialize;
 use crate::actor_critic::{ActorCritic, ActorCriticLoss};
 use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
 use crate::config::ActorCriticSection;
-use crate::imagine::{
-    imagine, FrozenModels, Generator, RolloutSettings, StartSegments, CONTEXT_FRAMES,
-};
 use crate::returns::LambdaReturns;
+use crate::rollout::{
+    roll_out, FrozenModels, Generator, RolloutSettings, StartSegments, CONTEXT_FRAMES,
+};
 
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ActorCriticStepStats {
@@ -80,7 +80,7 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
             world_temperature: s.world_temperature,
             expected_outcomes: s.expected_outcomes,
         };
-        let rollout = imagine(frozen, &model, start, settings, rng)?;
+        let rollout = roll_out(frozen, &model, start, settings, rng)?;
 
         // H observations give H - 1 transitions; the last value only bootstraps.
         let steps = settings.transitions();

@@ -7,8 +7,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::actor_critic::{check_sampling, ENTROPY_WEIGHT};
-use crate::imagine::CONTEXT_FRAMES;
 use crate::returns::{LambdaReturns, GAMMA, LAMBDA};
+use crate::rollout::CONTEXT_FRAMES;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -16,8 +16,8 @@ use rem_envs::FRAME_BYTES;
 use rem_worldmodel::tokenizer::tensor_to_frames;
 
 use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
-use crate::imagine::{
-    imagine, FrozenModels, Generator, RolloutSettings, StartSegments, CONTEXT_FRAMES,
+use crate::rollout::{
+    roll_out, FrozenModels, Generator, RolloutSettings, StartSegments, CONTEXT_FRAMES,
 };
 use crate::run_folder::SavedRun;
 
@@ -227,7 +227,7 @@ pub fn dream_run<B: AutodiffBackend>(
         // Drawn, so that the listed rewards and ends are events.
         expected_outcomes: false,
     };
-    let rollout = imagine(&frozen, &models.actor_critic, start, settings, &mut rng)?;
+    let rollout = roll_out(&frozen, &models.actor_critic, start, settings, &mut rng)?;
 
     let [_, imagined, k] = rollout.frames.dims();
     let n = shown.min(rollouts);

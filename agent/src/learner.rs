@@ -24,8 +24,8 @@ use rem_worldmodel::world_model_trainer::{
 use crate::actor_critic_trainer::{ActorCriticStepStats, ActorCriticTrainer};
 use crate::batches::{token_batch, TokenCache};
 use crate::config::RunConfig;
-use crate::imagine::FrozenModels;
 use crate::models::{AgentModels, ModelShapes};
+use crate::rollout::FrozenModels;
 use crate::run_folder::{Checkpoint, OptimizerRecords};
 
 pub struct Learner<B: AutodiffBackend> {

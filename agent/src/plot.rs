@@ -156,7 +156,7 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
 
 impl LinePlot {
     pub fn to_svg(&self) -> String {
-        let frame = Frame {
+        let frame = Canvas {
             width: 760.0,
             height: 460.0,
             left: 80.0,
@@ -236,7 +236,7 @@ impl BarChart {
     pub fn to_svg(&self) -> String {
         let slot = 12.0 * self.groups.len().max(1) as f64 + 10.0;
         let plot_width = (slot * self.categories.len() as f64).max(400.0);
-        let frame = Frame {
+        let frame = Canvas {
             width: plot_width + 104.0,
             height: 500.0,
             left: 80.0,
@@ -405,7 +405,7 @@ fn escape(text: &str) -> String {
 }
 
 /// Canvas size and margins around the plotting area; draws the shared furniture.
-struct Frame {
+struct Canvas {
     width: f64,
     height: f64,
     left: f64,
@@ -414,7 +414,7 @@ struct Frame {
     bottom: f64,
 }
 
-impl Frame {
+impl Canvas {
     fn x_pixel(&self, scale: &Scale, value: f64) -> f64 {
         self.left + scale.fraction(value) * (self.width - self.left - self.right)
     }

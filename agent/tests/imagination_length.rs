@@ -8,8 +8,8 @@ use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rem_agent::config::RunConfig;
-use rem_agent::imagine::{imagine, FrozenModels, Generator, RolloutSettings, StartSegments};
 use rem_agent::models::ModelShapes;
+use rem_agent::rollout::{roll_out, FrozenModels, Generator, RolloutSettings, StartSegments};
 
 type Train = Autodiff<Flex>;
 
@@ -61,7 +61,7 @@ fn spec_rollouts_have_nine_observations_within_the_training_length() {
             shapes.tokenizer.vocab,
             n_actions,
         );
-        let rollout = imagine(
+        let rollout = roll_out(
             &frozen,
             &models.actor_critic,
             segments,

@@ -84,7 +84,7 @@ enum Answer {
     Panicked(String),
 }
 
-struct Worker {
+struct EnvThread {
     name: String,
     actions: ActionSpace,
     commands: Sender<Command>,
@@ -96,7 +96,7 @@ struct Worker {
     stuck: bool,
 }
 
-impl Worker {
+impl EnvThread {
     fn spawn(index: usize, env: Box<dyn Env>) -> Self {
         let (name, actions) = (env.name().to_string(), env.action_space().clone());
         let (commands, command_rx) = unbounded();
@@ -195,7 +195,7 @@ fn execute(env: &mut dyn Env, command: Command) -> EnvResult<Reply> {
 
 /// N environments stepped in lockstep on worker threads.
 pub struct EnvPool {
-    workers: Vec<Worker>,
+    workers: Vec<EnvThread>,
     seed: u64,
     resets: u64,
     reply_timeout: Duration,
@@ -216,7 +216,7 @@ impl EnvPool {
         let workers = envs
             .into_iter()
             .enumerate()
-            .map(|(i, env)| Worker::spawn(i, env))
+            .map(|(i, env)| EnvThread::spawn(i, env))
             .collect();
         let (events_tx, events_rx) = unbounded();
         Self {

@@ -12,8 +12,8 @@ use rem_envs::FRAME_BYTES;
 use rem_worldmodel::tokenizer::frames_to_tensor;
 
 use super::BenchSize;
-use crate::imagine::{imagine, FrozenModels, Generator, RolloutSettings, StartSegments};
 use crate::models::ModelShapes;
+use crate::rollout::{roll_out, FrozenModels, Generator, RolloutSettings, StartSegments};
 
 #[derive(Debug, Clone)]
 pub struct ImagineBench {
@@ -104,7 +104,7 @@ pub fn run_imagine_bench<B: AutodiffBackend>(
             world_temperature: 1.0,
             expected_outcomes: false,
         };
-        let rollout = imagine(&frozen, &controller, start, settings, rng)?;
+        let rollout = roll_out(&frozen, &controller, start, settings, rng)?;
         // Reading one value waits for every queued kernel on asynchronous backends.
         let _ = rollout.values.sum().into_scalar();
         Ok(rollout.frames.dims()[1])

@@ -16,7 +16,7 @@ use super::config::AtariConfig;
 use super::games::{AtariGame, ALE_ACTION_NAMES};
 use super::resize::{max_pool_into, Resizer};
 use super::rng::ale_seed;
-use super::worker::{LoadedGame, StepOutcome, Worker};
+use super::worker::{AleWorker, LoadedGame, StepOutcome};
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::Frame;
 use crate::rng::SplitMix64;
@@ -28,7 +28,7 @@ const NOOP_RESET_ATTEMPTS: usize = 8;
 pub struct AtariEnv {
     cfg: AtariConfig,
     game: AtariGame,
-    worker: Option<Worker>,
+    worker: Option<AleWorker>,
     action_space: ActionSpace,
     resizer: Resizer,
     /// Raw screens from the worker: room for two.
@@ -81,7 +81,7 @@ impl AtariEnv {
 
     /// The worker's process id, while a worker is running.
     pub fn worker_pid(&self) -> Option<u32> {
-        self.worker.as_ref().map(Worker::pid)
+        self.worker.as_ref().map(AleWorker::pid)
     }
 
     /// Replaces the worker with a fresh one (after a failure, say); the next call must
@@ -110,7 +110,7 @@ impl AtariEnv {
         Ok(())
     }
 
-    fn worker(&mut self) -> &mut Worker {
+    fn worker(&mut self) -> &mut AleWorker {
         self.worker.as_mut().expect("worker is running")
     }
 
@@ -216,8 +216,12 @@ impl AtariEnv {
     }
 }
 
-fn start_worker(cfg: &AtariConfig, game: AtariGame, seed: u64) -> EnvResult<(Worker, LoadedGame)> {
-    let mut worker = Worker::spawn(&cfg.python_command(), cfg.reply_timeout)?;
+fn start_worker(
+    cfg: &AtariConfig,
+    game: AtariGame,
+    seed: u64,
+) -> EnvResult<(AleWorker, LoadedGame)> {
+    let mut worker = AleWorker::spawn(&cfg.python_command(), cfg.reply_timeout)?;
     let loaded = worker.load(game.rom_id, ale_seed(seed))?;
     Ok((worker, loaded))
 }

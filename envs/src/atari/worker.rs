@@ -42,7 +42,7 @@ pub struct StepOutcome {
     pub screens: usize,
 }
 
-pub struct Worker {
+pub struct AleWorker {
     child: Arc<Mutex<Child>>,
     pid: u32,
     stdin: ChildStdin,
@@ -57,7 +57,7 @@ pub struct Worker {
     screen_bytes: usize,
 }
 
-impl Worker {
+impl AleWorker {
     /// Starts a worker and waits for its hello.
     pub fn spawn(python: &Path, timeout: Duration) -> EnvResult<Self> {
         let python_name = python.display().to_string();
@@ -274,7 +274,7 @@ impl Worker {
     }
 }
 
-impl Drop for Worker {
+impl Drop for AleWorker {
     fn drop(&mut self) {
         kill_and_reap(&self.child);
         if let Some(thread) = self.stderr_thread.take() {

@@ -93,7 +93,7 @@ impl RolloutSettings {
 }
 
 /// Runs one batch of imagined rollouts.
-pub fn imagine<B: AutodiffBackend>(
+pub fn roll_out<B: AutodiffBackend>(
     frozen: &FrozenModels<'_, B>,
     controller: &ActorCritic<B>,
     start: StartSegments<B>,
