@@ -1,6 +1,6 @@
 //! Acting in the real environments: the policy reads each frame through the
 //! tokenizer's codebook, samples an action at the configured temperature and
-//! epsilon, and the pool sends every transition to the episode store.
+//! epsilon, and the pool hands every transition to the episode store.
 //!
 //! Every action is logged so that a resumed run can rebuild the environments'
 //! exact state by replaying them (the environments are deterministic given their
@@ -11,7 +11,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::TensorData;
 use rand::Rng;
 use rem_envs::store::EpisodeStore;
-use rem_envs::vector::EnvPool;
+use rem_envs::vector::{EnvPool, PoolEvents};
 use rem_envs::{make_env, EnvMode, Frame};
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +47,8 @@ pub struct CollectStats {
 
 pub struct Collector<B: Backend> {
     pool: EnvPool,
+    /// The pool's transitions, for the store.
+    events: PoolEvents,
     observations: Vec<Frame>,
     policy_state: Option<ActorCriticState<B>>,
     log: CollectorLog,
@@ -64,6 +66,7 @@ impl<B: Backend> Collector<B> {
         let observations = pool.reset_all()?;
         let running_returns = vec![0.0; observations.len()];
         Ok(Self {
+            events: pool.record_events(),
             pool,
             observations,
             policy_state: None,
@@ -85,12 +88,13 @@ impl<B: Backend> Collector<B> {
         device: &B::Device,
     ) -> Result<Self> {
         let mut collector = Self::new(game, envs, seed)?;
-        let discard = collector.pool.events();
+        // The replayed transitions are in the checkpoint's store already.
+        collector.pool.stop_recording();
         for actions in &log.actions {
             let steps = collector.pool.step(actions)?;
             collector.observations = steps.iter().map(|s| s.next_obs().clone()).collect();
-            discard.try_iter().for_each(drop);
         }
+        collector.events = collector.pool.record_events();
         collector.policy_state = log.policy_state.as_ref().map(|(h, c)| {
             let rows = envs;
             let width = h.len() / rows;
@@ -150,7 +154,7 @@ impl<B: Backend> Collector<B> {
                 rng,
             )?;
             let results = self.pool.step(&sampled.taken)?;
-            self.pool.drain_into(store);
+            self.events.drain_into(store);
             self.log.actions.push(sampled.taken.clone());
 
             let mut ended = vec![false; envs];

@@ -68,14 +68,12 @@ fn play_episodes(
         .collect::<Result<Vec<_>, _>>()?;
     let mut pool = EnvPool::new(envs, seed);
     let n_actions = pool.action_space(0).n();
-    let discard = pool.events();
     let mut observations = pool.reset_all()?;
     let mut returns = vec![0.0f32; episodes];
     let mut running = vec![true; episodes];
     while running.iter().any(|&r| r) {
         let actions = choose(&observations, n_actions)?;
         let results = pool.step(&actions)?;
-        discard.try_iter().for_each(drop);
         for (i, result) in results.iter().enumerate() {
             if running[i] {
                 returns[i] += result.step.reward;

@@ -160,6 +160,7 @@ fn collect_random(settings: &FitSettings, rng: &mut impl Rng) -> Result<EpisodeS
         .collect::<Result<Vec<_>, _>>()?;
     let n_actions = envs[0].action_space().n();
     let mut pool = EnvPool::new(envs, settings.seed);
+    let events = pool.record_events();
     let mut store = EpisodeStore::new(1 << 30);
     pool.reset_all()?;
     let rounds = settings.env_steps.div_ceil(settings.envs);
@@ -174,7 +175,7 @@ fn collect_random(settings: &FitSettings, rng: &mut impl Rng) -> Result<EpisodeS
             .map(|_| rng.random_range(0..n_actions))
             .collect();
         pool.step(&actions)?;
-        pool.drain_into(&mut store);
+        events.drain_into(&mut store);
         bar.inc(1);
     }
     bar.finish_and_clear();

@@ -5,9 +5,11 @@
 //!   environment is reset by its worker right away (with `reset(None)`, continuing
 //!   the random stream seeded by `reset_all`), and its `PoolStep` carries both the
 //!   terminal observation and the next episode's first one.
-//! * Each step's transitions go into a channel of `PoolEvent`s towards the episode
-//!   store, in environment order after all answers arrived, so that the store's
-//!   contents depend only on the pool seed and the actions, not on thread timing.
+//! * Once `record_events` is called, each step's transitions go into a channel of
+//!   `PoolEvent`s towards the episode store, in environment order after all answers
+//!   arrived, so that the store's contents depend only on the pool seed and the
+//!   actions, not on thread timing. A pool that nobody records (evaluation, or a
+//!   replay) keeps nothing.
 //! * An environment's error comes back as that `EnvError`; the environment then
 //!   needs `reset_all` before it steps again. A worker that panicked, vanished, or
 //!   did not answer within the reply timeout is dead: every later call returns
@@ -204,8 +206,28 @@ pub struct EnvPool {
     observations: Vec<Option<Frame>>,
     /// Steps into each environment's current episode.
     episode_steps: Vec<u64>,
-    events_tx: Sender<PoolEvent>,
-    events_rx: Receiver<PoolEvent>,
+    /// Where transitions go, once somebody records them.
+    sink: Option<Sender<PoolEvent>>,
+}
+
+/// The store's end of a pool's events (see [`EnvPool::record_events`]).
+pub struct PoolEvents(Receiver<PoolEvent>);
+
+impl PoolEvents {
+    /// Applies every pending event to `store`; returns how many transitions it pushed.
+    pub fn drain_into(&self, store: &mut EpisodeStore) -> usize {
+        let mut pushed = 0;
+        for event in self.0.try_iter() {
+            pushed += matches!(event, PoolEvent::Transition { .. }) as usize;
+            event.apply_to(store);
+        }
+        pushed
+    }
+
+    /// The pending events, in the order they happened.
+    pub fn pending(&self) -> Vec<PoolEvent> {
+        self.0.try_iter().collect()
+    }
 }
 
 impl EnvPool {
@@ -218,7 +240,6 @@ impl EnvPool {
             .enumerate()
             .map(|(i, env)| EnvThread::spawn(i, env))
             .collect();
-        let (events_tx, events_rx) = unbounded();
         Self {
             workers,
             seed,
@@ -226,8 +247,27 @@ impl EnvPool {
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
             observations: vec![None; n],
             episode_steps: vec![0; n],
-            events_tx,
-            events_rx,
+            sink: None,
+        }
+    }
+
+    /// From now on, sends every transition and aborted episode to the returned end
+    /// (unbounded: drain it after every step). A second call replaces the first end.
+    pub fn record_events(&mut self) -> PoolEvents {
+        let (sink, events) = unbounded();
+        self.sink = Some(sink);
+        PoolEvents(events)
+    }
+
+    /// Sends nothing more to the recording end.
+    pub fn stop_recording(&mut self) {
+        self.sink = None;
+    }
+
+    fn send(&self, event: PoolEvent) {
+        if let Some(sink) = &self.sink {
+            // A dropped receiving end means nobody records any more.
+            let _ = sink.send(event);
         }
     }
 
@@ -263,13 +303,15 @@ impl EnvPool {
         }
         let round_seed = mix_seed(self.seed, self.resets);
         self.resets += 1;
+        let mut aborted = Vec::new();
         for (i, steps) in self.episode_steps.iter_mut().enumerate() {
             if *steps > 0 {
-                self.events_tx
-                    .send(PoolEvent::EpisodeAborted { env_id: i })
-                    .expect("the pool holds the receiver");
+                aborted.push(i);
             }
             *steps = 0;
+        }
+        for env_id in aborted {
+            self.send(PoolEvent::EpisodeAborted { env_id });
         }
         self.observations.iter_mut().for_each(|obs| *obs = None);
 
@@ -302,7 +344,8 @@ impl EnvPool {
     }
 
     /// Steps every environment with its action (one per environment). Finished
-    /// environments are reset automatically. Transitions go to the event channel.
+    /// environments are reset automatically. Transitions go to the recording end,
+    /// if there is one.
     pub fn step(&mut self, actions: &[usize]) -> EnvResult<Vec<PoolStep>> {
         if actions.len() != self.workers.len() {
             return Err(EnvError::Backend(format!(
@@ -353,12 +396,10 @@ impl EnvPool {
                 .replace(result.next_obs().clone())
                 .expect("checked above");
             let transition = Transition::new(obs, actions[i], &result.step);
-            self.events_tx
-                .send(PoolEvent::Transition {
-                    env_id: i,
-                    transition,
-                })
-                .expect("the pool holds the receiver");
+            self.send(PoolEvent::Transition {
+                env_id: i,
+                transition,
+            });
             self.episode_steps[i] = if result.step.done() {
                 0
             } else {
@@ -369,22 +410,6 @@ impl EnvPool {
             Some(e) => Err(e),
             None => Ok(results.into_iter().map(|r| r.expect("no error")).collect()),
         }
-    }
-
-    /// The channel of transitions and aborted episodes, in the order they happened.
-    /// It is unbounded: drain it (or call `drain_into`) after every step.
-    pub fn events(&self) -> Receiver<PoolEvent> {
-        self.events_rx.clone()
-    }
-
-    /// Applies every pending event to `store`; returns how many transitions it pushed.
-    pub fn drain_into(&self, store: &mut EpisodeStore) -> usize {
-        let mut pushed = 0;
-        for event in self.events_rx.try_iter() {
-            pushed += matches!(event, PoolEvent::Transition { .. }) as usize;
-            event.apply_to(store);
-        }
-        pushed
     }
 }
 

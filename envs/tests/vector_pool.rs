@@ -18,6 +18,7 @@ fn catch_pool(n: usize, seed: u64) -> EnvPool {
 /// Drives a pool with seeded random actions, draining into a store every step.
 fn collect(seed: u64, steps: usize) -> (EpisodeStore, Vec<f32>) {
     let mut pool = catch_pool(3, seed);
+    let events = pool.record_events();
     let mut store = EpisodeStore::new(usize::MAX);
     let mut rng = StdRng::seed_from_u64(99);
     pool.reset_all().unwrap();
@@ -25,7 +26,7 @@ fn collect(seed: u64, steps: usize) -> (EpisodeStore, Vec<f32>) {
     for _ in 0..steps {
         let actions: Vec<usize> = (0..3).map(|_| rng.random_range(0..3)).collect();
         rewards.extend(pool.step(&actions).unwrap().iter().map(|s| s.step.reward));
-        pool.drain_into(&mut store);
+        events.drain_into(&mut store);
     }
     (store, rewards)
 }
@@ -80,6 +81,7 @@ fn workers_get_distinct_seeds() {
 #[test]
 fn finished_envs_reset_and_report_both_observations() {
     let mut pool = catch_pool(2, 3);
+    let events = pool.record_events();
     let mut store = EpisodeStore::new(usize::MAX);
     pool.reset_all().unwrap();
     let mut ends_seen = 0;
@@ -100,7 +102,7 @@ fn finished_envs_reset_and_report_both_observations() {
             }
             assert_eq!(pool.observation(i), Some(r.next_obs()));
         }
-        pool.drain_into(&mut store);
+        events.drain_into(&mut store);
     }
     assert_eq!(ends_seen, 4);
     assert_eq!(store.num_complete_episodes(), 4);
@@ -110,12 +112,12 @@ fn finished_envs_reset_and_report_both_observations() {
 #[test]
 fn transitions_chain_observations() {
     let mut pool = catch_pool(2, 8);
-    let events = pool.events();
+    let events = pool.record_events();
     let mut obs = pool.reset_all().unwrap();
     for t in 0..75 {
         let actions = [t % 3, (t + 1) % 3];
         let results = pool.step(&actions).unwrap();
-        let sent: Vec<PoolEvent> = events.try_iter().collect();
+        let sent: Vec<PoolEvent> = events.pending();
         assert_eq!(sent.len(), 2);
         for (i, event) in sent.into_iter().enumerate() {
             let PoolEvent::Transition { env_id, transition } = event else {
@@ -137,6 +139,7 @@ fn transitions_chain_observations() {
 #[test]
 fn reset_all_mid_episode_closes_the_episodes() {
     let mut pool = catch_pool(2, 4);
+    let events = pool.record_events();
     let mut store = EpisodeStore::new(usize::MAX);
     pool.reset_all().unwrap();
     for _ in 0..5 {
@@ -144,7 +147,7 @@ fn reset_all_mid_episode_closes_the_episodes() {
     }
     pool.reset_all().unwrap();
     pool.step(&[0, 0]).unwrap();
-    pool.drain_into(&mut store);
+    events.drain_into(&mut store);
     assert_eq!(store.episode_lens(), vec![5, 5, 1, 1]);
     assert_eq!(store.num_complete_episodes(), 2);
 }
@@ -152,6 +155,7 @@ fn reset_all_mid_episode_closes_the_episodes() {
 #[test]
 fn bad_calls_are_errors_and_leave_the_pool_usable() {
     let mut pool = catch_pool(3, 0);
+    let events = pool.record_events();
     assert!(matches!(pool.step(&[0, 0, 0]), Err(EnvError::NeedsReset)));
     pool.reset_all().unwrap();
     match pool.step(&[0, 3, 0]) {
@@ -160,11 +164,7 @@ fn bad_calls_are_errors_and_leave_the_pool_usable() {
     }
     let err = pool.step(&[0, 0]).unwrap_err();
     assert!(err.to_string().contains("expected 3 actions"), "{err}");
-    assert_eq!(
-        pool.events().try_iter().count(),
-        0,
-        "rejected calls step nothing"
-    );
+    assert_eq!(events.pending().len(), 0, "rejected calls step nothing");
     pool.step(&[0, 1, 2]).unwrap();
 }
 
@@ -229,6 +229,7 @@ fn faulty_pool(fault: Fault) -> EnvPool {
 #[test]
 fn a_panicking_worker_is_reported_not_propagated() {
     let mut pool = faulty_pool(Fault::Panic);
+    let events = pool.record_events();
     let mut store = EpisodeStore::new(usize::MAX);
     pool.reset_all().unwrap();
     pool.step(&[0, 0]).unwrap();
@@ -241,7 +242,7 @@ fn a_panicking_worker_is_reported_not_propagated() {
         "{message}"
     );
     // The healthy environment's step still reached the store; the dead one's did not.
-    assert_eq!(pool.drain_into(&mut store), 2 * 2 + 1);
+    assert_eq!(events.drain_into(&mut store), 2 * 2 + 1);
     // A dead worker fails every later call at once.
     assert!(pool.step(&[0, 0]).unwrap_err().to_string().contains("died"));
     assert!(pool
@@ -279,5 +280,40 @@ fn a_hung_worker_times_out() {
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "dropping the pool does not wait for the hung worker"
+    );
+}
+
+#[test]
+fn a_pool_records_only_once_asked() {
+    let mut pool = catch_pool(2, 5);
+    let mut store = EpisodeStore::new(usize::MAX);
+    pool.reset_all().unwrap();
+    for _ in 0..30 {
+        pool.step(&[0, 1]).unwrap();
+    }
+    let events = pool.record_events();
+    assert!(
+        events.pending().is_empty(),
+        "nothing before recording began"
+    );
+    for _ in 0..3 {
+        pool.step(&[2, 1]).unwrap();
+    }
+    assert_eq!(events.drain_into(&mut store), 6);
+    assert_eq!(store.num_steps(), 6);
+}
+
+#[test]
+fn a_pool_stops_recording_when_told() {
+    let mut pool = catch_pool(2, 6);
+    let events = pool.record_events();
+    pool.reset_all().unwrap();
+    pool.step(&[0, 1]).unwrap();
+    pool.stop_recording();
+    pool.step(&[0, 1]).unwrap();
+    assert_eq!(
+        events.pending().len(),
+        2,
+        "only the step before stop_recording"
     );
 }
