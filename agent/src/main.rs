@@ -60,102 +60,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Play a game with a random policy and print episode returns.
-    Play {
-        /// A native game (catch, bricks, dodge) or an Atari-100K game (e.g. Breakout).
-        #[arg(long, default_value = "catch")]
-        game: String,
-        #[arg(long, default_value_t = 20)]
-        episodes: usize,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-    },
+    Play(PlayArgs),
     /// Train an agent: a new run from a config, or `--resume` a run folder.
-    Train {
-        /// A run configuration (TOML), e.g. runs/catch.toml.
-        #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
-        config: Option<PathBuf>,
-        /// Overrides, e.g. `--set seed=3 --set world_model.optim.lr=1e-3`. With
-        /// `--resume` they change the run's configuration from its latest checkpoint on
-        /// (e.g. a smaller learning rate after a non-finite loss).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        overrides: Vec<String>,
-        /// Folder for the run (default: runs/out/<config name>-seed<seed>).
-        #[arg(long)]
-        run_dir: Option<PathBuf>,
-        /// Continue the run in this folder from its latest checkpoint.
-        #[arg(long, value_name = "RUN_DIR")]
-        resume: Option<PathBuf>,
-    },
+    Train(TrainArgs),
     /// Evaluate a run's checkpoint, or the random policy, with the evaluation protocol
     /// (spec section 6); writes eval.json.
-    Eval {
-        /// The run to evaluate; its eval.json goes there.
-        #[arg(long, value_name = "RUN_DIR", required_unless_present = "policy")]
-        run: Option<PathBuf>,
-        /// `random`: uniformly random actions instead of a checkpoint (needs --game).
-        #[arg(long, value_enum, conflicts_with_all = ["run", "checkpoint"], requires = "game")]
-        policy: Option<EvalPolicy>,
-        /// The game for `--policy random`.
-        #[arg(long)]
-        game: Option<String>,
-        /// Seed of the random policy's episodes and actions.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Folder for the random policy's eval.json (default: runs/out/random-<game>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Number of episodes (default: the run's eval.final_episodes; 100 for the
-        /// random policy).
-        #[arg(long)]
-        episodes: Option<usize>,
-        /// A checkpoint folder (default: the run's latest).
-        #[arg(long)]
-        checkpoint: Option<PathBuf>,
-        #[arg(long, default_value = "cpu")]
-        device: Device,
-    },
+    Eval(EvalArgs),
     /// Imagined rollouts of a run's checkpoint, decoded to a PNG (last real frames,
     /// then the imagined ones), with the rewards and ends the world model drew.
-    Dream {
-        #[arg(long, value_name = "RUN_DIR")]
-        run: PathBuf,
-        /// A checkpoint folder (default: the run's latest).
-        #[arg(long)]
-        checkpoint: Option<PathBuf>,
-        #[arg(long, default_value_t = 8)]
-        rollouts: usize,
-        /// World-model blocks per rollout, the 2 real context frames included, as
-        /// `actor_critic.horizon` counts them (horizon - 1 observations). Past the run's
-        /// `world_model.seq_blocks` the model runs beyond its training length.
-        #[arg(long, default_value_t = 16)]
-        horizon: usize,
-        /// Temperature of the world model's token sampling (default: the run's).
-        #[arg(long)]
-        temperature: Option<f32>,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Act with a freshly initialised controller instead of the checkpoint's.
-        #[arg(long)]
-        fresh_controller: bool,
-        /// Rollouts drawn in the PNG and listed (the first ones; the reward after each
-        /// action counts all).
-        #[arg(long, default_value_t = 16)]
-        show: usize,
-        /// The PNG to write (default: RUN_DIR/dream.png).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long, default_value = "cpu")]
-        device: Device,
-    },
+    Dream(DreamArgs),
     /// Scores of finished runs: human-normalised for Atari games, aggregated, beside REM.
-    Report {
-        /// Run folders (each with config.toml and eval.json or metrics.jsonl).
-        #[arg(required = true)]
-        run_dirs: Vec<PathBuf>,
-        /// Also write a bar chart of per-game human-normalised scores (SVG) here.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Report(ReportArgs),
     /// Learning check of the world-model half: collect random-policy frames, train a
     /// small tokenizer then a small world model on them, write reconstructions.
     Fit(rem_agent::fit::FitSettings),
@@ -167,38 +82,144 @@ enum Command {
 #[derive(Subcommand)]
 enum BenchCommand {
     /// Imagined frames/s of the whole actor-critic imagination call, POP vs token-by-token.
-    Imagine {
-        #[arg(long, value_enum, default_value = "spec")]
-        size: BenchSize,
-        #[arg(long, default_value_t = 8)]
-        batch: usize,
-        #[arg(long, default_value_t = 10)]
-        horizon: usize,
-        #[arg(long, default_value_t = 3)]
-        iterations: usize,
-        #[arg(long, default_value_t = 18)]
-        actions: usize,
-        #[arg(long, default_value = "cpu")]
-        device: Device,
-    },
+    Imagine(BenchImagineArgs),
     /// Seconds per optimisation step of each part (and of acting) at a run
     /// configuration's sizes and batches, and the epoch and run they add up to.
-    Phases {
-        /// A run configuration (default: the spec's sizes, batches and schedule).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Overrides of the configuration, e.g. `--set world_model.optim.batch=8`.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        overrides: Vec<String>,
-        /// Timed steps of each phase, after one warm-up step.
-        #[arg(long, default_value_t = 2)]
-        iterations: usize,
-        /// The game's action count (18: every Atari action).
-        #[arg(long, default_value_t = 18)]
-        actions: usize,
-        #[arg(long, default_value = "cpu")]
-        device: Device,
-    },
+    Phases(BenchPhasesArgs),
+}
+
+#[derive(clap::Args)]
+struct PlayArgs {
+    /// A native game (catch, bricks, dodge) or an Atari-100K game (e.g. Breakout).
+    #[arg(long, default_value = "catch")]
+    game: String,
+    #[arg(long, default_value_t = 20)]
+    episodes: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// A run configuration (TOML), e.g. runs/catch.toml.
+    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
+    config: Option<PathBuf>,
+    /// Overrides, e.g. `--set seed=3 --set world_model.optim.lr=1e-3`. With
+    /// `--resume` they change the run's configuration from its latest checkpoint on
+    /// (e.g. a smaller learning rate after a non-finite loss).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Folder for the run (default: runs/out/<config name>-seed<seed>).
+    #[arg(long)]
+    run_dir: Option<PathBuf>,
+    /// Continue the run in this folder from its latest checkpoint.
+    #[arg(long, value_name = "RUN_DIR")]
+    resume: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// The run to evaluate; its eval.json goes there.
+    #[arg(long, value_name = "RUN_DIR", required_unless_present = "policy")]
+    run: Option<PathBuf>,
+    /// `random`: uniformly random actions instead of a checkpoint (needs --game).
+    #[arg(long, value_enum, conflicts_with_all = ["run", "checkpoint"], requires = "game")]
+    policy: Option<EvalPolicy>,
+    /// The game for `--policy random`.
+    #[arg(long)]
+    game: Option<String>,
+    /// Seed of the random policy's episodes and actions.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Folder for the random policy's eval.json (default: runs/out/random-<game>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Number of episodes (default: the run's eval.final_episodes; 100 for the
+    /// random policy).
+    #[arg(long)]
+    episodes: Option<usize>,
+    /// A checkpoint folder (default: the run's latest).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    device: Device,
+}
+
+#[derive(clap::Args)]
+struct DreamArgs {
+    #[arg(long, value_name = "RUN_DIR")]
+    run: PathBuf,
+    /// A checkpoint folder (default: the run's latest).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    #[arg(long, default_value_t = 8)]
+    rollouts: usize,
+    /// World-model blocks per rollout, the 2 real context frames included, as
+    /// `actor_critic.horizon` counts them (horizon - 1 observations). Past the run's
+    /// `world_model.seq_blocks` the model runs beyond its training length.
+    #[arg(long, default_value_t = 16)]
+    horizon: usize,
+    /// Temperature of the world model's token sampling (default: the run's).
+    #[arg(long)]
+    temperature: Option<f32>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Act with a freshly initialised controller instead of the checkpoint's.
+    #[arg(long)]
+    fresh_controller: bool,
+    /// Rollouts drawn in the PNG and listed (the first ones; the reward after each
+    /// action counts all).
+    #[arg(long, default_value_t = 16)]
+    show: usize,
+    /// The PNG to write (default: RUN_DIR/dream.png).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    device: Device,
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Run folders (each with config.toml and eval.json or metrics.jsonl).
+    #[arg(required = true)]
+    run_dirs: Vec<PathBuf>,
+    /// Also write a bar chart of per-game human-normalised scores (SVG) here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct BenchImagineArgs {
+    #[arg(long, value_enum, default_value = "spec")]
+    size: BenchSize,
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    #[arg(long, default_value_t = 10)]
+    horizon: usize,
+    #[arg(long, default_value_t = 3)]
+    iterations: usize,
+    #[arg(long, default_value_t = 18)]
+    actions: usize,
+    #[arg(long, default_value = "cpu")]
+    device: Device,
+}
+
+#[derive(clap::Args)]
+struct BenchPhasesArgs {
+    /// A run configuration (default: the spec's sizes, batches and schedule).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Overrides of the configuration, e.g. `--set world_model.optim.batch=8`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Timed steps of each phase, after one warm-up step.
+    #[arg(long, default_value_t = 2)]
+    iterations: usize,
+    /// The game's action count (18: every Atari action).
+    #[arg(long, default_value_t = 18)]
+    actions: usize,
+    #[arg(long, default_value = "cpu")]
+    device: Device,
 }
 
 fn main() {
@@ -210,181 +231,211 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Play {
-            game,
-            episodes,
-            seed,
-        } => {
-            let returns = rem_agent::play::play_random(&game, episodes, seed)?;
-            let mean = returns.iter().sum::<f32>() / returns.len().max(1) as f32;
-            println!(
-                "{game}: mean return {mean:.2} over {} episodes (random policy)",
-                returns.len()
-            );
-        }
-        Command::Train {
-            config,
-            overrides,
-            run_dir,
-            resume,
-        } => {
-            let (config, run_dir, resuming) = match (resume, config) {
-                (Some(run_dir), _) => (RunFolder::new(&run_dir).config(&overrides)?, run_dir, true),
-                (None, Some(path)) => {
-                    let config = RunConfig::load(&path, &overrides)?;
-                    let stem = path
-                        .file_stem()
-                        .unwrap_or_default()
-                        .to_string_lossy()
-                        .to_string();
-                    let run_dir = run_dir.unwrap_or_else(|| {
-                        PathBuf::from(format!("runs/out/{stem}-seed{}", config.seed))
-                    });
-                    (config, run_dir, false)
-                }
-                (None, None) => unreachable!("clap requires --config or --resume"),
-            };
-            let device = config.device;
-            with_backend!(device, B => train::<B>(config, &run_dir, resuming))?;
-        }
-        Command::Eval {
-            run,
-            policy,
-            game,
-            seed,
-            out,
-            episodes,
-            checkpoint,
-            device,
-        } => {
-            let report = match (policy, run) {
-                (Some(EvalPolicy::Random), _) => {
-                    let game = game.expect("clap requires --game with --policy");
-                    let out =
-                        out.unwrap_or_else(|| PathBuf::from(format!("runs/out/random-{game}")));
-                    evaluate_random_policy(&game, episodes.unwrap_or(100), seed, &out)?
-                }
-                (None, Some(run)) => {
-                    with_backend!(device, B => evaluate_run::<B>(&run, checkpoint.as_deref(), episodes, &Default::default()))?
-                }
-                (None, None) => unreachable!("clap requires --run without --policy"),
-            };
-            for (i, r) in report.returns.iter().enumerate() {
-                println!("episode {:>4}  return {r:>8.2}", i + 1);
-            }
-            println!(
-                "{}: mean return {:.2} over {} episodes ({})",
-                report.game, report.mean_return, report.episodes, report.checkpoint
-            );
-        }
-        Command::Dream {
-            run,
-            checkpoint,
-            rollouts,
-            horizon,
-            temperature,
-            seed,
-            fresh_controller,
-            show,
-            out,
-            device,
-        } => {
-            let out = out.unwrap_or_else(|| RunFolder::new(&run).dream_file());
-            let settings = rem_agent::dream::DreamSettings {
-                rollouts,
-                horizon,
-                world_temperature: temperature,
-                seed,
-                fresh_controller,
-                shown: show,
-            };
-            let dream = with_backend!(device, B => rem_agent::dream::dream_run::<Autodiff<B>>(
-                &run, checkpoint.as_deref(), settings, &out, &Default::default()))?;
-            for (i, row) in dream.rows.iter().enumerate() {
-                println!("rollout {:>2}  {row}", i + 1);
-            }
-            println!("tokenizer codes on the real frames: {}", dream.codes);
-            let after: Vec<String> = dream
-                .after_action
-                .iter()
-                .enumerate()
-                .map(|(action, a)| format!("{action}: {:+.3} ({} steps)", a.mean, a.steps))
-                .collect();
-            println!(
-                "imagined reward from each action to the rollout's end: {}",
-                after.join(", ")
-            );
-            println!(
-                "wrote {} (each row: {} real frames, then the imagined ones)",
-                out.display(),
-                rem_agent::dream::REAL_FRAMES_SHOWN
-            );
-        }
-        Command::Report { run_dirs, out } => {
-            let report = rem_agent::report::report(&run_dirs)?;
-            print!("{report}");
-            if let Some(path) = out {
-                rem_agent::report::write_report_plot(&report, &path)?;
-                println!("wrote {}", path.display());
-            }
-        }
-        Command::Fit(settings) => {
-            let report = rem_agent::fit::fit::<Autodiff<Flex>>(&settings, &Default::default())?;
-            println!(
-                "reconstruction MSE {:.5} -> {:.5}; world-model token cross-entropy {:.3} -> {:.3} (first vs last 10% of steps)",
-                report.reconstruction_first, report.reconstruction_last, report.token_ce_first, report.token_ce_last
-            );
-        }
-        Command::Bench(BenchCommand::Imagine {
-            size,
-            batch,
-            horizon,
-            iterations,
-            actions,
-            device,
-        }) => {
-            let bench = ImagineBench {
-                size,
-                batch,
-                horizon,
-                segment: 21,
-                iterations,
-                n_actions: actions,
-                seed: 0,
-            };
-            println!("imagination benchmark: {size:?} sizes, batch {batch}, horizon {horizon}, {iterations} timed calls after one warm-up, {device:?}");
-            let report = |r: &ImagineResult| println!("{r}");
-            let results = with_backend!(device, B => run_imagine_bench::<Autodiff<B>>(&bench, &Default::default(), report))?;
-            if let [pop, tbt] = &results[..] {
-                println!(
-                    "POP / token-by-token: {:.2}x",
-                    pop.frames_per_second / tbt.frames_per_second
-                );
-            }
-        }
-        Command::Bench(BenchCommand::Phases {
-            config,
-            overrides,
-            iterations,
-            actions,
-            device,
-        }) => {
-            let config = match &config {
-                Some(path) => RunConfig::load(path, &overrides)?,
-                None => RunConfig::spec(&overrides)?,
-            };
-            let bench = PhasesBench {
-                config,
-                n_actions: actions,
-                iterations,
-                seed: 0,
-            };
-            println!("phase benchmark: {iterations} timed steps of each phase after one warm-up, {device:?}");
-            let report = |t: &rem_agent::bench::PhaseTiming| println!("{t}");
-            let result = with_backend!(device, B => run_phases_bench::<Autodiff<B>>(&bench, &Default::default(), report))?;
-            print!("{result}");
-        }
+        Command::Play(args) => play(args),
+        Command::Train(args) => train_command(args),
+        Command::Eval(args) => eval(args),
+        Command::Dream(args) => dream(args),
+        Command::Report(args) => report(args),
+        Command::Fit(settings) => fit(settings),
+        Command::Bench(BenchCommand::Imagine(args)) => bench_imagine(args),
+        Command::Bench(BenchCommand::Phases(args)) => bench_phases(args),
     }
+}
+
+fn play(args: PlayArgs) -> Result<()> {
+    let PlayArgs {
+        game,
+        episodes,
+        seed,
+    } = args;
+    let returns = rem_agent::play::play_random(&game, episodes, seed)?;
+    let mean = returns.iter().sum::<f32>() / returns.len().max(1) as f32;
+    println!(
+        "{game}: mean return {mean:.2} over {} episodes (random policy)",
+        returns.len()
+    );
+    Ok(())
+}
+
+fn train_command(args: TrainArgs) -> Result<()> {
+    let TrainArgs {
+        config,
+        overrides,
+        run_dir,
+        resume,
+    } = args;
+    let (config, run_dir, resuming) = match (resume, config) {
+        (Some(run_dir), _) => (RunFolder::new(&run_dir).config(&overrides)?, run_dir, true),
+        (None, Some(path)) => {
+            let config = RunConfig::load(&path, &overrides)?;
+            let stem = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            let run_dir = run_dir
+                .unwrap_or_else(|| PathBuf::from(format!("runs/out/{stem}-seed{}", config.seed)));
+            (config, run_dir, false)
+        }
+        (None, None) => unreachable!("clap requires --config or --resume"),
+    };
+    let device = config.device;
+    with_backend!(device, B => train::<B>(config, &run_dir, resuming))?;
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> Result<()> {
+    let EvalArgs {
+        run,
+        policy,
+        game,
+        seed,
+        out,
+        episodes,
+        checkpoint,
+        device,
+    } = args;
+    let report = match (policy, run) {
+        (Some(EvalPolicy::Random), _) => {
+            let game = game.expect("clap requires --game with --policy");
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/out/random-{game}")));
+            evaluate_random_policy(&game, episodes.unwrap_or(100), seed, &out)?
+        }
+        (None, Some(run)) => {
+            with_backend!(device, B => evaluate_run::<B>(&run, checkpoint.as_deref(), episodes, &Default::default()))?
+        }
+        (None, None) => unreachable!("clap requires --run without --policy"),
+    };
+    for (i, r) in report.returns.iter().enumerate() {
+        println!("episode {:>4}  return {r:>8.2}", i + 1);
+    }
+    println!(
+        "{}: mean return {:.2} over {} episodes ({})",
+        report.game, report.mean_return, report.episodes, report.checkpoint
+    );
+    Ok(())
+}
+
+fn dream(args: DreamArgs) -> Result<()> {
+    let DreamArgs {
+        run,
+        checkpoint,
+        rollouts,
+        horizon,
+        temperature,
+        seed,
+        fresh_controller,
+        show,
+        out,
+        device,
+    } = args;
+    let out = out.unwrap_or_else(|| RunFolder::new(&run).dream_file());
+    let settings = rem_agent::dream::DreamSettings {
+        rollouts,
+        horizon,
+        world_temperature: temperature,
+        seed,
+        fresh_controller,
+        shown: show,
+    };
+    let dream = with_backend!(device, B => rem_agent::dream::dream_run::<Autodiff<B>>(
+        &run, checkpoint.as_deref(), settings, &out, &Default::default()))?;
+    for (i, row) in dream.rows.iter().enumerate() {
+        println!("rollout {:>2}  {row}", i + 1);
+    }
+    println!("tokenizer codes on the real frames: {}", dream.codes);
+    let after: Vec<String> = dream
+        .after_action
+        .iter()
+        .enumerate()
+        .map(|(action, a)| format!("{action}: {:+.3} ({} steps)", a.mean, a.steps))
+        .collect();
+    println!(
+        "imagined reward from each action to the rollout's end: {}",
+        after.join(", ")
+    );
+    println!(
+        "wrote {} (each row: {} real frames, then the imagined ones)",
+        out.display(),
+        rem_agent::dream::REAL_FRAMES_SHOWN
+    );
+    Ok(())
+}
+
+fn report(args: ReportArgs) -> Result<()> {
+    let ReportArgs { run_dirs, out } = args;
+    let report = rem_agent::report::report(&run_dirs)?;
+    print!("{report}");
+    if let Some(path) = out {
+        rem_agent::report::write_report_plot(&report, &path)?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn fit(settings: rem_agent::fit::FitSettings) -> Result<()> {
+    let report = rem_agent::fit::fit::<Autodiff<Flex>>(&settings, &Default::default())?;
+    println!(
+        "reconstruction MSE {:.5} -> {:.5}; world-model token cross-entropy {:.3} -> {:.3} (first vs last 10% of steps)",
+        report.reconstruction_first, report.reconstruction_last, report.token_ce_first, report.token_ce_last
+    );
+    Ok(())
+}
+
+fn bench_imagine(args: BenchImagineArgs) -> Result<()> {
+    let BenchImagineArgs {
+        size,
+        batch,
+        horizon,
+        iterations,
+        actions,
+        device,
+    } = args;
+    let bench = ImagineBench {
+        size,
+        batch,
+        horizon,
+        segment: 21,
+        iterations,
+        n_actions: actions,
+        seed: 0,
+    };
+    println!("imagination benchmark: {size:?} sizes, batch {batch}, horizon {horizon}, {iterations} timed calls after one warm-up, {device:?}");
+    let report = |r: &ImagineResult| println!("{r}");
+    let results = with_backend!(device, B => run_imagine_bench::<Autodiff<B>>(&bench, &Default::default(), report))?;
+    if let [pop, tbt] = &results[..] {
+        println!(
+            "POP / token-by-token: {:.2}x",
+            pop.frames_per_second / tbt.frames_per_second
+        );
+    }
+    Ok(())
+}
+
+fn bench_phases(args: BenchPhasesArgs) -> Result<()> {
+    let BenchPhasesArgs {
+        config,
+        overrides,
+        iterations,
+        actions,
+        device,
+    } = args;
+    let config = match &config {
+        Some(path) => RunConfig::load(path, &overrides)?,
+        None => RunConfig::spec(&overrides)?,
+    };
+    let bench = PhasesBench {
+        config,
+        n_actions: actions,
+        iterations,
+        seed: 0,
+    };
+    println!(
+        "phase benchmark: {iterations} timed steps of each phase after one warm-up, {device:?}"
+    );
+    let report = |t: &rem_agent::bench::PhaseTiming| println!("{t}");
+    let result = with_backend!(device, B => run_phases_bench::<Autodiff<B>>(&bench, &Default::default(), report))?;
+    print!("{result}");
     Ok(())
 }
 
