@@ -111,7 +111,6 @@ pub fn roll_out<B: AutodiffBackend>(
         settings.horizon
     );
     let observations = settings.observations();
-    let device = start.tokens.device();
     let latents =
         |tokens: Tensor<B::InnerBackend, 2, Int>| frozen.tokenizer.embed_tokens_grid(tokens);
 
@@ -126,43 +125,15 @@ pub fn roll_out<B: AutodiffBackend>(
         start.actions.clone().narrow(1, 0, burn_in_len),
         start.mask.clone().narrow(1, 0, burn_in_len),
     );
-    let mut state = ActorCriticState::<B>::from_inner(state);
-
-    let mut logits = Vec::with_capacity(observations);
-    let mut values = Vec::with_capacity(observations);
-    let mut actions = Vec::with_capacity(observations);
-    let mut rewards = Vec::with_capacity(observations - 1);
-    let mut continues = Vec::with_capacity(observations - 1);
-    let mut frames = Vec::with_capacity(observations - 1);
-    let mut act = |frame_latents: Tensor<B::InnerBackend, 4>,
-                   state: ActorCriticState<B>,
-                   rng: &mut dyn rand::RngCore|
-     -> anyhow::Result<(Tensor<B::InnerBackend, 1, Int>, ActorCriticState<B>)> {
-        let seen = controller.observe(Tensor::from_inner(frame_latents), state);
-        let sampled = sample_actions(seen.logits.clone(), 1.0, 0.0, rng)?;
-        let taken = sampled.taken_tensor::<B>(&device);
-        let state = controller.feed_action(taken.clone(), seen.state);
-        logits.push(seen.logits.unsqueeze_dim::<3>(1));
-        values.push(seen.value.unsqueeze_dim::<2>(1));
-        actions.push(taken.clone().unsqueeze_dim::<2>(1));
-        Ok((taken.inner(), state))
-    };
-    let mut record = |outcome: Outcome<B::InnerBackend>| {
-        let (reward, done) = if settings.expected_outcomes {
-            (outcome.expected_reward(), outcome.done_probability())
-        } else {
-            (outcome.sample_reward(), outcome.sample_done())
-        };
-        rewards.push(Tensor::<B, 1>::from_inner(reward).unsqueeze_dim::<2>(1));
-        continues
-            .push(Tensor::<B, 1>::from_inner(done.neg().add_scalar(1.0)).unsqueeze_dim::<2>(1));
-    };
+    let mut rollout = RolloutBuilder::new(
+        controller,
+        ActorCriticState::<B>::from_inner(state),
+        settings,
+    );
 
     // o_0 is the last real frame; the context for the world model is the block
     // before it plus o_0 with the action just chosen.
-    let (first_action, next_state) =
-        act(all.narrow(1, t - 1, 1).reshape([n, e, s, s]), state, rng)?;
-    state = next_state;
+    let first_action = rollout.act(all.narrow(1, t - 1, 1).reshape([n, e, s, s]), rng)?;
     let context_tokens = start.tokens.narrow(1, t - CONTEXT_FRAMES, CONTEXT_FRAMES);
     let context_actions = Tensor::cat(
         vec![
@@ -173,50 +144,125 @@ pub fn roll_out<B: AutodiffBackend>(
         ],
         1,
     );
-    let codebook = frozen.tokenizer.codebook();
-    let temperature = settings.world_temperature;
-    let mut world: Box<dyn Imagine<B::InnerBackend> + '_> = match settings.generator {
-        Generator::Pop => {
-            let (world, outcome) = PopImagination::start(
-                frozen.world_model,
-                codebook,
-                context_tokens,
-                context_actions,
-                temperature,
-            );
-            record(outcome);
-            Box::new(world)
-        }
-        Generator::TokenByToken => {
-            let (world, outcome) = TokenByToken::start(
-                frozen.world_model,
-                codebook,
-                context_tokens,
-                context_actions,
-                temperature,
-            );
-            record(outcome);
-            Box::new(world)
-        }
-    };
+    let (mut world, outcome) = start_world(frozen, context_tokens, context_actions, settings);
+    rollout.record(outcome);
     // The last observation's action is chosen (its value bootstraps) but not taken.
     for step in 1..observations {
         let frame = world.predict_frame();
-        frames.push(frame.clone().unsqueeze_dim::<3>(1));
-        let (action, next_state) = act(latents(frame.clone()), state, rng)?;
-        state = next_state;
+        rollout.frames.push(frame.clone().unsqueeze_dim::<3>(1));
+        let action = rollout.act(latents(frame.clone()), rng)?;
         if step + 1 < observations {
-            record(world.step(frame, action));
+            rollout.record(world.step(frame, action));
         }
     }
-    let world_positions = world.furthest_position();
-    Ok(Rollout {
-        logits: Tensor::cat(logits, 1),
-        values: Tensor::cat(values, 1),
-        actions: Tensor::cat(actions, 1),
-        rewards: Tensor::cat(rewards, 1),
-        continues: Tensor::cat(continues, 1),
-        frames: Tensor::cat(frames, 1),
-        world_positions,
-    })
+    Ok(rollout.finish(world.furthest_position()))
+}
+
+/// The imagined world of `settings.generator`, started from the real context, and
+/// the outcome of the context's last action.
+fn start_world<'m, B: AutodiffBackend>(
+    frozen: &FrozenModels<'m, B>,
+    tokens: Tensor<B::InnerBackend, 3, Int>,
+    actions: Tensor<B::InnerBackend, 2, Int>,
+    settings: RolloutSettings,
+) -> (
+    Box<dyn Imagine<B::InnerBackend> + 'm>,
+    Outcome<B::InnerBackend>,
+) {
+    let codebook = frozen.tokenizer.codebook();
+    let temperature = settings.world_temperature;
+    match settings.generator {
+        Generator::Pop => {
+            let (world, outcome) =
+                PopImagination::start(frozen.world_model, codebook, tokens, actions, temperature);
+            (Box::new(world), outcome)
+        }
+        Generator::TokenByToken => {
+            let (world, outcome) =
+                TokenByToken::start(frozen.world_model, codebook, tokens, actions, temperature);
+            (Box::new(world), outcome)
+        }
+    }
+}
+
+/// The controller acting along a rollout, and everything the rollout keeps.
+struct RolloutBuilder<'c, B: AutodiffBackend> {
+    controller: &'c ActorCritic<B>,
+    state: Option<ActorCriticState<B>>,
+    settings: RolloutSettings,
+    logits: Vec<Tensor<B, 3>>,
+    values: Vec<Tensor<B, 2>>,
+    actions: Vec<Tensor<B, 2, Int>>,
+    rewards: Vec<Tensor<B, 2>>,
+    continues: Vec<Tensor<B, 2>>,
+    frames: Vec<Tensor<B::InnerBackend, 3, Int>>,
+}
+
+impl<'c, B: AutodiffBackend> RolloutBuilder<'c, B> {
+    fn new(
+        controller: &'c ActorCritic<B>,
+        state: ActorCriticState<B>,
+        settings: RolloutSettings,
+    ) -> Self {
+        let h = settings.observations();
+        Self {
+            controller,
+            state: Some(state),
+            settings,
+            logits: Vec::with_capacity(h),
+            values: Vec::with_capacity(h),
+            actions: Vec::with_capacity(h),
+            rewards: Vec::with_capacity(h - 1),
+            continues: Vec::with_capacity(h - 1),
+            frames: Vec::with_capacity(h - 1),
+        }
+    }
+
+    /// The controller sees an observation's latents and samples its action (at
+    /// temperature 1), which it is then fed; returns the action.
+    fn act(
+        &mut self,
+        frame_latents: Tensor<B::InnerBackend, 4>,
+        rng: &mut dyn rand::RngCore,
+    ) -> anyhow::Result<Tensor<B::InnerBackend, 1, Int>> {
+        let state = self
+            .state
+            .take()
+            .expect("the state is put back after each step");
+        let seen = self
+            .controller
+            .observe(Tensor::from_inner(frame_latents), state);
+        let sampled = sample_actions(seen.logits.clone(), 1.0, 0.0, rng)?;
+        let taken = sampled.taken_tensor::<B>(&seen.logits.device());
+        self.state = Some(self.controller.feed_action(taken.clone(), seen.state));
+        self.logits.push(seen.logits.unsqueeze_dim::<3>(1));
+        self.values.push(seen.value.unsqueeze_dim::<2>(1));
+        self.actions.push(taken.clone().unsqueeze_dim::<2>(1));
+        Ok(taken.inner())
+    }
+
+    /// Keeps a transition's reward and continuation, drawn or expected.
+    fn record(&mut self, outcome: Outcome<B::InnerBackend>) {
+        let (reward, done) = if self.settings.expected_outcomes {
+            (outcome.expected_reward(), outcome.done_probability())
+        } else {
+            (outcome.sample_reward(), outcome.sample_done())
+        };
+        self.rewards
+            .push(Tensor::<B, 1>::from_inner(reward).unsqueeze_dim::<2>(1));
+        self.continues
+            .push(Tensor::<B, 1>::from_inner(done.neg().add_scalar(1.0)).unsqueeze_dim::<2>(1));
+    }
+
+    fn finish(self, world_positions: usize) -> Rollout<B> {
+        Rollout {
+            logits: Tensor::cat(self.logits, 1),
+            values: Tensor::cat(self.values, 1),
+            actions: Tensor::cat(self.actions, 1),
+            rewards: Tensor::cat(self.rewards, 1),
+            continues: Tensor::cat(self.continues, 1),
+            frames: Tensor::cat(self.frames, 1),
+            world_positions,
+        }
+    }
 }
