@@ -1,6 +1,6 @@
 """Plain-Python baseline for the environment-throughput bench.
 
-Steps the rem-spec Atari wrapper stack (envs/src/atari/reference_wrappers.py: the
+Steps the Atari wrapper stack of algorithm.md, section 1 (envs/src/atari/reference_wrappers.py: the
 same semantics as the Rust backend, resizing with Pillow as REM and IRIS do, the
 bytes the Rust resize reproduces) over ale-py in process, with random actions, and
 prints agent steps per second. Only frames that are observed are resized, as in the

@@ -25,7 +25,7 @@ agent/src/bench/imagine.rs), from real frames on:
 Frames per second = batch * horizon / seconds per call, as rem counts them; one warm-up
 call per generator is not timed. The output lines have the format of rem's.
 
-Sizes: `spec` is ModelShapes::spec (agent/src/models.rs): tokenizer of spec section 2
+Sizes: `spec` is ModelShapes::spec (agent/src/models.rs): tokenizer of algorithm.md, section 2
 (vocab 512, codes of 256, channels 32-64-128-256), RetNet of 5 layers x 4 heads, width
 256, FFN 1024, 64 tokens per frame, and the controller of section 4 (conv 256->128->64,
 linear 4096->512, LSTM 512). `small` is ModelShapes::small: TokenizerConfig::tiny (vocab
@@ -71,7 +71,7 @@ SIZES = {
 }
 
 # ----------------------------------------------------------------------------------------
-# Tokenizer (spec section 2)
+# Tokenizer (algorithm.md, section 2)
 
 
 def conv3x3(channels_in, channels_out):
@@ -149,7 +149,7 @@ class Tokenizer(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------
-# World model: RetNet with POP (spec section 3)
+# World model: RetNet with POP (algorithm.md, section 3)
 
 
 def retention_decays(n_heads):
@@ -353,7 +353,7 @@ class TokenByToken:
 
 
 # ----------------------------------------------------------------------------------------
-# Controller (spec section 4)
+# Controller (algorithm.md, section 4)
 
 
 class ActorCritic(nn.Module):

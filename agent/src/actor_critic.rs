@@ -1,11 +1,11 @@
-//! The controller: an actor-critic that reads token latents (rem-spec section 4).
+//! The controller: an actor-critic that reads token latents (algorithm.md, section 4).
 //!
 //! Input is the current frame's tokens looked up in the tokenizer codebook and laid
 //! out as an `[embed_dim, side, side]` map, so no frame is ever decoded. A small conv
 //! trunk and a linear layer feed one LSTM cell; the actor and critic heads read its
 //! hidden state. After each observation step the action actually taken is fed through
 //! the same cell as an extra step, while acting, during burn-in and in imagination
-//! alike (rem-spec section 7: the reference forgets the actions during burn-in and
+//! alike (algorithm.md, section 7: the reference forgets the actions during burn-in and
 //! feeds the policy's action instead of the epsilon-random one).
 //!
 //! The recurrent state is explicit ([`ActorCriticState`]): every step takes a state
@@ -266,7 +266,7 @@ impl<B: Backend> ActorCritic<B> {
     /// For a 21-frame training segment pass the first 20 frames with their actions;
     /// the returned state then observes frame 21 as the first imagined step.
     ///
-    /// Burn-in carries no gradient (rem-spec section 4). On an autodiff backend call
+    /// Burn-in carries no gradient (algorithm.md, section 4). On an autodiff backend call
     /// it on `model.valid()` with inner-backend tensors and lift the result with
     /// [`ActorCriticState::from_inner`], or at least [`ActorCriticState::detach`] it.
     ///

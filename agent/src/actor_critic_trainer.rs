@@ -1,4 +1,4 @@
-//! One optimisation step of the actor-critic in imagination (spec section 4):
+//! One optimisation step of the actor-critic in imagination (algorithm.md, section 4):
 //! sample real segments, imagine from them with the frozen world model, then
 //! policy-gradient, entropy and value losses on lambda-returns.
 

@@ -1,4 +1,4 @@
-//! Evaluation (spec section 6): whole episodes with the evaluation wrappers, the
+//! Evaluation (algorithm.md, section 6): whole episodes with the evaluation wrappers, the
 //! policy sampling at temperature 0.5 without epsilon, all episodes stepped
 //! together so that the policy runs batched.
 

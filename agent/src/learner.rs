@@ -1,5 +1,5 @@
 //! The three learned parts with their optimisers, and one optimisation step of each as
-//! an epoch takes it (spec section 5):
+//! an epoch takes it (algorithm.md, section 5):
 //!
 //! - tokenizer: `tokenizer.optim.batch` single frames from the store;
 //! - world model: `world_model.optim.batch` sequences of `world_model.seq_blocks`

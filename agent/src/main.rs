@@ -64,7 +64,7 @@ enum Command {
     /// Train an agent: a new run from a config, or `--resume` a run folder.
     Train(TrainArgs),
     /// Evaluate a run's checkpoint, or the random policy, with the evaluation protocol
-    /// (spec section 6); writes eval.json.
+    /// (algorithm.md, section 6); writes eval.json.
     Eval(EvalArgs),
     /// Imagined rollouts of a run's checkpoint, decoded to a PNG (last real frames,
     /// then the imagined ones), with the rewards and ends the world model drew.

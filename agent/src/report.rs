@@ -1,5 +1,5 @@
 //! `rem report`: scores of finished runs, human-normalised for Atari games and
-//! aggregated the way the Atari-100K literature does (spec section 6), side by side
+//! aggregated the way the Atari-100K literature does (algorithm.md, section 6), side by side
 //! with REM's published per-seed scores.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! Lambda-returns over an imagined rollout (rem-spec section 4).
+//! Lambda-returns over an imagined rollout (algorithm.md, section 4).
 //!
 //! For effective steps t = 0..H-1 with rewards r_t, continue flags c_t (1 when the
 //! episode goes on after step t, 0 when step t ended it) and values V_0..V_H:

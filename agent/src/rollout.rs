@@ -1,4 +1,4 @@
-//! Imagined rollouts for actor-critic training (spec section 4): encode a batch of
+//! Imagined rollouts for actor-critic training (algorithm.md, section 4): encode a batch of
 //! real segments, burn the controller in over their first frames, then let the
 //! frozen world model play the environment while the controller acts. Only the
 //! controller runs on the autodiff backend.

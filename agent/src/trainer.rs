@@ -1,4 +1,4 @@
-//! The training loop of spec section 5: each epoch collects real experience, then
+//! The training loop of algorithm.md, section 5: each epoch collects real experience, then
 //! trains the tokenizer, the world model and the actor-critic, each from its
 //! configured epoch on; evaluates periodically; appends one line of metrics; and
 //! checkpoints. Every epoch's randomness is derived from the run seed and the epoch

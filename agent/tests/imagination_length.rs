@@ -1,4 +1,4 @@
-//! Imagined rollouts have the reference's length (spec section 4): the spec's horizon 10
+//! Imagined rollouts have the reference's length (algorithm.md, section 4): the spec's horizon 10
 //! with the 2-frame context gives 9 observations per row, the last real frame's and 8
 //! imagined ones, and the world model never runs past the 10 blocks it trains on.
 

@@ -5,7 +5,7 @@ use crate::atari::{AtariConfig, AtariEnv, AtariGame, ATARI_100K_GAMES};
 use crate::native::{make_native, NATIVE_GAMES};
 use crate::{Env, EnvError, EnvResult};
 
-/// Training and evaluation use different wrapper stacks (spec section 1).
+/// Training and evaluation use different wrapper stacks (algorithm.md, section 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvMode {
     Train,

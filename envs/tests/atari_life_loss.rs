@@ -1,4 +1,4 @@
-//! Training-mode life loss (rem-spec section 1, item 5): a lost life ends the
+//! Training-mode life loss (algorithm.md, section 1, item 5): a lost life ends the
 //! learner's episode only while lives remain. BankHeist drops to 0 lives and keeps
 //! playing its last life; that drop is no episode end, and the game over after it is.
 

@@ -1,4 +1,4 @@
-//! Our resize against Pillow's, the oracle of rem-spec section 1:
+//! Our resize against Pillow's, the oracle of algorithm.md, section 1:
 //! `Image.fromarray(screen).resize((64, 64), Image.BILINEAR)`, byte for byte, on
 //! - raw screens of six games played with random actions through ale-py, life losses
 //!   included (`atari_support/pillow_frames.py`);

@@ -6,7 +6,7 @@ use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
 
-/// PyTorch's AdamW defaults, which the reference trains with (spec section 5).
+/// PyTorch's AdamW defaults, which the reference trains with (algorithm.md, section 5).
 pub const ADAM_BETAS: (f32, f32) = (0.9, 0.999);
 pub const ADAM_EPSILON: f32 = 1e-8;
 
@@ -46,7 +46,7 @@ pub fn descend<B: AutodiffBackend, M: AutodiffModule<B>>(
 }
 
 /// Decoupled weight decay applied to the weights of `Linear` layers only: biases,
-/// norms, embeddings and prediction tokens are left alone (spec section 5, "weights
+/// norms, embeddings and prediction tokens are left alone (algorithm.md, section 5, "weights
 /// only"). Use it with an AdamW whose own weight decay is zero:
 /// `model.map(&mut DecayLinearWeights::new(lr, weight_decay))` after each step.
 pub struct DecayLinearWeights {

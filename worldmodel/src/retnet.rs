@@ -1,4 +1,4 @@
-//! The RetNet stack of the world model (spec section 3): pre-LayerNorm residual
+//! The RetNet stack of the world model (algorithm.md, section 3): pre-LayerNorm residual
 //! blocks of multi-scale retention and a SiLU feed-forward, no final norm.
 //!
 //! Each form of [`MultiScaleRetention`] has its counterpart through the stack, with
@@ -27,7 +27,7 @@ pub struct RetNetConfig {
     pub n_heads: usize,
     /// Hidden width of the feed-forward.
     pub ffn: usize,
-    /// Dropout probability in the four places of spec section 3: on the retention output
+    /// Dropout probability in the four places of algorithm.md, section 3: on the retention output
     /// before the head-wise group norm, after the retention block, inside and after the
     /// feed-forward.
     pub dropout: f64,
@@ -64,7 +64,7 @@ impl RetNetConfig {
         self.retention().check()
     }
 
-    /// Builds the stack as the reference does (spec section 3): one layer initialised
+    /// Builds the stack as the reference does (algorithm.md, section 3): one layer initialised
     /// (Xavier-normal weights, zero biases), and every layer a copy of it with its own
     /// parameters. Panics with the message of [`Self::check`] on a bad shape.
     pub fn init<B: Backend>(&self, device: &B::Device) -> RetNet<B> {

@@ -1,4 +1,4 @@
-//! The RetNet world model of spec section 3: token embeddings, the retention stack,
+//! The RetNet world model of algorithm.md, section 3: token embeddings, the retention stack,
 //! learned prediction tokens and the three heads, with the POP training pass and
 //! its masked loss.
 //!

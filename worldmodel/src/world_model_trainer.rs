@@ -1,4 +1,4 @@
-//! One optimisation step of the world model (spec section 5): AdamW with decoupled
+//! One optimisation step of the world model (algorithm.md, section 5): AdamW with decoupled
 //! weight decay on `Linear` weights only, and global gradient-norm clipping.
 
 use burn::optim::adaptor::OptimizerAdaptor;

@@ -1,4 +1,4 @@
-//! The world model starts as the reference's does (spec section 3): Xavier-normal
+//! The world model starts as the reference's does (algorithm.md, section 3): Xavier-normal
 //! linears with zero biases, layers that are copies of one another, standard-normal
 //! embeddings; and its retention output is dropped out, in training only.
 

@@ -1,4 +1,4 @@
-//! Actor-critic losses over an imagined rollout (rem-spec section 4).
+//! Actor-critic losses over an imagined rollout (algorithm.md, section 4).
 //!
 //! Indexing. An imagination of horizon 10 spans 10 world-model blocks, the 2 context
 //! frames included, so it visits H = 9 observations o_0..o_8 (o_0 is the last real

@@ -1,5 +1,5 @@
 //! Settings of one Atari environment: the training and evaluation variants of the
-//! rem-spec wrapper stack.
+//! wrapper stack of algorithm.md, section 1.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! `AtariEnv`: the rem-spec wrapper stack in Rust over one ALE worker process.
+//! `AtariEnv`: the wrapper stack of algorithm.md, section 1, in Rust over one ALE worker process.
 //!
 //! Innermost first: every observed raw frame resized to 64x64; a time limit in raw
 //! frames; a no-op reset of 1..=noop_max frames; frame skip with the max-pool of the

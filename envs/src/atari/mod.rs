@@ -2,7 +2,7 @@
 //!
 //! Each `AtariEnv` drives one Python process running `ale_worker.py` (ALE from the
 //! `ale-py` package stays out of process) over a binary pipe protocol, one round
-//! trip per agent step. The wrapper stack of rem-spec section 1 lives here in Rust;
+//! trip per agent step. The wrapper stack of algorithm.md, section 1 lives here in Rust;
 //! `reference_wrappers.py` is an independent plain-Python implementation of it,
 //! used for parity tests and speed comparisons.
 

@@ -55,7 +55,7 @@ def pillow_resize(screen):
 
 
 class AtariReference:
-    """The wrapper stack of rem-spec section 1 with Gymnasium-style reset/step."""
+    """The wrapper stack of algorithm.md, section 1 with Gymnasium-style reset/step."""
 
     def __init__(self, game, train=True, seed=0, time_limit=None, noop_max=None, frame_skip=4):
         import ale_py

@@ -2,7 +2,7 @@
 //! max-pool of two frames.
 //!
 //! REM and IRIS feed their agents `Image.fromarray(screen).resize((64, 64),
-//! Image.BILINEAR)`, and rem-spec section 1 asks for the same bytes. Pillow's
+//! Image.BILINEAR)`, and algorithm.md, section 1 asks for the same bytes. Pillow's
 //! bilinear filter is anti-aliased when shrinking: a triangle kernel whose support
 //! widens with the shrink factor, so every source pixel counts and a 1-pixel ball
 //! never falls between two samples. Pillow (`libImaging/Resample.c`) is the test

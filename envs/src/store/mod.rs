@@ -50,7 +50,7 @@ impl Transition {
             terminated: step.terminated,
             truncated: step.truncated,
             // Losing the last life without a game over (BankHeist, Qbert) is no end
-            // for the learner: the game goes on (spec section 1).
+            // for the learner: the game goes on (algorithm.md, section 1).
             life_lost: step.info.life_lost && step.info.lives != Some(0),
         }
     }

@@ -1,4 +1,4 @@
-//! Multi-scale retention (spec section 3) in three numerically equivalent forms:
+//! Multi-scale retention (algorithm.md, section 3) in three numerically equivalent forms:
 //! parallel (a whole sequence at once), recurrent (one token at a time) and
 //! chunkwise (parallel inside chunks, recurrent across them).
 //!
@@ -84,7 +84,7 @@ impl MultiScaleRetentionConfig {
         Ok(())
     }
 
-    /// Builds the layer: every projection Xavier-normal with zero bias (spec section 3);
+    /// Builds the layer: every projection Xavier-normal with zero bias (algorithm.md, section 3);
     /// panics with the message of [`Self::check`] on a bad shape.
     pub fn init<B: Backend>(&self, device: &B::Device) -> MultiScaleRetention<B> {
         if let Err(message) = self.check() {
