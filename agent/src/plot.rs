@@ -1,15 +1,18 @@
-//! Plots as hand-written SVG: a line plot (learning curves) and a grouped bar chart
-//! (per-game scores), plus reading `metrics.jsonl`, the per-epoch log they are drawn
-//! from. Plain string building keeps the dependency list short; the files open in
-//! any browser.
+//! Plots as SVG, drawn with plotters: a line plot (learning curves) and a grouped bar
+//! chart (per-game scores), plus reading `metrics.jsonl`, the per-epoch log they are
+//! drawn from. Text is written as SVG text, so no font files are needed; the files
+//! open in any browser.
 
-use std::fmt::Write as _;
 use std::path::Path;
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 const EVAL_COLOR: &str = "#1f5fa8";
+const GRID: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
 const COLLECT_COLOR: &str = "#a0a0a0";
 
 /// One named line of a [`LinePlot`].
@@ -155,15 +158,7 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
 }
 
 impl LinePlot {
-    pub fn to_svg(&self) -> String {
-        let frame = Canvas {
-            width: 760.0,
-            height: 460.0,
-            left: 80.0,
-            right: 24.0,
-            top: 64.0,
-            bottom: 56.0,
-        };
+    pub fn to_svg(&self) -> Result<String> {
         let series: Vec<Vec<(f64, f64)>> = self
             .series
             .iter()
@@ -176,152 +171,207 @@ impl LinePlot {
             })
             .collect();
         let x = Scale::covering(series.iter().flatten().map(|p| p.0));
-        let y = Scale::covering(series.iter().flatten().map(|p| p.1));
-        let mut svg = frame.open(&self.title);
-        frame.y_axis(&mut svg, &y, &self.y_label);
-        frame.x_axis(&mut svg, &x, &self.x_label);
-        for (style, points) in self
-            .series
-            .iter()
-            .zip(&series)
-            .filter(|(_, points)| !points.is_empty())
+        let y = Scale::covering(with_headroom(series.iter().flatten().map(|p| p.1)));
+        let mut svg = String::new();
         {
-            let pixels: Vec<(f64, f64)> = points
-                .iter()
-                .map(|&(px, py)| (frame.x_pixel(&x, px), frame.y_pixel(&y, py)))
-                .collect();
-            let list: Vec<String> = pixels
-                .iter()
-                .map(|(px, py)| format!("{px:.1},{py:.1}"))
-                .collect();
-            let _ = writeln!(
-                svg,
-                r#"<polyline data-series="{}" points="{}" fill="none" stroke="{}" stroke-width="2"/>"#,
-                escape(&style.label),
-                list.join(" "),
-                style.color
-            );
-            // A lone point draws no line, so it always gets a dot.
-            if style.markers || pixels.len() == 1 {
-                for (px, py) in pixels {
-                    let _ = writeln!(
-                        svg,
-                        r#"<circle cx="{px:.1}" cy="{py:.1}" r="3" fill="{}"/>"#,
-                        style.color
-                    );
+            let root = SVGBackend::with_string(&mut svg, (760, 460)).into_drawing_area();
+            root.fill(&WHITE).map_err(draw_error)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(&self.title, ("sans-serif", 24))
+                .margin(16)
+                .x_label_area_size(44)
+                .y_label_area_size(64)
+                .build_cartesian_2d(x.min..x.max, y.min..y.max)
+                .map_err(draw_error)?;
+            chart
+                .configure_mesh()
+                .x_labels(x.ticks().len())
+                .y_labels(y.ticks().len())
+                .x_label_formatter(&|v| tick_label(*v, x.step))
+                .y_label_formatter(&|v| tick_label(*v, y.step))
+                .x_desc(&self.x_label)
+                .y_desc(&self.y_label)
+                .label_style(("sans-serif", 15))
+                .bold_line_style(GRID)
+                .max_light_lines(0)
+                .draw()
+                .map_err(draw_error)?;
+            for (style, points) in self.series.iter().zip(&series) {
+                if points.is_empty() {
+                    continue;
+                }
+                let color = hex_color(&style.color);
+                chart
+                    .draw_series(LineSeries::new(
+                        points.iter().copied(),
+                        color.stroke_width(2),
+                    ))
+                    .map_err(draw_error)?
+                    .label(&style.label)
+                    .legend(move |(lx, ly)| {
+                        PathElement::new(vec![(lx, ly), (lx + 20, ly)], color.stroke_width(2))
+                    });
+                // A lone point draws no line, so it always gets a dot.
+                if style.markers || points.len() == 1 {
+                    chart
+                        .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                        .map_err(draw_error)?;
                 }
             }
+            if series.iter().all(Vec::is_empty) {
+                let centre = ((x.min + x.max) / 2.0, (y.min + y.max) / 2.0);
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        "no data yet",
+                        centre,
+                        ("sans-serif", 14)
+                            .into_font()
+                            .color(&RGBColor(0x80, 0x80, 0x80)),
+                    )))
+                    .map_err(draw_error)?;
+            } else {
+                draw_legend(&mut chart)?;
+            }
+            root.present().map_err(draw_error)?;
         }
-        if series.iter().all(Vec::is_empty) {
-            frame.note(&mut svg, "no data yet");
-        }
-        let shown: Vec<(&str, &str)> = self
-            .series
-            .iter()
-            .zip(&series)
-            .filter(|(_, points)| !points.is_empty())
-            .map(|(s, _)| (s.label.as_str(), s.color.as_str()))
-            .collect();
-        frame.legend(&mut svg, &shown);
-        svg.push_str("</svg>\n");
-        svg
+        Ok(svg)
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_atomically(path, &self.to_svg())
+        write_atomically(path, &self.to_svg()?)
     }
 }
 
 impl BarChart {
-    pub fn to_svg(&self) -> String {
-        let slot = 12.0 * self.groups.len().max(1) as f64 + 10.0;
-        let plot_width = (slot * self.categories.len() as f64).max(400.0);
-        let frame = Canvas {
-            width: plot_width + 104.0,
-            height: 500.0,
-            left: 80.0,
-            right: 24.0,
-            top: 64.0,
-            bottom: 120.0,
-        };
+    pub fn to_svg(&self) -> Result<String> {
         let values = self
             .groups
             .iter()
             .flat_map(|g| g.values.iter().flatten().copied())
             .filter(|v| v.is_finite());
         let reference = self.reference_line.as_ref().map(|(value, _)| *value);
-        let y = Scale::covering(values.chain(std::iter::once(0.0)).chain(reference));
-        let mut svg = frame.open(&self.title);
-        frame.y_axis(&mut svg, &y, &self.y_label);
-        let slot = plot_width / self.categories.len().max(1) as f64;
-        let bar = (slot - 10.0) / self.groups.len().max(1) as f64;
-        let zero = frame.y_pixel(&y, 0.0);
-        for (index, category) in self.categories.iter().enumerate() {
-            let start = frame.left + slot * index as f64 + 5.0;
-            for (g, group) in self.groups.iter().enumerate() {
-                let Some(value) = group
-                    .values
-                    .get(index)
-                    .copied()
-                    .flatten()
-                    .filter(|v| v.is_finite())
-                else {
-                    continue;
-                };
-                let top = frame.y_pixel(&y, value);
-                let _ = writeln!(
-                    svg,
-                    r#"<rect data-series="{}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{}: {value:.3}</title></rect>"#,
-                    escape(&group.label),
-                    start + bar * g as f64,
-                    top.min(zero),
-                    bar,
-                    (top - zero).abs(),
-                    group.color,
-                    escape(&format!("{category} {}", group.label))
-                );
+        let y = Scale::covering(with_headroom(
+            values.chain(std::iter::once(0.0)).chain(reference),
+        ));
+        let categories = self.categories.len().max(1);
+        let groups = self.groups.len().max(1);
+        let width = (((12 * groups + 10) * categories).max(400) + 104) as u32;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (width, 500)).into_drawing_area();
+            root.fill(&WHITE).map_err(draw_error)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(&self.title, ("sans-serif", 24))
+                .margin(16)
+                .x_label_area_size(110)
+                .y_label_area_size(64)
+                .build_cartesian_2d(0.0..categories as f64, y.min..y.max)
+                .map_err(draw_error)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(0)
+                .label_style(("sans-serif", 15))
+                .y_labels(y.ticks().len())
+                .y_label_formatter(&|v| tick_label(*v, y.step))
+                .y_desc(&self.y_label)
+                .bold_line_style(GRID)
+                .max_light_lines(0)
+                .draw()
+                .map_err(draw_error)?;
+            // Category names under the centre of their slots, reading downwards.
+            let style = ("sans-serif", 14)
+                .into_font()
+                .transform(FontTransform::Rotate90);
+            for (index, name) in self.categories.iter().enumerate() {
+                let (px, py) = chart.backend_coord(&(index as f64 + 0.5, y.min));
+                let label = Text::new(name.as_str(), (px + 6, py + 8), style.clone());
+                root.draw(&label).map_err(draw_error)?;
             }
-            let (cx, cy) = (
-                start + (slot - 10.0) / 2.0,
-                frame.height - frame.bottom + 14.0,
-            );
-            let _ = writeln!(
-                svg,
-                r#"<text x="{cx:.1}" y="{cy:.1}" font-size="11" text-anchor="end" transform="rotate(-45 {cx:.1} {cy:.1})">{}</text>"#,
-                escape(category)
-            );
+            let bar = 0.85 / groups as f64;
+            for (g, group) in self.groups.iter().enumerate() {
+                let color = hex_color(&group.color);
+                let bars = group.values.iter().enumerate().filter_map(|(i, value)| {
+                    let value = value.filter(|v| v.is_finite())?;
+                    let left = i as f64 + 0.075 + bar * g as f64;
+                    Some(Rectangle::new(
+                        [(left, 0.0), (left + bar, value)],
+                        color.filled(),
+                    ))
+                });
+                chart
+                    .draw_series(bars)
+                    .map_err(draw_error)?
+                    .label(&group.label)
+                    .legend(move |(lx, ly)| {
+                        Rectangle::new([(lx, ly - 5), (lx + 12, ly + 5)], color.filled())
+                    });
+            }
+            let ends = [(0.0, 0.0), (categories as f64, 0.0)];
+            chart
+                .draw_series(LineSeries::new(ends, BLACK.stroke_width(1)))
+                .map_err(draw_error)?;
+            if let Some((value, label)) = &self.reference_line {
+                let red = RGBColor(0xc0, 0x39, 0x2b);
+                let line = [(0.0, *value), (categories as f64, *value)];
+                chart
+                    .draw_series(DashedLineSeries::new(line, 6, 4, red.stroke_width(1)))
+                    .map_err(draw_error)?
+                    .label(label)
+                    .legend(move |(lx, ly)| {
+                        PathElement::new(vec![(lx, ly), (lx + 20, ly)], red.stroke_width(1))
+                    });
+            }
+            draw_legend(&mut chart)?;
+            root.present().map_err(draw_error)?;
         }
-        let (x0, x1) = (frame.left, frame.width - frame.right);
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{x0}" y1="{zero:.1}" x2="{x1}" y2="{zero:.1}" stroke="#333"/>"##
-        );
-        if let Some((value, label)) = &self.reference_line {
-            let py = frame.y_pixel(&y, *value);
-            let _ = writeln!(
-                svg,
-                r##"<line x1="{x0}" y1="{py:.1}" x2="{x1}" y2="{py:.1}" stroke="#c0392b" stroke-dasharray="6 4"/>"##
-            );
-            let _ = writeln!(
-                svg,
-                r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end" fill="#c0392b">{}</text>"##,
-                x1 - 4.0,
-                py - 4.0,
-                escape(label)
-            );
-        }
-        let shown: Vec<(&str, &str)> = self
-            .groups
-            .iter()
-            .map(|g| (g.label.as_str(), g.color.as_str()))
-            .collect();
-        frame.legend(&mut svg, &shown);
-        svg.push_str("</svg>\n");
-        svg
+        Ok(svg)
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_atomically(path, &self.to_svg())
+        write_atomically(path, &self.to_svg()?)
+    }
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(("sans-serif", 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(draw_error)
+}
+
+/// `values` and one more 40% of their span above them: room for the legend,
+/// which sits in the upper left corner.
+fn with_headroom(values: impl Iterator<Item = f64>) -> impl Iterator<Item = f64> {
+    let values: Vec<f64> = values.collect();
+    let (low, high) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let room = (high > low).then_some(high + 0.4 * (high - low));
+    values.into_iter().chain(room)
+}
+
+fn draw_error(error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("cannot draw the plot: {error}")
+}
+
+/// `#rrggbb` as a colour; anything else is grey.
+fn hex_color(hex: &str) -> RGBColor {
+    let channel = |i: usize| {
+        hex.get(1 + 2 * i..3 + 2 * i)
+            .and_then(|c| u8::from_str_radix(c, 16).ok())
+    };
+    match (hex.len(), channel(0), channel(1), channel(2)) {
+        (7, Some(r), Some(g), Some(b)) => RGBColor(r, g, b),
+        _ => RGBColor(0x80, 0x80, 0x80),
     }
 }
 
@@ -361,10 +411,6 @@ impl Scale {
             .map(|i| self.min + self.step * i as f64)
             .collect()
     }
-
-    fn fraction(&self, value: f64) -> f64 {
-        (value - self.min) / (self.max - self.min)
-    }
 }
 
 /// 1, 2 or 5 times a power of ten, at least `raw`.
@@ -395,142 +441,4 @@ fn tick_label(value: f64, step: f64) -> String {
         (-step.log10()).ceil() as usize
     };
     format!("{value:.decimals$}{suffix}")
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// Canvas size and margins around the plotting area; draws the shared furniture.
-struct Canvas {
-    width: f64,
-    height: f64,
-    left: f64,
-    right: f64,
-    top: f64,
-    bottom: f64,
-}
-
-impl Canvas {
-    fn x_pixel(&self, scale: &Scale, value: f64) -> f64 {
-        self.left + scale.fraction(value) * (self.width - self.left - self.right)
-    }
-
-    fn y_pixel(&self, scale: &Scale, value: f64) -> f64 {
-        self.height - self.bottom - scale.fraction(value) * (self.height - self.top - self.bottom)
-    }
-
-    fn open(&self, title: &str) -> String {
-        let (w, h) = (self.width, self.height);
-        let mut svg = String::new();
-        let _ = writeln!(
-            svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif">"#
-        );
-        let _ = writeln!(
-            svg,
-            r#"<rect x="0" y="0" width="{w}" height="{h}" fill="white"/>"#
-        );
-        let _ = writeln!(
-            svg,
-            r#"<text x="{:.1}" y="24" font-size="16" text-anchor="middle">{}</text>"#,
-            w / 2.0,
-            escape(title)
-        );
-        svg
-    }
-
-    /// Horizontal grid lines with their labels, the axis line and the axis title.
-    fn y_axis(&self, svg: &mut String, scale: &Scale, label: &str) {
-        let (x0, x1) = (self.left, self.width - self.right);
-        for tick in scale.ticks() {
-            let py = self.y_pixel(scale, tick);
-            let _ = writeln!(
-                svg,
-                r##"<line x1="{x0}" y1="{py:.1}" x2="{x1}" y2="{py:.1}" stroke="#e4e4e4"/>"##
-            );
-            let _ = writeln!(
-                svg,
-                r#"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"#,
-                x0 - 6.0,
-                py + 4.0,
-                tick_label(tick, scale.step)
-            );
-        }
-        let (y0, y1) = (self.top, self.height - self.bottom);
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="#333"/>"##
-        );
-        let (lx, ly) = (18.0, (y0 + y1) / 2.0);
-        let _ = writeln!(
-            svg,
-            r#"<text x="{lx}" y="{ly:.1}" font-size="12" text-anchor="middle" transform="rotate(-90 {lx} {ly:.1})">{}</text>"#,
-            escape(label)
-        );
-    }
-
-    /// Ticks with their labels along the bottom, the axis line and the axis title.
-    fn x_axis(&self, svg: &mut String, scale: &Scale, label: &str) {
-        let y0 = self.height - self.bottom;
-        for tick in scale.ticks() {
-            let px = self.x_pixel(scale, tick);
-            let _ = writeln!(
-                svg,
-                r##"<line x1="{px:.1}" y1="{y0}" x2="{px:.1}" y2="{:.1}" stroke="#333"/>"##,
-                y0 + 5.0
-            );
-            let _ = writeln!(
-                svg,
-                r#"<text x="{px:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"#,
-                y0 + 18.0,
-                tick_label(tick, scale.step)
-            );
-        }
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{}" y1="{y0}" x2="{}" y2="{y0}" stroke="#333"/>"##,
-            self.left,
-            self.width - self.right
-        );
-        let middle = (self.left + self.width - self.right) / 2.0;
-        let _ = writeln!(
-            svg,
-            r#"<text x="{middle:.1}" y="{:.1}" font-size="12" text-anchor="middle">{}</text>"#,
-            self.height - 12.0,
-            escape(label)
-        );
-    }
-
-    /// A row of colour swatches and labels under the title, clear of the data.
-    fn legend(&self, svg: &mut String, entries: &[(&str, &str)]) {
-        let mut x = self.left;
-        for (label, color) in entries {
-            let _ = writeln!(
-                svg,
-                r#"<rect x="{x:.1}" y="38" width="14" height="10" fill="{color}"/>"#
-            );
-            let _ = writeln!(
-                svg,
-                r#"<text x="{:.1}" y="47" font-size="12">{}</text>"#,
-                x + 20.0,
-                escape(label)
-            );
-            x += 40.0 + 7.0 * label.chars().count() as f64;
-        }
-    }
-
-    fn note(&self, svg: &mut String, text: &str) {
-        let (cx, cy) = (
-            (self.left + self.width - self.right) / 2.0,
-            (self.top + self.height - self.bottom) / 2.0,
-        );
-        let _ = writeln!(
-            svg,
-            r##"<text x="{cx:.1}" y="{cy:.1}" font-size="14" text-anchor="middle" fill="#888">{text}</text>"##
-        );
-    }
 }

@@ -515,13 +515,13 @@ fn the_table_and_the_plot_show_every_game_beside_rem() {
     let svg_path = root.join("report.svg");
     write_report_plot(&report, &svg_path).unwrap();
     let svg = std::fs::read_to_string(svg_path).unwrap();
-    assert_eq!(svg.matches(r#"<rect data-series="ours""#).count(), 2);
-    assert_eq!(
-        svg.matches(r#"<rect data-series="REM (published)""#)
-            .count(),
-        2
-    );
-    assert!(svg.contains(">Breakout<") && svg.contains(">Pong<"));
+    // Two games of each group, plus one legend swatch each: rects in the group's colour.
+    let rects = |fill: &str| svg.matches(&format!(r#"fill="{fill}""#)).count();
+    assert_eq!(rects("#1F5FA8"), 2 + 1, "ours");
+    assert_eq!(rects("#E07B39"), 2 + 1, "REM (published)");
+    for name in ["Breakout", "Pong", "ours", "REM (published)"] {
+        assert!(svg.contains(&format!(">\n{name}\n<")), "missing {name}");
+    }
 
     let native_only = report_with(&[mixed_runs(&root).pop().unwrap()], &references(&root)).unwrap();
     assert!(native_only.ours.is_none() && native_only.games.is_empty());
