@@ -11,13 +11,13 @@ use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use rand::SeedableRng;
-use rem_envs::store::Padding;
+use rem_envs::store::{Padding, SegmentBatch};
 use rem_envs::FRAME_BYTES;
 use rem_worldmodel::tokenizer::tensor_to_frames;
 
 use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
 use crate::rollout::{
-    roll_out, FrozenModels, Generator, RolloutSettings, StartSegments, CONTEXT_FRAMES,
+    roll_out, FrozenModels, Generator, Rollout, RolloutSettings, StartSegments, CONTEXT_FRAMES,
 };
 use crate::run_folder::SavedRun;
 
@@ -179,8 +179,9 @@ pub fn dream_run<B: AutodiffBackend>(
         mut models,
         ..
     } = run;
+    // The backend's stream draws the imagined tokens (and a fresh controller).
+    B::seed(device, seed);
     if fresh_controller {
-        B::seed(device, seed);
         models.actor_critic = shapes.actor_critic.init(device)?;
     }
 
@@ -200,21 +201,8 @@ pub fn dream_run<B: AutodiffBackend>(
         world_model: &world_model,
     };
     let real_tokens = encode_segments(&tokenizer, &segments, &mut TokenCache::default(), device)?;
-    let all_tokens: Vec<i64> = real_tokens
-        .clone()
-        .into_data()
-        .convert::<i64>()
-        .into_vec()
-        .expect("int tensor");
-    let per_frame = all_tokens.len() / segments.mask.len();
-    // Padding frames are not frames the tokenizer saw in play.
-    let seen: Vec<i64> = all_tokens
-        .chunks_exact(per_frame)
-        .zip(&segments.mask)
-        .filter(|(_, &real)| real)
-        .flat_map(|(frame, _)| frame.iter().copied())
-        .collect();
-    let codes = CodeUsage::of(&seen, tokenizer.codebook().dims()[0]);
+    let vocab = tokenizer.codebook().dims()[0];
+    let codes = codes_on_real_frames(real_tokens.clone(), &segments.mask, vocab);
     let start = StartSegments::<B> {
         tokens: real_tokens,
         actions: actions_tensor(&segments, device),
@@ -228,14 +216,49 @@ pub fn dream_run<B: AutodiffBackend>(
         expected_outcomes: false,
     };
     let rollout = roll_out(&frozen, &models.actor_critic, start, settings, &mut rng)?;
-
-    let [_, imagined, k] = rollout.frames.dims();
     let n = shown.min(rollouts);
-    let decoded = tensor_to_frames(
-        tokenizer.decode_tokens(rollout.frames.narrow(0, 0, n).reshape([n * imagined, k])),
-    );
+    let decoded = {
+        let [_, imagined, k] = rollout.frames.dims();
+        let shown_frames = rollout.frames.clone().narrow(0, 0, n);
+        tensor_to_frames(tokenizer.decode_tokens(shown_frames.reshape([n * imagined, k])))
+    };
+    write_picture(out, &segments, &decoded, n)?;
+    let rows = dream_rows::<B>(rollout, settings, rollouts);
+    let after_action = RewardAfterAction::of(&rows, shapes.actor_critic.n_actions);
+    Ok(Dream {
+        rows: rows.into_iter().take(n).collect(),
+        codes,
+        after_action,
+    })
+}
+
+/// How the tokenizer used its codebook on the real frames (padding is no frame the
+/// tokenizer saw in play).
+fn codes_on_real_frames<B: burn::tensor::backend::Backend>(
+    tokens: burn::tensor::Tensor<B, 3, burn::tensor::Int>,
+    mask: &[bool],
+    vocab: usize,
+) -> CodeUsage {
+    let all: Vec<i64> = tokens
+        .into_data()
+        .convert::<i64>()
+        .into_vec()
+        .expect("int tensor");
+    let per_frame = all.len() / mask.len();
+    let seen: Vec<i64> = all
+        .chunks_exact(per_frame)
+        .zip(mask)
+        .filter(|(_, &real)| real)
+        .flat_map(|(frame, _)| frame.iter().copied())
+        .collect();
+    CodeUsage::of(&seen, vocab)
+}
+
+/// One row per shown rollout: its last real frames, then the `decoded` imagined ones.
+fn write_picture(out: &Path, segments: &SegmentBatch, decoded: &[u8], rows: usize) -> Result<()> {
+    let imagined = decoded.len() / FRAME_BYTES / rows.max(1);
     let real_shown = REAL_FRAMES_SHOWN.min(segments.len);
-    let grid: Vec<Vec<u8>> = (0..n)
+    let grid: Vec<Vec<u8>> = (0..rows)
         .map(|row| {
             let real_end = (row + 1) * segments.len * FRAME_BYTES;
             let real = &segments.frames[real_end - real_shown * FRAME_BYTES..real_end];
@@ -243,8 +266,15 @@ pub fn dream_run<B: AutodiffBackend>(
             [real, dreamt].concat()
         })
         .collect();
-    crate::images::write_frame_grid(out, &grid)?;
+    crate::images::write_frame_grid(out, &grid)
+}
 
+/// The rewards, ends and actions of each of the `rollouts` rows.
+fn dream_rows<B: AutodiffBackend>(
+    rollout: Rollout<B>,
+    settings: RolloutSettings,
+    rollouts: usize,
+) -> Vec<DreamRow> {
     let host = |t: burn::tensor::Tensor<B, 2>| -> Vec<f32> {
         t.into_data()
             .convert::<f32>()
@@ -260,7 +290,7 @@ pub fn dream_run<B: AutodiffBackend>(
         .into_vec()
         .expect("int tensor");
     let (observations, steps) = (settings.observations(), settings.transitions());
-    let rows: Vec<DreamRow> = (0..rollouts)
+    (0..rollouts)
         .map(|row| DreamRow {
             rewards: rewards[row * steps..(row + 1) * steps].to_vec(),
             ends: continues[row * steps..(row + 1) * steps]
@@ -269,13 +299,7 @@ pub fn dream_run<B: AutodiffBackend>(
                 .collect(),
             actions: actions[row * observations..(row + 1) * observations].to_vec(),
         })
-        .collect();
-    let after_action = RewardAfterAction::of(&rows, shapes.actor_critic.n_actions);
-    Ok(Dream {
-        rows: rows.into_iter().take(n).collect(),
-        codes,
-        after_action,
-    })
+        .collect()
 }
 
 #[cfg(test)]

@@ -129,6 +129,15 @@ fn a_killed_and_resumed_run_reproduces_the_uninterrupted_metrics() {
     // Two rows of 3 real and 3 imagined 64-pixel frames, 2-pixel gaps between them.
     let info = reader.info();
     assert_eq!((info.width, info.height), (6 * 66 - 2, 2 * 66 - 2));
+    // The same seed dreams the same rollouts.
+    let picture = std::fs::read(whole.join("dream.png")).unwrap();
+    let again = rem()
+        .args(["dream", "--rollouts", "2", "--horizon", "5", "--run"])
+        .arg(&whole)
+        .output()
+        .unwrap();
+    assert_eq!(again.stdout, out.stdout);
+    assert_eq!(std::fs::read(whole.join("dream.png")).unwrap(), picture);
 
     // A damaged checkpoint is refused with a clear message, not a panic.
     let latest = std::fs::read_to_string(killed.join("checkpoints/latest")).unwrap();
