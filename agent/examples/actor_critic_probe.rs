@@ -1,9 +1,10 @@
 //! How fast does a fresh actor-critic learn in a run's imagination? Trains a new
 //! controller on the frozen tokenizer and world model of a run's checkpoint, starting
 //! its imagined rollouts from the checkpoint's episodes, and evaluates it in the real
-//! game every `--eval-every` steps. Settings not given are the run's.
+//! game every `--eval-every` steps. Settings are the run's, changed with `--set`.
 //!
-//!   cargo run --release -p rem-agent --example actor_critic_probe -- --run runs/out/catch-seed0
+//!   cargo run --release -p rem-agent --example actor_critic_probe -- --run runs/out/catch-seed0 \
+//!       --set actor_critic.gamma=0.9
 //!
 //! Compares actor-critic settings on one world model without collecting or training
 //! anything else, a fraction of a training run's time.
@@ -34,28 +35,10 @@ struct Args {
     eval_every: usize,
     #[arg(long, default_value_t = 32)]
     eval_episodes: usize,
-    #[arg(long)]
-    lr: Option<f64>,
-    #[arg(long)]
-    batch: Option<usize>,
-    #[arg(long)]
-    horizon: Option<usize>,
-    #[arg(long)]
-    gamma: Option<f32>,
-    #[arg(long)]
-    lambda: Option<f32>,
-    #[arg(long)]
-    entropy_weight: Option<f32>,
-    #[arg(long)]
-    world_temperature: Option<f32>,
-    /// Expected rewards and ends in imagination (`actor_critic.expected_outcomes`).
-    #[arg(long)]
-    expected_outcomes: Option<bool>,
-    /// Channels of the controller's convolutions (default: the run's).
-    #[arg(long)]
-    conv1: Option<usize>,
-    #[arg(long)]
-    conv2: Option<usize>,
+    /// Changes to the run's settings, e.g. `--set actor_critic.gamma=0.9
+    /// --set actor_critic.optim.lr=3e-4` (the controller's shape too: `actor_critic.conv1`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
@@ -65,18 +48,9 @@ fn main() -> Result<()> {
     let device = Default::default();
     let run = SavedRun::<Flex>::open(&args.run, None, &device)?;
     let store = run.episodes()?;
-    let mut settings = run.config.actor_critic.clone();
-    settings.optim.lr = args.lr.unwrap_or(settings.optim.lr);
-    settings.optim.batch = args.batch.unwrap_or(settings.optim.batch);
-    settings.horizon = args.horizon.unwrap_or(settings.horizon);
-    settings.gamma = args.gamma.unwrap_or(settings.gamma);
-    settings.lambda = args.lambda.unwrap_or(settings.lambda);
-    settings.entropy_weight = args.entropy_weight.unwrap_or(settings.entropy_weight);
-    settings.world_temperature = args.world_temperature.unwrap_or(settings.world_temperature);
-    settings.expected_outcomes = args.expected_outcomes.unwrap_or(settings.expected_outcomes);
-    let mut shape = run.shapes.actor_critic.clone();
-    shape.conv1 = args.conv1.unwrap_or(shape.conv1);
-    shape.conv2 = args.conv2.unwrap_or(shape.conv2);
+    let (config, shapes) = run.reconfigured(&args.overrides)?;
+    let settings = config.actor_critic;
+    let shape = shapes.actor_critic;
     println!(
         "{} start steps in {} episodes; conv {}-{}, lr {} batch {} horizon {} gamma {} lambda {} entropy {} \
          world temperature {} expected outcomes {}",

@@ -1,7 +1,7 @@
 //! How fast does a fresh world model learn a run's game? Trains a new world model on
 //! the episodes and with the frozen tokenizer of a run's checkpoint, and reports its
 //! losses on held-out episodes (fresh ones, played with a uniformly random policy)
-//! every `--eval-every` steps. Settings not given are the run's.
+//! every `--eval-every` steps. Settings are the run's, changed with `--set`.
 //!
 //!   cargo run --release -p rem-agent --example world_model_probe -- --run runs/out/catch-seed0
 //!
@@ -33,20 +33,10 @@ struct Args {
     /// Held-out episodes, played with a uniformly random policy.
     #[arg(long, default_value_t = 20)]
     eval_episodes: usize,
-    #[arg(long)]
-    lr: Option<f64>,
-    #[arg(long)]
-    batch: Option<usize>,
-    #[arg(long)]
-    seq_blocks: Option<usize>,
-    #[arg(long)]
-    context_blocks: Option<usize>,
-    #[arg(long)]
-    layers: Option<usize>,
-    #[arg(long)]
-    heads: Option<usize>,
-    #[arg(long)]
-    ffn: Option<usize>,
+    /// Changes to the run's settings, e.g. `--set world_model.layers=3
+    /// --set world_model.optim.lr=1e-3`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
@@ -79,18 +69,11 @@ fn main() -> Result<()> {
     let device = Default::default();
     let run = SavedRun::<Flex>::open(&args.run, None, &device)?;
     let store = run.episodes()?;
-    let c = &run.config.world_model;
-    let (batch, seq_blocks) = (
-        args.batch.unwrap_or(c.optim.batch),
-        args.seq_blocks.unwrap_or(c.seq_blocks),
-    );
-    let context_blocks = args.context_blocks.unwrap_or(c.context_blocks);
-    let lr = args.lr.unwrap_or(c.optim.lr);
-
-    let mut shape = run.shapes.world_model;
-    shape.retnet.n_layers = args.layers.unwrap_or(shape.retnet.n_layers);
-    shape.retnet.n_heads = args.heads.unwrap_or(shape.retnet.n_heads);
-    shape.retnet.ffn = args.ffn.unwrap_or(shape.retnet.ffn);
+    let (config, shapes) = run.reconfigured(&args.overrides)?;
+    let c = &config.world_model;
+    let (batch, seq_blocks) = (c.optim.batch, c.seq_blocks);
+    let (context_blocks, lr) = (c.context_blocks, c.optim.lr);
+    let shape = shapes.world_model;
     <Train as Backend>::seed(&device, args.seed);
     let mut model = shape.init::<Train>(&device);
     let mut trainer = WorldModelTrainer::<Train>::new(WorldModelTrainerConfig {

@@ -311,6 +311,15 @@ impl RunConfig {
         Self::from_table(Self::default_table(), overrides, "the spec's config")
     }
 
+    /// This config with `key=value` overrides, checked (a probe's `--set` on a run).
+    pub fn with_overrides(&self, overrides: &[String]) -> Result<Self> {
+        let table = match toml::Value::try_from(self).expect("a RunConfig serialises") {
+            toml::Value::Table(t) => t,
+            _ => unreachable!("a struct serialises to a table"),
+        };
+        Self::from_table(table, overrides, "the run's config")
+    }
+
     /// `table` with `overrides` applied, as a checked config; errors name `source`.
     fn from_table(mut table: toml::Table, overrides: &[String], source: &str) -> Result<Self> {
         for item in overrides {

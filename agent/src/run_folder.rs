@@ -372,6 +372,14 @@ impl<B: Backend> SavedRun<B> {
         })
     }
 
+    /// The run's config with `overrides` applied (a probe's `--set`), and the model
+    /// shapes it gives for the run's game.
+    pub fn reconfigured(&self, overrides: &[String]) -> Result<(RunConfig, ModelShapes)> {
+        let config = self.config.with_overrides(overrides)?;
+        let shapes = ModelShapes::from_config(&config, self.shapes.actor_critic.n_actions)?;
+        Ok((config, shapes))
+    }
+
     /// The episode store saved with the checkpoint.
     pub fn episodes(&self) -> Result<EpisodeStore> {
         self.checkpoint.store()
