@@ -1,12 +1,15 @@
 //! Run configuration: one TOML file per experiment under `runs/`, the spec's
 //! values as defaults, unknown keys rejected, `--set key=value` overrides.
 
-use std::path::Path;
-
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
-use crate::actor_critic::{check_sampling, ENTROPY_WEIGHT};
+use rem_worldmodel::retnet::RetNetConfig;
+use rem_worldmodel::tokenizer::{TokenizerConfig, TokenizerTrainerConfig};
+use rem_worldmodel::world_model_trainer::WorldModelTrainerConfig;
+
+use crate::actor_critic::{check_sampling, ActorCriticConfig, ENTROPY_WEIGHT};
 use crate::returns::{LambdaReturns, GAMMA, LAMBDA};
 use crate::rollout::CONTEXT_FRAMES;
 
@@ -204,16 +207,21 @@ impl Default for StoreSection {
     }
 }
 
+// Sizes and optimiser settings are the model crates' own defaults (the spec's);
+// only the schedule (batch, steps, start epoch) is written here.
+
 impl Default for TokenizerSection {
     fn default() -> Self {
+        let model = TokenizerConfig::default();
+        let optim = TokenizerTrainerConfig::default();
         Self {
-            vocab: 512,
-            embed_dim: 256,
-            base_channels: 32,
+            vocab: model.vocab,
+            embed_dim: model.embed_dim,
+            base_channels: model.channels[0],
             optim: OptimSection {
-                lr: 1e-4,
-                weight_decay: 0.01,
-                grad_clip: 10.0,
+                lr: optim.learning_rate,
+                weight_decay: optim.weight_decay,
+                grad_clip: optim.max_grad_norm,
                 batch: 128,
                 steps_per_epoch: 200,
                 start_epoch: 6,
@@ -225,17 +233,19 @@ impl Default for TokenizerSection {
 
 impl Default for WorldModelSection {
     fn default() -> Self {
+        let model = RetNetConfig::default();
+        let optim = WorldModelTrainerConfig::default();
         Self {
-            layers: 5,
-            heads: 4,
-            ffn: 1024,
-            dropout: 0.1,
+            layers: model.n_layers,
+            heads: model.n_heads,
+            ffn: model.ffn,
+            dropout: model.dropout,
             seq_blocks: 10,
-            context_blocks: 2,
+            context_blocks: optim.context_blocks,
             optim: OptimSection {
-                lr: 2e-4,
-                weight_decay: 0.05,
-                grad_clip: 100.0,
+                lr: optim.learning_rate,
+                weight_decay: optim.weight_decay as f32,
+                grad_clip: optim.max_grad_norm,
                 batch: 64,
                 steps_per_epoch: 200,
                 start_epoch: 26,
@@ -247,18 +257,20 @@ impl Default for WorldModelSection {
 
 impl Default for ActorCriticSection {
     fn default() -> Self {
+        // The action count does not change these sizes.
+        let model = ActorCriticConfig::new(1);
         Self {
-            conv1: 128,
-            conv2: 64,
-            hidden: 512,
-            lstm: 512,
+            conv1: model.conv1,
+            conv2: model.conv2,
+            hidden: model.hidden,
+            lstm: model.lstm,
             burn_in: 20,
             horizon: 10,
             gamma: GAMMA,
             lambda: LAMBDA,
             entropy_weight: ENTROPY_WEIGHT,
             world_temperature: 1.0,
-            standardize_input: false,
+            standardize_input: model.standardize_input,
             expected_outcomes: false,
             optim: OptimSection {
                 lr: 1e-4,

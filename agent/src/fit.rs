@@ -8,19 +8,17 @@ use std::path::PathBuf;
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::Tensor;
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rem_envs::store::{EpisodeStore, Padding};
 use rem_envs::vector::EnvPool;
 use rem_envs::{make_env, EnvMode, FRAME_BYTES};
-use rem_worldmodel::tokenizer::{
-    frames_to_tensor, tensor_to_frames, Tokenizer, TokenizerTrainer, TokenizerTrainerConfig,
-};
-use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
+use rem_worldmodel::tokenizer::{frames_to_tensor, tensor_to_frames, Tokenizer};
 
-use crate::batches::{token_batch, TokenCache};
+use crate::batches::TokenCache;
+use crate::config::RunConfig;
 use crate::images::write_frame_grid;
+use crate::learner::Learner;
 use crate::models::ModelShapes;
 use crate::play::progress_style;
 
@@ -67,80 +65,31 @@ pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Re
     let n_actions = make_env(&settings.game, EnvMode::Train, settings.seed)?
         .action_space()
         .n();
-    let shapes = ModelShapes::small(n_actions);
-    let (tokenizer_config, world_model_config) = (shapes.tokenizer, shapes.world_model);
+    let config = fit_config(settings)?;
+    let mut learner = Learner::<B>::new(&config, &ModelShapes::small(n_actions), device)?;
 
-    // Tokenizer.
-    let mut tokenizer = tokenizer_config.init::<B>(device);
-    let mut trainer = TokenizerTrainer::<B>::new(TokenizerTrainerConfig {
-        learning_rate: 1e-3,
-        ..Default::default()
-    });
-    let bar = ProgressBar::new(settings.tokenizer_steps as u64).with_style(progress_style());
-    let mut reconstruction = Vec::new();
-    for step in 0..settings.tokenizer_steps {
-        let frames = store.sample_segments(&mut rng, settings.batch, 1, Padding::Right, 1)?;
-        let (next, stats) = trainer.step(tokenizer, &frames.frames)?;
-        tokenizer = next;
-        reconstruction.push(stats.reconstruction);
-        bar.set_message(format!(
-            "tokenizer  reconstruction MSE {:.4}",
-            stats.reconstruction
-        ));
-        bar.inc(1);
-        if step % 50 == 0 || step + 1 == settings.tokenizer_steps {
-            bar.suspend(|| {
-                println!(
-                    "tokenizer step {step:>5}  reconstruction MSE {:.5}  total {:.5}",
-                    stats.reconstruction, stats.total
-                )
-            });
-        }
-    }
-    bar.finish_and_clear();
-    let tokenizer = tokenizer.valid();
-    write_reconstructions::<B>(
-        &tokenizer,
-        &store,
-        &mut rng,
-        &settings.out.join("reconstructions.png"),
-        device,
-    )?;
+    let reconstruction = train_steps("tokenizer", settings.tokenizer_steps, || {
+        let stats = learner.tokenizer_step(&store, &mut rng)?;
+        let line = format!(
+            "reconstruction MSE {:.5}  total {:.5}",
+            stats.reconstruction, stats.total
+        );
+        Ok((stats.reconstruction, line))
+    })?;
+    let tokenizer = learner.models.tokenizer.valid();
+    let path = settings.out.join("reconstructions.png");
+    write_reconstructions::<B>(&tokenizer, &store, &mut rng, &path, device)?;
 
-    // World model on the frozen tokenizer's tokens.
-    let mut world_model = world_model_config.init::<B>(device);
-    let mut trainer = WorldModelTrainer::<B>::new(WorldModelTrainerConfig {
-        learning_rate: 1e-3,
-        ..Default::default()
-    });
-    let codebook = Tensor::<B, 2>::from_inner(tokenizer.codebook());
-    let bar = ProgressBar::new(settings.world_model_steps as u64).with_style(progress_style());
-    let mut token_cache = TokenCache::default();
-    let mut token_ce = Vec::new();
-    for step in 0..settings.world_model_steps {
-        let segments = store.sample_segments(
-            &mut rng,
-            settings.batch,
-            settings.seq_blocks,
-            Padding::Right,
-            trainer.config().context_blocks + 1,
-        )?;
-        let batch = token_batch::<B>(&tokenizer, &segments, &mut token_cache, device)?;
-        let (next, stats) = trainer.step(world_model, &codebook, &batch);
-        world_model = next;
-        token_ce.push(stats.obs);
-        bar.set_message(format!("world model  token CE {:.4}", stats.obs));
-        bar.inc(1);
-        if step % 50 == 0 || step + 1 == settings.world_model_steps {
-            bar.suspend(|| {
-                println!(
-                    "world model step {step:>5}  token CE {:.4}  reward CE {:.4}  done CE {:.4}",
-                    stats.obs, stats.reward, stats.done
-                )
-            });
-        }
-    }
-    bar.finish_and_clear();
+    // The world model on the frozen tokenizer's tokens.
+    let mut tokens = TokenCache::default();
+    let token_ce = train_steps("world model", settings.world_model_steps, || {
+        let stats = learner.world_model_step(&store, &mut tokens, &mut rng)?;
+        let line = format!(
+            "token CE {:.4}  reward CE {:.4}  done CE {:.4}",
+            stats.obs, stats.reward, stats.done
+        );
+        Ok((stats.obs, line))
+    })?;
     let average = |v: &[f32]| v.iter().sum::<f32>() / v.len().max(1) as f32;
     let window = |v: &Vec<f32>| (v.len() / 10).max(1);
     Ok(FitReport {
@@ -151,6 +100,43 @@ pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Re
         token_ce_first: average(&token_ce[..window(&token_ce)]),
         token_ce_last: average(&token_ce[token_ce.len() - window(&token_ce)..]),
     })
+}
+
+/// The spec's settings with the fit's learning rates (1e-3, for the few steps of a
+/// small model), batch and sequence length.
+fn fit_config(settings: &FitSettings) -> Result<RunConfig> {
+    let (batch, blocks) = (settings.batch, settings.seq_blocks);
+    RunConfig::spec(&[
+        "tokenizer.optim.lr=1e-3".into(),
+        format!("tokenizer.optim.batch={batch}"),
+        "world_model.optim.lr=1e-3".into(),
+        format!("world_model.optim.batch={batch}"),
+        format!("world_model.seq_blocks={blocks}"),
+        // No actor-critic trains here; its horizon only has to fit the sequences.
+        format!("actor_critic.horizon={blocks}"),
+    ])
+}
+
+/// `steps` steps of one part with a progress bar, a printed line every 50; returns
+/// the value each step reports (a loss to watch fall).
+fn train_steps(
+    part: &str,
+    steps: usize,
+    mut step: impl FnMut() -> Result<(f32, String)>,
+) -> Result<Vec<f32>> {
+    let bar = ProgressBar::new(steps as u64).with_style(progress_style());
+    let mut values = Vec::with_capacity(steps);
+    for i in 0..steps {
+        let (value, line) = step()?;
+        values.push(value);
+        bar.set_message(format!("{part}  {line}"));
+        bar.inc(1);
+        if i % 50 == 0 || i + 1 == steps {
+            bar.suspend(|| println!("{part} step {i:>5}  {line}"));
+        }
+    }
+    bar.finish_and_clear();
+    Ok(values)
 }
 
 /// Real experience from a random policy on `envs` parallel environments.

@@ -17,9 +17,60 @@ fn write(name: &str, text: &str) -> PathBuf {
 fn an_empty_file_gives_the_spec_defaults() {
     let config = RunConfig::load(&write("empty.toml", ""), &[]).unwrap();
     assert_eq!(config, RunConfig::default());
-    assert_eq!(config.tokenizer.optim.lr, 1e-4);
-    assert_eq!(config.world_model.optim.start_epoch, 26);
-    assert_eq!(config.actor_critic.gamma, 0.995);
+    // The spec's values (docs/algorithm.md), pinned here once.
+    let (t, w, a) = (&config.tokenizer, &config.world_model, &config.actor_critic);
+    assert_eq!((t.vocab, t.embed_dim, t.base_channels), (512, 256, 32));
+    assert_eq!(
+        (t.optim.lr, t.optim.weight_decay, t.optim.grad_clip),
+        (1e-4, 0.01, 10.0)
+    );
+    assert_eq!(
+        (t.optim.batch, t.optim.steps_per_epoch, t.optim.start_epoch),
+        (128, 200, 6)
+    );
+    assert_eq!((w.layers, w.heads, w.ffn, w.dropout), (5, 4, 1024, 0.1));
+    assert_eq!((w.seq_blocks, w.context_blocks), (10, 2));
+    assert_eq!(
+        (w.optim.lr, w.optim.weight_decay, w.optim.grad_clip),
+        (2e-4, 0.05, 100.0)
+    );
+    assert_eq!(
+        (w.optim.batch, w.optim.steps_per_epoch, w.optim.start_epoch),
+        (64, 200, 26)
+    );
+    assert_eq!((a.conv1, a.conv2, a.hidden, a.lstm), (128, 64, 512, 512));
+    assert_eq!((a.burn_in, a.horizon), (20, 10));
+    assert_eq!((a.gamma, a.lambda, a.entropy_weight), (0.995, 0.95, 0.001));
+    assert_eq!(
+        (
+            a.world_temperature,
+            a.standardize_input,
+            a.expected_outcomes
+        ),
+        (1.0, false, false)
+    );
+    assert_eq!(
+        (a.optim.lr, a.optim.weight_decay, a.optim.grad_clip),
+        (1e-4, 0.01, 3.0)
+    );
+    assert_eq!(
+        (a.optim.batch, a.optim.steps_per_epoch, a.optim.start_epoch),
+        (128, 100, 51)
+    );
+    let c = &config.collect;
+    assert_eq!(
+        (c.epochs, c.collect_until_epoch, c.steps_per_epoch),
+        (600, 500, 200)
+    );
+    assert_eq!(
+        (c.temperature, c.epsilon, c.random_until_epoch, c.envs),
+        (1.0, 0.01, 0, 1)
+    );
+    let e = &config.eval;
+    assert_eq!(
+        (e.every_epochs, e.episodes, e.final_episodes, e.temperature),
+        (10, 16, 100, 0.5)
+    );
 }
 
 #[test]
