@@ -48,6 +48,8 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
         })
     }
 
+    // Longer than most: it reads as the algorithm of algorithm.md, section 4, in order
+    // (sample start segments, imagine, lambda-returns, losses, one AdamW step).
     pub fn step(
         &mut self,
         model: ActorCritic<B>,

@@ -154,7 +154,9 @@ pub struct DreamSettings {
 }
 
 /// Imagines rollouts from the run's checkpoint (its latest unless `checkpoint`
-/// names one) and writes them as a PNG to `out`.
+/// names one) and writes them as a PNG to `out`. It follows the trainer's
+/// actor-critic step (sample segments, encode, roll out) before its own outputs, so
+/// it reads best in one piece.
 pub fn dream_run<B: AutodiffBackend>(
     run_dir: &Path,
     checkpoint: Option<&Path>,

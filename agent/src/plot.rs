@@ -158,6 +158,8 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
 }
 
 impl LinePlot {
+    // One plotters chart, built top to bottom (frame, axes, series, legend); split
+    // up, every part would take the chart context and the scales.
     pub fn to_svg(&self) -> Result<String> {
         let series: Vec<Vec<(f64, f64)>> = self
             .series
@@ -243,6 +245,8 @@ impl LinePlot {
 }
 
 impl BarChart {
+    // One plotters chart, built top to bottom (frame, axes, series, legend); split
+    // up, every part would take the chart context and the scales.
     pub fn to_svg(&self) -> Result<String> {
         let values = self
             .groups

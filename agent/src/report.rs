@@ -600,16 +600,34 @@ impl fmt::Display for ScoreSource {
     }
 }
 
+/// `value` with `decimals`, or "-".
+fn optional(value: Option<f64>, decimals: usize) -> String {
+    value.map_or("-".to_string(), |v| format!("{v:.decimals$}"))
+}
+
+/// `[low, high]`, or "-".
+fn interval(ci: Option<(f64, f64)>) -> String {
+    ci.map_or("-".to_string(), |(low, high)| {
+        format!("[{low:.2}, {high:.2}]")
+    })
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let optional = |value: Option<f64>, decimals: usize| {
-            value.map_or("-".to_string(), |v| format!("{v:.decimals$}"))
-        };
-        let interval = |ci: Option<(f64, f64)>| {
-            ci.map_or("-".to_string(), |(low, high)| {
-                format!("[{low:.2}, {high:.2}]")
-            })
-        };
+        self.write_runs(f)?;
+        if self.games.is_empty() {
+            return Ok(());
+        }
+        writeln!(f)?;
+        self.write_games(f)?;
+        writeln!(f)?;
+        self.write_aggregates(f)
+    }
+}
+
+impl Report {
+    /// One line per run folder.
+    fn write_runs(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let width = self
             .runs
             .iter()
@@ -641,10 +659,11 @@ impl fmt::Display for Report {
                 run.source
             )?;
         }
-        if self.games.is_empty() {
-            return Ok(());
-        }
-        writeln!(f)?;
+        Ok(())
+    }
+
+    /// One line per Atari game: our mean, the random policy's, REM's.
+    fn write_games(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "{:<14} {:>4} {:>10} {:>8} {:>28} | {:>10} {:>8}",
@@ -665,7 +684,11 @@ impl fmt::Display for Report {
                 optional(game.rem_hns, 3)
             )?;
         }
-        writeln!(f)?;
+        Ok(())
+    }
+
+    /// Mean, median, IQM and superhuman count of the human-normalised scores.
+    fn write_aggregates(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let column = |aggregates: &Option<Aggregates>| {
             aggregates.as_ref().map_or("-".to_string(), |a| {
                 format!("{} game{}", a.games, if a.games == 1 { "" } else { "s" })

@@ -52,7 +52,9 @@ impl std::fmt::Display for ImagineResult {
     }
 }
 
-/// Runs the benchmark for both generators on the same models and inputs.
+/// Runs the benchmark for both generators on the same models and inputs. One
+/// function on purpose: the timed call is the closure in the middle, and everything
+/// around it is its fixed setup, in the order the trainer's step does it.
 pub fn run_imagine_bench<B: AutodiffBackend>(
     bench: &ImagineBench,
     device: &B::Device,
