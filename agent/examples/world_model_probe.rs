@@ -17,7 +17,7 @@ use rem_agent::batches::{token_batch, TokenCache};
 use rem_agent::run_folder::SavedRun;
 use rem_envs::store::{EpisodeStore, Padding, SegmentBatch, Transition};
 use rem_envs::{make_env, EnvMode};
-use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
+use rem_worldmodel::world_model_trainer::WorldModelTrainer;
 
 type Train = Autodiff<Flex>;
 
@@ -76,12 +76,7 @@ fn main() -> Result<()> {
     let shape = shapes.world_model;
     <Train as Backend>::seed(&device, args.seed);
     let mut model = shape.init::<Train>(&device);
-    let mut trainer = WorldModelTrainer::<Train>::new(WorldModelTrainerConfig {
-        learning_rate: lr,
-        weight_decay: c.optim.weight_decay as f64,
-        max_grad_norm: c.optim.grad_clip,
-        context_blocks,
-    });
+    let mut trainer = WorldModelTrainer::<Train>::new(c.into());
     println!(
         "{} training steps in {} episodes; world model {:?}, batch {batch} x {seq_blocks} blocks \
          (context {context_blocks}), lr {lr}",

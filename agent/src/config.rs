@@ -302,6 +302,31 @@ impl Default for CheckpointSection {
     }
 }
 
+/// The tokenizer's optimiser as its section sets it.
+impl From<&TokenizerSection> for TokenizerTrainerConfig {
+    fn from(section: &TokenizerSection) -> Self {
+        let o = &section.optim;
+        Self {
+            learning_rate: o.lr,
+            weight_decay: o.weight_decay,
+            max_grad_norm: o.grad_clip,
+        }
+    }
+}
+
+/// The world model's optimiser and loss mask as its section sets them.
+impl From<&WorldModelSection> for WorldModelTrainerConfig {
+    fn from(section: &WorldModelSection) -> Self {
+        let o = &section.optim;
+        Self {
+            learning_rate: o.lr,
+            weight_decay: o.weight_decay as f64,
+            max_grad_norm: o.grad_clip,
+            context_blocks: section.context_blocks,
+        }
+    }
+}
+
 impl RunConfig {
     /// Reads a TOML file, applies `key=value` overrides (dotted keys, TOML values)
     /// and checks the result. Every error names the file or the override.

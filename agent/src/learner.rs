@@ -16,10 +16,8 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use rand::Rng;
 use rem_envs::store::{EpisodeStore, Padding};
-use rem_worldmodel::tokenizer::{TokenizerStepStats, TokenizerTrainer, TokenizerTrainerConfig};
-use rem_worldmodel::world_model_trainer::{
-    WorldModelStepStats, WorldModelTrainer, WorldModelTrainerConfig,
-};
+use rem_worldmodel::tokenizer::{TokenizerStepStats, TokenizerTrainer};
+use rem_worldmodel::world_model_trainer::{WorldModelStepStats, WorldModelTrainer};
 
 use crate::actor_critic_trainer::{ActorCriticStepStats, ActorCriticTrainer};
 use crate::batches::{token_batch, TokenCache};
@@ -40,21 +38,10 @@ pub struct Learner<B: AutodiffBackend> {
 impl<B: AutodiffBackend> Learner<B> {
     /// Fresh models shaped by `shapes` and fresh optimisers, as `config` sets them.
     pub fn new(config: &RunConfig, shapes: &ModelShapes, device: &B::Device) -> Result<Self> {
-        let t = &config.tokenizer.optim;
-        let w = &config.world_model;
         Ok(Self {
             models: shapes.init::<B>(device)?,
-            tokenizer: TokenizerTrainer::new(TokenizerTrainerConfig {
-                learning_rate: t.lr,
-                weight_decay: t.weight_decay,
-                max_grad_norm: t.grad_clip,
-            }),
-            world_model: WorldModelTrainer::new(WorldModelTrainerConfig {
-                learning_rate: w.optim.lr,
-                weight_decay: w.optim.weight_decay as f64,
-                max_grad_norm: w.optim.grad_clip,
-                context_blocks: w.context_blocks,
-            }),
+            tokenizer: TokenizerTrainer::new((&config.tokenizer).into()),
+            world_model: WorldModelTrainer::new((&config.world_model).into()),
             actor_critic: ActorCriticTrainer::new(&config.actor_critic)?,
             config: config.clone(),
             device: device.clone(),
