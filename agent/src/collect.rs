@@ -37,7 +37,8 @@ pub struct CollectorLog {
 }
 
 /// What one call to [`Collector::collect`] saw.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CollectStats {
     pub steps: usize,
     pub episodes: usize,

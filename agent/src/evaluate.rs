@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::models::AgentModels;
 use crate::run_folder::{RunFolder, SavedRun};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EvalStats {
     pub episodes: usize,
     pub returns: Vec<f32>,

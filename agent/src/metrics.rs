@@ -10,35 +10,41 @@
 //!  "eval": {"episodes", "returns", "mean_return"},         evaluation epochs
 //!  "seconds": {"collect", "tokenizer", ...}}               wall time of each phase
 //! ```
-//! A part that did not train in the epoch is absent.
+//! A part that did not train in the epoch is absent. The same type reads the file
+//! back for the plots and the report.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
 
 use rem_worldmodel::tokenizer::TokenizerStepStats;
 use rem_worldmodel::world_model_trainer::WorldModelStepStats;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::actor_critic_trainer::ActorCriticStepStats;
 use crate::collect::CollectStats;
 use crate::evaluate::EvalStats;
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EpochMetrics {
     pub epoch: usize,
     /// Real environment steps so far.
+    #[serde(default)]
     pub env_steps: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collect: Option<CollectStats>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokenizer: Option<PhaseMeans>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub world_model: Option<PhaseMeans>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor_critic: Option<PhaseMeans>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval: Option<EvalStats>,
     /// Wall-clock seconds of each phase that ran.
-    pub seconds: BTreeMap<&'static str, f64>,
+    #[serde(default)]
+    pub seconds: BTreeMap<String, f64>,
 }
 
 impl EpochMetrics {
@@ -68,10 +74,42 @@ impl EpochMetrics {
     }
 }
 
+/// Reads a `metrics.jsonl` file: one JSON object per epoch. An unterminated last
+/// line is skipped, since the trainer may be halfway through appending it.
+pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read metrics file {}", path.display()))?;
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .collect();
+    let mut records = Vec::with_capacity(lines.len());
+    for (position, &(index, line)) in lines.iter().enumerate() {
+        match serde_json::from_str::<EpochMetrics>(line) {
+            Ok(record) => records.push(record),
+            Err(_) if position + 1 == lines.len() && !text.ends_with('\n') => {}
+            Err(error) => bail!(
+                "{} line {}: not an epoch's metrics ({error})",
+                path.display(),
+                index + 1
+            ),
+        }
+    }
+    Ok(records)
+}
+
+impl EpochMetrics {
+    /// Seconds of every phase that ran.
+    pub fn total_seconds(&self) -> f64 {
+        self.seconds.values().sum()
+    }
+}
+
 /// Means of a phase's step statistics over the epoch, by name.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct PhaseMeans(BTreeMap<&'static str, f64>);
+pub struct PhaseMeans(BTreeMap<String, f64>);
 
 impl PhaseMeans {
     pub fn get(&self, name: &str) -> Option<f64> {
@@ -103,7 +141,7 @@ impl PhaseSums {
         PhaseMeans(
             self.sums
                 .into_iter()
-                .map(|(name, sum)| (name, sum / n))
+                .map(|(name, sum)| (name.to_string(), sum / n))
                 .collect(),
         )
     }

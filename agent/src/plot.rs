@@ -8,8 +8,9 @@ use std::path::Path;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use anyhow::{bail, Context, Result};
-use serde_json::Value;
+use anyhow::{Context, Result};
+
+use crate::metrics::{read_metrics, EpochMetrics};
 
 const EVAL_COLOR: &str = "#1f5fa8";
 const GRID: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
@@ -53,56 +54,13 @@ pub struct BarChart {
     pub reference_line: Option<(f64, String)>,
 }
 
-/// Reads a `metrics.jsonl` file: one JSON object per epoch. An unterminated last
-/// line is skipped, since the trainer may be halfway through appending it.
-pub fn read_metrics(path: &Path) -> Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read metrics file {}", path.display()))?;
-    let lines: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .collect();
-    let mut records = Vec::with_capacity(lines.len());
-    for (position, &(index, line)) in lines.iter().enumerate() {
-        match serde_json::from_str::<Value>(line) {
-            Ok(record) if record.is_object() => records.push(record),
-            Ok(_) => bail!(
-                "{} line {}: expected a JSON object",
-                path.display(),
-                index + 1
-            ),
-            Err(_) if position + 1 == lines.len() && !text.ends_with('\n') => {}
-            Err(error) => bail!(
-                "{} line {}: not valid JSON ({error})",
-                path.display(),
-                index + 1
-            ),
-        }
-    }
-    Ok(records)
-}
-
-/// The finite number at `keys` inside a metrics record, e.g. `["eval", "mean_return"]`.
-pub fn metric(record: &Value, keys: &[&str]) -> Option<f64> {
-    keys.iter()
-        .try_fold(record, |value, key| value.get(key))
-        .and_then(Value::as_f64)
-        .filter(|value| value.is_finite())
-}
-
 /// The learning curve of a run: evaluation and collection mean returns against
 /// environment steps. Records without a section simply contribute no point.
-pub fn learning_curve(records: &[Value], title: &str) -> LinePlot {
-    let points = |section: &str| -> Vec<(f64, f64)> {
+pub fn learning_curve(records: &[EpochMetrics], title: &str) -> LinePlot {
+    let points = |mean: fn(&EpochMetrics) -> Option<f32>| -> Vec<(f64, f64)> {
         records
             .iter()
-            .filter_map(|record| {
-                Some((
-                    metric(record, &["env_steps"])?,
-                    metric(record, &[section, "mean_return"])?,
-                ))
-            })
+            .filter_map(|r| Some((r.env_steps as f64, f64::from(mean(r)?))))
             .collect()
     };
     LinePlot {
@@ -113,13 +71,13 @@ pub fn learning_curve(records: &[Value], title: &str) -> LinePlot {
             Series {
                 label: "eval mean return".into(),
                 color: EVAL_COLOR.into(),
-                points: points("eval"),
+                points: points(|r| r.eval.as_ref().map(|e| e.mean_return)),
                 markers: true,
             },
             Series {
                 label: "collect mean return".into(),
                 color: COLLECT_COLOR.into(),
-                points: points("collect"),
+                points: points(|r| r.collect.as_ref()?.mean_return),
                 markers: false,
             },
         ],

@@ -11,7 +11,8 @@ use rem_envs::atari::AtariGame;
 use serde_json::Value;
 
 use crate::evaluate::RANDOM_POLICY;
-use crate::plot::{metric, read_metrics, BarChart, BarGroup};
+use crate::metrics::{read_metrics, EpochMetrics};
+use crate::plot::{BarChart, BarGroup};
 use crate::run_folder::RunFolder;
 
 /// Environment variable naming the folder of reference score files.
@@ -207,11 +208,8 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
     let evaluation = read_score(run_dir, &game, &records).with_context(context)?;
     let mut run = RunScore::new(run_dir, game, seed, Policy::Agent, evaluation, references);
     if has_metrics {
-        run.minutes = Some(phase_seconds(&records) / 60.0);
-        run.env_steps = records
-            .iter()
-            .rev()
-            .find_map(|record| record.get("env_steps").and_then(Value::as_u64));
+        run.minutes = Some(records.iter().map(EpochMetrics::total_seconds).sum::<f64>() / 60.0);
+        run.env_steps = records.last().map(|record| record.env_steps as u64);
     }
     Ok(run)
 }
@@ -270,15 +268,6 @@ fn read_json(path: &Path) -> Result<Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
-}
-
-/// Seconds of every phase of every epoch.
-fn phase_seconds(records: &[Value]) -> f64 {
-    records
-        .iter()
-        .filter_map(|record| record.get("seconds").and_then(Value::as_object))
-        .flat_map(|phases| phases.values().filter_map(Value::as_f64))
-        .sum()
 }
 
 /// Resamples of the percentile bootstrap.
@@ -341,7 +330,7 @@ fn canonical_game(game: &str, references: &References) -> Result<String> {
 
 /// The score from eval.json, else from the last evaluation among `records` (the
 /// run's metrics.jsonl).
-fn read_score(run_dir: &Path, game: &str, records: &[Value]) -> Result<Evaluation> {
+fn read_score(run_dir: &Path, game: &str, records: &[EpochMetrics]) -> Result<Evaluation> {
     let eval_path = RunFolder::new(run_dir).eval_file();
     if eval_path.exists() {
         return evaluation_in(&read_json(&eval_path)?, &eval_path, game);
@@ -349,15 +338,16 @@ fn read_score(run_dir: &Path, game: &str, records: &[Value]) -> Result<Evaluatio
     let last = records
         .iter()
         .rev()
-        .find_map(|record| Some((metric(record, &["eval", "mean_return"])?, record)));
-    let Some((score, record)) = last else {
+        .find_map(|record| Some((record.eval.as_ref()?, record.epoch)));
+    let Some((eval, epoch)) = last else {
         bail!("no evaluation yet: neither eval.json nor an `eval` entry in metrics.jsonl")
     };
-    let epoch = record.get("epoch").and_then(Value::as_u64);
     Ok(Evaluation {
-        score,
-        source: ScoreSource::TrainingEval { epoch },
-        returns: returns_of(&record["eval"]).unwrap_or_default(),
+        score: f64::from(eval.mean_return),
+        source: ScoreSource::TrainingEval {
+            epoch: Some(epoch as u64),
+        },
+        returns: eval.returns.iter().map(|&r| f64::from(r)).collect(),
     })
 }
 
@@ -380,7 +370,10 @@ fn evaluation_in(eval: &Value, path: &Path, game: &str) -> Result<Evaluation> {
         );
     }
     let returns = returns_of(eval);
-    let score = metric(eval, &["mean_return"])
+    let score = eval
+        .get("mean_return")
+        .and_then(Value::as_f64)
+        .filter(|score| score.is_finite())
         .or_else(|| returns.as_deref().filter(|r| !r.is_empty()).map(mean))
         .with_context(|| format!("{} has neither `mean_return` nor `returns`", path.display()))?;
     let episodes = eval

@@ -285,7 +285,7 @@ impl<B: AutodiffBackend> Trainer<B> {
 struct PhaseClock<'a> {
     bar: &'a ProgressBar,
     epoch: usize,
-    seconds: BTreeMap<&'static str, f64>,
+    seconds: BTreeMap<String, f64>,
 }
 
 impl<'a> PhaseClock<'a> {
@@ -303,7 +303,8 @@ impl<'a> PhaseClock<'a> {
             .set_message(format!("epoch {}: {label}", self.epoch));
         let started = Instant::now();
         let value = run()?;
-        self.seconds.insert(phase, started.elapsed().as_secs_f64());
+        self.seconds
+            .insert(phase.to_string(), started.elapsed().as_secs_f64());
         Ok(value)
     }
 }
