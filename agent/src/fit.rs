@@ -20,7 +20,7 @@ use crate::config::RunConfig;
 use crate::images::write_frame_grid;
 use crate::learner::Learner;
 use crate::models::ModelShapes;
-use crate::play::progress_style;
+use crate::progress::progress_style;
 
 /// What `rem fit` collects and trains.
 #[derive(Debug, Clone, clap::Args)]

@@ -1,3 +1,16 @@
+//! rem-agent: the REM agent on top of `rem-envs` and `rem-worldmodel`, and the `rem`
+//! command line (`main.rs`). Docs of the algorithm: `docs/algorithm.md`.
+//!
+//! - The agent: `models` (the three parts and their sizes), `actor_critic` (the
+//!   controller, its losses and sampling), `returns` (lambda-returns), `rollout`
+//!   (imagined rollouts), `actor_critic_trainer`, `batches` (segments to tensors).
+//! - Training: `trainer` (the epoch loop) over `learner` (one step of each part),
+//!   `collect` (acting in the real games), `evaluate`, `metrics` (one line per epoch),
+//!   `run_folder` (every file of a run, checkpoints) over `checkpoint_file` (their
+//!   format), `config` (run configurations).
+//! - Looking at runs: `report`, `plot`, `dream`, `images`, `progress`.
+//! - Checks and speed: `fit`, `play`, `bench`.
+
 pub mod actor_critic;
 pub mod actor_critic_trainer;
 pub mod batches;
@@ -14,6 +27,7 @@ pub mod metrics;
 pub mod models;
 pub mod play;
 pub mod plot;
+pub mod progress;
 pub mod report;
 pub mod returns;
 pub mod rollout;

@@ -2,9 +2,11 @@
 //! returns. The quickest check that an environment works end to end.
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rem_envs::{make_env, EnvMode};
+
+use crate::progress::progress_style;
 
 /// Plays `episodes` episodes with uniformly random actions; returns their returns.
 pub fn play_random(game: &str, episodes: usize, seed: u64) -> Result<Vec<f32>> {
@@ -30,10 +32,4 @@ pub fn play_random(game: &str, episodes: usize, seed: u64) -> Result<Vec<f32>> {
     }
     bar.finish_and_clear();
     Ok(returns)
-}
-
-pub fn progress_style() -> ProgressStyle {
-    ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
-        .expect("static template")
-        .progress_chars("=> ")
 }

@@ -24,7 +24,7 @@ use crate::evaluate::{evaluate, EvalStats};
 use crate::learner::Learner;
 use crate::metrics::{EpochMetrics, PhaseMeans, PhaseSums, StepStats};
 use crate::models::ModelShapes;
-use crate::play::progress_style;
+use crate::progress::progress_style;
 use crate::run_folder::{Checkpoint, CheckpointContents, Progress, RunFolder};
 
 pub struct Trainer<B: AutodiffBackend> {
