@@ -157,54 +157,24 @@ pub trait StepStats {
     fn logged(&self) -> Vec<(&'static str, f32)>;
 }
 
-impl StepStats for TokenizerStepStats {
-    fn loss(&self) -> f32 {
-        self.total
-    }
-    fn grad_norm(&self) -> f32 {
-        self.grad_norm
-    }
-    fn logged(&self) -> Vec<(&'static str, f32)> {
-        vec![
-            ("total", self.total),
-            ("reconstruction", self.reconstruction),
-            ("codebook", self.codebook),
-            ("commitment", self.commitment),
-        ]
-    }
+/// `StepStats` for a stats struct with fields `total` (the loss) and `grad_norm`,
+/// logging the fields listed.
+macro_rules! step_stats {
+    ($stats:ty: $($field:ident),+) => {
+        impl StepStats for $stats {
+            fn loss(&self) -> f32 {
+                self.total
+            }
+            fn grad_norm(&self) -> f32 {
+                self.grad_norm
+            }
+            fn logged(&self) -> Vec<(&'static str, f32)> {
+                vec![$((stringify!($field), self.$field)),+]
+            }
+        }
+    };
 }
 
-impl StepStats for WorldModelStepStats {
-    fn loss(&self) -> f32 {
-        self.total
-    }
-    fn grad_norm(&self) -> f32 {
-        self.grad_norm
-    }
-    fn logged(&self) -> Vec<(&'static str, f32)> {
-        vec![
-            ("total", self.total),
-            ("obs", self.obs),
-            ("reward", self.reward),
-            ("done", self.done),
-        ]
-    }
-}
-
-impl StepStats for ActorCriticStepStats {
-    fn loss(&self) -> f32 {
-        self.total
-    }
-    fn grad_norm(&self) -> f32 {
-        self.grad_norm
-    }
-    fn logged(&self) -> Vec<(&'static str, f32)> {
-        vec![
-            ("total", self.total),
-            ("policy", self.policy),
-            ("value", self.value),
-            ("entropy", self.entropy),
-            ("imagined_reward", self.imagined_reward),
-        ]
-    }
-}
+step_stats!(TokenizerStepStats: total, reconstruction, codebook, commitment);
+step_stats!(WorldModelStepStats: total, obs, reward, done);
+step_stats!(ActorCriticStepStats: total, policy, value, entropy, imagined_reward);
