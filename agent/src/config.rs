@@ -350,11 +350,7 @@ impl RunConfig {
 
     /// This config with `key=value` overrides, checked (a probe's `--set` on a run).
     pub fn with_overrides(&self, overrides: &[String]) -> Result<Self> {
-        let table = match toml::Value::try_from(self).expect("a RunConfig serialises") {
-            toml::Value::Table(t) => t,
-            _ => unreachable!("a struct serialises to a table"),
-        };
-        Self::from_table(table, overrides, "the run's config")
+        Self::from_table(self.to_table(), overrides, "the run's config")
     }
 
     /// `table` with `overrides` applied, as a checked config; errors name `source`.
@@ -372,7 +368,11 @@ impl RunConfig {
     }
 
     fn default_table() -> toml::Table {
-        match toml::Value::try_from(Self::default()).expect("defaults serialise") {
+        Self::default().to_table()
+    }
+
+    fn to_table(&self) -> toml::Table {
+        match toml::Value::try_from(self).expect("a RunConfig always serialises") {
             toml::Value::Table(t) => t,
             _ => unreachable!("a struct serialises to a table"),
         }
