@@ -135,14 +135,7 @@ impl LinePlot {
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (760, 460)).into_drawing_area();
-            root.fill(&WHITE).map_err(draw_error)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(&self.title, ("sans-serif", 24))
-                .margin(16)
-                .x_label_area_size(44)
-                .y_label_area_size(64)
-                .build_cartesian_2d(x.min..x.max, y.min..y.max)
-                .map_err(draw_error)?;
+            let mut chart = chart_frame(&root, &self.title, 44, x.min..x.max, y.min..y.max)?;
             chart
                 .configure_mesh()
                 .x_labels(x.ticks().len())
@@ -221,14 +214,8 @@ impl BarChart {
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (width, 500)).into_drawing_area();
-            root.fill(&WHITE).map_err(draw_error)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(&self.title, ("sans-serif", 24))
-                .margin(16)
-                .x_label_area_size(110)
-                .y_label_area_size(64)
-                .build_cartesian_2d(0.0..categories as f64, y.min..y.max)
-                .map_err(draw_error)?;
+            let x = 0.0..categories as f64;
+            let mut chart = chart_frame(&root, &self.title, 110, x, y.min..y.max)?;
             chart
                 .configure_mesh()
                 .disable_x_mesh()
@@ -296,6 +283,25 @@ impl BarChart {
 }
 
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A white canvas with `title` and the plotting area over `x` x `y`, leaving
+/// `x_label_area` pixels under it for the x labels.
+fn chart_frame<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    x_label_area: u32,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> Result<Chart<'a, 'b>> {
+    root.fill(&WHITE).map_err(draw_error)?;
+    ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(x_label_area)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x, y)
+        .map_err(draw_error)
+}
 
 fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<()> {
     chart
