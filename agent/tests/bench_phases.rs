@@ -48,6 +48,8 @@ fn phases_are_timed_and_projected_over_the_schedule() {
         [200, 60, 100, 120],
         "runs/catch.toml's steps per epoch"
     );
+    let epochs: Vec<usize> = report.timings.iter().map(|t| t.epochs).collect();
+    assert_eq!(epochs, [36, 5, 18, 14], "runs/catch.toml's schedule");
     assert!(report.timings.iter().all(|t| t.seconds_per_step > 0.0));
 
     // runs/catch.toml: 36 epochs of collection, tokenizer epochs 1-5, world model

@@ -19,7 +19,7 @@ use rem_envs::store::{EpisodeStore, Transition};
 use rem_envs::{Frame, FRAME_BYTES};
 
 use crate::batches::TokenCache;
-use crate::config::RunConfig;
+use crate::config::{OptimSection, RunConfig};
 use crate::learner::Learner;
 use crate::models::ModelShapes;
 
@@ -42,6 +42,8 @@ pub struct PhaseTiming {
     pub seconds_per_step: f64,
     /// Steps in an epoch where the phase runs.
     pub steps_per_epoch: usize,
+    /// Epochs of the schedule in which the phase runs.
+    pub epochs: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -68,44 +70,46 @@ pub fn run_phases_bench<B: AutodiffBackend>(
     let store = random_store(&mut rng, bench.n_actions, 1_000);
 
     let (t, w, a) = (&c.tokenizer.optim, &c.world_model, &c.actor_critic);
+    let epochs_where =
+        |runs: &dyn Fn(usize) -> bool| (1..=c.collect.epochs).filter(|&e| runs(e)).count();
     let mut timings = vec![PhaseTiming {
         phase: "acting",
         work: format!("{} env(s), one step", c.collect.envs),
         seconds_per_step: time_acting(&learner, c, bench.iterations, &mut rng)?,
         steps_per_epoch: c.collect.steps_per_epoch.div_ceil(c.collect.envs),
+        epochs: c.collect.collect_until_epoch,
     }];
     report(&timings[0]);
-    let mut time = |phase, work: String, steps_per_epoch, step: &mut dyn FnMut() -> Result<()>| {
-        step()?; // warm-up: allocations, autotuning, JIT
-        let started = Instant::now();
-        for _ in 0..bench.iterations {
-            step()?;
-        }
-        let timing = PhaseTiming {
-            phase,
-            work,
-            seconds_per_step: started.elapsed().as_secs_f64() / bench.iterations as f64,
-            steps_per_epoch,
+    let mut time =
+        |phase, work: String, optim: &OptimSection, step: &mut dyn FnMut() -> Result<()>| {
+            step()?; // warm-up: allocations, autotuning, JIT
+            let started = Instant::now();
+            for _ in 0..bench.iterations {
+                step()?;
+            }
+            let timing = PhaseTiming {
+                phase,
+                work,
+                seconds_per_step: started.elapsed().as_secs_f64() / bench.iterations as f64,
+                steps_per_epoch: optim.steps_per_epoch,
+                epochs: epochs_where(&|epoch| optim.trains_in(epoch)),
+            };
+            report(&timing);
+            timings.push(timing);
+            anyhow::Ok(())
         };
-        report(&timing);
-        timings.push(timing);
-        anyhow::Ok(())
-    };
-    time(
-        "tokenizer",
-        format!("{} frames", t.batch),
-        t.steps_per_epoch,
-        &mut || learner.tokenizer_step(&store, &mut rng).map(drop),
-    )?;
+    time("tokenizer", format!("{} frames", t.batch), t, &mut || {
+        learner.tokenizer_step(&store, &mut rng).map(drop)
+    })?;
     let work = format!("{} x {} blocks", w.optim.batch, w.seq_blocks);
-    time("world_model", work, w.optim.steps_per_epoch, &mut || {
+    time("world_model", work, &w.optim, &mut || {
         let mut tokens = TokenCache::default();
         learner
             .world_model_step(&store, &mut tokens, &mut rng)
             .map(drop)
     })?;
     let work = format!("{} rows, horizon {}", a.optim.batch, a.horizon);
-    time("actor_critic", work, a.optim.steps_per_epoch, &mut || {
+    time("actor_critic", work, &a.optim, &mut || {
         let mut tokens = TokenCache::default();
         learner
             .actor_critic_step(&store, &mut tokens, &mut rng)
@@ -140,22 +144,12 @@ fn time_acting<B: AutodiffBackend>(
 fn project(c: &RunConfig, timings: Vec<PhaseTiming>) -> PhasesReport {
     let cost = |t: &PhaseTiming| t.seconds_per_step * t.steps_per_epoch as f64;
     let epoch_seconds = timings.iter().map(cost).sum();
-    let runs_in = |phase: &str, epoch: usize| match phase {
-        "acting" => epoch <= c.collect.collect_until_epoch,
-        "tokenizer" => c.tokenizer.optim.trains_in(epoch),
-        "world_model" => c.world_model.optim.trains_in(epoch),
-        _ => c.actor_critic.optim.trains_in(epoch),
-    };
-    let epochs = c.collect.epochs;
-    let run_seconds = (1..=epochs)
-        .flat_map(|epoch| timings.iter().filter(move |t| runs_in(t.phase, epoch)))
-        .map(cost)
-        .sum();
+    let run_seconds = timings.iter().map(|t| cost(t) * t.epochs as f64).sum();
     PhasesReport {
         timings,
         epoch_seconds,
         run_seconds,
-        epochs,
+        epochs: c.collect.epochs,
     }
 }
 
