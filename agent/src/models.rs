@@ -76,9 +76,7 @@ impl ModelShapes {
             channels: (0..4).map(|level| t.base_channels << level).collect(),
             ..TokenizerConfig::default()
         };
-        tokenizer
-            .validate()
-            .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
+        tokenizer.validate()?;
         let w = &config.world_model;
         let retnet = RetNetConfig {
             n_layers: w.layers,
@@ -88,9 +86,7 @@ impl ModelShapes {
             ffn: w.ffn,
             dropout: w.dropout,
         };
-        retnet
-            .check()
-            .map_err(|e| anyhow::anyhow!("world_model: {e}"))?;
+        retnet.validate()?;
         let world_model = WorldModelConfig {
             retnet,
             tokens_per_frame: tokenizer.tokens_per_frame(),

@@ -3,6 +3,7 @@
 //! imagination. Everything is generic over burn's `Backend`.
 
 pub mod activation;
+pub mod error;
 pub mod imagination;
 pub mod optim;
 pub mod retention;
@@ -10,3 +11,5 @@ pub mod retnet;
 pub mod tokenizer;
 pub mod world_model;
 pub mod world_model_trainer;
+
+pub use error::ConfigError;

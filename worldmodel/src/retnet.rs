@@ -5,6 +5,7 @@
 //! one [`RetentionState`] per layer gathered in a [`RetNetState`].
 
 use crate::activation::silu;
+use crate::error::ConfigError;
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::backend::Backend;
@@ -51,25 +52,26 @@ impl RetNetConfig {
     }
 
     /// Rejects shapes the stack cannot be built with.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |reason: String| Err(ConfigError::new("RetNet", reason));
         if self.n_layers == 0 || self.ffn == 0 {
-            return Err(format!(
-                "RetNet needs n_layers > 0 and ffn > 0, got n_layers {} and ffn {}",
+            return bad(format!(
+                "n_layers and ffn must be positive, got n_layers {} and ffn {}",
                 self.n_layers, self.ffn
             ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(format!("RetNet dropout {} is outside [0, 1)", self.dropout));
+            return bad(format!("dropout {} is outside [0, 1)", self.dropout));
         }
-        self.retention().check()
+        self.retention().validate()
     }
 
     /// Builds the stack as the reference does (algorithm.md, section 3): one layer initialised
     /// (Xavier-normal weights, zero biases), and every layer a copy of it with its own
-    /// parameters. Panics with the message of [`Self::check`] on a bad shape.
+    /// parameters. Panics with the message of [`Self::validate`] on a bad shape.
     pub fn init<B: Backend>(&self, device: &B::Device) -> RetNet<B> {
-        if let Err(message) = self.check() {
-            panic!("{message}");
+        if let Err(err) = self.validate() {
+            panic!("{err}");
         }
         let first = RetNetLayer {
             retention_norm: self.layer_norm(device),

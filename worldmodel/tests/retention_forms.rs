@@ -236,8 +236,8 @@ fn a_state_of_another_batch_size_is_rejected() {
 
 #[test]
 fn bad_shapes_are_reported() {
-    assert!(MultiScaleRetentionConfig::new(16, 3).check().is_err());
-    assert!(MultiScaleRetentionConfig::new(6, 2).check().is_err());
-    assert!(MultiScaleRetentionConfig::new(16, 0).check().is_err());
-    assert!(MultiScaleRetentionConfig::new(256, 4).check().is_ok());
+    assert!(MultiScaleRetentionConfig::new(16, 3).validate().is_err());
+    assert!(MultiScaleRetentionConfig::new(6, 2).validate().is_err());
+    assert!(MultiScaleRetentionConfig::new(16, 0).validate().is_err());
+    assert!(MultiScaleRetentionConfig::new(256, 4).validate().is_ok());
 }

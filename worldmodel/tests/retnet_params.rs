@@ -37,18 +37,18 @@ fn spec_stack_has_the_described_parameter_count() {
 #[test]
 fn bad_stack_configs_are_reported() {
     let spec = RetNetConfig::default();
-    assert!(spec.check().is_ok());
+    assert!(spec.validate().is_ok());
     assert!(RetNetConfig {
         n_layers: 0,
         ..spec
     }
-    .check()
+    .validate()
     .is_err());
     assert!(RetNetConfig {
         dropout: 1.0,
         ..spec
     }
-    .check()
+    .validate()
     .is_err());
-    assert!(RetNetConfig { n_heads: 3, ..spec }.check().is_err());
+    assert!(RetNetConfig { n_heads: 3, ..spec }.validate().is_err());
 }

@@ -326,10 +326,12 @@ fn invalid_configs_are_rejected_with_a_reason() {
         channels: vec![8],
         ..TokenizerConfig::tiny()
     };
-    assert!(matches!(
-        one_level.validate(),
-        Err(TokenizerError::Config(_))
-    ));
+    let err = one_level.validate().unwrap_err();
+    assert_eq!(err.model, "tokenizer");
+    assert!(
+        err.to_string().starts_with("invalid tokenizer config: "),
+        "{err}"
+    );
     assert!(TokenizerConfig::default().validate().is_ok());
     assert!(TokenizerConfig::tiny().validate().is_ok());
 }

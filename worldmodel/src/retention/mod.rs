@@ -17,6 +17,7 @@ pub use decay::retention_decays;
 pub use state::RetentionState;
 
 use crate::activation::silu;
+use crate::error::ConfigError;
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::tensor::backend::Backend;
@@ -62,22 +63,23 @@ impl MultiScaleRetentionConfig {
     }
 
     /// Rejects shapes the layer cannot be built with.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |reason: String| Err(ConfigError::new("retention", reason));
         if self.n_heads == 0 || self.d_model == 0 {
-            return Err(format!(
-                "retention needs d_model > 0 and n_heads > 0, got d_model {} and n_heads {}",
+            return bad(format!(
+                "d_model and n_heads must be positive, got d_model {} and n_heads {}",
                 self.d_model, self.n_heads
             ));
         }
         if !self.d_model.is_multiple_of(self.n_heads) {
-            return Err(format!(
-                "retention d_model {} is not divisible by n_heads {}",
+            return bad(format!(
+                "d_model {} is not divisible by n_heads {}",
                 self.d_model, self.n_heads
             ));
         }
         if !self.head_dim().is_multiple_of(2) {
-            return Err(format!(
-                "retention head dim {} must be even for rotary pairs",
+            return bad(format!(
+                "head dim {} must be even for rotary pairs",
                 self.head_dim()
             ));
         }
@@ -85,10 +87,10 @@ impl MultiScaleRetentionConfig {
     }
 
     /// Builds the layer: every projection Xavier-normal with zero bias (algorithm.md, section 3);
-    /// panics with the message of [`Self::check`] on a bad shape.
+    /// panics with the message of [`Self::validate`] on a bad shape.
     pub fn init<B: Backend>(&self, device: &B::Device) -> MultiScaleRetention<B> {
-        if let Err(message) = self.check() {
-            panic!("{message}");
+        if let Err(err) = self.validate() {
+            panic!("{err}");
         }
         let linear = || xavier_linear(self.d_model, self.d_model, device);
         MultiScaleRetention {

@@ -13,6 +13,7 @@ mod perceptual;
 mod quantizer;
 mod train;
 
+use crate::error::ConfigError;
 use burn::module::Module;
 use burn::tensor::{backend::Backend, Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -76,8 +77,9 @@ impl TokenizerConfig {
         self.tokens_per_side() * self.tokens_per_side()
     }
 
-    pub fn validate(&self) -> Result<(), TokenizerError> {
-        let bad = |reason: String| Err(TokenizerError::Config(reason));
+    /// Rejects shapes the tokenizer cannot be built with.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |reason: String| Err(ConfigError::new("tokenizer", reason));
         if self.vocab == 0 || self.embed_dim == 0 {
             return bad(format!(
                 "vocab ({}) and embed_dim ({}) must be positive",
@@ -122,25 +124,12 @@ impl TokenizerConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Input the tokenizer cannot take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenizerError {
-    Config(String),
+    #[error("frame bytes must be a non-empty multiple of {frame_bytes} (64x64x3 HWC), got {len}")]
     FrameBytes { len: usize, frame_bytes: usize },
 }
-
-impl std::fmt::Display for TokenizerError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TokenizerError::Config(reason) => write!(f, "invalid tokenizer config: {reason}"),
-            TokenizerError::FrameBytes { len, frame_bytes } => write!(
-                f,
-                "frame bytes must be a non-empty multiple of {frame_bytes} (64x64x3 HWC), got {len}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TokenizerError {}
 
 /// The tokenizer loss and its parts (each a one-element tensor; all weights are 1).
 #[derive(Debug, Clone)]
