@@ -41,6 +41,8 @@ pub struct BarGroup {
     pub label: String,
     pub color: String,
     pub values: Vec<Option<f64>>,
+    /// A (low, high) interval per value, drawn as a whisker; empty for none.
+    pub intervals: Vec<Option<(f64, f64)>>,
 }
 
 /// Bars grouped by category (e.g. one group of bars per game).
@@ -199,10 +201,15 @@ impl BarChart {
     // One plotters chart, built top to bottom (frame, axes, series, legend); split
     // up, every part would take the chart context and the scales.
     pub fn to_svg(&self) -> Result<String> {
+        let interval_ends = |g: &BarGroup| {
+            let ends = g.intervals.iter().flatten();
+            ends.flat_map(|&(low, high)| [low, high])
+                .collect::<Vec<_>>()
+        };
         let values = self
             .groups
             .iter()
-            .flat_map(|g| g.values.iter().flatten().copied())
+            .flat_map(|g| g.values.iter().flatten().copied().chain(interval_ends(g)))
             .filter(|v| v.is_finite());
         let reference = self.reference_line.as_ref().map(|(value, _)| *value);
         let y = Scale::covering(with_headroom(
@@ -255,6 +262,21 @@ impl BarChart {
                     .legend(move |(lx, ly)| {
                         Rectangle::new([(lx, ly - 5), (lx + 12, ly + 5)], color.filled())
                     });
+                let whiskers = group.intervals.iter().enumerate().filter_map(|(i, ci)| {
+                    let (low, high) = ci.filter(|(l, h)| l.is_finite() && h.is_finite())?;
+                    let centre = i as f64 + 0.075 + bar * (g as f64 + 0.5);
+                    let (left, right) = (centre - bar / 4.0, centre + bar / 4.0);
+                    let path = vec![
+                        (left, low),
+                        (right, low),
+                        (centre, low),
+                        (centre, high),
+                        (left, high),
+                        (right, high),
+                    ];
+                    Some(PathElement::new(path, BLACK.stroke_width(1)))
+                });
+                chart.draw_series(whiskers).map_err(draw_error)?;
             }
             let ends = [(0.0, 0.0), (categories as f64, 0.0)];
             chart

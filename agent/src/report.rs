@@ -96,6 +96,20 @@ pub struct Aggregates {
     pub iqm: f64,
     /// Games whose mean score is at least human level (1).
     pub superhuman: usize,
+    /// 95% stratified-bootstrap intervals of mean, median and IQM; `None` when no
+    /// game has two runs to resample.
+    pub ci95: Option<AggregateIntervals>,
+}
+
+/// 95% confidence intervals of the aggregates, as rliable computes them: each of
+/// [`BOOTSTRAP_RESAMPLES`] resamples draws every game's runs with replacement within
+/// that game (a stratified bootstrap), and the intervals are the 2.5th and 97.5th
+/// percentiles of the aggregates over the resamples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AggregateIntervals {
+    pub mean: (f64, f64),
+    pub median: (f64, f64),
+    pub iqm: (f64, f64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -284,12 +298,10 @@ pub fn bootstrap_ci(values: &[f64]) -> Option<(f64, f64)> {
         return None;
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    let mut means: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
+    let means: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
         .map(|_| (0..n).map(|_| values[rng.random_range(0..n)]).sum::<f64>() / n as f64)
         .collect();
-    means.sort_by(f64::total_cmp);
-    let at = |q: f64| means[((q * (BOOTSTRAP_RESAMPLES - 1) as f64).round()) as usize];
-    Some((at(0.025), at(0.975)))
+    Some(percentile_interval(means))
 }
 
 fn read_game_and_seed(run_dir: &Path) -> Result<(String, Option<i64>)> {
@@ -491,34 +503,86 @@ fn read_score_lists(path: &Path) -> Result<BTreeMap<String, Vec<f64>>> {
 impl Aggregates {
     /// Aggregates of human-normalised scores given per game, one per run; `None` for no games.
     pub fn from_hns(per_game: &BTreeMap<String, Vec<f64>>) -> Option<Self> {
-        let game_means: Vec<f64> = per_game
+        let runs: Vec<&[f64]> = per_game
             .values()
+            .map(Vec::as_slice)
             .filter(|runs| !runs.is_empty())
-            .map(|runs| mean(runs))
             .collect();
-        if game_means.is_empty() {
+        if runs.is_empty() {
             return None;
         }
-        let all: Vec<f64> = per_game.values().flatten().copied().collect();
+        let (mean, median, iqm) = point_aggregates(&runs);
+        let resampled = runs.iter().any(|game| game.len() > 1);
         Some(Aggregates {
-            games: game_means.len(),
-            scores: all.len(),
-            mean: mean(&game_means),
-            median: median(&game_means),
-            iqm: interquartile_mean(&all),
-            superhuman: game_means.iter().filter(|&&m| m >= 1.0).count(),
+            games: runs.len(),
+            scores: runs.iter().map(|game| game.len()).sum(),
+            mean,
+            median,
+            iqm,
+            superhuman: runs.iter().filter(|game| self::mean(game) >= 1.0).count(),
+            ci95: resampled.then(|| stratified_bootstrap(&runs)),
         })
     }
 
     /// Mean, median, IQM and superhuman count as table cells.
     fn cells(&self) -> [String; 4] {
+        let with_ci = |value: f64, ci: Option<(f64, f64)>| match ci {
+            Some((low, high)) => format!("{value:.3} [{low:.3}, {high:.3}]"),
+            None => format!("{value:.3}"),
+        };
+        let ci = self.ci95;
         [
-            format!("{:.3}", self.mean),
-            format!("{:.3}", self.median),
-            format!("{:.3}", self.iqm),
+            with_ci(self.mean, ci.map(|c| c.mean)),
+            with_ci(self.median, ci.map(|c| c.median)),
+            with_ci(self.iqm, ci.map(|c| c.iqm)),
             format!("{}/{}", self.superhuman, self.games),
         ]
     }
+}
+
+/// Mean and median of the per-game means, and IQM of all run x game scores.
+fn point_aggregates(per_game: &[&[f64]]) -> (f64, f64, f64) {
+    let game_means: Vec<f64> = per_game.iter().map(|runs| mean(runs)).collect();
+    let all: Vec<f64> = per_game
+        .iter()
+        .flat_map(|runs| runs.iter().copied())
+        .collect();
+    (
+        mean(&game_means),
+        median(&game_means),
+        interquartile_mean(&all),
+    )
+}
+
+/// [`AggregateIntervals`] of `per_game` run scores, from a fixed seed.
+fn stratified_bootstrap(per_game: &[&[f64]]) -> AggregateIntervals {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let mut draws = [const { Vec::new() }; 3];
+    for _ in 0..BOOTSTRAP_RESAMPLES {
+        let resample: Vec<Vec<f64>> = per_game
+            .iter()
+            .map(|runs| {
+                (0..runs.len())
+                    .map(|_| runs[rng.random_range(0..runs.len())])
+                    .collect()
+            })
+            .collect();
+        let games: Vec<&[f64]> = resample.iter().map(Vec::as_slice).collect();
+        let (mean, median, iqm) = point_aggregates(&games);
+        for (draw, value) in draws.iter_mut().zip([mean, median, iqm]) {
+            draw.push(value);
+        }
+    }
+    let [mean, median, iqm] = draws.map(percentile_interval);
+    AggregateIntervals { mean, median, iqm }
+}
+
+/// The 2.5th and 97.5th percentiles of `draws`.
+fn percentile_interval(mut draws: Vec<f64>) -> (f64, f64) {
+    draws.sort_by(f64::total_cmp);
+    let at = |q: f64| draws[((q * (draws.len() - 1) as f64).round()) as usize];
+    (at(0.025), at(0.975))
 }
 
 pub fn mean(values: &[f64]) -> f64 {
@@ -568,12 +632,42 @@ pub fn write_report_plot(report: &Report, svg_path: &Path) -> Result<()> {
                 label: "ours".into(),
                 color: "#1f5fa8".into(),
                 values: report.games.iter().map(|g| Some(g.mean_hns)).collect(),
+                intervals: vec![],
             },
             BarGroup {
                 label: "REM (published)".into(),
                 color: "#e07b39".into(),
                 values: report.games.iter().map(|g| g.rem_hns).collect(),
+                intervals: vec![],
             },
+        ],
+        reference_line: Some((1.0, "human".into())),
+    };
+    chart.write(svg_path)
+}
+
+/// Bar chart of the aggregates (mean, median, IQM of human-normalised scores) with
+/// their 95% stratified-bootstrap intervals, ours beside REM's over the same games.
+pub fn write_aggregates_plot(report: &Report, svg_path: &Path) -> Result<()> {
+    let Some(ours) = &report.ours else {
+        bail!("no Atari runs in the report, so no aggregates to plot")
+    };
+    let group = |label: &str, color: &str, a: Option<&Aggregates>| BarGroup {
+        label: label.into(),
+        color: color.into(),
+        values: vec![a.map(|a| a.mean), a.map(|a| a.median), a.map(|a| a.iqm)],
+        intervals: match a.and_then(|a| a.ci95) {
+            Some(ci) => vec![Some(ci.mean), Some(ci.median), Some(ci.iqm)],
+            None => vec![],
+        },
+    };
+    let chart = BarChart {
+        title: format!("Human-normalised score over {} games (95% CI)", ours.games),
+        y_label: "human-normalised score".into(),
+        categories: vec!["mean".into(), "median".into(), "IQM".into()],
+        groups: vec![
+            group("ours", "#1f5fa8", Some(ours)),
+            group("REM (published)", "#e07b39", report.rem.as_ref()),
         ],
         reference_line: Some((1.0, "human".into())),
     };
@@ -689,7 +783,7 @@ impl Report {
         };
         writeln!(
             f,
-            "{:<14} {:>16} {:>16}",
+            "{:<14} {:>28} {:>28}",
             "HNS over",
             format!("ours ({})", column(&self.ours)),
             format!("REM ({})", column(&self.rem))
@@ -705,7 +799,7 @@ impl Report {
             .into_iter()
             .enumerate()
         {
-            writeln!(f, "{name:<14} {:>16} {:>16}", ours[index], rem[index])?;
+            writeln!(f, "{name:<14} {:>28} {:>28}", ours[index], rem[index])?;
         }
         Ok(())
     }

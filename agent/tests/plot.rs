@@ -286,11 +286,13 @@ fn bar_chart_draws_present_values_on_both_sides_of_zero() {
                 label: "ours".into(),
                 color: "#123456".into(),
                 values: vec![Some(-0.5), Some(2.0), Some(0.1)],
+                intervals: vec![],
             },
             BarGroup {
                 label: "REM".into(),
                 color: "#654321".into(),
                 values: vec![Some(0.5), None, Some(f64::NAN)],
+                intervals: vec![],
             },
         ],
         reference_line: Some((1.0, "human".into())),
@@ -318,8 +320,20 @@ fn bar_chart_draws_present_values_on_both_sides_of_zero() {
         "a negative bar hangs below a positive one"
     );
     assert!(breakout_ours < pong_rem);
-    let texts = texts(&svg);
+    let labels = texts(&svg);
     for label in ["Pong", "Alien", "human", "ours", "REM", "scores"] {
-        assert!(texts.iter().any(|t| t == label), "missing {label}");
+        assert!(labels.iter().any(|t| t == label), "missing {label}");
     }
+
+    // An interval is one whisker, and the scale stretches to its top.
+    let mut with_interval = chart.clone();
+    with_interval.groups[0].intervals = vec![None, Some((1.5, 4.0)), None];
+    let whiskered = with_interval.to_svg().unwrap();
+    assert_well_formed(&whiskered);
+    let polylines = |svg: &str| svg.matches("<polyline").count();
+    assert_eq!(polylines(&whiskered), polylines(&svg) + 1);
+    assert!(
+        texts(&whiskered).iter().any(|t| t == "4"),
+        "the axis reaches 4"
+    );
 }
