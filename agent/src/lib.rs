@@ -7,7 +7,9 @@
 //! - Training: `trainer` (the epoch loop) over `learner` (one step of each part),
 //!   `collect` (acting in the real games), `evaluate`, `metrics` (one line per epoch),
 //!   `run_folder` (every file of a run, checkpoints) over `checkpoint_file` (their
-//!   format), `config` (run configurations).
+//!   format), `config` (run configurations), `interrupt` (stopping cleanly on a
+//!   signal).
+//! - Many runs: `sweep` (games x seeds, on this machine or as a Slurm job array).
 //! - Looking at runs: `report`, `plot`, `dream`, `images`, `progress`.
 //! - Checks and speed: `fit`, `play`, `bench`.
 
@@ -22,6 +24,7 @@ pub mod dream;
 pub mod evaluate;
 pub mod fit;
 pub mod images;
+pub mod interrupt;
 pub mod learner;
 pub mod metrics;
 pub mod models;
@@ -32,4 +35,5 @@ pub mod report;
 pub mod returns;
 pub mod rollout;
 pub mod run_folder;
+pub mod sweep;
 pub mod trainer;

@@ -11,8 +11,11 @@ use rem_agent::bench::{
 };
 use rem_agent::config::{Device, RunConfig};
 use rem_agent::evaluate::{evaluate_random_policy, evaluate_run};
+use rem_agent::interrupt::{RunStopped, StopRequest, STOPPED_EXIT_CODE};
 use rem_agent::run_folder::RunFolder;
-use rem_agent::trainer::Trainer;
+use rem_agent::sweep::slurm::SlurmOptions;
+use rem_agent::sweep::{GameChoice, SweepPlan};
+use rem_agent::trainer::{RunEnd, Trainer};
 
 /// Runs `$body` with `$b` bound to the backend (without autodiff) of `$device`. Model
 /// code is generic over burn's backend; the choice is made here alone.
@@ -77,6 +80,86 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Many runs: every (game, seed) of a folder of configs, on this machine
+    /// (`--local N`) or as a Slurm job array (`--slurm`); `rem sweep status DIR`
+    /// tells where they stand, `rem report DIR` scores them.
+    Sweep(SweepArgs),
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct SweepArgs {
+    #[command(subcommand)]
+    command: Option<SweepCommand>,
+    #[command(flatten)]
+    launch: SweepLaunchArgs,
+}
+
+#[derive(Subcommand)]
+enum SweepCommand {
+    /// Per run of a sweep: epoch reached, last evaluation, and state (Slurm's
+    /// where the sweep was submitted there).
+    Status {
+        #[arg(value_name = "SWEEP_DIR")]
+        dir: PathBuf,
+    },
+    /// Trains run INDEX of a sweep, resuming its folder if it holds a run (what each
+    /// task of a sweep runs).
+    #[command(hide = true)]
+    Task {
+        #[arg(value_name = "SWEEP_DIR")]
+        dir: PathBuf,
+        index: usize,
+    },
+}
+
+#[derive(clap::Args)]
+struct SweepLaunchArgs {
+    /// Folder of run configs, one per game (e.g. runs/atari100k).
+    #[arg(long, required = true)]
+    config_dir: Option<PathBuf>,
+    /// `all`, or a comma-separated list of games (e.g. `Breakout,Pong`).
+    #[arg(long, default_value = "all")]
+    games: GameChoice,
+    /// Seeds 0 to N-1 of each game.
+    #[arg(long, default_value_t = 5)]
+    seeds: u64,
+    /// The sweep folder: its plan, one run folder per (game, seed), logs. Launching
+    /// the same sweep into it again continues its runs.
+    #[arg(long, required = true)]
+    out: Option<PathBuf>,
+    /// Overrides for every run, e.g. `--set device=cuda`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Submit one sbatch job array (one task per run) and print its job id.
+    #[arg(long, conflicts_with = "local")]
+    slurm: bool,
+    /// Run the sweep on this machine, N runs at a time.
+    #[arg(long, value_name = "N")]
+    local: Option<usize>,
+    /// Print the runs and the array script without writing or submitting anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// Slurm partition of the tasks.
+    #[arg(long)]
+    partition: Option<String>,
+    /// Wall-time limit of each task, in Slurm's format (e.g. 2-00:00:00).
+    #[arg(long)]
+    time: Option<String>,
+    #[arg(long)]
+    gpus_per_task: Option<u32>,
+    #[arg(long)]
+    cpus_per_task: Option<u32>,
+    /// At most this many tasks at once (the array's `%` limit).
+    #[arg(long, default_value_t = 8)]
+    max_parallel: usize,
+    /// Seconds before its end at which a task is told to stop (SIGTERM); an epoch
+    /// must fit in them, or its partial work is lost.
+    #[arg(long, default_value_t = 600)]
+    signal_lead: u32,
+    /// More #SBATCH options, as given (repeatable), e.g. `--extra=--account=rl`.
+    #[arg(long, allow_hyphen_values = true)]
+    extra: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -180,12 +263,17 @@ struct DreamArgs {
 
 #[derive(clap::Args)]
 struct ReportArgs {
-    /// Run folders (each with config.toml and eval.json or metrics.jsonl).
+    /// Run folders (each with config.toml and eval.json or metrics.jsonl), and sweep
+    /// folders (their finished runs).
     #[arg(required = true)]
     run_dirs: Vec<PathBuf>,
     /// Also write a bar chart of per-game human-normalised scores (SVG) here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also write a bar chart of the aggregates (mean, median, IQM) with their 95%
+    /// intervals, ours beside REM's (SVG) here.
+    #[arg(long)]
+    aggregates_out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -224,6 +312,10 @@ struct BenchPhasesArgs {
 
 fn main() {
     if let Err(error) = run(Cli::parse()) {
+        if error.is::<RunStopped>() {
+            eprintln!("stopped: {error}");
+            std::process::exit(STOPPED_EXIT_CODE);
+        }
         eprintln!("error: {}", one_line(&error));
         std::process::exit(1);
     }
@@ -239,6 +331,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Fit(settings) => fit(settings),
         Command::Bench(BenchCommand::Imagine(args)) => bench_imagine(args),
         Command::Bench(BenchCommand::Phases(args)) => bench_phases(args),
+        Command::Sweep(args) => sweep(args),
     }
 }
 
@@ -363,11 +456,23 @@ fn dream(args: DreamArgs) -> Result<()> {
 }
 
 fn report(args: ReportArgs) -> Result<()> {
-    let ReportArgs { run_dirs, out } = args;
+    let ReportArgs {
+        run_dirs,
+        out,
+        aggregates_out,
+    } = args;
+    let (run_dirs, unfinished) = rem_agent::sweep::expand_sweeps(&run_dirs)?;
+    if !unfinished.is_empty() {
+        println!("left out: {} runs not finished yet\n", unfinished.len());
+    }
     let report = rem_agent::report::report(&run_dirs)?;
     print!("{report}");
     if let Some(path) = out {
         rem_agent::report::write_report_plot(&report, &path)?;
+        println!("wrote {}", path.display());
+    }
+    if let Some(path) = aggregates_out {
+        rem_agent::report::write_aggregates_plot(&report, &path)?;
         println!("wrote {}", path.display());
     }
     Ok(())
@@ -470,12 +575,14 @@ fn cuda_driver_missing() -> Option<anyhow::Error> {
     })
 }
 
-/// Creates or resumes the run in `run_dir` and trains it to its last epoch.
+/// Creates or resumes the run in `run_dir` and trains it to its last epoch; SIGTERM
+/// or Ctrl-C stops it after the current epoch with a checkpoint ([`RunStopped`]).
 fn train<B: burn::tensor::backend::Backend>(
     config: RunConfig,
     run_dir: &std::path::Path,
     resuming: bool,
 ) -> Result<()> {
+    let stop = StopRequest::on_signals()?;
     let device = Default::default();
     let mut trainer = if resuming {
         Trainer::<Autodiff<B>>::resume(config, run_dir, device)?
@@ -483,7 +590,120 @@ fn train<B: burn::tensor::backend::Backend>(
         Trainer::<Autodiff<B>>::create(config, run_dir, device)?
     };
     println!("run folder: {}", trainer.run_dir().display());
-    trainer.run()
+    match trainer.run(&stop)? {
+        RunEnd::Finished => Ok(()),
+        RunEnd::Stopped { epoch } => Err(RunStopped {
+            epoch,
+            run_dir: run_dir.to_path_buf(),
+        }
+        .into()),
+    }
+}
+
+fn sweep(args: SweepArgs) -> Result<()> {
+    match args.command {
+        Some(SweepCommand::Status { dir }) => {
+            let statuses = rem_agent::sweep::status::sweep_status(&dir)?;
+            print!("{}", rem_agent::sweep::status::StatusTable(&statuses));
+            Ok(())
+        }
+        Some(SweepCommand::Task { dir, index }) => {
+            let task = SweepPlan::read(&dir)?.task(&dir, index)?;
+            let device = task.config.device;
+            with_backend!(device, B => train::<B>(task.config, &task.run_dir, task.resuming))
+        }
+        None => launch_sweep(args.launch),
+    }
+}
+
+/// Plans the sweep, then prints it (`--dry-run`), submits it (`--slurm`) or runs it
+/// here (`--local N`).
+fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
+    let (Some(config_dir), Some(out)) = (&args.config_dir, &args.out) else {
+        unreachable!("clap requires --config-dir and --out")
+    };
+    anyhow::ensure!(
+        args.slurm || args.local.is_some() || args.dry_run,
+        "choose where the sweep runs: --slurm, --local N, or --dry-run to see it"
+    );
+    let plan = SweepPlan::new(config_dir, &args.games, args.seeds, &args.overrides)?;
+    let sweep_dir = std::path::absolute(out)?;
+    let rem = std::env::current_exe()?;
+    let options = slurm_options(&args, &sweep_dir);
+    if args.dry_run {
+        // The runs on stderr, the script alone on stdout (`> sweep.sbatch`).
+        for (index, run) in plan.runs.iter().enumerate() {
+            eprintln!(
+                "task {index:>3}: {} seed {} -> {}",
+                run.game,
+                run.seed,
+                run.folder.display()
+            );
+        }
+        if args.local.is_none() {
+            print!(
+                "{}",
+                rem_agent::sweep::slurm::array_script(&sweep_dir, &plan, &rem, &options)
+            );
+        }
+        return Ok(());
+    }
+    if args.slurm {
+        anyhow::ensure!(
+            rem_agent::sweep::slurm::on_path("sbatch"),
+            "--slurm needs Slurm's sbatch on PATH and none was found (--local N runs the \
+             sweep on this machine; --dry-run prints the script)"
+        );
+    }
+    plan.write(&sweep_dir)?;
+    println!(
+        "sweep folder: {} ({} runs)",
+        sweep_dir.display(),
+        plan.runs.len()
+    );
+    if args.slurm {
+        let script = rem_agent::sweep::slurm::array_script(&sweep_dir, &plan, &rem, &options);
+        let path = rem_agent::sweep::slurm::write_script(&sweep_dir, &script)?;
+        let job = rem_agent::sweep::slurm::submit(&sweep_dir, &path)?;
+        println!(
+            "submitted job array {job} ({}); `rem sweep status {}` follows it",
+            path.display(),
+            sweep_dir.display()
+        );
+        return Ok(());
+    }
+    let parallel = args.local.unwrap_or(1);
+    let stop = StopRequest::on_signals()?;
+    let summary = rem_agent::sweep::local::run_local(&sweep_dir, &plan, parallel, &rem, &stop)?;
+    println!(
+        "{} done, {} stopped, {} failed, {} not started",
+        summary.finished.len(),
+        summary.stopped.len(),
+        summary.failed.len(),
+        summary.not_started.len()
+    );
+    anyhow::ensure!(
+        summary.failed.is_empty(),
+        "{} of {} runs failed; their logs are in {}",
+        summary.failed.len(),
+        plan.runs.len(),
+        sweep_dir.join("logs").display()
+    );
+    Ok(())
+}
+
+fn slurm_options(args: &SweepLaunchArgs, sweep_dir: &std::path::Path) -> SlurmOptions {
+    let name = sweep_dir.file_name().unwrap_or_default().to_string_lossy();
+    SlurmOptions {
+        job_name: format!("rem-{name}"),
+        partition: args.partition.clone(),
+        time: args.time.clone(),
+        gpus_per_task: args.gpus_per_task,
+        cpus_per_task: args.cpus_per_task,
+        max_parallel: args.max_parallel,
+        signal_lead_seconds: args.signal_lead,
+        extra: args.extra.clone(),
+    }
 }
 
 /// An error and its causes on one line.

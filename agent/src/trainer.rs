@@ -21,11 +21,21 @@ use crate::batches::TokenCache;
 use crate::collect::{Acting, CollectStats, Collector};
 use crate::config::RunConfig;
 use crate::evaluate::{evaluate, EvalStats};
+use crate::interrupt::StopRequest;
 use crate::learner::Learner;
 use crate::metrics::{EpochMetrics, PhaseMeans, PhaseSums, StepStats};
 use crate::models::ModelShapes;
 use crate::progress::progress_style;
 use crate::run_folder::{Checkpoint, CheckpointContents, Progress, RunFolder};
+
+/// How [`Trainer::run`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Every epoch of the schedule is done.
+    Finished,
+    /// Stopped on request after `epoch`, whose checkpoint is the latest.
+    Stopped { epoch: usize },
+}
 
 pub struct Trainer<B: AutodiffBackend> {
     config: RunConfig,
@@ -88,8 +98,9 @@ impl<B: AutodiffBackend> Trainer<B> {
         self.folder.root()
     }
 
-    /// Runs the remaining epochs.
-    pub fn run(&mut self) -> Result<()> {
+    /// Runs the remaining epochs, or stops after the epoch during which `stop` is
+    /// asked, with a checkpoint of that epoch written.
+    pub fn run(&mut self, stop: &StopRequest) -> Result<RunEnd> {
         let epochs = self.config.collect.epochs;
         let bar = ProgressBar::new(epochs as u64).with_style(progress_style());
         bar.set_position(self.epoch as u64);
@@ -107,13 +118,18 @@ impl<B: AutodiffBackend> Trainer<B> {
                 )?;
             }
             let every = self.config.checkpoint.every_epochs.max(1);
-            if epoch.is_multiple_of(every) || epoch == epochs {
+            let stopping = stop.is_asked() && epoch < epochs;
+            if epoch.is_multiple_of(every) || epoch == epochs || stopping {
                 bar.set_message(format!("epoch {epoch}: checkpoint"));
                 self.save_checkpoint()?;
             }
+            if stopping {
+                bar.finish_and_clear();
+                return Ok(RunEnd::Stopped { epoch });
+            }
         }
         bar.finish_and_clear();
-        Ok(())
+        Ok(RunEnd::Finished)
     }
 
     /// One epoch: collect, the three parts' phases, evaluation; each when scheduled.

@@ -1,75 +1,81 @@
-//! The `rem` binary end to end on a tiny run: a run killed with SIGKILL and
-//! resumed writes the same metrics as an uninterrupted one, and bad input gives a
-//! one-line error with a non-zero exit.
+//! The `rem` binary end to end on a tiny run: a run killed with SIGKILL, or stopped
+//! by SIGTERM, and resumed writes the same metrics as an uninterrupted one, and bad
+//! input gives a one-line error with a non-zero exit.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const TINY: &[&str] = &[
-    "collect.epochs=6",
-    "collect.collect_until_epoch=6",
-    "collect.steps_per_epoch=40",
-    "collect.random_until_epoch=0",
-    "tokenizer.optim.start_epoch=1",
-    "tokenizer.optim.steps_per_epoch=2",
-    "tokenizer.optim.batch=4",
-    "world_model.optim.start_epoch=2",
-    "world_model.optim.steps_per_epoch=2",
-    "world_model.optim.batch=2",
-    "actor_critic.optim.start_epoch=3",
-    "actor_critic.optim.steps_per_epoch=2",
-    "actor_critic.optim.batch=2",
-    "eval.every_epochs=2",
-    "eval.episodes=2",
-    "eval.final_episodes=2",
-    "checkpoint.every_epochs=2",
-];
-
-fn rem() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rem"));
-    command.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
-    command
-}
-
-/// `rem train` on runs/catch.toml with `sets` as overrides, quiet.
-fn train_with(run_dir: &Path, sets: &[&str]) -> Command {
-    let mut command = rem();
-    command
-        .args(["train", "--config", "runs/catch.toml", "--run-dir"])
-        .arg(run_dir);
-    for item in sets {
-        command.args(["--set", item]);
-    }
-    command.stdout(Stdio::null()).stderr(Stdio::null());
-    command
-}
+mod common;
+use common::*;
 
 fn train_command(run_dir: &Path) -> Command {
     train_with(run_dir, TINY)
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rem-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// Waits until the run in `run_dir` has logged `lines` epochs, still running.
+fn wait_for_metric_lines(run_dir: &Path, child: &mut std::process::Child, lines: usize) {
+    let started = Instant::now();
+    while metric_lines(run_dir) < lines {
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the run made no progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be stopped"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
-/// Metrics without the wall-clock timings, which differ between runs.
-fn metrics_without_timings(run_dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(run_dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
-            value.as_object_mut().unwrap().remove("seconds");
-            value
-        })
-        .collect()
-}
+#[test]
+fn a_run_told_to_stop_by_sigterm_checkpoints_its_epoch_and_resumes_to_the_same_metrics() {
+    // Checkpoints every 5 epochs: a stop before epoch 5 writes one of its own.
+    let mut sets = TINY.to_vec();
+    sets.push("checkpoint.every_epochs=5");
+    let whole = temp_dir("term-whole");
+    assert!(train_with(&whole, &sets).status().unwrap().success());
 
-fn metric_lines(run_dir: &Path) -> usize {
-    std::fs::read_to_string(run_dir.join("metrics.jsonl")).map_or(0, |t| t.lines().count())
+    let stopped = temp_dir("term-stopped");
+    let mut child = train_with(&stopped, &sets)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_metric_lines(&stopped, &mut child, 1);
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert!(
+        stderr.contains("stopped on request after epoch"),
+        "{stderr}"
+    );
+    let epochs = metric_lines(&stopped);
+    assert!((1..5).contains(&epochs), "stopped after epoch {epochs}");
+    let latest = std::fs::read_to_string(stopped.join("checkpoints/latest")).unwrap();
+    assert_eq!(
+        latest.trim(),
+        format!("epoch-{epochs:06}"),
+        "the epoch it stopped after is checkpointed"
+    );
+
+    let out = rem()
+        .args(["train", "--resume"])
+        .arg(&stopped)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(
+        metrics_without_timings(&stopped),
+        metrics_without_timings(&whole)
+    );
+    let _ = std::fs::remove_dir_all(&whole);
+    let _ = std::fs::remove_dir_all(&stopped);
 }
 
 #[test]
@@ -80,18 +86,7 @@ fn a_killed_and_resumed_run_reproduces_the_uninterrupted_metrics() {
     let killed = temp_dir("killed");
     let mut child = train_command(&killed).spawn().unwrap();
     // Kill it after epoch 5: the checkpoint of epoch 4 exists, epoch 5 is lost.
-    let started = Instant::now();
-    while metric_lines(&killed) < 5 {
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "the run made no progress"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before it could be killed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_metric_lines(&killed, &mut child, 5);
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
     let latest = std::fs::read_to_string(killed.join("checkpoints/latest")).unwrap();
@@ -196,25 +191,6 @@ fn a_non_finite_loss_stops_the_run_and_resuming_with_a_new_setting_continues() {
         "the new setting is kept in the run's config"
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn assert_success(out: &Output) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn assert_one_line_error(out: &Output, needle: &str) {
-    assert!(!out.status.success(), "expected a failure");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.trim().lines().count(), 1, "not one line: {stderr}");
-    assert!(
-        stderr.starts_with("error: ") && stderr.contains(needle),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]

@@ -1,0 +1,138 @@
+//! What the tests of the `rem` binary share: a tiny run's settings, the binary, run
+//! folders' metrics, and checks of its exits.
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const TINY: &[&str] = &[
+    "collect.epochs=6",
+    "collect.collect_until_epoch=6",
+    "collect.steps_per_epoch=40",
+    "collect.random_until_epoch=0",
+    "tokenizer.optim.start_epoch=1",
+    "tokenizer.optim.steps_per_epoch=2",
+    "tokenizer.optim.batch=4",
+    "world_model.optim.start_epoch=2",
+    "world_model.optim.steps_per_epoch=2",
+    "world_model.optim.batch=2",
+    "actor_critic.optim.start_epoch=3",
+    "actor_critic.optim.steps_per_epoch=2",
+    "actor_critic.optim.batch=2",
+    "eval.every_epochs=2",
+    "eval.episodes=2",
+    "eval.final_episodes=2",
+    "checkpoint.every_epochs=2",
+];
+
+pub fn rem() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rem"));
+    command.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+    command
+}
+
+/// `rem train` on runs/catch.toml with `sets` as overrides, quiet.
+pub fn train_with(run_dir: &Path, sets: &[&str]) -> Command {
+    let mut command = rem();
+    command
+        .args(["train", "--config", "runs/catch.toml", "--run-dir"])
+        .arg(run_dir);
+    for item in sets {
+        command.args(["--set", item]);
+    }
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    command
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rem-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Metrics without the wall-clock timings, which differ between runs.
+pub fn metrics_without_timings(run_dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run_dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            value.as_object_mut().unwrap().remove("seconds");
+            value
+        })
+        .collect()
+}
+
+pub fn metric_lines(run_dir: &Path) -> usize {
+    std::fs::read_to_string(run_dir.join("metrics.jsonl")).map_or(0, |t| t.lines().count())
+}
+
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn assert_one_line_error(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "expected a failure");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "not one line: {stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(needle),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A folder of tiny run configs for the native games bricks, catch and dodge:
+/// runs/catch.toml with the game changed and `sets` as plain keys, so that a sweep of
+/// it needs no overrides.
+pub fn tiny_config_dir(name: &str, sets: &[&str]) -> PathBuf {
+    let dir = temp_dir(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let catch = std::fs::read_to_string(repo.join("runs/catch.toml")).unwrap();
+    for game in ["bricks", "catch", "dodge"] {
+        let mut table: toml::Table = catch.parse().unwrap();
+        table["env"]["game"] = toml::Value::String(game.into());
+        for item in TINY.iter().chain(sets) {
+            set_key(&mut table, item);
+        }
+        std::fs::write(dir.join(format!("{game}.toml")), table.to_string()).unwrap();
+    }
+    dir
+}
+
+/// Applies `a.b.c=value` (an integer, a float or a bare word) to `table`.
+fn set_key(table: &mut toml::Table, item: &str) {
+    let (path, value) = item.split_once('=').unwrap();
+    let value = value
+        .parse::<i64>()
+        .map(toml::Value::Integer)
+        .or_else(|_| value.parse::<f64>().map(toml::Value::Float))
+        .unwrap_or_else(|_| toml::Value::String(value.into()));
+    let keys: Vec<&str> = path.split('.').collect();
+    let mut node = table;
+    for key in &keys[..keys.len() - 1] {
+        node = node
+            .entry(key.to_string())
+            .or_insert_with(|| toml::Value::Table(Default::default()))
+            .as_table_mut()
+            .unwrap();
+    }
+    node.insert(keys[keys.len() - 1].to_string(), value);
+}
+
+/// `rem sweep` over `configs` into `out`, two seeds, with `args`.
+pub fn sweep_command(configs: &Path, out: &Path, args: &[&str]) -> Command {
+    let mut command = rem();
+    command
+        .args(["sweep", "--seeds", "2", "--config-dir"])
+        .arg(configs)
+        .arg("--out")
+        .arg(out)
+        .args(args);
+    command
+}
