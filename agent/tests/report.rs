@@ -527,3 +527,38 @@ fn the_table_and_the_plot_show_every_game_beside_rem() {
     assert!(native_only.ours.is_none() && native_only.games.is_empty());
     assert!(write_report_plot(&native_only, &root.join("none.svg")).is_err());
 }
+
+#[test]
+fn aggregate_intervals_are_a_bootstrap_stratified_by_game() {
+    let spread = vec![0.1, 0.4, 0.2, 0.9, 0.5];
+    // One game: resampling within it is the plain bootstrap of its runs' mean.
+    let one = BTreeMap::from([("Pong".to_string(), spread.clone())]);
+    let ci = Aggregates::from_hns(&one).unwrap().ci95.unwrap();
+    assert_eq!(Some(ci.mean), bootstrap_ci(&spread));
+    // A game whose runs agree adds no width: the mean's interval is the first game's,
+    // halved and shifted by half the second game's score (up to the resampling's own
+    // noise, as the two games' draws interleave).
+    let two = BTreeMap::from([
+        ("Pong".to_string(), spread.clone()),
+        ("Boxing".to_string(), vec![2.0; 5]),
+    ]);
+    let both = Aggregates::from_hns(&two).unwrap();
+    let ci = both.ci95.unwrap();
+    let (low, high) = bootstrap_ci(&spread).unwrap();
+    let noise = 0.05 * (high - low);
+    assert!((ci.mean.0 - (low + 2.0) / 2.0).abs() < noise, "{ci:?}");
+    assert!((ci.mean.1 - (high + 2.0) / 2.0).abs() < noise, "{ci:?}");
+    for (value, (low, high)) in [
+        (both.mean, ci.mean),
+        (both.median, ci.median),
+        (both.iqm, ci.iqm),
+    ] {
+        assert!(
+            low <= value && value <= high,
+            "{value} outside [{low}, {high}]"
+        );
+    }
+    // One run per game: nothing to resample, so no interval is claimed.
+    let single = BTreeMap::from([("Pong".to_string(), vec![0.3])]);
+    assert_eq!(Aggregates::from_hns(&single).unwrap().ci95, None);
+}
