@@ -689,6 +689,10 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
         plan.runs.len(),
         sweep_dir.join("logs").display()
     );
+    anyhow::ensure!(
+        summary.stopped.is_empty() && summary.not_started.is_empty(),
+        "the sweep stopped on request; the same command continues it"
+    );
     Ok(())
 }
 
