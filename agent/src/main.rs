@@ -633,18 +633,12 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
     if args.dry_run {
         // The runs on stderr, the script alone on stdout (`> sweep.sbatch`).
         for (index, run) in plan.runs.iter().enumerate() {
-            eprintln!(
-                "task {index:>3}: {} seed {} -> {}",
-                run.game,
-                run.seed,
-                run.folder.display()
-            );
+            let (game, seed, folder) = (&run.game, run.seed, run.folder.display());
+            eprintln!("task {index:>3}: {game} seed {seed} -> {folder}");
         }
         if args.local.is_none() {
-            print!(
-                "{}",
-                rem_agent::sweep::slurm::array_script(&sweep_dir, &plan, &rem, &options)
-            );
+            let script = rem_agent::sweep::slurm::array_script(&sweep_dir, &plan, &rem, &options);
+            print!("{script}");
         }
         return Ok(());
     }
@@ -675,25 +669,8 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
     let parallel = args.local.unwrap_or(1);
     let stop = StopRequest::on_signals()?;
     let summary = rem_agent::sweep::local::run_local(&sweep_dir, &plan, parallel, &rem, &stop)?;
-    println!(
-        "{} done, {} stopped, {} failed, {} not started",
-        summary.finished.len(),
-        summary.stopped.len(),
-        summary.failed.len(),
-        summary.not_started.len()
-    );
-    anyhow::ensure!(
-        summary.failed.is_empty(),
-        "{} of {} runs failed; their logs are in {}",
-        summary.failed.len(),
-        plan.runs.len(),
-        sweep_dir.join("logs").display()
-    );
-    anyhow::ensure!(
-        summary.stopped.is_empty() && summary.not_started.is_empty(),
-        "the sweep stopped on request; the same command continues it"
-    );
-    Ok(())
+    println!("{summary}");
+    summary.check(&sweep_dir)
 }
 
 fn slurm_options(args: &SweepLaunchArgs, sweep_dir: &std::path::Path) -> SlurmOptions {

@@ -197,6 +197,32 @@ impl LinePlot {
     }
 }
 
+/// One whisker per finite interval of `group`, centred at `centre(category)`, its
+/// caps `half_cap` wide on each side.
+fn whiskers(
+    group: &BarGroup,
+    centre: impl Fn(usize) -> f64,
+    half_cap: f64,
+) -> Vec<PathElement<(f64, f64)>> {
+    let finite = |(low, high): (f64, f64)| low.is_finite() && high.is_finite();
+    let intervals = group.intervals.iter().enumerate();
+    intervals
+        .filter_map(|(i, ci)| Some((centre(i), ci.filter(|&ci| finite(ci))?)))
+        .map(|(x, (low, high))| {
+            let (left, right) = (x - half_cap, x + half_cap);
+            let path = [
+                (left, low),
+                (right, low),
+                (x, low),
+                (x, high),
+                (left, high),
+                (right, high),
+            ];
+            PathElement::new(path.to_vec(), BLACK.stroke_width(1))
+        })
+        .collect()
+}
+
 impl BarChart {
     // One plotters chart, built top to bottom (frame, axes, series, legend); split
     // up, every part would take the chart context and the scales.
@@ -262,20 +288,11 @@ impl BarChart {
                     .legend(move |(lx, ly)| {
                         Rectangle::new([(lx, ly - 5), (lx + 12, ly + 5)], color.filled())
                     });
-                let whiskers = group.intervals.iter().enumerate().filter_map(|(i, ci)| {
-                    let (low, high) = ci.filter(|(l, h)| l.is_finite() && h.is_finite())?;
-                    let centre = i as f64 + 0.075 + bar * (g as f64 + 0.5);
-                    let (left, right) = (centre - bar / 4.0, centre + bar / 4.0);
-                    let path = vec![
-                        (left, low),
-                        (right, low),
-                        (centre, low),
-                        (centre, high),
-                        (left, high),
-                        (right, high),
-                    ];
-                    Some(PathElement::new(path, BLACK.stroke_width(1)))
-                });
+                let whiskers = whiskers(
+                    group,
+                    |i| i as f64 + 0.075 + bar * (g as f64 + 0.5),
+                    bar / 4.0,
+                );
                 chart.draw_series(whiskers).map_err(draw_error)?;
             }
             let ends = [(0.0, 0.0), (categories as f64, 0.0)];

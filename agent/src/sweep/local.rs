@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{ensure, Context, Result};
 use indicatif::ProgressBar;
 
 use super::{log_file, SweepPlan};
@@ -24,6 +24,39 @@ pub struct LocalSummary {
     pub failed: Vec<(usize, String)>,
     /// Never started because a stop was asked.
     pub not_started: Vec<usize>,
+}
+
+impl std::fmt::Display for LocalSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} done, {} stopped, {} failed, {} not started",
+            self.finished.len(),
+            self.stopped.len(),
+            self.failed.len(),
+            self.not_started.len()
+        )
+    }
+}
+
+impl LocalSummary {
+    /// An error unless every run finished: some failed (see their logs in
+    /// `sweep_dir`), or the sweep was stopped.
+    pub fn check(&self, sweep_dir: &Path) -> Result<()> {
+        let total = self.finished.len() + self.stopped.len() + self.failed.len();
+        let total = total + self.not_started.len();
+        ensure!(
+            self.failed.is_empty(),
+            "{} of {total} runs failed; their logs are in {}",
+            self.failed.len(),
+            sweep_dir.join(super::LOGS_DIR).display()
+        );
+        ensure!(
+            self.stopped.is_empty() && self.not_started.is_empty(),
+            "the sweep stopped on request; the same command continues it"
+        );
+        Ok(())
+    }
 }
 
 struct Running {

@@ -35,6 +35,7 @@ pub struct SlurmOptions {
 }
 
 /// The array script of the sweep in `sweep_dir` (absolute), run by the `rem` at `rem`.
+// Long for its template: the script reads best whole, directives then shell.
 pub fn array_script(
     sweep_dir: &Path,
     plan: &SweepPlan,

@@ -136,3 +136,22 @@ pub fn sweep_command(configs: &Path, out: &Path, args: &[&str]) -> Command {
         .args(args);
     command
 }
+
+/// Checks that the run in `run_dir` logged the metrics (timings aside) that `rem
+/// train` of `config` with `seed` logs alone, in a temporary folder named after `name`.
+pub fn assert_same_metrics_as_alone(run_dir: &Path, config: &Path, seed: u64, name: &str) {
+    let alone = temp_dir(name);
+    let trained = rem()
+        .args(["train", "--set", &format!("seed={seed}"), "--config"])
+        .arg(config)
+        .arg("--run-dir")
+        .arg(&alone)
+        .output()
+        .unwrap();
+    assert_success(&trained);
+    assert_eq!(
+        metrics_without_timings(run_dir),
+        metrics_without_timings(&alone)
+    );
+    let _ = std::fs::remove_dir_all(&alone);
+}
