@@ -6,6 +6,7 @@ live in Rust; this process only loads ROMs, resets, and repeats actions.
 """
 
 import os
+import signal
 import struct
 import sys
 
@@ -115,6 +116,9 @@ class Worker:
 
 
 def main():
+    # Ctrl-C reaches the whole terminal's process group; the Rust side that owns this
+    # worker decides when to stop (after its epoch, with a checkpoint) and closes stdin.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         import numpy as np
         import ale_py
