@@ -30,10 +30,8 @@ pub struct RunStatus {
 pub fn sweep_status(sweep_dir: &Path) -> Result<Vec<RunStatus>> {
     let plan = SweepPlan::read(sweep_dir)?;
     let slurm_states = slurm::task_states(&slurm::submitted_jobs(sweep_dir));
-    plan.runs
-        .iter()
-        .enumerate()
-        .map(|(task, _)| {
+    (0..plan.runs.len())
+        .map(|task| {
             let mut status = run_status(&plan, sweep_dir, task)?;
             if let Some(state) = slurm_states.get(&task) {
                 status.state = state.clone();
