@@ -87,42 +87,20 @@ pub fn assert_one_line_error(out: &Output, needle: &str) {
 }
 
 /// A folder of tiny run configs for the native games bricks, catch and dodge:
-/// runs/catch.toml with the game changed and `sets` as plain keys, so that a sweep of
-/// it needs no overrides.
+/// runs/catch.toml with the game, [`TINY`] and `sets` applied as `--set` would apply
+/// them, written out whole, so that a sweep of it needs no overrides.
 pub fn tiny_config_dir(name: &str, sets: &[&str]) -> PathBuf {
     let dir = temp_dir(name);
     std::fs::create_dir_all(&dir).unwrap();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let catch = std::fs::read_to_string(repo.join("runs/catch.toml")).unwrap();
+    let catch = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runs/catch.toml");
     for game in ["bricks", "catch", "dodge"] {
-        let mut table: toml::Table = catch.parse().unwrap();
-        table["env"]["game"] = toml::Value::String(game.into());
-        for item in TINY.iter().chain(sets) {
-            set_key(&mut table, item);
-        }
-        std::fs::write(dir.join(format!("{game}.toml")), table.to_string()).unwrap();
+        let mut overrides = vec![format!("env.game={game}")];
+        overrides.extend(TINY.iter().chain(sets).map(|item| item.to_string()));
+        let config = rem_agent::config::RunConfig::load(&catch, &overrides).unwrap();
+        let text = toml::to_string(&config).unwrap();
+        std::fs::write(dir.join(format!("{game}.toml")), text).unwrap();
     }
     dir
-}
-
-/// Applies `a.b.c=value` (an integer, a float or a bare word) to `table`.
-fn set_key(table: &mut toml::Table, item: &str) {
-    let (path, value) = item.split_once('=').unwrap();
-    let value = value
-        .parse::<i64>()
-        .map(toml::Value::Integer)
-        .or_else(|_| value.parse::<f64>().map(toml::Value::Float))
-        .unwrap_or_else(|_| toml::Value::String(value.into()));
-    let keys: Vec<&str> = path.split('.').collect();
-    let mut node = table;
-    for key in &keys[..keys.len() - 1] {
-        node = node
-            .entry(key.to_string())
-            .or_insert_with(|| toml::Value::Table(Default::default()))
-            .as_table_mut()
-            .unwrap();
-    }
-    node.insert(keys[keys.len() - 1].to_string(), value);
 }
 
 /// `rem sweep` over `configs` into `out`, two seeds, with `args`.
