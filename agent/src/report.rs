@@ -292,14 +292,13 @@ pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
 /// replacement, drawn from a fixed seed so that a report is reproducible. `None`
 /// for fewer than two values.
 pub fn bootstrap_ci(values: &[f64]) -> Option<(f64, f64)> {
-    use rand::{Rng, SeedableRng};
-    let n = values.len();
-    if n < 2 {
+    use rand::SeedableRng;
+    if values.len() < 2 {
         return None;
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     let means: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
-        .map(|_| (0..n).map(|_| values[rng.random_range(0..n)]).sum::<f64>() / n as f64)
+        .map(|_| mean(&resample(values, &mut rng)))
         .collect();
     Some(percentile_interval(means))
 }
@@ -554,21 +553,25 @@ fn point_aggregates(per_game: &[&[f64]]) -> (f64, f64, f64) {
     )
 }
 
+/// `values.len()` values drawn from `values` with replacement.
+fn resample(values: &[f64], rng: &mut rand::rngs::StdRng) -> Vec<f64> {
+    use rand::Rng;
+    (0..values.len())
+        .map(|_| values[rng.random_range(0..values.len())])
+        .collect()
+}
+
 /// [`AggregateIntervals`] of `per_game` run scores, from a fixed seed.
 fn stratified_bootstrap(per_game: &[&[f64]]) -> AggregateIntervals {
-    use rand::{Rng, SeedableRng};
+    use rand::SeedableRng;
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     let mut draws = [const { Vec::new() }; 3];
     for _ in 0..BOOTSTRAP_RESAMPLES {
-        let resample: Vec<Vec<f64>> = per_game
+        let drawn: Vec<Vec<f64>> = per_game
             .iter()
-            .map(|runs| {
-                (0..runs.len())
-                    .map(|_| runs[rng.random_range(0..runs.len())])
-                    .collect()
-            })
+            .map(|runs| resample(runs, &mut rng))
             .collect();
-        let games: Vec<&[f64]> = resample.iter().map(Vec::as_slice).collect();
+        let games: Vec<&[f64]> = drawn.iter().map(Vec::as_slice).collect();
         let (mean, median, iqm) = point_aggregates(&games);
         for (draw, value) in draws.iter_mut().zip([mean, median, iqm]) {
             draw.push(value);
@@ -623,27 +626,14 @@ pub fn write_report_plot(report: &Report, svg_path: &Path) -> Result<()> {
         !report.games.is_empty(),
         "no Atari runs in the report, so no human-normalised scores to plot"
     );
-    let chart = BarChart {
-        title: "Human-normalised score per game".into(),
-        y_label: "human-normalised score".into(),
-        categories: report.games.iter().map(|g| g.game.clone()).collect(),
-        groups: vec![
-            BarGroup {
-                label: "ours".into(),
-                color: "#1f5fa8".into(),
-                values: report.games.iter().map(|g| Some(g.mean_hns)).collect(),
-                intervals: vec![],
-            },
-            BarGroup {
-                label: "REM (published)".into(),
-                color: "#e07b39".into(),
-                values: report.games.iter().map(|g| g.rem_hns).collect(),
-                intervals: vec![],
-            },
-        ],
-        reference_line: Some((1.0, "human".into())),
-    };
-    chart.write(svg_path)
+    let games = &report.games;
+    ours_beside_rem(
+        "Human-normalised score per game".into(),
+        games.iter().map(|g| g.game.clone()).collect(),
+        (games.iter().map(|g| Some(g.mean_hns)).collect(), vec![]),
+        (games.iter().map(|g| g.rem_hns).collect(), vec![]),
+    )
+    .write(svg_path)
 }
 
 /// Bar chart of the aggregates (mean, median, IQM of human-normalised scores) with
@@ -652,26 +642,45 @@ pub fn write_aggregates_plot(report: &Report, svg_path: &Path) -> Result<()> {
     let Some(ours) = &report.ours else {
         bail!("no Atari runs in the report, so no aggregates to plot")
     };
-    let group = |label: &str, color: &str, a: Option<&Aggregates>| BarGroup {
-        label: label.into(),
-        color: color.into(),
-        values: vec![a.map(|a| a.mean), a.map(|a| a.median), a.map(|a| a.iqm)],
-        intervals: match a.and_then(|a| a.ci95) {
+    let bars = |a: Option<&Aggregates>| {
+        let values = vec![a.map(|a| a.mean), a.map(|a| a.median), a.map(|a| a.iqm)];
+        let intervals = match a.and_then(|a| a.ci95) {
             Some(ci) => vec![Some(ci.mean), Some(ci.median), Some(ci.iqm)],
             None => vec![],
-        },
+        };
+        (values, intervals)
     };
-    let chart = BarChart {
-        title: format!("Human-normalised score over {} games (95% CI)", ours.games),
+    ours_beside_rem(
+        format!("Human-normalised score over {} games (95% CI)", ours.games),
+        vec!["mean".into(), "median".into(), "IQM".into()],
+        bars(Some(ours)),
+        bars(report.rem.as_ref()),
+    )
+    .write(svg_path)
+}
+
+/// Bars and their intervals, one per category.
+type Bars = (Vec<Option<f64>>, Vec<Option<(f64, f64)>>);
+
+/// A chart of human-normalised scores per category, ours beside REM's, with the
+/// human level marked.
+fn ours_beside_rem(title: String, categories: Vec<String>, ours: Bars, rem: Bars) -> BarChart {
+    let group = |label: &str, color: &str, (values, intervals): Bars| BarGroup {
+        label: label.into(),
+        color: color.into(),
+        values,
+        intervals,
+    };
+    BarChart {
+        title,
         y_label: "human-normalised score".into(),
-        categories: vec!["mean".into(), "median".into(), "IQM".into()],
+        categories,
         groups: vec![
-            group("ours", "#1f5fa8", Some(ours)),
-            group("REM (published)", "#e07b39", report.rem.as_ref()),
+            group("ours", "#1f5fa8", ours),
+            group("REM (published)", "#e07b39", rem),
         ],
         reference_line: Some((1.0, "human".into())),
-    };
-    chart.write(svg_path)
+    }
 }
 
 impl fmt::Display for ScoreSource {
