@@ -630,6 +630,7 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
     let sweep_dir = std::path::absolute(out)?;
     let rem = std::env::current_exe()?;
     let options = slurm_options(&args, &sweep_dir);
+    let script = rem_agent::sweep::slurm::array_script(&sweep_dir, &plan, &rem, &options);
     if args.dry_run {
         // The runs on stderr, the script alone on stdout (`> sweep.sbatch`).
         for (index, run) in plan.runs.iter().enumerate() {
@@ -637,7 +638,6 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
             eprintln!("task {index:>3}: {game} seed {seed} -> {folder}");
         }
         if args.local.is_none() {
-            let script = rem_agent::sweep::slurm::array_script(&sweep_dir, &plan, &rem, &options);
             print!("{script}");
         }
         return Ok(());
@@ -655,8 +655,7 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
         sweep_dir.display(),
         plan.runs.len()
     );
-    if args.slurm {
-        let script = rem_agent::sweep::slurm::array_script(&sweep_dir, &plan, &rem, &options);
+    let Some(parallel) = args.local else {
         let path = rem_agent::sweep::slurm::write_script(&sweep_dir, &script)?;
         let job = rem_agent::sweep::slurm::submit(&sweep_dir, &path)?;
         println!(
@@ -665,8 +664,7 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
             sweep_dir.display()
         );
         return Ok(());
-    }
-    let parallel = args.local.unwrap_or(1);
+    };
     let stop = StopRequest::on_signals()?;
     let summary = rem_agent::sweep::local::run_local(&sweep_dir, &plan, parallel, &rem, &stop)?;
     println!("{summary}");

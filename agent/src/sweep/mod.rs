@@ -207,7 +207,7 @@ pub fn expand_sweeps(dirs: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         }
         let plan = SweepPlan::read(dir)?;
         for (task, run_dir) in plan.run_dirs(dir).into_iter().enumerate() {
-            let finished = status::run_status(&plan, dir, task)?.state == status::DONE
+            let finished = status::run_status(&plan, dir, task)?.finished()
                 || RunFolder::new(&run_dir).eval_file().exists();
             if finished {
                 runs.push(run_dir);

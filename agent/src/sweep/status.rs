@@ -41,9 +41,6 @@ pub fn sweep_status(sweep_dir: &Path) -> Result<Vec<RunStatus>> {
         .collect()
 }
 
-/// The state of a run whose schedule is complete.
-pub const DONE: &str = "done";
-
 /// What the run folder of `task` shows (no Slurm state).
 pub fn run_status(plan: &SweepPlan, sweep_dir: &Path, task: usize) -> Result<RunStatus> {
     let folder = RunFolder::new(sweep_dir.join(&plan.runs[task].folder));
@@ -63,7 +60,7 @@ pub fn run_status(plan: &SweepPlan, sweep_dir: &Path, task: usize) -> Result<Run
     let state = if !folder.holds_run() {
         "not started"
     } else if epoch >= epochs {
-        DONE
+        "done"
     } else {
         "partial"
     };
@@ -75,6 +72,13 @@ pub fn run_status(plan: &SweepPlan, sweep_dir: &Path, task: usize) -> Result<Run
         last_eval,
         state: state.to_string(),
     })
+}
+
+impl RunStatus {
+    /// Whether every epoch of the run's schedule is logged.
+    pub fn finished(&self) -> bool {
+        self.epoch > 0 && self.epoch >= self.epochs
+    }
 }
 
 /// The statuses as a table, with a count per state.
