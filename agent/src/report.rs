@@ -19,7 +19,8 @@ use crate::run_folder::RunFolder;
 pub const DATA_DIR_VARIABLE: &str = "REM_DATA_DIR";
 
 /// Reference scores per Atari game: random and human play, and REM's per-seed means.
-#[derive(Debug, Clone, PartialEq)]
+/// The default holds none, which is all that native games need.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct References {
     pub dir: PathBuf,
     pub random: BTreeMap<String, f64>,
@@ -124,10 +125,26 @@ pub struct Report {
     pub rem: Option<Aggregates>,
 }
 
-/// The report for `run_dirs`, with reference scores from [`reference_data_dir`].
+/// The report for `run_dirs`, with reference scores from [`reference_data_dir`]. Runs
+/// of native games alone need no references, so no folder of them either.
 pub fn report(run_dirs: &[PathBuf]) -> Result<Report> {
-    let references = References::load(&reference_data_dir()?)?;
+    let native_only = run_dirs
+        .iter()
+        .all(|dir| named_game(dir).is_some_and(|game| rem_envs::is_native(&game)));
+    let references = match native_only {
+        true => References::default(),
+        false => References::load(&reference_data_dir()?)?,
+    };
     report_with(run_dirs, &references)
+}
+
+/// The game a run folder or a random-policy folder names, when it can be read.
+fn named_game(run_dir: &Path) -> Option<String> {
+    let random = random_policy_eval(run_dir).ok().flatten();
+    match random {
+        Some(eval) => eval.get("game").and_then(Value::as_str).map(String::from),
+        None => read_game_and_seed(run_dir).ok().map(|(game, _)| game),
+    }
 }
 
 pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Report> {

@@ -42,13 +42,27 @@ fn a_local_sweep_trains_every_game_and_seed_as_rem_train_would() {
         "{}",
         stdout(&status)
     );
-    let report = rem().arg("report").arg(&out).output().unwrap();
+    // Native games need no reference scores, so no folder of them.
+    let no_references = "/nonexistent/references";
+    let report = rem()
+        .arg("report")
+        .arg(&out)
+        .env("REM_DATA_DIR", no_references)
+        .output()
+        .unwrap();
     assert_success(&report);
     let rows = stdout(&report)
         .lines()
         .filter(|l| l.contains("-seed"))
         .count();
     assert_eq!(rows, 6, "{}", stdout(&report));
+
+    let atari = rem()
+        .args(["report", "docs/results/atari-cpu/upndown-seed0"])
+        .env("REM_DATA_DIR", no_references)
+        .output()
+        .unwrap();
+    assert_one_line_error(&atari, "(from REM_DATA_DIR) does not exist");
 
     // Launched again, the sweep finds every run finished; another plan is refused.
     let again = sweep_command(&configs, &out, &["--local", "2"])
