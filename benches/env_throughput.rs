@@ -15,6 +15,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use rem_benches::{env_usize, python};
 use rem_envs::atari::{AtariConfig, AtariEnv};
 use rem_envs::native::{make_native, NATIVE_GAMES};
 use rem_envs::rng::SplitMix64;
@@ -22,13 +23,6 @@ use rem_envs::Env;
 
 const ATARI_GAMES: [&str; 2] = ["Breakout", "Pong"];
 const WARMUP_STEPS: usize = 200;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Steps with uniformly random actions, resetting at episode ends.
 fn run(env: &mut dyn Env, steps: usize, rng: &mut SplitMix64) -> Result<()> {
@@ -50,10 +44,6 @@ fn measure(env: &mut dyn Env, steps: usize, seed: u64) -> Result<f64> {
     let start = Instant::now();
     run(env, steps, &mut rng)?;
     Ok(steps as f64 / start.elapsed().as_secs_f64())
-}
-
-fn python() -> PathBuf {
-    AtariConfig::train("Breakout").python_command()
 }
 
 /// The Python side needs ale-py and Pillow (its resize).

@@ -22,8 +22,10 @@ agent/src/bench/imagine.rs), from real frames on:
             each sampling a token and feeding it back, then one for the action.
      Every transition's reward sign and termination are sampled too.
 
-Frames per second = batch * horizon / seconds per call, as rem counts them; one warm-up
-call per generator is not timed. The output lines have the format of rem's.
+As in rem, each call prints its seconds, the generated frames/s (batch * (horizon - 2) /
+seconds: a row's first observation is a real frame) and batch * horizon / seconds, the
+unit of REM's figures; one warm-up call per generator is not timed. The output lines
+have the format of rem's (`cargo bench -p rem-benches --bench imagine` reads them).
 
 Sizes: `spec` is ModelShapes::spec (agent/src/models.rs): tokenizer of algorithm.md, section 2
 (vocab 512, codes of 256, channels 32-64-128-256), RetNet of 5 layers x 4 heads, width
@@ -514,7 +516,9 @@ def main():
             sync()
             seconds = (time.perf_counter() - started) / args.iterations
             results[label] = n * args.horizon / seconds
-            print(f"{label:<14} {seconds:>8.3f} s/call  {results[label]:>8.1f} imagined frames/s", flush=True)
+            generated = n * (args.horizon - 2) / seconds
+            print(f"{label:<14} {seconds:>8.3f} s/call  {generated:>8.1f} generated frames/s  "
+                  f"{results[label]:>8.1f} B x horizon/s", flush=True)
     print(f"POP / token-by-token: {results['Pop'] / results['TokenByToken']:.2f}x")
 
 
