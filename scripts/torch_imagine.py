@@ -13,8 +13,10 @@ agent/src/bench/imagine.rs), from real frames on:
   2. burn the controller's LSTM in over the first 20 frames, feeding each frame's
      codebook map and then the action taken on it (two LSTM steps per frame);
   3. act on the last real frame, build the world model's state from the context
-     [o_{T-2}, a_{T-2}, o_{T-1}, a], then imagine `horizon` frames while the controller
-     acts on each (it reads the codebook map; no frame is decoded):
+     [o_{T-2}, a_{T-2}, o_{T-1}, a], then imagine `horizon - 2` frames while the
+     controller acts on each (it reads the codebook map; no frame is decoded).
+     `horizon` counts the world model's blocks with the 2 context frames, as in REM
+     and rem: 9 observations for horizon 10.
        POP: one read-only pass of the 64 prediction tokens against the recurrent
             retention state samples all 64 tokens of the next frame at once, then the
             65 real tokens [o, a] run as one chunk and write the next state;
@@ -136,7 +138,10 @@ class Tokenizer(nn.Module):
 
     def encode(self, frames):
         """[N, 3, 64, 64] in [0, 1] -> [N, K] tokens, row-major over the grid."""
-        z = self.encoder(frames * 2.0 - 1.0)
+        return self.nearest_codes(self.encoder(frames * 2.0 - 1.0))
+
+    def nearest_codes(self, z):
+        """Encoder output [N, E, side, side] -> [N, K] indices of the nearest codebook vectors."""
         n, dim = z.shape[:2]
         flat = z.permute(0, 2, 3, 1).reshape(-1, dim)
         codebook = self.codebook.weight
@@ -406,13 +411,24 @@ def sample_actions_on_host(logits, generator):
 def imagine(tokenizer, world_model, controller, frames, actions, horizon, generator_class,
             host_rng, controller_grad):
     """frames: [N * T, 64, 64, 3] uint8 on the host, actions: [N, T] int64 on the host.
-    Returns the rollout's values, [N, horizon], and everything else it sampled."""
+    `horizon` in REM's sense, the world model's blocks with the 2 context frames: a row
+    has horizon - 1 observations, as in rem. Returns the rollout's values, [N, horizon - 1],
+    and everything else it sampled."""
     device = tokenizer.codebook.weight.device
     n, t = actions.shape
     pixels = frames.permute(0, 3, 1, 2).float().div(255.0).contiguous().to(device)
     tokens = tokenizer.encode(pixels).view(n, t, -1)
     actions = actions.to(device)
     mask = torch.ones(n, t, dtype=torch.bool, device=device)
+    return imagine_from_tokens(tokenizer, world_model, controller, tokens, actions, mask,
+                               horizon - 1, generator_class, host_rng, controller_grad)
+
+
+def imagine_from_tokens(tokenizer, world_model, controller, tokens, actions, mask, horizon,
+                        generator_class, host_rng, controller_grad):
+    """The call from step 2 on: tokens [N, T, K], actions and mask [N, T] on the device;
+    `horizon` observations (the last real frame and horizon - 1 imagined ones)."""
+    n, t = actions.shape
     latents = tokenizer.latent_map(tokens.flatten(0, 1))
     latents = latents.reshape(n, t, *latents.shape[1:])
     state = controller.burn_in(latents[:, : t - 1], actions[:, : t - 1], mask[:, : t - 1])
@@ -445,7 +461,8 @@ def imagine(tokenizer, world_model, controller, frames, actions, horizon, genera
         action, state = act(tokenizer.latent_map(frame), state)
         if step + 1 < horizon:
             record(world.step(frame, action))
-    return {key: torch.stack(values, dim=1) for key, values in rollout.items()}
+    with torch.set_grad_enabled(controller_grad):  # as rem's Tensor::cat, the stack keeps the graph
+        return {key: torch.stack(values, dim=1) for key, values in rollout.items()}
 
 
 # ----------------------------------------------------------------------------------------
@@ -453,6 +470,25 @@ def imagine(tokenizer, world_model, controller, frames, actions, horizon, genera
 
 def count(module):
     return sum(p.numel() for p in module.parameters())
+
+
+def build_models(size, n_actions, device):
+    """The tokenizer, world model and controller of SIZES[size], randomly initialised."""
+    s = SIZES[size]
+    tokenizer = Tokenizer(s["vocab"], s["embed_dim"], s["channels"], s["groups"]).to(device)
+    world_model = WorldModel(s["layers"], s["embed_dim"], s["heads"], s["ffn"],
+                             tokenizer.side ** 2, s["vocab"], n_actions).to(device)
+    controller = ActorCritic(n_actions, s["embed_dim"], tokenizer.side, s["conv1"], s["conv2"],
+                             s["hidden"], s["lstm"]).to(device)
+    return tokenizer, world_model, controller
+
+
+def print_parameter_counts(tokenizer, world_model, controller, n_actions):
+    enc, dec, cb = (count(m) for m in (tokenizer.encoder, tokenizer.decoder, tokenizer.codebook))
+    print(f"tokenizer     {count(tokenizer):>10,} parameters (encoder {enc:,}, codebook {cb:,}, decoder {dec:,})")
+    print(f"world model   {count(world_model):>10,} parameters (RetNet stack {count(world_model.retnet):,}; "
+          f"it embeds observations with the tokenizer's codebook)")
+    print(f"actor-critic  {count(controller):>10,} parameters ({n_actions} actions)")
 
 
 def main():
@@ -472,20 +508,13 @@ def main():
 
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
-    s = SIZES[args.size]
-    tokenizer = Tokenizer(s["vocab"], s["embed_dim"], s["channels"], s["groups"]).to(device).eval()
-    world_model = WorldModel(s["layers"], s["embed_dim"], s["heads"], s["ffn"],
-                             tokenizer.side ** 2, s["vocab"], args.actions).to(device).eval()
-    controller = ActorCritic(args.actions, s["embed_dim"], tokenizer.side, s["conv1"], s["conv2"],
-                             s["hidden"], s["lstm"]).to(device)
+    tokenizer, world_model, controller = build_models(args.size, args.actions, device)
+    tokenizer.eval()
+    world_model.eval()
     if args.compile:
         world_model.retnet = torch.compile(world_model.retnet)
 
-    enc, dec, cb = (count(m) for m in (tokenizer.encoder, tokenizer.decoder, tokenizer.codebook))
-    print(f"tokenizer     {count(tokenizer):>10,} parameters (encoder {enc:,}, codebook {cb:,}, decoder {dec:,})")
-    print(f"world model   {count(world_model):>10,} parameters (RetNet stack {count(world_model.retnet):,}; "
-          f"it embeds observations with the tokenizer's codebook)")
-    print(f"actor-critic  {count(controller):>10,} parameters ({args.actions} actions)")
+    print_parameter_counts(tokenizer, world_model, controller, args.actions)
 
     host_rng = torch.Generator().manual_seed(args.seed)
     n, t = args.batch, SEGMENT
