@@ -67,6 +67,10 @@ pub struct RunScore {
     pub minutes: Option<f64>,
     /// Environment steps collected by the end of the run.
     pub env_steps: Option<u64>,
+    /// Returns of every evaluation before the first actor-critic step (the policy at
+    /// its initialisation), pooled: what the run's learning is measured against, since
+    /// an untrained policy's fixed preferences can already beat uniform play.
+    pub initial_policy_returns: Vec<f64>,
 }
 
 /// One Atari game over all of its runs, beside REM's published numbers.
@@ -241,8 +245,20 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
     if has_metrics {
         run.minutes = Some(records.iter().map(EpochMetrics::total_seconds).sum::<f64>() / 60.0);
         run.env_steps = records.last().map(|record| record.env_steps as u64);
+        run.initial_policy_returns = initial_policy_returns(&records);
     }
     Ok(run)
+}
+
+/// Episode returns of the evaluations made before the epoch of the first
+/// actor-critic step (an epoch's evaluation follows its training phases).
+fn initial_policy_returns(records: &[EpochMetrics]) -> Vec<f64> {
+    records
+        .iter()
+        .take_while(|record| record.actor_critic.is_none())
+        .filter_map(|record| record.eval.as_ref())
+        .flat_map(|eval| eval.returns.iter().map(|&r| f64::from(r)))
+        .collect()
 }
 
 /// A score and where it came from, with the episode returns when listed.
@@ -278,6 +294,7 @@ impl RunScore {
             returns,
             minutes: None,
             env_steps: None,
+            initial_policy_returns: Vec::new(),
         }
     }
 }
@@ -750,17 +767,31 @@ impl Report {
             .max(32);
         writeln!(
             f,
-            "{:<width$} {:<14} {:>6} {:>6} {:>9} {:>9} {:>18} {:>8}  source",
-            "run", "game", "seed", "min", "env steps", "score", "95% CI", "HNS"
+            "{:<width$} {:<14} {:>6} {:>6} {:>9} {:>9} {:>18} {:>8} {:>26}  source",
+            "run",
+            "game",
+            "seed",
+            "min",
+            "env steps",
+            "score",
+            "95% CI",
+            "HNS",
+            "initial policy (95% CI)"
         )?;
         for run in &self.runs {
             let seed = match run.policy {
                 Policy::Random => "random".to_string(),
                 Policy::Agent => run.seed.map_or("-".to_string(), |seed| seed.to_string()),
             };
+            let initial = &run.initial_policy_returns;
+            let initial = if initial.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{:.2} {}", mean(initial), interval(bootstrap_ci(initial)))
+            };
             writeln!(
                 f,
-                "{:<width$} {:<14} {seed:>6} {:>6} {:>9} {:>9.2} {:>18} {:>8}  {}",
+                "{:<width$} {:<14} {seed:>6} {:>6} {:>9} {:>9.2} {:>18} {:>8} {initial:>26}  {}",
                 run.run_dir.display(),
                 run.game,
                 optional(run.minutes, 1),

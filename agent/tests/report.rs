@@ -232,6 +232,39 @@ fn a_run_reports_its_minutes_env_steps_and_interval() {
 }
 
 #[test]
+fn the_initial_policy_is_scored_by_the_evaluations_before_the_first_actor_critic_step() {
+    let root = fresh_dir("initial-policy");
+    let ac = r#""actor_critic": {"total": 0.5}"#;
+    let dir = run(
+        &root,
+        "boxing",
+        "Boxing",
+        0,
+        None,
+        &[
+            r#"{"epoch": 1, "eval": {"episodes": 2, "mean_return": 1.5, "returns": [1.0, 2.0]}}"#,
+            r#"{"epoch": 2}"#,
+            r#"{"epoch": 3, "eval": {"episodes": 1, "mean_return": 4.0, "returns": [4.0]}}"#,
+            &format!(
+                r#"{{"epoch": 4, {ac}, "eval": {{"episodes": 1, "mean_return": 8.0, "returns": [8.0]}}}}"#
+            ),
+            &format!(
+                r#"{{"epoch": 5, {ac}, "eval": {{"episodes": 2, "mean_return": 9.0, "returns": [9.0, 9.0]}}}}"#
+            ),
+        ],
+    );
+    let report = report_with(&[dir], &references(&root)).unwrap();
+    let run = &report.runs[0];
+    assert_eq!(
+        run.initial_policy_returns,
+        [1.0, 2.0, 4.0],
+        "epoch 4 trained first"
+    );
+    assert_eq!(run.returns, [9.0, 9.0]);
+    assert!(report.to_string().contains("2.33 ["), "{report}");
+}
+
+#[test]
 fn a_random_policy_folder_is_the_games_baseline_not_a_run() {
     let root = fresh_dir("random-baseline");
     let random = root.join("random-Boxing");
