@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use rem_benches::{env_usize, python};
+use anyhow::{Context, Result};
+use rem_benches::{env_usize, python, run_python_script};
 use rem_envs::atari::{AtariConfig, AtariEnv};
 use rem_envs::native::{make_native, NATIVE_GAMES};
 use rem_envs::rng::SplitMix64;
@@ -57,25 +57,17 @@ fn ale_py_available() -> bool {
 /// Runs the plain-Python baseline and reads its `steps_per_sec=` figure.
 fn measure_python(game: &str, steps: usize, seed: u64) -> Result<f64> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("atari_python.py");
-    let output = Command::new(python())
-        .arg(&script)
-        .args(["--game", game, "--steps", &steps.to_string()])
-        .args([
-            "--warmup",
-            &WARMUP_STEPS.to_string(),
-            "--seed",
-            &seed.to_string(),
-        ])
-        .output()
-        .with_context(|| format!("running {}", script.display()))?;
-    if !output.status.success() {
-        bail!(
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let args = [
+        "--game".to_string(),
+        game.to_string(),
+        "--steps".into(),
+        steps.to_string(),
+        "--warmup".into(),
+        WARMUP_STEPS.to_string(),
+        "--seed".into(),
+        seed.to_string(),
+    ];
+    let stdout = run_python_script(&script, &args)?;
     stdout
         .split_whitespace()
         .find_map(|field| field.strip_prefix("steps_per_sec="))

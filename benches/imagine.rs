@@ -17,7 +17,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use burn::backend::{Autodiff, Flex};
 use rem_agent::bench::{run_imagine_bench, BenchSize, ImagineBench};
-use rem_benches::{env_usize, python};
+use rem_benches::{env_usize, python, run_python_script};
 
 /// Seconds per call of each generator (`Pop`, `TokenByToken`), fastest run kept.
 type Fastest = BTreeMap<String, f64>;
@@ -54,23 +54,21 @@ fn torch_available() -> bool {
 /// Runs the mirror and reads its `<generator> <seconds> s/call ...` lines.
 fn measure_torch(bench: &ImagineBench, fastest: &mut Fastest) -> Result<()> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/torch_imagine.py");
-    let output = Command::new(python())
-        .arg(&script)
-        .args(["--size", size_name(bench.size), "--device", "cpu"])
-        .args(["--batch", &bench.batch.to_string()])
-        .args(["--horizon", &bench.horizon.to_string()])
-        .args(["--iterations", &bench.iterations.to_string()])
-        .args(["--actions", &bench.n_actions.to_string()])
-        .output()
-        .with_context(|| format!("running {}", script.display()))?;
-    if !output.status.success() {
-        bail!(
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let args = [
+        "--size".to_string(),
+        size_name(bench.size).into(),
+        "--device".into(),
+        "cpu".into(),
+        "--batch".into(),
+        bench.batch.to_string(),
+        "--horizon".into(),
+        bench.horizon.to_string(),
+        "--iterations".into(),
+        bench.iterations.to_string(),
+        "--actions".into(),
+        bench.n_actions.to_string(),
+    ];
+    let stdout = run_python_script(&script, &args)?;
     for line in stdout.lines().filter(|l| l.contains(" s/call")) {
         println!("  PyTorch  {line}");
         let mut fields = line.split_whitespace();

@@ -1,7 +1,9 @@
 //! Shared helpers for the bench binaries.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
+use anyhow::{bail, Context, Result};
 use rem_envs::atari::AtariConfig;
 
 /// A knob read from the environment, `default` when unset or unparsable.
@@ -16,4 +18,22 @@ pub fn env_usize(name: &str, default: usize) -> usize {
 /// (the one the Atari worker uses).
 pub fn python() -> PathBuf {
     AtariConfig::train("Breakout").python_command()
+}
+
+/// Runs a comparison-side Python script under [`python`] and returns its standard
+/// output; a script that fails is an error carrying its standard error.
+pub fn run_python_script(script: &Path, args: &[String]) -> Result<String> {
+    let output = Command::new(python())
+        .arg(script)
+        .args(args)
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !output.status.success() {
+        bail!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

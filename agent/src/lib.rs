@@ -15,6 +15,7 @@
 
 pub mod actor_critic;
 pub mod actor_critic_trainer;
+pub mod allocator;
 pub mod batches;
 pub mod bench;
 pub mod checkpoint_file;

@@ -311,6 +311,7 @@ struct BenchPhasesArgs {
 }
 
 fn main() {
+    rem_agent::allocator::keep_freed_memory();
     if let Err(error) = run(Cli::parse()) {
         if error.is::<RunStopped>() {
             eprintln!("stopped: {error}");
