@@ -11,11 +11,10 @@
 //! (default 50000), REM_BENCH_REPEATS (default 3), REM_PYTHON (default python3).
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use rem_benches::{env_usize, python, run_python_script};
+use rem_benches::{env_usize, python, python_imports, run_python_script};
 use rem_envs::atari::{AtariConfig, AtariEnv};
 use rem_envs::native::{make_native, NATIVE_GAMES};
 use rem_envs::rng::SplitMix64;
@@ -44,14 +43,6 @@ fn measure(env: &mut dyn Env, steps: usize, seed: u64) -> Result<f64> {
     let start = Instant::now();
     run(env, steps, &mut rng)?;
     Ok(steps as f64 / start.elapsed().as_secs_f64())
-}
-
-/// The Python side needs ale-py and Pillow (its resize).
-fn ale_py_available() -> bool {
-    Command::new(python())
-        .args(["-c", "import ale_py, numpy, PIL.Image"])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// Runs the plain-Python baseline and reads its `steps_per_sec=` figure.
@@ -105,7 +96,8 @@ fn main() -> Result<()> {
         );
     }
 
-    if !ale_py_available() {
+    // The Python side needs ale-py and Pillow (its resize).
+    if !python_imports("ale_py, numpy, PIL.Image") {
         println!(
             "Atari: SKIPPED, ale-py or Pillow not installed for {} \
              (python3 -m pip install ale-py==0.12.1 pillow==13.0.0)",

@@ -12,12 +12,11 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use burn::backend::{Autodiff, Flex};
 use rem_agent::bench::{run_imagine_bench, BenchSize, ImagineBench};
-use rem_benches::{env_usize, python, run_python_script};
+use rem_benches::{env_usize, python, python_imports, run_python_script};
 
 /// Seconds per call of each generator (`Pop`, `TokenByToken`), fastest run kept.
 type Fastest = BTreeMap<String, f64>;
@@ -42,13 +41,6 @@ fn measure_ours(bench: &ImagineBench, fastest: &mut Fastest) -> Result<()> {
         keep_fastest(fastest, format!("{:?}", r.generator), r.seconds_per_call);
     }
     Ok(())
-}
-
-fn torch_available() -> bool {
-    Command::new(python())
-        .args(["-c", "import torch"])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// Runs the mirror and reads its `<generator> <seconds> s/call ...` lines.
@@ -99,7 +91,7 @@ fn main() -> Result<()> {
     let batch = env_usize("REM_BENCH_BATCH", 8);
     let iterations = env_usize("REM_BENCH_ITERATIONS", 2).max(1);
     let repeats = env_usize("REM_BENCH_REPEATS", 2).max(1);
-    let with_torch = torch_available();
+    let with_torch = python_imports("torch");
     if !with_torch {
         println!(
             "PyTorch side: SKIPPED, torch not installed for {} (python3 -m pip install torch)",

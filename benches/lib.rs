@@ -20,6 +20,14 @@ pub fn python() -> PathBuf {
     AtariConfig::train("Breakout").python_command()
 }
 
+/// Whether [`python`] can import `modules` (a comma-separated list, as in `import`).
+pub fn python_imports(modules: &str) -> bool {
+    Command::new(python())
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Runs a comparison-side Python script under [`python`] and returns its standard
 /// output; a script that fails is an error carrying its standard error.
 pub fn run_python_script(script: &Path, args: &[String]) -> Result<String> {
