@@ -97,14 +97,19 @@ impl RetNetConfig {
     }
 }
 
-/// Gives every float parameter a new id, so that copies of a module train as separate
-/// parameters (the optimiser keys its state and gradients by id).
+/// Gives every float parameter a new id and a tensor of its own, so that copies of a
+/// module train as separate parameters: the optimiser keys its state and gradients by
+/// id, and autodiff sums the gradients of all uses of one tensor into one.
 struct FreshParamIds;
 
 impl<B: Backend> ModuleMapper<B> for FreshParamIds {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
         let (_, tensor, mapper) = param.consume();
-        Param::from_mapped_value(ParamId::new(), tensor, mapper)
+        let tracked = tensor.is_require_grad();
+        // A detached tensor is a new autodiff leaf over the same values.
+        let own = tensor.detach();
+        let own = if tracked { own.require_grad() } else { own };
+        Param::from_mapped_value(ParamId::new(), own, mapper)
     }
 }
 

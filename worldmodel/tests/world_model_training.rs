@@ -242,3 +242,27 @@ fn assert_same_params<M: Module<B>>(a: &M, b: &M) {
         assert!(worst < 1e-7, "a parameter differs by {worst}");
     }
 }
+
+#[test]
+fn every_layer_has_its_own_gradient_from_the_first_step() {
+    // The layers start as copies of one layer: unless each copy is an autodiff leaf of
+    // its own, the first backward pass hands one layer the sum of all the layers'
+    // gradients and the others none.
+    let device = Default::default();
+    B::seed(&device, 5);
+    let model = tiny_model(&device);
+    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let loss = model.loss(&codebook, &toy_batch(&device, 3, 5, 2), 2);
+    let grads = GradientsParams::from_grads(loss.total.backward(), &model);
+    struct Count<'a>(&'a GradientsParams, usize, usize);
+    impl ModuleVisitor<B> for Count<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.1 += 1;
+            self.2 += usize::from(self.0.get::<Flex, D>(param.id).is_some());
+        }
+    }
+    let mut count = Count(&grads, 0, 0);
+    model.visit(&mut count);
+    assert_eq!(count.2, count.1, "parameters with a gradient, of all");
+}
+
