@@ -113,6 +113,12 @@ pub struct WorldModelSection {
     /// Training sequences in blocks of 65 tokens; the first `context_blocks` carry no loss.
     pub seq_blocks: usize,
     pub context_blocks: usize,
+    /// Threads a training batch is split over: each runs a share of the rows with
+    /// its own autodiff graph and the gradients are added in row order, so a run is
+    /// reproducible for a given value. Values differ in the floats' summation order.
+    /// Needs `dropout = 0` above 1: the backend draws dropout masks from one global
+    /// stream, which threads would read in the order they happen to run.
+    pub threads: usize,
     pub optim: OptimSection,
 }
 
@@ -242,6 +248,7 @@ impl Default for WorldModelSection {
             dropout: model.dropout,
             seq_blocks: 10,
             context_blocks: optim.context_blocks,
+            threads: optim.threads,
             optim: OptimSection {
                 lr: optim.learning_rate,
                 weight_decay: optim.weight_decay as f32,
@@ -323,6 +330,7 @@ impl From<&WorldModelSection> for WorldModelTrainerConfig {
             weight_decay: o.weight_decay as f64,
             max_grad_norm: o.grad_clip,
             context_blocks: section.context_blocks,
+            threads: section.threads,
         }
     }
 }
@@ -388,6 +396,19 @@ impl RunConfig {
         }
         if self.world_model.context_blocks >= self.world_model.seq_blocks {
             bail!("world_model.context_blocks must be smaller than world_model.seq_blocks");
+        }
+        let w = &self.world_model;
+        if w.threads == 0 {
+            bail!("world_model.threads must be at least 1");
+        }
+        if w.threads > 1 && w.dropout > 0.0 {
+            bail!(
+                "world_model.threads {} needs world_model.dropout = 0 (it is {}): dropout \
+                 masks come from the backend's one random stream, which threads would read \
+                 in whatever order they run, so the run would not be reproducible",
+                w.threads,
+                w.dropout
+            );
         }
         if self.collect.envs == 0 {
             bail!("collect.envs must be at least 1");

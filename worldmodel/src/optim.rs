@@ -2,7 +2,7 @@
 
 use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamW, AdamWConfig, GradientsAccumulator, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
 
@@ -40,9 +40,82 @@ pub fn descend<B: AutodiffBackend, M: AutodiffModule<B>>(
     max_norm: f32,
 ) -> (M, f32) {
     let grads = GradientsParams::from_grads(loss.backward(), &model);
+    apply_gradients(optimizer, model, grads, lr, max_norm)
+}
+
+/// The second half of [`descend`]: the global norm of `grads` clipped to `max_norm`,
+/// AdamW at `lr`. Returns the updated model and the gradient norm before clipping.
+pub fn apply_gradients<B: AutodiffBackend, M: AutodiffModule<B>>(
+    optimizer: &mut OptimizerAdaptor<AdamW, M, B>,
+    model: M,
+    grads: GradientsParams,
+    lr: f64,
+    max_norm: f32,
+) -> (M, f32) {
     let (grads, grad_norm) = clip_grad_norm(&model, grads, max_norm);
     let model = optimizer.step(lr, model, grads);
     (model, grad_norm.into_scalar().elem::<f32>())
+}
+
+/// The gradients of a loss that is a sum over shards of a batch, and what
+/// `loss_of(model, shard)` returned beside each shard's loss term.
+///
+/// One shard runs on the calling thread against `model` itself, exactly as a plain
+/// backward pass. Several run on threads of their own, each against a copy of
+/// `model` whose parameters are fresh autodiff leaves (same parameter ids), so that
+/// every shard builds and walks its own graph: parameters shared by the shards would
+/// merge their graphs under one lock. The shards' gradients are then added in shard
+/// order, so the result does not depend on which thread finishes first.
+pub fn sharded_gradients<B, M, S, O, F>(
+    model: &M,
+    shards: Vec<S>,
+    loss_of: F,
+) -> (GradientsParams, Vec<O>)
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    S: Send,
+    O: Send,
+    F: Fn(&M, S) -> (Tensor<B, 1>, O) + Sync,
+{
+    if shards.len() == 1 {
+        let shard = shards.into_iter().next().expect("one shard");
+        let (loss, out) = loss_of(model, shard);
+        return (
+            GradientsParams::from_grads(loss.backward(), model),
+            vec![out],
+        );
+    }
+    let per_shard: Vec<(GradientsParams, O)> = std::thread::scope(|scope| {
+        let running: Vec<_> = shards
+            .into_iter()
+            .map(|shard| {
+                // One `valid()` per shard: a clone of an inner module would forget
+                // which parameters require gradients.
+                let (inner, loss_of) = (model.valid(), &loss_of);
+                scope.spawn(move || {
+                    let copy = M::from_inner(inner);
+                    let (loss, out) = loss_of(&copy, shard);
+                    (GradientsParams::from_grads(loss.backward(), &copy), out)
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|thread| {
+                thread
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+            })
+            .collect()
+    });
+    let mut sum = GradientsAccumulator::<M>::new();
+    let mut outs = Vec::with_capacity(per_shard.len());
+    for (grads, out) in per_shard {
+        sum.accumulate(model, grads);
+        outs.push(out);
+    }
+    (sum.grads(), outs)
 }
 
 /// Decoupled weight decay applied to the weights of `Linear` layers only: biases,

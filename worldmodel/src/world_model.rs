@@ -132,6 +132,50 @@ pub struct TokenBatch<B: Backend> {
     pub mask: Tensor<B, 2, Bool>,
 }
 
+impl<B: Backend> TokenBatch<B> {
+    pub fn rows(&self) -> usize {
+        self.tokens.dims()[0]
+    }
+
+    /// The batch cut into `shards` runs of consecutive rows (fewer when there are fewer
+    /// rows), the first ones a row longer when the rows do not divide evenly.
+    pub fn split_rows(&self, shards: usize) -> Vec<Self> {
+        let rows = self.rows();
+        let shards = shards.clamp(1, rows.max(1));
+        let mut start = 0;
+        (0..shards)
+            .map(|i| {
+                let len = rows / shards + usize::from(i < rows % shards);
+                let shard = self.narrow_rows(start, len);
+                start += len;
+                shard
+            })
+            .collect()
+    }
+
+    fn narrow_rows(&self, start: usize, len: usize) -> Self {
+        Self {
+            tokens: self.tokens.clone().narrow(0, start, len),
+            actions: self.actions.clone().narrow(0, start, len),
+            rewards: self.rewards.clone().narrow(0, start, len),
+            ends: self.ends.clone().narrow(0, start, len),
+            mask: self.mask.clone().narrow(0, start, len),
+        }
+    }
+
+    /// The real steps of blocks `context..T` over all rows, at least 1: the divisor of
+    /// every mean in the loss.
+    pub fn loss_steps(&self, context: usize) -> Tensor<B, 1> {
+        let [_, blocks] = self.mask.dims();
+        self.mask
+            .clone()
+            .narrow(1, context, blocks - context)
+            .float()
+            .sum()
+            .clamp_min(1.0)
+    }
+}
+
 /// Outputs of the POP training pass for blocks `context..T`.
 #[derive(Debug, Clone)]
 pub struct WorldModelOutput<B: Backend> {
@@ -279,6 +323,20 @@ impl<B: Backend> WorldModel<B> {
         batch: &TokenBatch<B>,
         context: usize,
     ) -> WorldModelLoss<B> {
+        self.loss_share(codebook, batch, context, batch.loss_steps(context))
+    }
+
+    /// The terms of [`Self::loss`] that rows `batch` contribute to a larger batch
+    /// with `steps` real steps ([`TokenBatch::loss_steps`] of the whole): sums over
+    /// these rows divided by `steps`, so that the shares of all rows add up to the
+    /// whole batch's loss.
+    pub fn loss_share(
+        &self,
+        codebook: &Tensor<B, 2>,
+        batch: &TokenBatch<B>,
+        context: usize,
+        steps: Tensor<B, 1>,
+    ) -> WorldModelLoss<B> {
         let out = self.forward_train(
             codebook,
             batch.tokens.clone(),
@@ -303,9 +361,10 @@ impl<B: Backend> WorldModel<B> {
             batch.ends.clone().narrow(1, context, predicted),
         );
 
-        let obs = masked_mean(obs_nll, mask.clone());
-        let reward = masked_mean(reward_nll, mask.clone());
-        let done = masked_mean(done_nll, mask);
+        let masked_share = |nll: Tensor<B, 2>| (nll * mask.clone()).sum() / steps.clone();
+        let obs = masked_share(obs_nll);
+        let reward = masked_share(reward_nll);
+        let done = masked_share(done_nll);
         WorldModelLoss {
             total: obs.clone() + reward.clone() + done.clone(),
             obs,
@@ -326,13 +385,4 @@ pub fn token_nll<B: Backend, const D: usize, const DT: usize>(
         .gather(D - 1, targets.unsqueeze_dim::<D>(DT))
         .neg()
         .squeeze_dim::<DT>(D - 1)
-}
-
-/// Mean of `values` where `mask` is 1; zero when nothing is masked in.
-pub fn masked_mean<B: Backend, const D: usize>(
-    values: Tensor<B, D>,
-    mask: Tensor<B, D>,
-) -> Tensor<B, 1> {
-    let count = mask.clone().sum().clamp_min(1.0);
-    (values * mask).sum() / count
 }

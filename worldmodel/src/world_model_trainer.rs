@@ -1,5 +1,6 @@
 //! One optimisation step of the world model (algorithm.md, section 5): AdamW with decoupled
-//! weight decay on `Linear` weights only, and global gradient-norm clipping.
+//! weight decay on `Linear` weights only, and global gradient-norm clipping. The batch
+//! may be split over threads (`threads`), each running its share of the rows.
 
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::AdamW;
@@ -7,8 +8,8 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::optim::{adamw, descend, DecayLinearWeights};
-use crate::world_model::{TokenBatch, WorldModel};
+use crate::optim::{adamw, apply_gradients, sharded_gradients, DecayLinearWeights};
+use crate::world_model::{TokenBatch, WorldModel, WorldModelLoss};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +20,15 @@ pub struct WorldModelTrainerConfig {
     pub max_grad_norm: f32,
     /// Leading blocks of each sequence that only build context (no loss).
     pub context_blocks: usize,
+    /// Threads the batch's rows are split over, each with its own autodiff graph;
+    /// the gradients are added in row order. A run is reproducible for a given
+    /// value; different values sum in a different order, so their floats differ.
+    #[serde(default = "one_thread")]
+    pub threads: usize,
+}
+
+fn one_thread() -> usize {
+    1
 }
 
 impl Default for WorldModelTrainerConfig {
@@ -28,6 +38,7 @@ impl Default for WorldModelTrainerConfig {
             weight_decay: 0.05,
             max_grad_norm: 100.0,
             context_blocks: 2,
+            threads: 1,
         }
     }
 }
@@ -64,12 +75,21 @@ impl<B: AutodiffBackend> WorldModelTrainer<B> {
         codebook: &Tensor<B, 2>,
         batch: &TokenBatch<B>,
     ) -> (WorldModel<B>, WorldModelStepStats) {
-        let loss = model.loss(codebook, batch, self.config.context_blocks);
+        let context = self.config.context_blocks;
+        let steps = batch.loss_steps(context);
+        let (grads, shares) = sharded_gradients(
+            &model,
+            batch.split_rows(self.config.threads),
+            |model: &WorldModel<B>, rows: TokenBatch<B>| {
+                let share = model.loss_share(codebook, &rows, context, steps.clone());
+                (share.total.clone(), share)
+            },
+        );
         let lr = self.config.learning_rate;
-        let (model, grad_norm) = descend(
+        let (model, grad_norm) = apply_gradients(
             &mut self.optimizer,
             model,
-            &loss.total,
+            grads,
             lr,
             self.config.max_grad_norm,
         );
@@ -77,12 +97,18 @@ impl<B: AutodiffBackend> WorldModelTrainer<B> {
             model,
             &mut DecayLinearWeights::new(lr, self.config.weight_decay),
         );
-        let scalar = |t: Tensor<B, 1>| t.into_scalar().elem::<f32>();
+        let sum = |term: fn(&WorldModelLoss<B>) -> &Tensor<B, 1>| {
+            let mut values = shares
+                .iter()
+                .map(|share| term(share).clone().into_scalar().elem::<f32>());
+            let first = values.next().expect("at least one shard");
+            values.fold(first, |sum, value| sum + value)
+        };
         let stats = WorldModelStepStats {
-            total: scalar(loss.total),
-            obs: scalar(loss.obs),
-            reward: scalar(loss.reward),
-            done: scalar(loss.done),
+            total: sum(|l| &l.total),
+            obs: sum(|l| &l.obs),
+            reward: sum(|l| &l.reward),
+            done: sum(|l| &l.done),
             grad_norm,
         };
         (model, stats)

@@ -6,7 +6,7 @@ use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Distribution, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
-use rem_worldmodel::optim::{adamw, DecayLinearWeights};
+use rem_worldmodel::optim::{adamw, sharded_gradients, DecayLinearWeights};
 use rem_worldmodel::tokenizer::{TokenizerConfig, TokenizerTrainer, TokenizerTrainerConfig};
 use rem_worldmodel::world_model::{TokenBatch, WorldModel, WorldModelConfig};
 use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
@@ -190,6 +190,7 @@ fn the_trainers_build_their_optimiser_from_the_shared_adamw() {
         weight_decay: 0.05,
         max_grad_norm: 1e9,
         context_blocks: 2,
+        threads: 1,
     };
     // The loss materialises the lazily initialised parameters, so the clone shares them.
     let loss = model.loss(&codebook, &batch, 2);
@@ -218,6 +219,97 @@ fn the_trainers_build_their_optimiser_from_the_shared_adamw() {
     let mut reference = adamw::<B, _>(tk_config.weight_decay);
     let expected = reference.step(tk_config.learning_rate, tokenizer, grads);
     assert_same_params(&trained, &expected);
+}
+
+#[test]
+fn a_batch_split_over_threads_has_the_whole_batchs_loss_and_gradients() {
+    let device = Default::default();
+    B::seed(&device, 5);
+    let model = tiny_model(&device);
+    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    // Five rows, the last one padded at its end: shares of 2, 2 and 1 rows.
+    let batch = toy_batch(&device, 5, 5, 2);
+    let whole = model.loss(&codebook, &batch, 2);
+    let expected = GradientsParams::from_grads(whole.total.backward(), &model);
+
+    let rows = batch.split_rows(3);
+    assert_eq!(
+        rows.iter().map(TokenBatch::rows).collect::<Vec<_>>(),
+        [2, 2, 1]
+    );
+    let steps = batch.loss_steps(2);
+    let (grads, shares) = sharded_gradients(&model, rows, |model: &WorldModel<B>, rows| {
+        let share = model.loss_share(&codebook, &rows, 2, steps.clone());
+        (share.total.clone(), share)
+    });
+    let summed: f32 = shares
+        .iter()
+        .map(|share| share.total.clone().into_scalar())
+        .sum();
+    let whole_total = whole.total.into_scalar();
+    assert!(
+        (summed - whole_total).abs() < 1e-6 * whole_total.abs(),
+        "shares add up to {summed}, the whole batch's loss is {whole_total}"
+    );
+    assert_same_grads(&model, &expected, &grads);
+}
+
+#[test]
+fn steps_split_over_threads_are_reproducible() {
+    let device = Default::default();
+    B::seed(&device, 6);
+    let model = tiny_model(&device);
+    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    // The loss materialises the lazily initialised parameters, so the clones share them.
+    let _ = model.loss(&codebook, &toy_batch(&device, 1, 5, 0), 2);
+    let config = WorldModelTrainerConfig {
+        threads: 2,
+        ..WorldModelTrainerConfig::default()
+    };
+    let train = || {
+        let mut trainer = WorldModelTrainer::new(config.clone());
+        let mut trained = model.clone();
+        let mut totals = vec![];
+        for seed in 0..3 {
+            let batch = toy_batch(&device, 4, 5, seed);
+            let (next, stats) = trainer.step(trained, &codebook, &batch);
+            trained = next;
+            totals.push(stats.total);
+        }
+        (trained, totals)
+    };
+    let (first, first_totals) = train();
+    let (second, second_totals) = train();
+    assert_eq!(first_totals, second_totals);
+    assert_same_params(&first, &second);
+}
+
+/// Every parameter of `model` has a gradient in both `a` and `b`, equal to within
+/// float rounding (relative to the largest entry of the gradient).
+fn assert_same_grads(model: &WorldModel<B>, a: &GradientsParams, b: &GradientsParams) {
+    struct Compare<'a>(&'a GradientsParams, &'a GradientsParams);
+    impl ModuleVisitor<B> for Compare<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let read = |g: &GradientsParams| -> Option<Vec<f32>> {
+                let grad = g.get::<Flex, D>(param.id)?;
+                Some(grad.into_data().to_vec().unwrap())
+            };
+            let (x, y) = match (read(self.0), read(self.1)) {
+                (Some(x), Some(y)) => (x, y),
+                _ => panic!("a parameter lacks a gradient"),
+            };
+            let scale = x.iter().fold(1e-12f32, |m, v| m.max(v.abs()));
+            let worst = x
+                .iter()
+                .zip(&y)
+                .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
+            assert!(
+                worst <= 1e-5 * scale,
+                "a gradient differs by {worst} (scale {scale})"
+            );
+        }
+    }
+    model.visit(&mut Compare(a, b));
 }
 
 /// Every float parameter of `a` equals the one of `b` at the same place.
@@ -265,4 +357,3 @@ fn every_layer_has_its_own_gradient_from_the_first_step() {
     model.visit(&mut count);
     assert_eq!(count.2, count.1, "parameters with a gradient, of all");
 }
-
