@@ -114,7 +114,7 @@ fn main() -> Result<()> {
             context_blocks + 1,
         )?;
         let tokens = token_batch::<Train>(&tokenizer, &segments, &mut cache, &device)?;
-        let (next, stats) = trainer.step(model, &codebook, &tokens);
+        let (next, stats) = trainer.step(model, &codebook, &tokens, step as u64);
         model = next;
         train_obs += stats.obs;
         count += 1;

@@ -115,9 +115,8 @@ pub struct WorldModelSection {
     pub context_blocks: usize,
     /// Threads a training batch is split over: each runs a share of the rows with
     /// its own autodiff graph and the gradients are added in row order, so a run is
-    /// reproducible for a given value. Values differ in the floats' summation order.
-    /// Needs `dropout = 0` above 1: the backend draws dropout masks from one global
-    /// stream, which threads would read in the order they happen to run.
+    /// reproducible for a given value. Values differ in the floats' summation order
+    /// and in the dropout masks (each share draws its own).
     pub threads: usize,
     pub optim: OptimSection,
 }
@@ -400,15 +399,6 @@ impl RunConfig {
         let w = &self.world_model;
         if w.threads == 0 {
             bail!("world_model.threads must be at least 1");
-        }
-        if w.threads > 1 && w.dropout > 0.0 {
-            bail!(
-                "world_model.threads {} needs world_model.dropout = 0 (it is {}): dropout \
-                 masks come from the backend's one random stream, which threads would read \
-                 in whatever order they run, so the run would not be reproducible",
-                w.threads,
-                w.dropout
-            );
         }
         if self.collect.envs == 0 {
             bail!("collect.envs must be at least 1");

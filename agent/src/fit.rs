@@ -10,6 +10,7 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
+use rem_envs::rng::{mix_seed, SplitMix64};
 use rem_envs::store::{EpisodeStore, Padding};
 use rem_envs::vector::EnvPool;
 use rem_envs::{make_env, EnvMode, FRAME_BYTES};
@@ -82,8 +83,10 @@ pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Re
 
     // The world model on the frozen tokenizer's tokens.
     let mut tokens = TokenCache::default();
+    let mut dropout_seeds = SplitMix64::new(mix_seed(settings.seed, 3));
     let token_ce = train_steps("world model", settings.world_model_steps, || {
-        let stats = learner.world_model_step(&store, &mut tokens, &mut rng)?;
+        let dropout_seed = dropout_seeds.next_u64();
+        let stats = learner.world_model_step(&store, &mut tokens, &mut rng, dropout_seed)?;
         let line = format!(
             "token CE {:.4}  reward CE {:.4}  done CE {:.4}",
             stats.obs, stats.reward, stats.done

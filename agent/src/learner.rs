@@ -68,12 +68,14 @@ impl<B: AutodiffBackend> Learner<B> {
         Ok(stats)
     }
 
-    /// One world-model step on block sequences, read through the frozen tokenizer.
+    /// One world-model step on block sequences, read through the frozen tokenizer;
+    /// `dropout_seed` seeds its dropout masks.
     pub fn world_model_step(
         &mut self,
         store: &EpisodeStore,
         tokens: &mut TokenCache,
         rng: &mut impl Rng,
+        dropout_seed: u64,
     ) -> Result<WorldModelStepStats> {
         let w = &self.config.world_model;
         let segments = store.sample_segments(
@@ -86,9 +88,12 @@ impl<B: AutodiffBackend> Learner<B> {
         let tokenizer = self.models.tokenizer.valid();
         let batch = token_batch::<B>(&tokenizer, &segments, tokens, &self.device)?;
         let codebook = Tensor::<B, 2>::from_inner(tokenizer.codebook());
-        let (model, stats) =
-            self.world_model
-                .step(self.models.world_model.clone(), &codebook, &batch);
+        let (model, stats) = self.world_model.step(
+            self.models.world_model.clone(),
+            &codebook,
+            &batch,
+            dropout_seed,
+        );
         self.models.world_model = model;
         Ok(stats)
     }

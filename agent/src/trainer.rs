@@ -14,7 +14,7 @@ use burn::tensor::backend::AutodiffBackend;
 use indicatif::ProgressBar;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use rem_envs::rng::mix_seed;
+use rem_envs::rng::{mix_seed, SplitMix64};
 use rem_envs::store::EpisodeStore;
 
 use crate::batches::TokenCache;
@@ -162,9 +162,10 @@ impl<B: AutodiffBackend> Trainer<B> {
         // The tokenizer is frozen from here to the end of the epoch.
         let mut tokens = TokenCache::default();
         if w.trains_in(epoch) {
+            let mut dropout_seeds = SplitMix64::new(derive_seed(c.seed, epoch, 3));
             m.world_model = Some(clock.time("world_model", || {
                 self.phase("world_model", epoch, w.steps_per_epoch, |l, store| {
-                    l.world_model_step(store, &mut tokens, &mut rng)
+                    l.world_model_step(store, &mut tokens, &mut rng, dropout_seeds.next_u64())
                 })
             })?);
         }

@@ -5,9 +5,10 @@
 //! one [`RetentionState`] per layer gathered in a [`RetNetState`].
 
 use crate::activation::silu;
+use crate::dropout::Dropout;
 use crate::error::ConfigError;
 use burn::module::{Module, ModuleMapper, Param, ParamId};
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -79,7 +80,7 @@ impl RetNetConfig {
             ffn_norm: self.layer_norm(device),
             ffn_in: xavier_linear(self.d_model, self.ffn, device),
             ffn_out: xavier_linear(self.ffn, self.d_model, device),
-            dropout: DropoutConfig::new(self.dropout).init(),
+            dropout: Dropout::new(self.dropout),
         }
         // burn initialises parameters lazily, and a clone of a lazy parameter draws
         // its own values: materialise them once before copying.

@@ -8,6 +8,9 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 use serde::{Deserialize, Serialize};
 
+use rem_envs::rng::mix_seed;
+
+use crate::dropout::with_dropout_stream;
 use crate::optim::{adamw, apply_gradients, sharded_gradients, DecayLinearWeights};
 use crate::world_model::{TokenBatch, WorldModel, WorldModelLoss};
 
@@ -20,9 +23,9 @@ pub struct WorldModelTrainerConfig {
     pub max_grad_norm: f32,
     /// Leading blocks of each sequence that only build context (no loss).
     pub context_blocks: usize,
-    /// Threads the batch's rows are split over, each with its own autodiff graph;
-    /// the gradients are added in row order. A run is reproducible for a given
-    /// value; different values sum in a different order, so their floats differ.
+    /// Threads the batch's rows are split over, each with its own autodiff graph and
+    /// dropout stream; the gradients are added in row order. A run is reproducible
+    /// for a given value; different values differ in summation order and masks.
     #[serde(default = "one_thread")]
     pub threads: usize,
 }
@@ -68,21 +71,30 @@ impl<B: AutodiffBackend> WorldModelTrainer<B> {
         &self.config
     }
 
-    /// One step on `batch`; the codebook is the tokenizer's, detached.
+    /// One step on `batch`; the codebook is the tokenizer's, detached. Share `i` of
+    /// the batch draws its dropout masks from a stream seeded with
+    /// `mix_seed(dropout_seed, i)`.
     pub fn step(
         &mut self,
         model: WorldModel<B>,
         codebook: &Tensor<B, 2>,
         batch: &TokenBatch<B>,
+        dropout_seed: u64,
     ) -> (WorldModel<B>, WorldModelStepStats) {
         let context = self.config.context_blocks;
         let steps = batch.loss_steps(context);
+        let shares = batch
+            .split_rows(self.config.threads)
+            .into_iter()
+            .enumerate();
         let (grads, shares) = sharded_gradients(
             &model,
-            batch.split_rows(self.config.threads),
-            |model: &WorldModel<B>, rows: TokenBatch<B>| {
-                let share = model.loss_share(codebook, &rows, context, steps.clone());
-                (share.total.clone(), share)
+            shares.collect(),
+            |model: &WorldModel<B>, (i, rows): (usize, TokenBatch<B>)| {
+                with_dropout_stream(mix_seed(dropout_seed, i as u64), || {
+                    let share = model.loss_share(codebook, &rows, context, steps.clone());
+                    (share.total.clone(), share)
+                })
             },
         );
         let lr = self.config.learning_rate;

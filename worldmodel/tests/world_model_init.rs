@@ -6,9 +6,10 @@ use std::collections::HashSet;
 
 use burn::backend::{Autodiff, Flex};
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param, ParamId};
-use burn::nn::{DropoutConfig, Linear};
+use burn::nn::Linear;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
+use rem_worldmodel::dropout::{with_dropout_stream, Dropout};
 use rem_worldmodel::retention::MultiScaleRetentionConfig;
 use rem_worldmodel::retnet::{RetNet, RetNetConfig};
 use rem_worldmodel::world_model::WorldModelConfig;
@@ -127,12 +128,14 @@ fn retention_output_is_dropped_out_in_training_only() {
     let x = Tensor::<B, 3>::random([2, 6, 16], Distribution::Normal(0.0, 1.0), &device);
     let state = layer.zero_state(2, &device);
     let run = |l: &rem_worldmodel::retention::MultiScaleRetention<B>| {
-        values(l.forward_parallel(x.clone(), &state).0.inner())
+        with_dropout_stream(1, || {
+            values(l.forward_parallel(x.clone(), &state).0.inner())
+        })
     };
     // A run materialises the lazily initialised weights, so the copy shares them.
     let trained = run(&layer);
     let mut without = layer.clone();
-    without.dropout = DropoutConfig::new(0.0).init();
+    without.dropout = Dropout::new(0.0);
     let plain = run(&without);
     let differing = plain
         .iter()

@@ -6,6 +6,7 @@ use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Distribution, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
+use rem_worldmodel::dropout::with_dropout_stream;
 use rem_worldmodel::optim::{adamw, sharded_gradients, DecayLinearWeights};
 use rem_worldmodel::tokenizer::{TokenizerConfig, TokenizerTrainer, TokenizerTrainerConfig};
 use rem_worldmodel::world_model::{TokenBatch, WorldModel, WorldModelConfig};
@@ -196,7 +197,7 @@ fn the_trainers_build_their_optimiser_from_the_shared_adamw() {
     let loss = model.loss(&codebook, &batch, 2);
     let grads = GradientsParams::from_grads(loss.total.backward(), &model);
     let mut trainer = WorldModelTrainer::new(config.clone());
-    let (trained, _) = trainer.step(model.clone(), &codebook, &batch);
+    let (trained, _) = trainer.step(model.clone(), &codebook, &batch, 0);
     let mut reference = adamw::<B, WorldModel<B>>(0.0);
     let expected = reference.step(config.learning_rate, model, grads);
     let expected = expected.map(&mut DecayLinearWeights::new(
@@ -258,21 +259,24 @@ fn a_batch_split_over_threads_has_the_whole_batchs_loss_and_gradients() {
 fn steps_split_over_threads_are_reproducible() {
     let device = Default::default();
     B::seed(&device, 6);
-    let model = tiny_model(&device);
+    // With dropout: each share of a batch draws its masks from its own stream.
+    let mut config = WorldModelConfig::tiny(4, 8, 3);
+    config.retnet.dropout = 0.1;
+    let model: WorldModel<B> = config.init(&device);
     let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
     // The loss materialises the lazily initialised parameters, so the clones share them.
-    let _ = model.loss(&codebook, &toy_batch(&device, 1, 5, 0), 2);
-    let config = WorldModelTrainerConfig {
+    with_dropout_stream(0, || model.loss(&codebook, &toy_batch(&device, 1, 5, 0), 2));
+    let trainer_config = WorldModelTrainerConfig {
         threads: 2,
         ..WorldModelTrainerConfig::default()
     };
     let train = || {
-        let mut trainer = WorldModelTrainer::new(config.clone());
+        let mut trainer = WorldModelTrainer::new(trainer_config.clone());
         let mut trained = model.clone();
         let mut totals = vec![];
         for seed in 0..3 {
             let batch = toy_batch(&device, 4, 5, seed);
-            let (next, stats) = trainer.step(trained, &codebook, &batch);
+            let (next, stats) = trainer.step(trained, &codebook, &batch, seed);
             trained = next;
             totals.push(stats.total);
         }

@@ -105,7 +105,7 @@ pub fn run_phases_bench<B: AutodiffBackend>(
     time("world_model", work, &w.optim, &mut || {
         let mut tokens = TokenCache::default();
         learner
-            .world_model_step(&store, &mut tokens, &mut rng)
+            .world_model_step(&store, &mut tokens, &mut rng, 0)
             .map(drop)
     })?;
     let work = format!("{} rows, horizon {}", a.optim.batch, a.horizon);

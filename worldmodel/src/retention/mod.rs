@@ -17,9 +17,10 @@ pub use decay::retention_decays;
 pub use state::RetentionState;
 
 use crate::activation::silu;
+use crate::dropout::Dropout;
 use crate::error::ConfigError;
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
+use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -99,7 +100,7 @@ impl MultiScaleRetentionConfig {
             value: linear(),
             gate: linear(),
             out: linear(),
-            dropout: DropoutConfig::new(self.dropout).init(),
+            dropout: Dropout::new(self.dropout),
             n_heads: self.n_heads,
             head_dim: self.head_dim(),
         }
