@@ -100,6 +100,8 @@ pub struct TokenizerSection {
     pub vocab: usize,
     pub embed_dim: usize,
     pub base_channels: usize,
+    /// Threads a training batch is split over, as `world_model.threads`.
+    pub threads: usize,
     pub optim: OptimSection,
 }
 
@@ -223,6 +225,7 @@ impl Default for TokenizerSection {
             vocab: model.vocab,
             embed_dim: model.embed_dim,
             base_channels: model.channels[0],
+            threads: optim.threads,
             optim: OptimSection {
                 lr: optim.learning_rate,
                 weight_decay: optim.weight_decay,
@@ -316,6 +319,7 @@ impl From<&TokenizerSection> for TokenizerTrainerConfig {
             learning_rate: o.lr,
             weight_decay: o.weight_decay,
             max_grad_norm: o.grad_clip,
+            threads: section.threads,
         }
     }
 }
@@ -396,9 +400,13 @@ impl RunConfig {
         if self.world_model.context_blocks >= self.world_model.seq_blocks {
             bail!("world_model.context_blocks must be smaller than world_model.seq_blocks");
         }
-        let w = &self.world_model;
-        if w.threads == 0 {
-            bail!("world_model.threads must be at least 1");
+        for (part, threads) in [
+            ("tokenizer", self.tokenizer.threads),
+            ("world_model", self.world_model.threads),
+        ] {
+            if threads == 0 {
+                bail!("{part}.threads must be at least 1");
+            }
         }
         if self.collect.envs == 0 {
             bail!("collect.envs must be at least 1");

@@ -253,13 +253,13 @@ fn the_spec_config_takes_overrides_and_checks_them() {
 }
 
 #[test]
-fn world_model_threads_are_checked_at_load() {
-    let path = write("threads.toml", "[world_model]\nthreads = 0\n");
-    let error = format!("{:#}", RunConfig::load(&path, &[]).unwrap_err());
-    assert!(
-        error.contains("world_model.threads must be at least 1"),
-        "{error}"
-    );
+fn training_threads_are_checked_at_load() {
+    for part in ["tokenizer", "world_model"] {
+        let path = write("threads.toml", &format!("[{part}]\nthreads = 0\n"));
+        let error = format!("{:#}", RunConfig::load(&path, &[]).unwrap_err());
+        let expected = format!("{part}.threads must be at least 1");
+        assert!(error.contains(&expected), "{error}");
+    }
     // With the spec's dropout too: each share of a batch draws its own masks.
     let path = write("threads.toml", "[world_model]\nthreads = 2\n");
     assert_eq!(RunConfig::load(&path, &[]).unwrap().world_model.threads, 2);

@@ -147,3 +147,39 @@ fn reconstruction_improves_over_thirty_steps_on_a_fixed_batch() {
         last.total
     );
 }
+
+#[test]
+fn a_batch_split_over_threads_has_the_whole_batchs_loss_and_gradient_norm() {
+    let tokenizer: Tokenizer<Train> = TokenizerConfig::tiny().init(&Default::default());
+    let frames = rectangle_frames(5);
+    // The loss materialises the lazily initialised parameters, so the clones share them.
+    let _ = tokenizer.loss(
+        rem_worldmodel::tokenizer::frames_to_tensor::<Train>(&frames, &Default::default()).unwrap(),
+    );
+    let step = |threads| {
+        let config = TokenizerTrainerConfig {
+            threads,
+            ..Default::default()
+        };
+        let mut trainer = TokenizerTrainer::<Train>::new(config);
+        trainer
+            .step(tokenizer.clone(), &frames)
+            .expect("valid frames")
+            .1
+    };
+    // Five frames over three threads: shares of 2, 2 and 1.
+    let (whole, split) = (step(1), step(3));
+    for (name, a, b) in [
+        ("total", whole.total, split.total),
+        ("reconstruction", whole.reconstruction, split.reconstruction),
+        ("codebook", whole.codebook, split.codebook),
+        ("commitment", whole.commitment, split.commitment),
+        ("gradient norm", whole.grad_norm, split.grad_norm),
+    ] {
+        assert!(
+            (a - b).abs() <= 1e-5 * a.abs(),
+            "{name}: {a} whole, {b} split"
+        );
+    }
+    assert_eq!(split, step(3), "a split step repeats exactly");
+}

@@ -1,4 +1,5 @@
-//! One optimisation step of the tokenizer: AdamW with a global gradient-norm clip.
+//! One optimisation step of the tokenizer: AdamW with a global gradient-norm clip. The
+//! batch may be split over threads (`threads`), each running its share of the frames.
 
 use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
@@ -7,8 +8,8 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{frames_to_tensor, Tokenizer, TokenizerError};
-use crate::optim::{adamw, descend};
+use super::{frames_to_tensor, Tokenizer, TokenizerError, TokenizerLoss};
+use crate::optim::{adamw, apply_gradients, sharded_gradients};
 
 /// Optimiser settings; `Default` is the REM schedule for the tokenizer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +19,10 @@ pub struct TokenizerTrainerConfig {
     pub weight_decay: f32,
     /// Maximum global L2 norm of the gradient (all parameters together).
     pub max_grad_norm: f32,
+    /// Threads the batch's frames are split over, each with its own autodiff graph;
+    /// the gradients are added in frame order. A run is reproducible for a given
+    /// value; different values sum in a different order.
+    pub threads: usize,
 }
 
 impl Default for TokenizerTrainerConfig {
@@ -26,6 +31,7 @@ impl Default for TokenizerTrainerConfig {
             learning_rate: 1e-4,
             weight_decay: 0.01,
             max_grad_norm: 10.0,
+            threads: 1,
         }
     }
 }
@@ -69,28 +75,46 @@ impl<B: AutodiffBackend> TokenizerTrainer<B> {
         Ok(self.step_tensor(model, frames))
     }
 
-    /// One step on `frames` (`[B, 3, 64, 64]` in [0, 1]).
+    /// One step on `frames` (`[B, 3, 64, 64]` in [0, 1]). Each share of the frames
+    /// weighs its loss by its share of the batch, so that the shares add up to the
+    /// whole batch's mean.
     pub fn step_tensor(
         &mut self,
         model: Tokenizer<B>,
         frames: Tensor<B, 4>,
     ) -> (Tokenizer<B>, TokenizerStepStats) {
-        let loss = model.loss(frames);
+        let rows = frames.dims()[0];
+        let (grads, shares) = sharded_gradients(
+            &model,
+            frames.split(rows.div_ceil(self.config.threads.clamp(1, rows)), 0),
+            |model: &Tokenizer<B>, share: Tensor<B, 4>| {
+                let weight = share.dims()[0] as f64 / rows as f64;
+                let loss = model.loss(share).weighted(weight);
+                (loss.total.clone(), loss)
+            },
+        );
         let c = &self.config;
-        let (model, grad_norm) = descend(
+        let (model, grad_norm) = apply_gradients(
             &mut self.optimizer,
             model,
-            &loss.total,
+            grads,
             c.learning_rate,
             c.max_grad_norm,
         );
-        let scalar = |t: Tensor<B, 1>| t.into_scalar().elem::<f32>();
+        let sum = |term: fn(&TokenizerLoss<B>) -> Option<&Tensor<B, 1>>| {
+            let mut values = shares
+                .iter()
+                .filter_map(term)
+                .map(|t| t.clone().into_scalar().elem::<f32>());
+            let first = values.next()?;
+            Some(values.fold(first, |sum, value| sum + value))
+        };
         let stats = TokenizerStepStats {
-            total: scalar(loss.total),
-            reconstruction: scalar(loss.reconstruction),
-            codebook: scalar(loss.codebook),
-            commitment: scalar(loss.commitment),
-            perceptual: loss.perceptual.map(scalar),
+            total: sum(|l| Some(&l.total)).expect("at least one share"),
+            reconstruction: sum(|l| Some(&l.reconstruction)).expect("at least one share"),
+            codebook: sum(|l| Some(&l.codebook)).expect("at least one share"),
+            commitment: sum(|l| Some(&l.commitment)).expect("at least one share"),
+            perceptual: sum(|l| l.perceptual.as_ref()),
             grad_norm,
         };
         (model, stats)
