@@ -8,9 +8,11 @@ use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::AdamW;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Bool, ElementConversion, Tensor};
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
 use rem_envs::store::{EpisodeStore, Padding};
-use rem_worldmodel::optim::{adamw, descend};
+use rem_worldmodel::optim::{adamw, apply_gradients, try_sharded_gradients};
+use rem_worldmodel::stream::with_thread_stream;
 use serde::Serialize;
 
 use crate::actor_critic::{ActorCritic, ActorCriticLoss};
@@ -56,7 +58,7 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
         frozen: &FrozenModels<'_, B>,
         store: &EpisodeStore,
         cache: &mut TokenCache,
-        rng: &mut impl Rng,
+        rng: &mut (impl RngCore + Send),
     ) -> Result<(ActorCritic<B>, ActorCriticStepStats)> {
         let s = &self.settings;
         let device = model
@@ -82,40 +84,138 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
             world_temperature: s.world_temperature,
             expected_outcomes: s.expected_outcomes,
         };
-        let rollout = roll_out(frozen, &model, start, settings, rng)?;
+        let (returns, entropy_weight) = (&self.returns, s.entropy_weight);
+        let (grads, shares) = try_sharded_gradients(
+            &model,
+            Share::split(start, rng, s.threads),
+            |model: &ActorCritic<B>, share: Share<'_, B>| {
+                let terms = share.terms(frozen, model, settings, returns, entropy_weight)?;
+                anyhow::Ok((terms.loss.total.clone(), terms))
+            },
+        )?;
+        let (model, grad_norm) = apply_gradients(
+            &mut self.optimizer,
+            model,
+            grads,
+            s.optim.lr,
+            s.optim.grad_clip,
+        );
+        let sum = |term: fn(&ShareTerms<B>) -> &Tensor<B, 1>| {
+            let mut values = shares
+                .iter()
+                .map(|share| term(share).clone().into_scalar().elem::<f32>());
+            let first = values.next().expect("at least one share");
+            values.fold(first, |sum, value| sum + value)
+        };
+        let stats = ActorCriticStepStats {
+            total: sum(|t| &t.loss.total),
+            policy: sum(|t| &t.loss.policy),
+            value: sum(|t| &t.loss.value),
+            entropy: sum(|t| &t.loss.entropy),
+            imagined_reward: sum(|t| &t.imagined_reward),
+            grad_norm,
+        };
+        Ok((model, stats))
+    }
+}
 
+/// One thread's part of a step: a run of consecutive start segments, the random
+/// stream its actions are drawn from, the seed of the thread stream its imagined
+/// tokens are drawn from (none: the backend's generator, as a step on one thread
+/// always did), and its weight in the batch's means (its rows / the batch's rows).
+struct Share<'r, B: AutodiffBackend> {
+    start: StartSegments<B>,
+    rng: Box<dyn RngCore + Send + 'r>,
+    token_seed: Option<u64>,
+    weight: f64,
+}
+
+/// A share's loss terms, already weighted, and its mean imagined reward.
+struct ShareTerms<B: AutodiffBackend> {
+    loss: ActorCriticLoss<B>,
+    imagined_reward: Tensor<B, 1>,
+}
+
+impl<'r, B: AutodiffBackend> Share<'r, B> {
+    /// `start` as `threads` shares. One share draws from `rng` itself, so that a step
+    /// on one thread is the plain step; several draw from streams seeded by `rng`.
+    fn split(
+        start: StartSegments<B>,
+        rng: &'r mut (impl RngCore + Send),
+        threads: usize,
+    ) -> Vec<Self> {
+        let rows = start.tokens.dims()[0];
+        let threads = threads.clamp(1, rows.max(1));
+        if threads == 1 {
+            let rng = Box::new(rng);
+            return vec![Self {
+                start,
+                rng,
+                token_seed: None,
+                weight: 1.0,
+            }];
+        }
+        let mut first = 0;
+        (0..threads)
+            .map(|i| {
+                let len = rows / threads + usize::from(i < rows % threads);
+                let share = Self {
+                    start: start.narrow_rows(first, len),
+                    rng: Box::new(StdRng::seed_from_u64(rng.random())),
+                    token_seed: Some(rng.random()),
+                    weight: len as f64 / rows as f64,
+                };
+                first += len;
+                share
+            })
+            .collect()
+    }
+
+    /// Imagines from the share's segments, then its weighted losses on the
+    /// lambda-returns.
+    fn terms(
+        mut self,
+        frozen: &FrozenModels<'_, B>,
+        model: &ActorCritic<B>,
+        settings: RolloutSettings,
+        returns: &LambdaReturns,
+        entropy_weight: f32,
+    ) -> Result<ShareTerms<B>> {
+        let (start, rng) = (self.start, &mut self.rng);
+        let rollout = match self.token_seed {
+            Some(seed) => {
+                with_thread_stream(seed, || roll_out(frozen, model, start, settings, rng))
+            }
+            None => roll_out(frozen, model, start, settings, rng),
+        }?;
         // H observations give H - 1 transitions; the last value only bootstraps.
         let steps = settings.transitions();
-        let returns = self.returns.compute(
+        let returns = returns.compute(
             rollout.rewards.clone(),
             rollout.continues,
             rollout.values.clone().detach(),
         );
         let [batch, _] = returns.dims();
+        let device = returns.device();
         let loss = ActorCriticLoss::new(
             rollout.logits.narrow(1, 0, steps),
             rollout.actions.narrow(1, 0, steps),
             rollout.values.narrow(1, 0, steps),
             returns,
             Tensor::<B, 2, Bool>::ones([batch, steps], &device),
-            s.entropy_weight,
+            entropy_weight,
         );
-        let (model, grad_norm) = descend(
-            &mut self.optimizer,
-            model,
-            &loss.total,
-            s.optim.lr,
-            s.optim.grad_clip,
-        );
-        let scalar = |t: Tensor<B, 1>| t.into_scalar().elem::<f32>();
-        let stats = ActorCriticStepStats {
-            total: scalar(loss.total),
-            policy: scalar(loss.policy),
-            value: scalar(loss.value),
-            entropy: scalar(loss.entropy),
-            imagined_reward: scalar(rollout.rewards.mean()),
-            grad_norm,
-        };
-        Ok((model, stats))
+        let imagined_reward = rollout.rewards.mean();
+        Ok(if self.weight == 1.0 {
+            ShareTerms {
+                loss,
+                imagined_reward,
+            }
+        } else {
+            ShareTerms {
+                loss: loss.weighted(self.weight),
+                imagined_reward: imagined_reward.mul_scalar(self.weight),
+            }
+        })
     }
 }

@@ -150,6 +150,9 @@ pub struct ActorCriticSection {
     /// Use the world model's expected reward sign and end probability in imagined
     /// returns instead of drawing them (the reference draws them).
     pub expected_outcomes: bool,
+    /// Threads a training batch is split over, as `world_model.threads`; each share
+    /// of the rows imagines from its own random stream, seeded from the step's.
+    pub threads: usize,
     pub optim: OptimSection,
 }
 
@@ -281,6 +284,7 @@ impl Default for ActorCriticSection {
             world_temperature: 1.0,
             standardize_input: model.standardize_input,
             expected_outcomes: false,
+            threads: 1,
             optim: OptimSection {
                 lr: 1e-4,
                 weight_decay: 0.01,
@@ -403,6 +407,7 @@ impl RunConfig {
         for (part, threads) in [
             ("tokenizer", self.tokenizer.threads),
             ("world_model", self.world_model.threads),
+            ("actor_critic", self.actor_critic.threads),
         ] {
             if threads == 0 {
                 bail!("{part}.threads must be at least 1");

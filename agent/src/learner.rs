@@ -103,7 +103,7 @@ impl<B: AutodiffBackend> Learner<B> {
         &mut self,
         store: &EpisodeStore,
         tokens: &mut TokenCache,
-        rng: &mut impl Rng,
+        rng: &mut (impl Rng + Send),
     ) -> Result<ActorCriticStepStats> {
         let tokenizer = self.models.tokenizer.valid();
         let world_model = self.models.world_model.valid();

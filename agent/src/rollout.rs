@@ -47,6 +47,17 @@ pub struct StartSegments<B: AutodiffBackend> {
     pub mask: Tensor<B::InnerBackend, 2, Bool>,
 }
 
+impl<B: AutodiffBackend> StartSegments<B> {
+    /// Segments `first..first + len`.
+    pub fn narrow_rows(&self, first: usize, len: usize) -> Self {
+        Self {
+            tokens: self.tokens.clone().narrow(0, first, len),
+            actions: self.actions.clone().narrow(0, first, len),
+            mask: self.mask.clone().narrow(0, first, len),
+        }
+    }
+}
+
 /// A rollout of `H` imagined observations `o_0 .. o_{H-1}` (o_0 is the last real
 /// frame); the `H - 1` transitions between them carry rewards.
 pub struct Rollout<B: AutodiffBackend> {

@@ -328,3 +328,49 @@ fn sampling_rejects_bad_parameters() {
     let err = sample_action_from_logits(&[0.0, f32::NAN], 1.0, &mut rng).unwrap_err();
     assert!(err.to_string().contains("NaN"), "{err}");
 }
+
+#[test]
+fn weighted_losses_of_row_shares_add_up_to_the_batchs() {
+    let mut rng = StdRng::seed_from_u64(21);
+    let (batch, steps, n_actions) = (4, 3, 5);
+    let random = |n: usize, rng: &mut StdRng| -> Vec<f32> {
+        (0..n).map(|_| rng.random_range(-2.0..2.0)).collect()
+    };
+    let logits = random(batch * steps * n_actions, &mut rng);
+    let actions: Vec<i64> = (0..batch * steps)
+        .map(|_| rng.random_range(0..n_actions as i64))
+        .collect();
+    let (values, returns) = (
+        random(batch * steps, &mut rng),
+        random(batch * steps, &mut rng),
+    );
+    let loss_of_rows = |first: usize, rows: usize| {
+        let cells = first * steps..(first + rows) * steps;
+        let per_step = |v: &[f32]| tensor::<Cpu, 2>(v[cells.clone()].to_vec(), [rows, steps]);
+        ActorCriticLoss::new(
+            tensor::<Cpu, 3>(
+                logits[cells.start * n_actions..cells.end * n_actions].to_vec(),
+                [rows, steps, n_actions],
+            ),
+            Tensor::from_data(
+                TensorData::new(actions[cells.clone()].to_vec(), [rows, steps]),
+                &Default::default(),
+            ),
+            per_step(&values),
+            per_step(&returns),
+            Tensor::ones([rows, steps], &Default::default()),
+            ENTROPY_WEIGHT,
+        )
+    };
+    let whole = loss_of_rows(0, batch);
+    let first = loss_of_rows(0, 3).weighted(0.75);
+    let last = loss_of_rows(3, 1).weighted(0.25);
+    for (whole, first, last) in [
+        (whole.total, first.total, last.total),
+        (whole.policy, first.policy, last.policy),
+        (whole.value, first.value, last.value),
+        (whole.entropy, first.entropy, last.entropy),
+    ] {
+        assert_close(&[scalar(first) + scalar(last)], &[scalar(whole)], 1e-5);
+    }
+}

@@ -328,3 +328,25 @@ fn the_random_policy_is_scored_with_the_evaluation_protocol() {
     assert!(String::from_utf8_lossy(&without_game.stderr).contains("--game"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_run_with_every_part_split_over_threads_repeats_exactly() {
+    // Both cores busy with one run's shares, and with the other run alongside.
+    let threads = [
+        "tokenizer.threads=2",
+        "world_model.threads=2",
+        "actor_critic.threads=2",
+    ];
+    let sets: Vec<&str> = TINY.iter().chain(&threads).copied().collect();
+    let (first, second) = (temp_dir("threads-a"), temp_dir("threads-b"));
+    let mut runs = [&first, &second].map(|dir| train_with(dir, &sets).spawn().unwrap());
+    for run in &mut runs {
+        assert!(run.wait().unwrap().success());
+    }
+    let metrics = metrics_without_timings(&first);
+    assert_eq!(metrics.len(), 6);
+    assert!(metrics[5].get("actor_critic").is_some());
+    assert_eq!(metrics_without_timings(&second), metrics);
+    let _ = std::fs::remove_dir_all(&first);
+    let _ = std::fs::remove_dir_all(&second);
+}

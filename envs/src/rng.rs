@@ -34,8 +34,12 @@ impl SplitMix64 {
 
     /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
-        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        unit < p
+        self.unit() < p
+    }
+
+    /// Uniform in [0, 1), from the top 53 bits of one draw.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// -1 or +1 with equal probability.

@@ -1,32 +1,20 @@
-//! Dropout whose masks come from a seeded stream of the calling thread.
+//! Dropout whose masks come from the calling thread's seeded stream
+//! ([`crate::stream`]).
 //!
 //! burn's own dropout draws its masks from the backend's one global generator. When
 //! the shares of a batch train on several threads, the order in which they read that
 //! generator depends on timing, so a run would not repeat. Here every training step
-//! opens a stream per share with [`with_dropout_stream`], and the masks of that share
+//! opens a stream per share with [`crate::stream::with_thread_stream`], and the masks of that share
 //! are the stream's next draws, whatever the other threads do.
 //!
 //! mask_i = 1 / (1 - p) with probability 1 - p, else 0; `y = x * mask`.
-
-use std::cell::RefCell;
 
 use burn::module::{Content, DisplaySettings, Module, ModuleDisplay};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rem_envs::rng::SplitMix64;
 
-thread_local! {
-    static STREAM: RefCell<Option<SplitMix64>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` with this thread's dropout masks drawn from a stream seeded with `seed`;
-/// the thread's previous stream, if any, is back in place afterwards.
-pub fn with_dropout_stream<R>(seed: u64, f: impl FnOnce() -> R) -> R {
-    let previous = STREAM.with(|s| s.replace(Some(SplitMix64::new(seed))));
-    let result = f();
-    STREAM.with(|s| s.replace(previous));
-    result
-}
+use crate::stream::draw_from_thread_stream;
 
 /// Zeroes each element with probability `prob` and scales the rest by 1 / (1 - prob),
 /// in training (autodiff) only.
@@ -46,19 +34,15 @@ impl Dropout {
         Self { prob }
     }
 
-    /// Panics when training with `prob > 0` outside [`with_dropout_stream`].
+    /// Panics when training with `prob > 0` outside [`crate::stream::with_thread_stream`].
     pub fn forward<B: Backend, const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         if !B::ad_enabled(&x.device()) || self.prob == 0.0 {
             return x;
         }
         let shape = x.shape();
-        let mask = STREAM.with(|s| {
-            let mut stream = s.borrow_mut();
-            let stream = stream
-                .as_mut()
-                .expect("dropout in training needs a stream: run the step in with_dropout_stream");
-            keep_mask(stream, shape.num_elements(), self.prob)
-        });
+        let mask =
+            draw_from_thread_stream(|stream| keep_mask(stream, shape.num_elements(), self.prob))
+                .expect("dropout in training needs a stream: run the step in with_thread_stream");
         let mask = Tensor::from_data(TensorData::new(mask, shape), &x.device());
         x * mask
     }
@@ -95,13 +79,14 @@ impl ModuleDisplay for Dropout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stream::with_thread_stream;
     use burn::backend::{Autodiff, Flex};
 
     type AD = Autodiff<Flex>;
 
     fn masked(seed: u64, prob: f64, len: usize) -> Vec<f32> {
         let x = Tensor::<AD, 1>::ones([len], &Default::default());
-        let y = with_dropout_stream(seed, || Dropout::new(prob).forward(x));
+        let y = with_thread_stream(seed, || Dropout::new(prob).forward(x));
         y.into_data().to_vec().unwrap()
     }
 

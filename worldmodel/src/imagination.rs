@@ -10,9 +10,10 @@
 
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::retnet::RetNetState;
+use crate::stream::{draw_from_thread_stream, thread_stream_is_open};
 use crate::world_model::WorldModel;
 
 /// What the world model says about the step that an action just finished.
@@ -102,14 +103,50 @@ fn furthest_next_position<B: Backend>(state: &RetNetState<B>) -> usize {
     state.next_positions().iter().copied().max().unwrap_or(0)
 }
 
-/// Samples one class per row of `[N, C]` logits at `temperature` (0 = argmax).
+/// Samples one class per row of `[N, C]` logits at `temperature` (0 = argmax), from
+/// this thread's stream when one is open ([`crate::stream`]), else from the
+/// backend's generator.
 pub fn sample_logits<B: Backend>(logits: Tensor<B, 2>, temperature: f32) -> Tensor<B, 1, Int> {
     if temperature <= 0.0 {
         return logits.argmax(1).squeeze_dim(1);
     }
-    softmax(logits.div_scalar(temperature), 1)
-        .categorical(1)
-        .squeeze_dim(1)
+    let probs = softmax(logits.div_scalar(temperature), 1);
+    let [rows, classes] = probs.dims();
+    let device = probs.device();
+    if !thread_stream_is_open() {
+        return probs.categorical(1).squeeze_dim(1);
+    }
+    let host: Vec<f32> = probs
+        .into_data()
+        .convert::<f32>()
+        .into_vec()
+        .expect("f32 data");
+    let drawn: Vec<i64> = draw_from_thread_stream(|stream| {
+        host.chunks(classes)
+            .map(|row| inverse_cdf(row, stream.unit()) as i64)
+            .collect()
+    })
+    .expect("the stream is open");
+    Tensor::from_data(TensorData::new(drawn, [rows]), &device)
+}
+
+/// The class whose cumulative probability first exceeds `unit` (in [0, 1)) times
+/// the row's total; the last class with a non-zero probability when rounding leaves
+/// the total short.
+fn inverse_cdf(probs: &[f32], unit: f64) -> usize {
+    let target = unit * probs.iter().map(|&p| f64::from(p)).sum::<f64>();
+    let mut cumulative = 0.0;
+    let mut last_possible = 0;
+    for (class, &p) in probs.iter().enumerate() {
+        if p > 0.0 {
+            last_possible = class;
+        }
+        cumulative += f64::from(p);
+        if cumulative > target {
+            return class;
+        }
+    }
+    last_possible
 }
 
 /// Runs whole context blocks through the model as one chunk: `tokens` `[B, C, K]`,

@@ -9,6 +9,7 @@ pub mod imagination;
 pub mod optim;
 pub mod retention;
 pub mod retnet;
+pub mod stream;
 pub mod tokenizer;
 pub mod world_model;
 pub mod world_model_trainer;

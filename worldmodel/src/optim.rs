@@ -78,15 +78,37 @@ where
     O: Send,
     F: Fn(&M, S) -> (Tensor<B, 1>, O) + Sync,
 {
+    let infallible = |model: &M, shard| Ok::<_, std::convert::Infallible>(loss_of(model, shard));
+    match try_sharded_gradients(model, shards, infallible) {
+        Ok(result) => result,
+        Err(never) => match never {},
+    }
+}
+
+/// [`sharded_gradients`] for a `loss_of` that can fail: the first shard's error (in
+/// shard order) is returned, after every thread has ended.
+pub fn try_sharded_gradients<B, M, S, O, E, F>(
+    model: &M,
+    shards: Vec<S>,
+    loss_of: F,
+) -> Result<(GradientsParams, Vec<O>), E>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    S: Send,
+    O: Send,
+    E: Send,
+    F: Fn(&M, S) -> Result<(Tensor<B, 1>, O), E> + Sync,
+{
     if shards.len() == 1 {
         let shard = shards.into_iter().next().expect("one shard");
-        let (loss, out) = loss_of(model, shard);
-        return (
+        let (loss, out) = loss_of(model, shard)?;
+        return Ok((
             GradientsParams::from_grads(loss.backward(), model),
             vec![out],
-        );
+        ));
     }
-    let per_shard: Vec<(GradientsParams, O)> = std::thread::scope(|scope| {
+    let per_shard: Vec<Result<(GradientsParams, O), E>> = std::thread::scope(|scope| {
         let running: Vec<_> = shards
             .into_iter()
             .map(|shard| {
@@ -95,8 +117,8 @@ where
                 let (inner, loss_of) = (model.valid(), &loss_of);
                 scope.spawn(move || {
                     let copy = M::from_inner(inner);
-                    let (loss, out) = loss_of(&copy, shard);
-                    (GradientsParams::from_grads(loss.backward(), &copy), out)
+                    let (loss, out) = loss_of(&copy, shard)?;
+                    Ok((GradientsParams::from_grads(loss.backward(), &copy), out))
                 })
             })
             .collect();
@@ -111,11 +133,12 @@ where
     });
     let mut sum = GradientsAccumulator::<M>::new();
     let mut outs = Vec::with_capacity(per_shard.len());
-    for (grads, out) in per_shard {
+    for result in per_shard {
+        let (grads, out) = result?;
         sum.accumulate(model, grads);
         outs.push(out);
     }
-    (sum.grads(), outs)
+    Ok((sum.grads(), outs))
 }
 
 /// Decoupled weight decay applied to the weights of `Linear` layers only: biases,

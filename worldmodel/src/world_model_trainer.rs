@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use rem_envs::rng::mix_seed;
 
-use crate::dropout::with_dropout_stream;
 use crate::optim::{adamw, apply_gradients, sharded_gradients, DecayLinearWeights};
+use crate::stream::with_thread_stream;
 use crate::world_model::{TokenBatch, WorldModel, WorldModelLoss};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,7 +91,7 @@ impl<B: AutodiffBackend> WorldModelTrainer<B> {
             &model,
             shares.collect(),
             |model: &WorldModel<B>, (i, rows): (usize, TokenBatch<B>)| {
-                with_dropout_stream(mix_seed(dropout_seed, i as u64), || {
+                with_thread_stream(mix_seed(dropout_seed, i as u64), || {
                     let share = model.loss_share(codebook, &rows, context, steps.clone());
                     (share.total.clone(), share)
                 })

@@ -46,3 +46,35 @@ fn draws_average_to_the_expectations() {
     assert!((reward - 0.1).abs() < 0.02, "mean drawn reward {reward}");
     assert!((done - 0.1).abs() < 0.009, "mean drawn end {done}");
 }
+
+#[test]
+fn tokens_drawn_from_a_thread_stream_follow_the_softmax_and_repeat() {
+    use rem_worldmodel::imagination::sample_logits;
+    use rem_worldmodel::stream::with_thread_stream;
+
+    let (rows, probs) = (20_000, [0.1f32, 0.0, 0.6, 0.3]);
+    let logits: Vec<f32> = (0..rows)
+        .flat_map(|_| probs.map(|p| if p > 0.0 { p.ln() } else { -1e9 }))
+        .collect();
+    let logits =
+        Tensor::<Flex, 2>::from_data(TensorData::new(logits, [rows, 4]), &Default::default());
+    let draw = |seed| -> Vec<i64> {
+        with_thread_stream(seed, || sample_logits(logits.clone(), 1.0))
+            .into_data()
+            .convert::<i64>()
+            .into_vec()
+            .unwrap()
+    };
+    let drawn = draw(5);
+    for (class, p) in probs.iter().enumerate() {
+        let share = drawn.iter().filter(|&&c| c == class as i64).count() as f32 / rows as f32;
+        // Binomial standard deviation at most ~0.0035.
+        assert!(
+            (share - p).abs() < 0.015,
+            "class {class}: {share} drawn, {p} expected"
+        );
+    }
+    assert_eq!(draw(5), drawn);
+    let elsewhere = std::thread::scope(|s| s.spawn(|| draw(5)).join().unwrap());
+    assert_eq!(elsewhere, drawn);
+}

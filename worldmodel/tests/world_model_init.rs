@@ -9,10 +9,10 @@ use burn::module::{AutodiffModule, Module, ModuleVisitor, Param, ParamId};
 use burn::nn::Linear;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
-use rem_worldmodel::dropout::{with_dropout_stream, Dropout};
 use rem_worldmodel::retention::MultiScaleRetentionConfig;
 use rem_worldmodel::retnet::{RetNet, RetNetConfig};
 use rem_worldmodel::world_model::WorldModelConfig;
+use rem_worldmodel::{dropout::Dropout, stream::with_thread_stream};
 
 type B = Autodiff<Flex>;
 
@@ -128,7 +128,7 @@ fn retention_output_is_dropped_out_in_training_only() {
     let x = Tensor::<B, 3>::random([2, 6, 16], Distribution::Normal(0.0, 1.0), &device);
     let state = layer.zero_state(2, &device);
     let run = |l: &rem_worldmodel::retention::MultiScaleRetention<B>| {
-        with_dropout_stream(1, || {
+        with_thread_stream(1, || {
             values(l.forward_parallel(x.clone(), &state).0.inner())
         })
     };

@@ -6,8 +6,8 @@ use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Distribution, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
-use rem_worldmodel::dropout::with_dropout_stream;
 use rem_worldmodel::optim::{adamw, sharded_gradients, DecayLinearWeights};
+use rem_worldmodel::stream::with_thread_stream;
 use rem_worldmodel::tokenizer::{TokenizerConfig, TokenizerTrainer, TokenizerTrainerConfig};
 use rem_worldmodel::world_model::{TokenBatch, WorldModel, WorldModelConfig};
 use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
@@ -265,7 +265,7 @@ fn steps_split_over_threads_are_reproducible() {
     let model: WorldModel<B> = config.init(&device);
     let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
     // The loss materialises the lazily initialised parameters, so the clones share them.
-    with_dropout_stream(0, || model.loss(&codebook, &toy_batch(&device, 1, 5, 0), 2));
+    with_thread_stream(0, || model.loss(&codebook, &toy_batch(&device, 1, 5, 0), 2));
     let trainer_config = WorldModelTrainerConfig {
         threads: 2,
         ..WorldModelTrainerConfig::default()

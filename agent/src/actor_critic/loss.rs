@@ -86,4 +86,16 @@ impl<B: Backend> ActorCriticLoss<B> {
             entropy,
         }
     }
+
+    /// Every term times `weight`: the share of a larger batch's means that a part of
+    /// it contributes (`weight` = its rows / the batch's rows, all steps unmasked).
+    pub fn weighted(self, weight: f64) -> Self {
+        let scale = |t: Tensor<B, 1>| t.mul_scalar(weight);
+        Self {
+            total: scale(self.total),
+            policy: scale(self.policy),
+            value: scale(self.value),
+            entropy: scale(self.entropy),
+        }
+    }
 }
