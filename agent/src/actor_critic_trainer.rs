@@ -7,11 +7,11 @@ use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::AdamW;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{Bool, ElementConversion, Tensor};
+use burn::tensor::{Bool, Tensor};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use rem_envs::store::{EpisodeStore, Padding};
-use rem_worldmodel::optim::{adamw, apply_gradients, try_sharded_gradients};
+use rem_worldmodel::optim::{adamw, apply_gradients, sum_over_shares, try_sharded_gradients};
 use rem_worldmodel::stream::with_thread_stream;
 use serde::Serialize;
 
@@ -101,11 +101,7 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
             s.optim.grad_clip,
         );
         let sum = |term: fn(&ShareTerms<B>) -> &Tensor<B, 1>| {
-            let mut values = shares
-                .iter()
-                .map(|share| term(share).clone().into_scalar().elem::<f32>());
-            let first = values.next().expect("at least one share");
-            values.fold(first, |sum, value| sum + value)
+            sum_over_shares(shares.iter().map(term)).expect("at least one share")
         };
         let stats = ActorCriticStepStats {
             total: sum(|t| &t.loss.total),
@@ -144,9 +140,7 @@ impl<'r, B: AutodiffBackend> Share<'r, B> {
         rng: &'r mut (impl RngCore + Send),
         threads: usize,
     ) -> Vec<Self> {
-        let rows = start.tokens.dims()[0];
-        let threads = threads.clamp(1, rows.max(1));
-        if threads == 1 {
+        if threads <= 1 {
             let rng = Box::new(rng);
             return vec![Self {
                 start,
@@ -155,18 +149,15 @@ impl<'r, B: AutodiffBackend> Share<'r, B> {
                 weight: 1.0,
             }];
         }
-        let mut first = 0;
-        (0..threads)
-            .map(|i| {
-                let len = rows / threads + usize::from(i < rows % threads);
-                let share = Self {
-                    start: start.narrow_rows(first, len),
-                    rng: Box::new(StdRng::seed_from_u64(rng.random())),
-                    token_seed: Some(rng.random()),
-                    weight: len as f64 / rows as f64,
-                };
-                first += len;
-                share
+        let rows = start.tokens.dims()[0];
+        start
+            .split_rows(threads)
+            .into_iter()
+            .map(|share| Self {
+                weight: share.tokens.dims()[0] as f64 / rows as f64,
+                start: share,
+                rng: Box::new(StdRng::seed_from_u64(rng.random())),
+                token_seed: Some(rng.random()),
             })
             .collect()
     }

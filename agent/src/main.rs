@@ -290,6 +290,9 @@ struct BenchImagineArgs {
     actions: usize,
     #[arg(long, default_value = "cpu")]
     device: Device,
+    /// Threads the rows are split over after encoding, as `actor_critic.threads`.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 #[derive(clap::Args)]
@@ -496,6 +499,7 @@ fn bench_imagine(args: BenchImagineArgs) -> Result<()> {
         iterations,
         actions,
         device,
+        threads,
     } = args;
     let bench = ImagineBench {
         size,
@@ -505,8 +509,9 @@ fn bench_imagine(args: BenchImagineArgs) -> Result<()> {
         iterations,
         n_actions: actions,
         seed: 0,
+        threads,
     };
-    println!("imagination benchmark: {size:?} sizes, batch {batch}, horizon {horizon}, {iterations} timed calls after one warm-up, {device:?}");
+    println!("imagination benchmark: {size:?} sizes, batch {batch}, horizon {horizon}, {threads} thread(s), {iterations} timed calls after one warm-up, {device:?}");
     let report = |r: &ImagineResult| println!("{r}");
     let results = with_backend!(device, B => run_imagine_bench::<Autodiff<B>>(&bench, &Default::default(), report))?;
     if let [pop, tbt] = &results[..] {

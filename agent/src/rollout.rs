@@ -14,6 +14,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Bool, Int, Tensor};
 use rand::Rng;
 use rem_worldmodel::imagination::{Imagine, Outcome, PopImagination, TokenByToken};
+use rem_worldmodel::optim::row_shares;
 use rem_worldmodel::tokenizer::Tokenizer;
 use rem_worldmodel::world_model::WorldModel;
 
@@ -48,13 +49,15 @@ pub struct StartSegments<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> StartSegments<B> {
-    /// Segments `first..first + len`.
-    pub fn narrow_rows(&self, first: usize, len: usize) -> Self {
-        Self {
-            tokens: self.tokens.clone().narrow(0, first, len),
-            actions: self.actions.clone().narrow(0, first, len),
-            mask: self.mask.clone().narrow(0, first, len),
-        }
+    /// The segments cut into `shares` runs of consecutive rows ([`row_shares`]).
+    pub fn split_rows(&self, shares: usize) -> Vec<Self> {
+        let rows = self.tokens.dims()[0];
+        let narrow = |rows: std::ops::Range<usize>| Self {
+            tokens: self.tokens.clone().narrow(0, rows.start, rows.len()),
+            actions: self.actions.clone().narrow(0, rows.start, rows.len()),
+            mask: self.mask.clone().narrow(0, rows.start, rows.len()),
+        };
+        row_shares(rows, shares).into_iter().map(narrow).collect()
     }
 }
 

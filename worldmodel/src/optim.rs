@@ -57,6 +57,33 @@ pub fn apply_gradients<B: AutodiffBackend, M: AutodiffModule<B>>(
     (model, grad_norm.into_scalar().elem::<f32>())
 }
 
+/// The sum of the shares' values of one loss term, read back as a float and added in
+/// share order (a single share's value comes back unchanged); `None` without shares.
+pub fn sum_over_shares<'a, B: Backend + 'a>(
+    terms: impl IntoIterator<Item = &'a Tensor<B, 1>>,
+) -> Option<f32> {
+    let mut values = terms
+        .into_iter()
+        .map(|term| term.clone().into_scalar().elem::<f32>());
+    let first = values.next()?;
+    Some(values.fold(first, |sum, value| sum + value))
+}
+
+/// `rows` cut into `shares` runs of consecutive rows (fewer when there are fewer
+/// rows, at least one), the first ones a row longer when the rows do not divide
+/// evenly: how every part splits a batch over threads.
+pub fn row_shares(rows: usize, shares: usize) -> Vec<std::ops::Range<usize>> {
+    let shares = shares.clamp(1, rows.max(1));
+    let mut first = 0;
+    (0..shares)
+        .map(|i| {
+            let len = rows / shares + usize::from(i < rows % shares);
+            first += len;
+            first - len..first
+        })
+        .collect()
+}
+
 /// The gradients of a loss that is a sum over shards of a batch, and what
 /// `loss_of(model, shard)` returned beside each shard's loss term.
 ///

@@ -14,6 +14,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::optim::row_shares;
 use crate::retnet::{RetNet, RetNetConfig, RetNetState};
 
 /// Number of reward classes: the sign of the reward, -1 / 0 / +1.
@@ -137,19 +138,11 @@ impl<B: Backend> TokenBatch<B> {
         self.tokens.dims()[0]
     }
 
-    /// The batch cut into `shards` runs of consecutive rows (fewer when there are fewer
-    /// rows), the first ones a row longer when the rows do not divide evenly.
-    pub fn split_rows(&self, shards: usize) -> Vec<Self> {
-        let rows = self.rows();
-        let shards = shards.clamp(1, rows.max(1));
-        let mut start = 0;
-        (0..shards)
-            .map(|i| {
-                let len = rows / shards + usize::from(i < rows % shards);
-                let shard = self.narrow_rows(start, len);
-                start += len;
-                shard
-            })
+    /// The batch cut into `shares` runs of consecutive rows ([`row_shares`]).
+    pub fn split_rows(&self, shares: usize) -> Vec<Self> {
+        row_shares(self.rows(), shares)
+            .into_iter()
+            .map(|rows| self.narrow_rows(rows.start, rows.len()))
             .collect()
     }
 

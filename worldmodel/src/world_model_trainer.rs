@@ -5,12 +5,14 @@
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::AdamW;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{ElementConversion, Tensor};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use rem_envs::rng::mix_seed;
 
-use crate::optim::{adamw, apply_gradients, sharded_gradients, DecayLinearWeights};
+use crate::optim::{
+    adamw, apply_gradients, sharded_gradients, sum_over_shares, DecayLinearWeights,
+};
 use crate::stream::with_thread_stream;
 use crate::world_model::{TokenBatch, WorldModel, WorldModelLoss};
 
@@ -110,11 +112,7 @@ impl<B: AutodiffBackend> WorldModelTrainer<B> {
             &mut DecayLinearWeights::new(lr, self.config.weight_decay),
         );
         let sum = |term: fn(&WorldModelLoss<B>) -> &Tensor<B, 1>| {
-            let mut values = shares
-                .iter()
-                .map(|share| term(share).clone().into_scalar().elem::<f32>());
-            let first = values.next().expect("at least one shard");
-            values.fold(first, |sum, value| sum + value)
+            sum_over_shares(shares.iter().map(term)).expect("at least one share")
         };
         let stats = WorldModelStepStats {
             total: sum(|l| &l.total),

@@ -5,15 +5,18 @@
 use std::time::Instant;
 
 use anyhow::Result;
+use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rem_envs::FRAME_BYTES;
+use rem_worldmodel::stream::with_thread_stream;
 use rem_worldmodel::tokenizer::frames_to_tensor;
 
 use super::BenchSize;
+use crate::actor_critic::ActorCritic;
 use crate::models::ModelShapes;
-use crate::rollout::{roll_out, FrozenModels, Generator, RolloutSettings, StartSegments};
+use crate::rollout::{roll_out, FrozenModels, Generator, Rollout, RolloutSettings, StartSegments};
 
 #[derive(Debug, Clone)]
 pub struct ImagineBench {
@@ -25,6 +28,9 @@ pub struct ImagineBench {
     pub iterations: usize,
     pub n_actions: usize,
     pub seed: u64,
+    /// Threads the rows are split over after encoding, as a training step with
+    /// `actor_critic.threads` does.
+    pub threads: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +89,12 @@ pub fn run_imagine_bench<B: AutodiffBackend>(
         .map(|_| rng.random_range(0..bench.n_actions as i64))
         .collect();
 
+    // Waits for the rollout's kernels, returns the frames generated per row.
+    let finished = |rollout: Rollout<B>| {
+        // Reading one value waits for every queued kernel on asynchronous backends.
+        let _ = rollout.values.sum().into_scalar();
+        rollout.frames.dims()[1]
+    };
     // Returns the frames generated per row.
     let one_call = |generator: Generator, rng: &mut rand::rngs::StdRng| -> Result<usize> {
         // The whole call that actor-critic training makes, from real frames on.
@@ -106,10 +118,34 @@ pub fn run_imagine_bench<B: AutodiffBackend>(
             world_temperature: 1.0,
             expected_outcomes: false,
         };
-        let rollout = roll_out(&frozen, &controller, start, settings, rng)?;
-        // Reading one value waits for every queued kernel on asynchronous backends.
-        let _ = rollout.values.sum().into_scalar();
-        Ok(rollout.frames.dims()[1])
+        if bench.threads <= 1 {
+            let rollout = roll_out(&frozen, &controller, start, settings, rng)?;
+            return Ok(finished(rollout));
+        }
+        // As the training step's shares: own controller leaves, action and token streams.
+        std::thread::scope(|scope| {
+            let running: Vec<_> = start
+                .split_rows(bench.threads)
+                .into_iter()
+                .map(|share| {
+                    let controller = ActorCritic::<B>::from_inner(controller.valid());
+                    let (action_seed, token_seed) = (rng.random(), rng.random());
+                    let frozen = &frozen;
+                    scope.spawn(move || {
+                        let mut rng = rand::rngs::StdRng::seed_from_u64(action_seed);
+                        let rollout = with_thread_stream(token_seed, || {
+                            roll_out(frozen, &controller, share, settings, &mut rng)
+                        })?;
+                        anyhow::Ok(finished(rollout))
+                    })
+                })
+                .collect();
+            let generated: Vec<usize> = running
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect::<Result<_>>()?;
+            Ok(generated[0])
+        })
     };
 
     let mut results = Vec::new();

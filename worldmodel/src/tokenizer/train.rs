@@ -5,11 +5,11 @@ use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::AdamW;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{ElementConversion, Tensor};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{frames_to_tensor, Tokenizer, TokenizerError, TokenizerLoss};
-use crate::optim::{adamw, apply_gradients, sharded_gradients};
+use crate::optim::{adamw, apply_gradients, row_shares, sharded_gradients, sum_over_shares};
 
 /// Optimiser settings; `Default` is the REM schedule for the tokenizer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,7 +86,10 @@ impl<B: AutodiffBackend> TokenizerTrainer<B> {
         let rows = frames.dims()[0];
         let (grads, shares) = sharded_gradients(
             &model,
-            frames.split(rows.div_ceil(self.config.threads.clamp(1, rows)), 0),
+            row_shares(rows, self.config.threads)
+                .into_iter()
+                .map(|share| frames.clone().narrow(0, share.start, share.len()))
+                .collect(),
             |model: &Tokenizer<B>, share: Tensor<B, 4>| {
                 let weight = share.dims()[0] as f64 / rows as f64;
                 let loss = model.loss(share).weighted(weight);
@@ -102,12 +105,7 @@ impl<B: AutodiffBackend> TokenizerTrainer<B> {
             c.max_grad_norm,
         );
         let sum = |term: fn(&TokenizerLoss<B>) -> Option<&Tensor<B, 1>>| {
-            let mut values = shares
-                .iter()
-                .filter_map(term)
-                .map(|t| t.clone().into_scalar().elem::<f32>());
-            let first = values.next()?;
-            Some(values.fold(first, |sum, value| sum + value))
+            sum_over_shares(shares.iter().filter_map(term))
         };
         let stats = TokenizerStepStats {
             total: sum(|l| Some(&l.total)).expect("at least one share"),
