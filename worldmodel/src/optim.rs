@@ -29,22 +29,9 @@ pub fn adamw<B: AutodiffBackend, M: AutodiffModule<B>>(
     adamw_config(weight_decay).init()
 }
 
-/// One optimisation step of `model` on `loss`, as every trained part takes it:
-/// backward, the global gradient norm clipped to `max_norm`, AdamW at `lr`. Returns
-/// the updated model and the gradient norm before clipping.
-pub fn descend<B: AutodiffBackend, M: AutodiffModule<B>>(
-    optimizer: &mut OptimizerAdaptor<AdamW, M, B>,
-    model: M,
-    loss: &Tensor<B, 1>,
-    lr: f64,
-    max_norm: f32,
-) -> (M, f32) {
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
-    apply_gradients(optimizer, model, grads, lr, max_norm)
-}
-
-/// The second half of [`descend`]: the global norm of `grads` clipped to `max_norm`,
-/// AdamW at `lr`. Returns the updated model and the gradient norm before clipping.
+/// One optimisation step of `model` from `grads`, as every trained part takes it: the
+/// global gradient norm clipped to `max_norm`, AdamW at `lr`. Returns the updated
+/// model and the gradient norm before clipping.
 pub fn apply_gradients<B: AutodiffBackend, M: AutodiffModule<B>>(
     optimizer: &mut OptimizerAdaptor<AdamW, M, B>,
     model: M,
