@@ -8,11 +8,9 @@ use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::AdamW;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Bool, Tensor};
-use rand::rngs::StdRng;
-use rand::{Rng, RngCore, SeedableRng};
+use rand::RngCore;
 use rem_envs::store::{EpisodeStore, Padding};
 use rem_worldmodel::optim::{adamw, apply_gradients, sum_over_shares, try_sharded_gradients};
-use rem_worldmodel::stream::with_thread_stream;
 use serde::Serialize;
 
 use crate::actor_critic::{ActorCritic, ActorCriticLoss};
@@ -20,7 +18,7 @@ use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
 use crate::config::ActorCriticSection;
 use crate::returns::LambdaReturns;
 use crate::rollout::{
-    roll_out, FrozenModels, Generator, RolloutSettings, StartSegments, CONTEXT_FRAMES,
+    FrozenModels, Generator, Rollout, RolloutSettings, RolloutShare, StartSegments, CONTEXT_FRAMES,
 };
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -85,11 +83,14 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
             expected_outcomes: s.expected_outcomes,
         };
         let (returns, entropy_weight) = (&self.returns, s.entropy_weight);
+        let rows = start.tokens.dims()[0];
         let (grads, shares) = try_sharded_gradients(
             &model,
-            Share::split(start, rng, s.threads),
-            |model: &ActorCritic<B>, share: Share<'_, B>| {
-                let terms = share.terms(frozen, model, settings, returns, entropy_weight)?;
+            RolloutShare::split(start, rng, s.threads),
+            |model: &ActorCritic<B>, share: RolloutShare<'_, B>| {
+                let weight = share.rows() as f64 / rows as f64;
+                let rollout = share.roll_out(frozen, model, settings)?;
+                let terms = share_terms(rollout, settings, returns, entropy_weight, weight);
                 anyhow::Ok((terms.loss.total.clone(), terms))
             },
         )?;
@@ -115,98 +116,41 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
     }
 }
 
-/// One thread's part of a step: a run of consecutive start segments, the random
-/// stream its actions are drawn from, the seed of the thread stream its imagined
-/// tokens are drawn from (none: the backend's generator, as a step on one thread
-/// always did), and its weight in the batch's means (its rows / the batch's rows).
-struct Share<'r, B: AutodiffBackend> {
-    start: StartSegments<B>,
-    rng: Box<dyn RngCore + Send + 'r>,
-    token_seed: Option<u64>,
-    weight: f64,
-}
-
 /// A share's loss terms, already weighted, and its mean imagined reward.
 struct ShareTerms<B: AutodiffBackend> {
     loss: ActorCriticLoss<B>,
     imagined_reward: Tensor<B, 1>,
 }
 
-impl<'r, B: AutodiffBackend> Share<'r, B> {
-    /// `start` as `threads` shares. One share draws from `rng` itself, so that a step
-    /// on one thread is the plain step; several draw from streams seeded by `rng`.
-    fn split(
-        start: StartSegments<B>,
-        rng: &'r mut (impl RngCore + Send),
-        threads: usize,
-    ) -> Vec<Self> {
-        if threads <= 1 {
-            let rng = Box::new(rng);
-            return vec![Self {
-                start,
-                rng,
-                token_seed: None,
-                weight: 1.0,
-            }];
-        }
-        let rows = start.tokens.dims()[0];
-        start
-            .split_rows(threads)
-            .into_iter()
-            .map(|share| Self {
-                weight: share.tokens.dims()[0] as f64 / rows as f64,
-                start: share,
-                rng: Box::new(StdRng::seed_from_u64(rng.random())),
-                token_seed: Some(rng.random()),
-            })
-            .collect()
-    }
-
-    /// Imagines from the share's segments, then its weighted losses on the
-    /// lambda-returns.
-    fn terms(
-        mut self,
-        frozen: &FrozenModels<'_, B>,
-        model: &ActorCritic<B>,
-        settings: RolloutSettings,
-        returns: &LambdaReturns,
-        entropy_weight: f32,
-    ) -> Result<ShareTerms<B>> {
-        let (start, rng) = (self.start, &mut self.rng);
-        let rollout = match self.token_seed {
-            Some(seed) => {
-                with_thread_stream(seed, || roll_out(frozen, model, start, settings, rng))
-            }
-            None => roll_out(frozen, model, start, settings, rng),
-        }?;
-        // H observations give H - 1 transitions; the last value only bootstraps.
-        let steps = settings.transitions();
-        let returns = returns.compute(
-            rollout.rewards.clone(),
-            rollout.continues,
-            rollout.values.clone().detach(),
-        );
-        let [batch, _] = returns.dims();
-        let device = returns.device();
-        let loss = ActorCriticLoss::new(
-            rollout.logits.narrow(1, 0, steps),
-            rollout.actions.narrow(1, 0, steps),
-            rollout.values.narrow(1, 0, steps),
-            returns,
-            Tensor::<B, 2, Bool>::ones([batch, steps], &device),
-            entropy_weight,
-        );
-        let imagined_reward = rollout.rewards.mean();
-        Ok(if self.weight == 1.0 {
-            ShareTerms {
-                loss,
-                imagined_reward,
-            }
-        } else {
-            ShareTerms {
-                loss: loss.weighted(self.weight),
-                imagined_reward: imagined_reward.mul_scalar(self.weight),
-            }
-        })
+/// The losses of one share's rollout on its lambda-returns, weighted by the share's
+/// part of the batch (`weight` = its rows / the batch's rows).
+fn share_terms<B: AutodiffBackend>(
+    rollout: Rollout<B>,
+    settings: RolloutSettings,
+    returns: &LambdaReturns,
+    entropy_weight: f32,
+    weight: f64,
+) -> ShareTerms<B> {
+    // H observations give H - 1 transitions; the last value only bootstraps.
+    let steps = settings.transitions();
+    let returns = returns.compute(
+        rollout.rewards.clone(),
+        rollout.continues,
+        rollout.values.clone().detach(),
+    );
+    let [batch, _] = returns.dims();
+    let device = returns.device();
+    let loss = ActorCriticLoss::new(
+        rollout.logits.narrow(1, 0, steps),
+        rollout.actions.narrow(1, 0, steps),
+        rollout.values.narrow(1, 0, steps),
+        returns,
+        Tensor::<B, 2, Bool>::ones([batch, steps], &device),
+        entropy_weight,
+    );
+    // Times 1 is exact: a whole batch's terms are its plain means.
+    ShareTerms {
+        loss: loss.weighted(weight),
+        imagined_reward: rollout.rewards.mean().mul_scalar(weight),
     }
 }

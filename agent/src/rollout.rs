@@ -12,9 +12,11 @@
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Bool, Int, Tensor};
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
 use rem_worldmodel::imagination::{Imagine, Outcome, PopImagination, TokenByToken};
 use rem_worldmodel::optim::row_shares;
+use rem_worldmodel::stream::with_thread_stream;
 use rem_worldmodel::tokenizer::Tokenizer;
 use rem_worldmodel::world_model::WorldModel;
 
@@ -58,6 +60,65 @@ impl<B: AutodiffBackend> StartSegments<B> {
             mask: self.mask.clone().narrow(0, rows.start, rows.len()),
         };
         row_shares(rows, shares).into_iter().map(narrow).collect()
+    }
+}
+
+/// One thread's part of an imagination call: a run of consecutive start segments,
+/// the stream its actions are drawn from, and the seed of the thread stream its
+/// imagined tokens are drawn from (none: the backend's generator, as a call on one
+/// thread always did).
+pub struct RolloutShare<'r, B: AutodiffBackend> {
+    start: StartSegments<B>,
+    rng: Box<dyn RngCore + Send + 'r>,
+    token_seed: Option<u64>,
+}
+
+impl<'r, B: AutodiffBackend> RolloutShare<'r, B> {
+    /// `start` as `shares` shares ([`row_shares`]). One share draws from `rng` itself,
+    /// so that a call on one thread is the plain call; several draw from streams
+    /// seeded by `rng`, an action seed then a token seed per share.
+    pub fn split(
+        start: StartSegments<B>,
+        rng: &'r mut (impl RngCore + Send),
+        shares: usize,
+    ) -> Vec<Self> {
+        if shares <= 1 {
+            let rng = Box::new(rng);
+            return vec![Self {
+                start,
+                rng,
+                token_seed: None,
+            }];
+        }
+        start
+            .split_rows(shares)
+            .into_iter()
+            .map(|start| Self {
+                start,
+                rng: Box::new(StdRng::seed_from_u64(rng.random())),
+                token_seed: Some(rng.random()),
+            })
+            .collect()
+    }
+
+    pub fn rows(&self) -> usize {
+        self.start.tokens.dims()[0]
+    }
+
+    /// [`roll_out`] of the share's segments, drawing from the share's streams.
+    pub fn roll_out(
+        mut self,
+        frozen: &FrozenModels<'_, B>,
+        controller: &ActorCritic<B>,
+        settings: RolloutSettings,
+    ) -> anyhow::Result<Rollout<B>> {
+        let (start, rng) = (self.start, &mut self.rng);
+        match self.token_seed {
+            Some(seed) => {
+                with_thread_stream(seed, || roll_out(frozen, controller, start, settings, rng))
+            }
+            None => roll_out(frozen, controller, start, settings, rng),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::retnet::RetNetState;
-use crate::stream::{draw_from_thread_stream, thread_stream_is_open};
+use crate::stream::draw_from_thread_stream;
 use crate::world_model::WorldModel;
 
 /// What the world model says about the step that an action just finished.
@@ -113,21 +113,21 @@ pub fn sample_logits<B: Backend>(logits: Tensor<B, 2>, temperature: f32) -> Tens
     let probs = softmax(logits.div_scalar(temperature), 1);
     let [rows, classes] = probs.dims();
     let device = probs.device();
-    if !thread_stream_is_open() {
-        return probs.categorical(1).squeeze_dim(1);
-    }
-    let host: Vec<f32> = probs
-        .into_data()
-        .convert::<f32>()
-        .into_vec()
-        .expect("f32 data");
-    let drawn: Vec<i64> = draw_from_thread_stream(|stream| {
+    let drawn = draw_from_thread_stream(|stream| {
+        let host: Vec<f32> = probs
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .into_vec()
+            .expect("f32 data");
         host.chunks(classes)
             .map(|row| inverse_cdf(row, stream.unit()) as i64)
-            .collect()
-    })
-    .expect("the stream is open");
-    Tensor::from_data(TensorData::new(drawn, [rows]), &device)
+            .collect::<Vec<_>>()
+    });
+    match drawn {
+        Some(drawn) => Tensor::from_data(TensorData::new(drawn, [rows]), &device),
+        None => probs.categorical(1).squeeze_dim(1),
+    }
 }
 
 /// The class whose cumulative probability first exceeds `unit` (in [0, 1)) times

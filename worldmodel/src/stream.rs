@@ -26,8 +26,3 @@ pub fn with_thread_stream<R>(seed: u64, f: impl FnOnce() -> R) -> R {
 pub fn draw_from_thread_stream<R>(draw: impl FnOnce(&mut SplitMix64) -> R) -> Option<R> {
     STREAM.with(|s| s.borrow_mut().as_mut().map(draw))
 }
-
-/// Whether this thread has a stream open.
-pub fn thread_stream_is_open() -> bool {
-    STREAM.with(|s| s.borrow().is_some())
-}

@@ -10,13 +10,14 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rem_envs::FRAME_BYTES;
-use rem_worldmodel::stream::with_thread_stream;
 use rem_worldmodel::tokenizer::frames_to_tensor;
 
 use super::BenchSize;
 use crate::actor_critic::ActorCritic;
 use crate::models::ModelShapes;
-use crate::rollout::{roll_out, FrozenModels, Generator, Rollout, RolloutSettings, StartSegments};
+use crate::rollout::{
+    FrozenModels, Generator, Rollout, RolloutSettings, RolloutShare, StartSegments,
+};
 
 #[derive(Debug, Clone)]
 pub struct ImagineBench {
@@ -118,25 +119,20 @@ pub fn run_imagine_bench<B: AutodiffBackend>(
             world_temperature: 1.0,
             expected_outcomes: false,
         };
-        if bench.threads <= 1 {
-            let rollout = roll_out(&frozen, &controller, start, settings, rng)?;
-            return Ok(finished(rollout));
+        let mut shares = RolloutShare::split(start, rng, bench.threads);
+        if shares.len() == 1 {
+            let share = shares.pop().expect("one share");
+            return Ok(finished(share.roll_out(&frozen, &controller, settings)?));
         }
-        // As the training step's shares: own controller leaves, action and token streams.
+        // As the training step's shares, each with its own controller leaves.
         std::thread::scope(|scope| {
-            let running: Vec<_> = start
-                .split_rows(bench.threads)
+            let running: Vec<_> = shares
                 .into_iter()
                 .map(|share| {
                     let controller = ActorCritic::<B>::from_inner(controller.valid());
-                    let (action_seed, token_seed) = (rng.random(), rng.random());
                     let frozen = &frozen;
                     scope.spawn(move || {
-                        let mut rng = rand::rngs::StdRng::seed_from_u64(action_seed);
-                        let rollout = with_thread_stream(token_seed, || {
-                            roll_out(frozen, &controller, share, settings, &mut rng)
-                        })?;
-                        anyhow::Ok(finished(rollout))
+                        anyhow::Ok(finished(share.roll_out(frozen, &controller, settings)?))
                     })
                 })
                 .collect();

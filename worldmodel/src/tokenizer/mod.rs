@@ -149,9 +149,6 @@ impl<B: Backend> TokenizerLoss<B> {
     /// Every term times `weight`: the share of a larger batch's mean that a part of
     /// it contributes (`weight` = its frames / the batch's frames).
     pub fn weighted(self, weight: f64) -> Self {
-        if weight == 1.0 {
-            return self;
-        }
         let scale = |t: Tensor<B, 1>| t.mul_scalar(weight);
         Self {
             total: scale(self.total),
