@@ -72,7 +72,7 @@ fn main() -> Result<()> {
     let (config, shapes) = run.reconfigured(&args.overrides)?;
     let c = &config.world_model;
     let (batch, seq_blocks) = (c.optim.batch, c.seq_blocks);
-    let (context_blocks, lr) = (c.context_blocks, c.optim.lr);
+    let (context_blocks, lr, threads) = (c.context_blocks, c.optim.lr, c.threads);
     let shape = shapes.world_model;
     <Train as Backend>::seed(&device, args.seed);
     let mut model = shape.init::<Train>(&device);
@@ -113,7 +113,7 @@ fn main() -> Result<()> {
             Padding::Right,
             context_blocks + 1,
         )?;
-        let tokens = token_batch::<Train>(&tokenizer, &segments, &mut cache, &device)?;
+        let tokens = token_batch::<Train>(&tokenizer, &segments, &mut cache, &device, threads)?;
         let (next, stats) = trainer.step(model, &codebook, &tokens, step as u64);
         model = next;
         train_obs += stats.obs;
@@ -121,7 +121,8 @@ fn main() -> Result<()> {
         if step % args.eval_every == 0 || step == args.steps {
             let (mut obs, mut reward, mut done) = (0.0, 0.0, 0.0);
             for segments in &eval_batches {
-                let tokens = token_batch::<Train>(&tokenizer, segments, &mut cache, &device)?;
+                let tokens =
+                    token_batch::<Train>(&tokenizer, segments, &mut cache, &device, threads)?;
                 let loss = model.loss(&codebook, &tokens, context_blocks);
                 let scalar = |t: Tensor<Train, 1>| t.into_scalar().elem::<f32>();
                 obs += scalar(loss.obs);

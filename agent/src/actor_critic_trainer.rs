@@ -72,7 +72,7 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
             CONTEXT_FRAMES,
         )?;
         let start = StartSegments::<B> {
-            tokens: encode_segments(frozen.tokenizer, &segments, cache, &device)?,
+            tokens: encode_segments(frozen.tokenizer, &segments, cache, &device, s.threads)?,
             actions: actions_tensor(&segments, &device),
             mask: mask_tensor(&segments, &device),
         };

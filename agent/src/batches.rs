@@ -30,12 +30,14 @@ impl TokenCache {
     }
 
     /// Tokens `[N, K]` of `frames` (consecutive HWC frames), encoding only the
-    /// frames not seen before, in one batch.
+    /// frames not seen before, in one batch split over `threads` threads (the tokens
+    /// do not depend on `threads`).
     pub fn encode<B: Backend>(
         &mut self,
         tokenizer: &Tokenizer<B>,
         frames: &[u8],
         device: &B::Device,
+        threads: usize,
     ) -> Result<Tensor<B, 2, Int>> {
         let mut missing: Vec<&[u8]> = Vec::new();
         let mut queued = std::collections::HashSet::new();
@@ -45,7 +47,8 @@ impl TokenCache {
             }
         }
         if !missing.is_empty() {
-            let (encoded, _) = tokenizer.encode(frames_to_tensor::<B>(&missing.concat(), device)?);
+            let pixels = frames_to_tensor::<B>(&missing.concat(), device)?;
+            let encoded = tokenizer.encode_tokens_on_threads(pixels, threads);
             let k = encoded.dims()[1];
             let values: Vec<i64> = encoded
                 .into_data()
@@ -66,14 +69,16 @@ impl TokenCache {
     }
 }
 
-/// The frozen tokenizer's tokens of every frame of `segments`: `[N, T, K]`.
+/// The frozen tokenizer's tokens of every frame of `segments`: `[N, T, K]`, encoded
+/// on `threads` threads.
 pub fn encode_segments<B: Backend>(
     tokenizer: &Tokenizer<B>,
     segments: &SegmentBatch,
     cache: &mut TokenCache,
     device: &B::Device,
+    threads: usize,
 ) -> Result<Tensor<B, 3, Int>> {
-    let tokens = cache.encode(tokenizer, &segments.frames, device)?;
+    let tokens = cache.encode(tokenizer, &segments.frames, device, threads)?;
     let k = tokens.dims()[1];
     Ok(tokens.reshape([segments.batch, segments.len, k]))
 }
@@ -96,17 +101,21 @@ pub fn mask_tensor<B: Backend>(segments: &SegmentBatch, device: &B::Device) -> T
     )
 }
 
-/// A world-model training batch; tokens come from the frozen tokenizer.
+/// A world-model training batch; tokens come from the frozen tokenizer, encoded on
+/// `threads` threads.
 pub fn token_batch<B: AutodiffBackend>(
     tokenizer: &Tokenizer<B::InnerBackend>,
     segments: &SegmentBatch,
     cache: &mut TokenCache,
     device: &B::Device,
+    threads: usize,
 ) -> Result<TokenBatch<B>> {
     let shape = [segments.batch, segments.len];
     let ends = segments.ends.iter().map(|&e| e as i64).collect();
     Ok(TokenBatch {
-        tokens: Tensor::from_inner(encode_segments(tokenizer, segments, cache, device)?),
+        tokens: Tensor::from_inner(encode_segments(
+            tokenizer, segments, cache, device, threads,
+        )?),
         actions: actions_tensor(segments, device),
         rewards: Tensor::from_data(TensorData::new(segments.rewards.clone(), shape), device),
         ends: Tensor::from_data(TensorData::new(ends, shape), device),

@@ -202,7 +202,8 @@ pub fn dream_run<B: AutodiffBackend>(
         tokenizer: &tokenizer,
         world_model: &world_model,
     };
-    let real_tokens = encode_segments(&tokenizer, &segments, &mut TokenCache::default(), device)?;
+    let real_tokens =
+        encode_segments(&tokenizer, &segments, &mut TokenCache::default(), device, 1)?;
     let vocab = tokenizer.codebook().dims()[0];
     let codes = codes_on_real_frames(real_tokens.clone(), &segments.mask, vocab);
     let start = StartSegments::<B> {

@@ -86,7 +86,7 @@ impl<B: AutodiffBackend> Learner<B> {
             w.context_blocks + 1,
         )?;
         let tokenizer = self.models.tokenizer.valid();
-        let batch = token_batch::<B>(&tokenizer, &segments, tokens, &self.device)?;
+        let batch = token_batch::<B>(&tokenizer, &segments, tokens, &self.device, w.threads)?;
         let codebook = Tensor::<B, 2>::from_inner(tokenizer.codebook());
         let (model, stats) = self.world_model.step(
             self.models.world_model.clone(),

@@ -61,6 +61,22 @@ fn shapes_and_token_range() {
 }
 
 #[test]
+fn tokens_encoded_on_threads_are_the_tokens_of_one_call() {
+    let device = Default::default();
+    // Spec sizes: the matrix products' blocking is that of real runs.
+    let tokenizer: Tokenizer<Cpu> = TokenizerConfig::default().init(&device);
+    // 49 frames: two whole passes of the CPU encoder (24 frames) and one frame.
+    let frames = random_frames::<Cpu>(49, &device);
+    let whole = host_int(tokenizer.encode(frames.clone()).0);
+    let distinct: std::collections::HashSet<_> = whole.iter().collect();
+    assert!(distinct.len() > 1, "a test of one code would prove little");
+    for threads in 1..=4 {
+        let split = host_int(tokenizer.encode_tokens_on_threads(frames.clone(), threads));
+        assert_eq!(split, whole, "{threads} threads");
+    }
+}
+
+#[test]
 fn decoding_tokens_equals_decoding_the_quantised_latents() {
     let device = Default::default();
     let tokenizer: Tokenizer<Cpu> = TokenizerConfig::tiny().init(&device);

@@ -100,7 +100,7 @@ pub fn run_imagine_bench<B: AutodiffBackend>(
     let one_call = |generator: Generator, rng: &mut rand::rngs::StdRng| -> Result<usize> {
         // The whole call that actor-critic training makes, from real frames on.
         let pixels = frames_to_tensor::<B::InnerBackend>(&frames, device)?;
-        let (tokens, _) = tokenizer.encode(pixels);
+        let tokens = tokenizer.encode_tokens_on_threads(pixels, bench.threads);
         let k = tokens.dims()[1];
         let start = StartSegments::<B> {
             tokens: tokens.reshape([n, t, k]),

@@ -33,7 +33,7 @@ impl<B: Backend> DownStage<B> {
 /// dozen frames keep each activation small enough for the allocator to reuse
 /// (168 frames at spec size: 1.25 s in passes of 24 against 1.65 s at once); a GPU
 /// wants everything at once.
-fn frames_per_pass<B: Backend>() -> usize {
+pub(super) fn frames_per_pass<B: Backend>() -> usize {
     let on_cpu = std::any::TypeId::of::<B::Device>()
         == std::any::TypeId::of::<burn::backend::flex::FlexDevice>();
     if on_cpu {

@@ -211,6 +211,37 @@ impl<B: Backend> Tokenizer<B> {
         (quantized.tokens, quantized.z_straight_through)
     }
 
+    /// The tokens `[B, K]` of `frames`, as [`encode`](Self::encode) gives them, with
+    /// the frames cut into up to `threads` runs that are encoded at once, each on a
+    /// thread of its own (encoding has no randomness and needs no gradient). Every run
+    /// but the last is a whole number of the encoder's passes, so that each pass sees
+    /// the frames it sees in one call: the tokens do not depend on `threads`.
+    pub fn encode_tokens_on_threads(
+        &self,
+        frames: Tensor<B, 4>,
+        threads: usize,
+    ) -> Tensor<B, 2, Int> {
+        let n = frames.dims()[0];
+        let runs = pass_aligned_runs(n, encoder::frames_per_pass::<B>(), threads);
+        if runs.len() <= 1 {
+            return self.encode(frames).0;
+        }
+        let tokens = std::thread::scope(|scope| {
+            let running: Vec<_> = runs
+                .into_iter()
+                .map(|run| {
+                    let frames = frames.clone().narrow(0, run.start, run.len());
+                    scope.spawn(move || self.encode(frames).0)
+                })
+                .collect();
+            running
+                .into_iter()
+                .map(|thread| thread.join().expect("an encoding thread panicked"))
+                .collect()
+        });
+        Tensor::cat(tokens, 0)
+    }
+
     /// `z_q`: `[B, embed_dim, side, side]`. Returns `[B, 3, 64, 64]` in [-1, 1] space.
     pub fn decode(&self, z_q: Tensor<B, 4>) -> Tensor<B, 4> {
         self.decoder.forward(z_q)
@@ -278,4 +309,18 @@ impl<B: Backend> Tokenizer<B> {
             perceptual,
         }
     }
+}
+
+/// `frames` cut into at most `threads` runs of consecutive frames, each but the last a
+/// whole number of passes of `per_pass` frames, as even as that allows.
+fn pass_aligned_runs(
+    frames: usize,
+    per_pass: usize,
+    threads: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let passes = frames.div_ceil(per_pass.max(1));
+    crate::optim::row_shares(passes, threads)
+        .into_iter()
+        .map(|run| run.start * per_pass..(run.end * per_pass).min(frames))
+        .collect()
 }
