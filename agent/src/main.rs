@@ -290,7 +290,8 @@ struct BenchImagineArgs {
     actions: usize,
     #[arg(long, default_value = "cpu")]
     device: Device,
-    /// Threads the rows are split over after encoding, as `actor_critic.threads`.
+    /// Threads the frames are encoded on and the rows imagined on, as
+    /// `actor_critic.threads`.
     #[arg(long, default_value_t = 1)]
     threads: usize,
 }

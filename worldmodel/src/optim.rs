@@ -71,6 +71,32 @@ pub fn row_shares(rows: usize, shares: usize) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
+/// `run` of each job, each on a thread of its own, the results in the jobs' order
+/// (whichever thread finishes first); a panic on one of the threads is raised again
+/// on the calling thread once every thread has ended.
+pub fn on_own_threads<J, R, F>(jobs: Vec<J>, run: F) -> Vec<R>
+where
+    J: Send,
+    R: Send,
+    F: Fn(J) -> R + Sync,
+{
+    std::thread::scope(|scope| {
+        let run = &run;
+        let running: Vec<_> = jobs
+            .into_iter()
+            .map(|job| scope.spawn(move || run(job)))
+            .collect();
+        running
+            .into_iter()
+            .map(|thread| {
+                thread
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+            })
+            .collect()
+    })
+}
+
 /// The gradients of a loss that is a sum over shards of a batch, and what
 /// `loss_of(model, shard)` returned beside each shard's loss term.
 ///
@@ -122,28 +148,16 @@ where
             vec![out],
         ));
     }
-    let per_shard: Vec<Result<(GradientsParams, O), E>> = std::thread::scope(|scope| {
-        let running: Vec<_> = shards
-            .into_iter()
-            .map(|shard| {
-                // One `valid()` per shard: a clone of an inner module would forget
-                // which parameters require gradients.
-                let (inner, loss_of) = (model.valid(), &loss_of);
-                scope.spawn(move || {
-                    let copy = M::from_inner(inner);
-                    let (loss, out) = loss_of(&copy, shard)?;
-                    Ok((GradientsParams::from_grads(loss.backward(), &copy), out))
-                })
-            })
-            .collect();
-        running
-            .into_iter()
-            .map(|thread| {
-                thread
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
-            })
-            .collect()
+    // One `valid()` per shard: a clone of an inner module would forget which
+    // parameters require gradients.
+    let jobs: Vec<_> = shards
+        .into_iter()
+        .map(|shard| (model.valid(), shard))
+        .collect();
+    let per_shard: Vec<Result<(GradientsParams, O), E>> = on_own_threads(jobs, |(inner, shard)| {
+        let copy = M::from_inner(inner);
+        let (loss, out) = loss_of(&copy, shard)?;
+        Ok((GradientsParams::from_grads(loss.backward(), &copy), out))
     });
     let mut sum = GradientsAccumulator::<M>::new();
     let mut outs = Vec::with_capacity(per_shard.len());

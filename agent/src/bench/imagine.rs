@@ -10,6 +10,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rem_envs::FRAME_BYTES;
+use rem_worldmodel::optim::on_own_threads;
 use rem_worldmodel::tokenizer::frames_to_tensor;
 
 use super::BenchSize;
@@ -29,8 +30,8 @@ pub struct ImagineBench {
     pub iterations: usize,
     pub n_actions: usize,
     pub seed: u64,
-    /// Threads the rows are split over after encoding, as a training step with
-    /// `actor_critic.threads` does.
+    /// Threads the frames are encoded on and the rows imagined on, as a training step
+    /// with `actor_critic.threads` does.
     pub threads: usize,
 }
 
@@ -125,23 +126,15 @@ pub fn run_imagine_bench<B: AutodiffBackend>(
             return Ok(finished(share.roll_out(&frozen, &controller, settings)?));
         }
         // As the training step's shares, each with its own controller leaves.
-        std::thread::scope(|scope| {
-            let running: Vec<_> = shares
-                .into_iter()
-                .map(|share| {
-                    let controller = ActorCritic::<B>::from_inner(controller.valid());
-                    let frozen = &frozen;
-                    scope.spawn(move || {
-                        anyhow::Ok(finished(share.roll_out(frozen, &controller, settings)?))
-                    })
-                })
-                .collect();
-            let generated: Vec<usize> = running
-                .into_iter()
-                .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect::<Result<_>>()?;
-            Ok(generated[0])
-        })
+        let jobs: Vec<_> = shares
+            .into_iter()
+            .map(|share| (ActorCritic::<B>::from_inner(controller.valid()), share))
+            .collect();
+        let generated = on_own_threads(jobs, |(controller, share)| {
+            anyhow::Ok(finished(share.roll_out(&frozen, &controller, settings)?))
+        });
+        let generated: Vec<usize> = generated.into_iter().collect::<Result<_>>()?;
+        Ok(generated[0])
     };
 
     let mut results = Vec::new();

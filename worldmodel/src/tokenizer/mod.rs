@@ -14,6 +14,7 @@ mod quantizer;
 mod train;
 
 use crate::error::ConfigError;
+use crate::optim::on_own_threads;
 use burn::module::Module;
 use burn::tensor::{backend::Backend, Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -226,20 +227,11 @@ impl<B: Backend> Tokenizer<B> {
         if runs.len() <= 1 {
             return self.encode(frames).0;
         }
-        let tokens = std::thread::scope(|scope| {
-            let running: Vec<_> = runs
-                .into_iter()
-                .map(|run| {
-                    let frames = frames.clone().narrow(0, run.start, run.len());
-                    scope.spawn(move || self.encode(frames).0)
-                })
-                .collect();
-            running
-                .into_iter()
-                .map(|thread| thread.join().expect("an encoding thread panicked"))
-                .collect()
-        });
-        Tensor::cat(tokens, 0)
+        let runs = runs
+            .into_iter()
+            .map(|run| frames.clone().narrow(0, run.start, run.len()))
+            .collect();
+        Tensor::cat(on_own_threads(runs, |run| self.encode(run).0), 0)
     }
 
     /// `z_q`: `[B, embed_dim, side, side]`. Returns `[B, 3, 64, 64]` in [-1, 1] space.
