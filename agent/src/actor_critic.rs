@@ -29,6 +29,7 @@ use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use rem_worldmodel::activation::silu;
+use rem_worldmodel::conv::conv3x3;
 
 /// Sizes of the controller. `ActorCriticConfig::new(n_actions)` gives the spec sizes.
 #[derive(Config, Debug)]
@@ -316,8 +317,8 @@ impl<B: Backend> ActorCritic<B> {
         } else {
             latents
         };
-        let x = silu(self.conv1.forward(latents));
-        let x = silu(self.conv2.forward(x));
+        let x = silu(conv3x3(&self.conv1, latents));
+        let x = silu(conv3x3(&self.conv2, x));
         let [n, channels, rows, cols] = x.dims();
         silu(self.project.forward(x.reshape([n, channels * rows * cols])))
     }

@@ -3,6 +3,7 @@
 //! imagination. Everything is generic over burn's `Backend`.
 
 pub mod activation;
+pub mod conv;
 pub mod dropout;
 pub mod error;
 pub mod imagination;

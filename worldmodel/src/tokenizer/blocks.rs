@@ -53,7 +53,7 @@ impl<B: Backend> NormSilu<B> {
 }
 
 /// 3x3 convolution that keeps the spatial size.
-pub fn conv3x3<B: Backend>(
+pub fn conv3x3_same<B: Backend>(
     channels_in: usize,
     channels_out: usize,
     device: &B::Device,

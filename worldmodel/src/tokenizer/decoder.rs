@@ -4,8 +4,9 @@ use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{backend::Backend, Tensor};
 
-use super::blocks::{conv1x1, conv3x3, upsample_nearest_x2, NormSilu};
+use super::blocks::{conv1x1, conv3x3_same, upsample_nearest_x2, NormSilu};
 use super::TokenizerConfig;
+use crate::conv::conv3x3;
 
 /// One resolution stage: GN -> SiLU -> nearest x2 -> conv3x3 (channels in -> out) -> conv3x3.
 #[derive(Module, Debug)]
@@ -19,14 +20,14 @@ impl<B: Backend> UpStage<B> {
     fn new(groups: usize, channels_in: usize, channels_out: usize, device: &B::Device) -> Self {
         Self {
             pre: NormSilu::new(groups, channels_in, device),
-            up_conv: conv3x3(channels_in, channels_out, device),
-            conv: conv3x3(channels_out, channels_out, device),
+            up_conv: conv3x3_same(channels_in, channels_out, device),
+            conv: conv3x3_same(channels_out, channels_out, device),
         }
     }
 
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let h = upsample_nearest_x2(self.pre.forward(x));
-        self.conv.forward(self.up_conv.forward(h))
+        conv3x3(&self.conv, conv3x3(&self.up_conv, h))
     }
 }
 
@@ -50,20 +51,20 @@ impl<B: Backend> Decoder<B> {
             .collect();
         Self {
             post_quant: conv1x1(config.embed_dim, deepest, device),
-            conv_in: conv3x3(deepest, deepest, device),
+            conv_in: conv3x3_same(deepest, deepest, device),
             stages,
             out_pre: NormSilu::new(config.groups, channels[0], device),
-            conv_out: conv3x3(channels[0], 3, device),
+            conv_out: conv3x3_same(channels[0], 3, device),
         }
     }
 
     /// `z_q`: `[B, embed_dim, 8, 8]`. Returns `[B, 3, 64, 64]` in the [-1, 1] pixel space
     /// (unbounded: no squashing, values are clamped only when turned into bytes).
     pub fn forward(&self, z_q: Tensor<B, 4>) -> Tensor<B, 4> {
-        let mut h = self.conv_in.forward(self.post_quant.forward(z_q));
+        let mut h = conv3x3(&self.conv_in, self.post_quant.forward(z_q));
         for stage in &self.stages {
             h = stage.forward(h);
         }
-        self.conv_out.forward(self.out_pre.forward(h))
+        conv3x3(&self.conv_out, self.out_pre.forward(h))
     }
 }

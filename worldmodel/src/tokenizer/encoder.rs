@@ -4,8 +4,9 @@ use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{backend::Backend, Tensor};
 
-use super::blocks::{conv1x1, conv3x3, conv3x3_down, NormSilu};
+use super::blocks::{conv1x1, conv3x3_down, conv3x3_same, NormSilu};
 use super::TokenizerConfig;
+use crate::conv::conv3x3;
 
 /// One resolution stage: GN -> SiLU -> stride-2 conv (channels in -> out) -> conv3x3.
 #[derive(Module, Debug)]
@@ -20,12 +21,12 @@ impl<B: Backend> DownStage<B> {
         Self {
             pre: NormSilu::new(groups, channels_in, device),
             down: conv3x3_down(channels_in, channels_out, device),
-            conv: conv3x3(channels_out, channels_out, device),
+            conv: conv3x3_same(channels_out, channels_out, device),
         }
     }
 
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.conv.forward(self.down.forward(self.pre.forward(x)))
+        conv3x3(&self.conv, conv3x3(&self.down, self.pre.forward(x)))
     }
 }
 
@@ -61,10 +62,10 @@ impl<B: Backend> Encoder<B> {
             .map(|pair| DownStage::new(config.groups, pair[0], pair[1], device))
             .collect();
         Self {
-            conv_in: conv3x3(3, channels[0], device),
+            conv_in: conv3x3_same(3, channels[0], device),
             stages,
             out_pre: NormSilu::new(config.groups, deepest, device),
-            conv_out: conv3x3(deepest, deepest, device),
+            conv_out: conv3x3_same(deepest, deepest, device),
             pre_quant: conv1x1(deepest, config.embed_dim, device),
         }
     }
@@ -86,11 +87,11 @@ impl<B: Backend> Encoder<B> {
     }
 
     fn forward_pass(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let mut h = self.conv_in.forward(x);
+        let mut h = conv3x3(&self.conv_in, x);
         for stage in &self.stages {
             h = stage.forward(h);
         }
-        let h = self.conv_out.forward(self.out_pre.forward(h));
+        let h = conv3x3(&self.conv_out, self.out_pre.forward(h));
         self.pre_quant.forward(h)
     }
 }

@@ -1,0 +1,151 @@
+//! [`super::kernel`] on burn's CPU backend: `Flex` (forward only) and
+//! `Autodiff<Flex>` (an autodiff operation whose backward pass is the kernel's).
+//!
+//! The generic tensors reach the concrete ones through `Any`: the backend's type is
+//! compared first, so the downcasts cannot fail, and no `unsafe` is needed.
+
+use std::any::{Any, TypeId};
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::NodeId;
+use burn::backend::{Autodiff, Flex};
+use burn::nn::conv::Conv2d;
+use burn::tensor::backend::{Backend, BackendTypes};
+use burn::tensor::{Tensor, TensorData, TensorPrimitive};
+use burn_flex::FlexTensor;
+
+use super::kernel::{self, Geometry};
+
+type AutodiffFlex = Autodiff<Flex>;
+type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
+
+/// `conv` applied to `x` by the kernel when `B` is `Flex` or `Autodiff<Flex>`;
+/// otherwise `x` back untouched.
+pub(super) fn try_conv<B: Backend>(
+    conv: &Conv2d<B>,
+    x: Tensor<B, 4>,
+    geometry: Geometry,
+) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    let backend = TypeId::of::<B>();
+    if backend != TypeId::of::<Flex>() && backend != TypeId::of::<AutodiffFlex>() {
+        return Err(x);
+    }
+    let weight = conv.weight.val();
+    let bias = conv.bias.as_ref().expect("geometry requires a bias").val();
+    if backend == TypeId::of::<Flex>() {
+        let y = forward(&geometry, concrete(x), &concrete(weight), &concrete(bias));
+        return Ok(generic(y));
+    }
+    let y = tracked(geometry, concrete(x), concrete(weight), concrete(bias));
+    Ok(generic(y))
+}
+
+/// A generic float tensor as the backend's concrete primitive `T`.
+fn concrete<B: Backend, T: 'static, const D: usize>(t: Tensor<B, D>) -> T {
+    match t.into_primitive() {
+        TensorPrimitive::Float(p) => cast(p),
+        TensorPrimitive::QFloat(_) => unreachable!("geometry admits f32 tensors only"),
+    }
+}
+
+fn generic<B: Backend, T: 'static, const D: usize>(primitive: T) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(cast(primitive)))
+}
+
+fn cast<From: 'static, To: 'static>(value: From) -> To {
+    *(Box::new(value) as Box<dyn Any>)
+        .downcast::<To>()
+        .expect("the backend's type was compared before the cast")
+}
+
+fn forward(g: &Geometry, x: FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
+    let frames = x.layout().shape()[0];
+    let (x, weight, bias) = (
+        x.to_contiguous(),
+        weight.to_contiguous(),
+        bias.to_contiguous(),
+    );
+    let y = kernel::forward(g, values(&x), values(&weight), Some(values(&bias)));
+    let (height, width) = g.out_size();
+    FlexTensor::from_data(TensorData::new(y, [frames, g.channels_out, height, width]))
+}
+
+fn values(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>()
+        .expect("a contiguous f32 tensor (geometry admits f32, callers make it contiguous)")
+}
+
+fn tensor_like(values: Vec<f32>, like: &FlexTensor) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, like.layout().shape().clone()))
+}
+
+fn tracked(
+    g: Geometry,
+    x: TrackedTensor,
+    weight: TrackedTensor,
+    bias: TrackedTensor,
+) -> TrackedTensor {
+    let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
+    match Conv3x3Backward
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(mut prep) => {
+            let state = (prep.checkpoint(&x), prep.checkpoint(&weight), g);
+            let y = forward(&g, x.primitive, &weight.primitive, &bias.primitive);
+            prep.finish(state, y)
+        }
+        OpsKind::UnTracked(prep) => {
+            prep.finish(forward(&g, x.primitive, &weight.primitive, &bias.primitive))
+        }
+    }
+}
+
+/// The backward pass of a kernel convolution: the gradients of the input, the weight
+/// and the bias from one [`kernel::backward`] call.
+#[derive(Debug)]
+struct Conv3x3Backward;
+
+impl Backward<Flex, 3> for Conv3x3Backward {
+    /// The input's and the weight's checkpoints, and the shape.
+    type State = (NodeId, NodeId, Geometry);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let (x_id, weight_id, g) = ops.state;
+        let x = checkpointer
+            .retrieve_node_output::<FlexTensor>(x_id)
+            .to_contiguous();
+        let weight = checkpointer
+            .retrieve_node_output::<FlexTensor>(weight_id)
+            .to_contiguous();
+        let (dx, dw, db) = kernel::backward(
+            &g,
+            values(&x),
+            values(&weight),
+            values(&dy),
+            node_x.is_some(),
+        );
+        if let Some(node) = node_x {
+            let dx = dx.expect("computed when the input is tracked");
+            grads.register::<Flex>(node.id, tensor_like(dx, &x));
+        }
+        if let Some(node) = node_weight {
+            grads.register::<Flex>(node.id, tensor_like(dw, &weight));
+        }
+        if let Some(node) = node_bias {
+            let db = FlexTensor::from_data(TensorData::new(db, [g.channels_out]));
+            grads.register::<Flex>(node.id, db);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The tokenizer's 3x3 convolutions, with their own CPU kernels.
+//!
+//! burn's CPU backend computes a convolution's gradients as convolutions too (the
+//! weight gradient as one whose kernel is the whole output-gradient map), about four
+//! times slower than its forward pass. [`kernel`] writes each 3x3 convolution, forward
+//! and backward, as nine matrix products per frame.
+//!
+//! [`conv3x3`] takes burn's `Conv2d` module (so parameters, initialisation and
+//! records stay burn's) and picks the kernel by backend: on `Flex` and
+//! `Autodiff<Flex>` (what the CPU runs train on) ours, on every other backend, and
+//! for shapes the kernel does not cover, burn's own `Conv2d::forward`. burn has no
+//! hook to replace one operation of an existing backend, so the choice is made by
+//! type at run time ([`flex`]).
+
+mod flex;
+pub mod kernel;
+
+use burn::nn::conv::Conv2d;
+use burn::nn::PaddingConfig2d;
+use burn::tensor::{backend::Backend, Tensor};
+
+use kernel::Geometry;
+
+/// `conv.forward(x)` for `x` `[N, Cin, H, W]`, through [`kernel`] where the backend
+/// and shape allow it.
+pub fn conv3x3<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    match geometry(conv, &x) {
+        Some(geometry) => match flex::try_conv(conv, x, geometry) {
+            Ok(y) => y,
+            Err(x) => conv.forward(x),
+        },
+        None => conv.forward(x),
+    }
+}
+
+/// The kernel's view of `conv` applied to `x`, when it covers it: a 3x3 kernel with
+/// bias, stride 1 or 2, no dilation or groups, explicit padding, f32.
+fn geometry<B: Backend>(conv: &Conv2d<B>, x: &Tensor<B, 4>) -> Option<Geometry> {
+    let [_, channels_in, height, width] = x.dims();
+    let [channels_out, weight_in, kh, kw] = conv.weight.dims();
+    let PaddingConfig2d::Explicit(top, left, bottom, right) = conv.padding else {
+        return None;
+    };
+    let covered = [kh, kw] == [3, 3]
+        && weight_in == channels_in
+        && conv.groups == 1
+        && conv.dilation == [1, 1]
+        && conv.stride[0] == conv.stride[1]
+        && matches!(conv.stride[0], 1 | 2)
+        && conv.bias.is_some()
+        && x.dtype() == burn::tensor::DType::F32
+        && height + top + bottom >= 3
+        && width + left + right >= 3;
+    covered.then_some(Geometry {
+        channels_in,
+        channels_out,
+        height,
+        width,
+        stride: conv.stride[0],
+        padding: [top, left, bottom, right],
+    })
+}
