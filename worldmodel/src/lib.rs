@@ -6,6 +6,7 @@ pub mod activation;
 pub mod conv;
 pub mod dropout;
 pub mod error;
+mod flex_kernels;
 pub mod imagination;
 pub mod optim;
 pub mod retention;

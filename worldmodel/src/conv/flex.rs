@@ -1,25 +1,21 @@
 //! [`super::kernel`] on burn's CPU backend: `Flex` (forward only) and
 //! `Autodiff<Flex>` (an autodiff operation whose backward pass is the kernel's).
-//!
-//! The generic tensors reach the concrete ones through `Any`: the backend's type is
-//! compared first, so the downcasts cannot fail, and no `unsafe` is needed.
-
-use std::any::{Any, TypeId};
+//! The generic tensors reach the concrete ones through [`crate::flex_kernels`].
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::NodeId;
-use burn::backend::{Autodiff, Flex};
+use burn::backend::Flex;
 use burn::nn::conv::Conv2d;
 use burn::tensor::backend::{Backend, BackendTypes};
-use burn::tensor::{Tensor, TensorData, TensorPrimitive};
+use burn::tensor::{Tensor, TensorData};
 use burn_flex::FlexTensor;
 
 use super::kernel::{self, Geometry};
+use crate::flex_kernels::{concrete, generic, is, AutodiffFlex};
 
-type AutodiffFlex = Autodiff<Flex>;
 type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
 
 /// `conv` applied to `x` by the kernel when `B` is `Flex` or `Autodiff<Flex>`;
@@ -29,36 +25,17 @@ pub(super) fn try_conv<B: Backend>(
     x: Tensor<B, 4>,
     geometry: Geometry,
 ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
-    let backend = TypeId::of::<B>();
-    if backend != TypeId::of::<Flex>() && backend != TypeId::of::<AutodiffFlex>() {
+    if !is::<B, Flex>() && !is::<B, AutodiffFlex>() {
         return Err(x);
     }
     let weight = conv.weight.val();
     let bias = conv.bias.as_ref().expect("geometry requires a bias").val();
-    if backend == TypeId::of::<Flex>() {
+    if is::<B, Flex>() {
         let y = forward(&geometry, concrete(x), &concrete(weight), &concrete(bias));
         return Ok(generic(y));
     }
     let y = tracked(geometry, concrete(x), concrete(weight), concrete(bias));
     Ok(generic(y))
-}
-
-/// A generic float tensor as the backend's concrete primitive `T`.
-fn concrete<B: Backend, T: 'static, const D: usize>(t: Tensor<B, D>) -> T {
-    match t.into_primitive() {
-        TensorPrimitive::Float(p) => cast(p),
-        TensorPrimitive::QFloat(_) => unreachable!("geometry admits f32 tensors only"),
-    }
-}
-
-fn generic<B: Backend, T: 'static, const D: usize>(primitive: T) -> Tensor<B, D> {
-    Tensor::from_primitive(TensorPrimitive::Float(cast(primitive)))
-}
-
-fn cast<From: 'static, To: 'static>(value: From) -> To {
-    *(Box::new(value) as Box<dyn Any>)
-        .downcast::<To>()
-        .expect("the backend's type was compared before the cast")
 }
 
 fn forward(g: &Geometry, x: FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {

@@ -8,9 +8,8 @@
 //! [`conv3x3`] takes burn's `Conv2d` module (so parameters, initialisation and
 //! records stay burn's) and picks the kernel by backend: on `Flex` and
 //! `Autodiff<Flex>` (what the CPU runs train on) ours, on every other backend, and
-//! for shapes the kernel does not cover, burn's own `Conv2d::forward`. burn has no
-//! hook to replace one operation of an existing backend, so the choice is made by
-//! type at run time ([`flex`]).
+//! for shapes the kernel does not cover, burn's own `Conv2d::forward` (the choice is
+//! made by type at run time: [`crate::flex_kernels`]).
 
 mod flex;
 pub mod kernel;

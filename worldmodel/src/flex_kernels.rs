@@ -1,0 +1,40 @@
+//! Our own kernels on burn's CPU backend, chosen by type at run time.
+//!
+//! burn has no hook to replace one operation of an existing backend, so a function
+//! generic over the backend checks whether it runs on `Flex` (or `Autodiff<Flex>`)
+//! and, if so, reaches the concrete tensors through `Any`. The type is compared
+//! before every cast, so the casts cannot fail, and no `unsafe` is needed.
+
+use std::any::{Any, TypeId};
+
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorPrimitive};
+
+/// burn's CPU backend with autodiff, as the CPU runs train.
+pub(crate) type AutodiffFlex = Autodiff<Flex>;
+
+/// Whether `B` is the backend `Other`.
+pub(crate) fn is<B: Backend, Other: Backend>() -> bool {
+    TypeId::of::<B>() == TypeId::of::<Other>()
+}
+
+/// A float tensor of `B` as `B`'s concrete primitive `T` (`FlexTensor` on `Flex`).
+/// Callers check [`is`] first.
+pub(crate) fn concrete<B: Backend, T: 'static, const D: usize>(t: Tensor<B, D>) -> T {
+    match t.into_primitive() {
+        TensorPrimitive::Float(p) => cast(p),
+        TensorPrimitive::QFloat(_) => panic!("quantised tensors have no kernel of ours"),
+    }
+}
+
+/// The inverse of [`concrete`].
+pub(crate) fn generic<B: Backend, T: 'static, const D: usize>(primitive: T) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(cast(primitive)))
+}
+
+fn cast<From: 'static, To: 'static>(value: From) -> To {
+    *(Box::new(value) as Box<dyn Any>)
+        .downcast::<To>()
+        .expect("the backend's type is compared before every cast")
+}
