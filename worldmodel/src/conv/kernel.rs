@@ -12,6 +12,11 @@
 //! stride 2:  plane (ky%2, kx%2), offset (ky/2)*Wq + kx/2
 //! ```
 //!
+//! A stride-1 convolution padded by one on every side (the common case) shares the
+//! padding between neighbours: planes `(H + 1) x (W + 1)` with a zero row and column
+//! before each frame's pixels, since in the flat layout a row's zero column is also
+//! the previous row's right edge and a frame's zero row the previous frame's bottom.
+//!
 //! The planes of a group of `G` frames sit side by side (`[Cin, G * P]` per plane),
 //! so every tap is one `[Cout, Cin] x [Cin, S]` product over a contiguous run of
 //! `S = (G - 1) * P + (Ho - 1) * Wq + Wo` columns. Grid columns that are not an
@@ -60,6 +65,8 @@ struct Planes {
     taps: [(usize, usize); 9],
     /// Frames per group.
     group: usize,
+    /// Zero columns after the group's last frame, for the shared-padding layout.
+    tail: usize,
 }
 
 impl Geometry {
@@ -76,7 +83,9 @@ impl Geometry {
             rows_padded >= 3 && cols_padded >= 3,
             "3x3 kernel larger than its input"
         );
+        let shared_padding = self.stride == 1 && self.padding == [1, 1, 1, 1];
         let (count, rows, cols) = match self.stride {
+            1 if shared_padding => (1, self.height + 1, self.width + 1),
             1 => (1, rows_padded, cols_padded),
             2 => (4, rows_padded.div_ceil(2), cols_padded.div_ceil(2)),
             s => panic!("stride {s}: only 1 and 2 have kernels"),
@@ -97,6 +106,8 @@ impl Geometry {
             out_width: (cols_padded - 3) / self.stride + 1,
             taps,
             group: (GROUP_COLUMNS / (rows * cols)).max(1),
+            // The last frame's bottom zero row and the right edge of its last pixel.
+            tail: if shared_padding { cols + 1 } else { 0 },
         }
     }
 
@@ -118,7 +129,7 @@ impl Planes {
 
     /// Columns of one plane of a group (per channel).
     fn row_len(&self) -> usize {
-        self.group * self.frame_pixels()
+        self.group * self.frame_pixels() + self.tail
     }
 
     /// Grid columns each tap's product spans for a group of `frames`.
