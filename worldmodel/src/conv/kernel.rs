@@ -37,7 +37,7 @@ use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
 /// Columns a group's planes aim at: enough for efficient products on small frames
-/// (8x8 maps: 40 frames a group), one frame a group for 64x64 ones.
+/// (8x8 maps: 50 frames a group), one frame a group for 64x64 ones.
 const GROUP_COLUMNS: usize = 4096;
 
 /// The shape of one convolution: a 3x3 kernel, stride 1 or 2, explicit padding.
