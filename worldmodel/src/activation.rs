@@ -82,7 +82,11 @@ mod tests {
         let x = Tensor::<Flex, 3>::random([3, 70, 129], Distribution::Normal(0.0, 30.0), &device);
         let fused: Vec<f32> = silu(x.clone()).into_data().into_vec().unwrap();
         let composed: Vec<f32> = (x.clone()
-            / x.clone().neg().clamp_max(EXPONENT_CAP).exp().add_scalar(1.0))
+            / x.clone()
+                .neg()
+                .clamp_max(EXPONENT_CAP)
+                .exp()
+                .add_scalar(1.0))
         .into_data()
         .into_vec()
         .unwrap();

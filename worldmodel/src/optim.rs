@@ -74,6 +74,11 @@ pub fn row_shares(rows: usize, shares: usize) -> Vec<std::ops::Range<usize>> {
 /// `run` of each job, each on a thread of its own, the results in the jobs' order
 /// (whichever thread finishes first); a panic on one of the threads is raised again
 /// on the calling thread once every thread has ended.
+///
+/// Each job runs inside a rayon pool of one thread, its own: the kernels that split
+/// their work over rayon's pool (matrix products, convolutions) then stay on the
+/// job's thread, where jobs sharing the global pool would queue behind each other
+/// and leave cores idle between their element-wise passes.
 pub fn on_own_threads<J, R, F>(jobs: Vec<J>, run: F) -> Vec<R>
 where
     J: Send,
@@ -84,7 +89,15 @@ where
         let run = &run;
         let running: Vec<_> = jobs
             .into_iter()
-            .map(|job| scope.spawn(move || run(job)))
+            .map(|job| {
+                scope.spawn(
+                    move || match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+                        Ok(pool) => pool.install(|| run(job)),
+                        // No thread for a pool: the global one, as before.
+                        Err(_) => run(job),
+                    },
+                )
+            })
             .collect();
         running
             .into_iter()
