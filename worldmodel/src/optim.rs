@@ -75,28 +75,43 @@ pub fn row_shares(rows: usize, shares: usize) -> Vec<std::ops::Range<usize>> {
 /// (whichever thread finishes first); a panic on one of the threads is raised again
 /// on the calling thread once every thread has ended.
 ///
-/// Each job runs inside a rayon pool of one thread, its own: the kernels that split
-/// their work over rayon's pool (matrix products, convolutions) then stay on the
-/// job's thread, where jobs sharing the global pool would queue behind each other
-/// and leave cores idle between their element-wise passes.
+/// Job `i` runs inside rayon pool `i` of [`job_pools`], a pool of one thread of its
+/// own: the kernels that split their work over rayon's pool (matrix products,
+/// convolutions) then stay on the job's thread, where jobs sharing the global pool
+/// would queue behind each other and leave cores idle between their element-wise
+/// passes. The pools live as long as the process, so their threads (and the memory
+/// the allocator keeps for them) are reused from call to call.
 pub fn on_own_threads<J, R, F>(jobs: Vec<J>, run: F) -> Vec<R>
 where
     J: Send,
     R: Send,
     F: Fn(J) -> R + Sync,
 {
+    thread_local! {
+        /// Set on a job pool's thread while it runs a job.
+        static IN_JOB: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    // A job that calls this again gets plain threads: its own pool's one thread is
+    // busy running it, so a nested job sent there would wait forever.
+    let pools = match IN_JOB.with(|flag| flag.get()) {
+        true => vec![None; jobs.len()],
+        false => job_pools(jobs.len()).into_iter().map(Some).collect(),
+    };
     std::thread::scope(|scope| {
         let run = &run;
         let running: Vec<_> = jobs
             .into_iter()
-            .map(|job| {
-                scope.spawn(
-                    move || match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
-                        Ok(pool) => pool.install(|| run(job)),
-                        // No thread for a pool: the global one, as before.
-                        Err(_) => run(job),
-                    },
-                )
+            .zip(pools)
+            .map(|(job, pool)| {
+                scope.spawn(move || match pool {
+                    Some(pool) => pool.install(|| {
+                        IN_JOB.with(|flag| flag.set(true));
+                        let result = run(job);
+                        IN_JOB.with(|flag| flag.set(false));
+                        result
+                    }),
+                    None => run(job),
+                })
             })
             .collect();
         running
@@ -108,6 +123,26 @@ where
             })
             .collect()
     })
+}
+
+/// The first `count` single-thread rayon pools of the process, made on first use.
+fn job_pools(count: usize) -> Vec<std::sync::Arc<rayon::ThreadPool>> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static POOLS: OnceLock<Mutex<Vec<Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS
+        .get_or_init(|| Mutex::new(Vec::new()))
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    while pools.len() < count {
+        let index = pools.len();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .thread_name(move |_| format!("rem-job-{index}"))
+            .build()
+            .expect("a thread for a job's rayon pool");
+        pools.push(Arc::new(pool));
+    }
+    pools[..count].to_vec()
 }
 
 /// The gradients of a loss that is a sum over shards of a batch, and what
@@ -286,5 +321,33 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for GradScaler<B> {
             let scale = self.scale.clone().reshape([1; D]);
             self.grads.register(param.id, grad * scale);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_own_threads;
+
+    #[test]
+    fn jobs_return_in_order_and_may_run_jobs_of_their_own() {
+        let sums = on_own_threads((0..3).collect(), |i: usize| {
+            let inner = on_own_threads(vec![i, 10 * i], |j: usize| j + 1);
+            inner.iter().sum::<usize>()
+        });
+        assert_eq!(sums, vec![2, 13, 24]);
+    }
+
+    #[test]
+    fn each_job_runs_in_a_rayon_pool_of_one_thread() {
+        let threads = on_own_threads(vec![(); 2], |()| rayon::current_num_threads());
+        assert_eq!(threads, vec![1, 1]);
+    }
+
+    #[test]
+    #[should_panic(expected = "job 1 failed")]
+    fn a_jobs_panic_reaches_the_caller() {
+        on_own_threads(vec![0, 1], |i: usize| {
+            assert!(i != 1, "job {i} failed");
+        });
     }
 }
