@@ -9,11 +9,11 @@
 
 use burn::backend::Flex;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
-use crate::flex_kernels::{concrete, generic, is};
+use crate::flex_kernels::{concrete, generic, is, tensor_of, values};
 
 /// Cap on e^-x: it keeps the denominator finite, so the gradient of very negative
 /// inputs is 0 rather than 0 * inf; at the cap the value is already below 1e-32.
@@ -32,7 +32,7 @@ fn silu_flex(x: FlexTensor) -> FlexTensor {
     /// Elements per parallel task: large enough to amortise the task.
     const CHUNK: usize = 1 << 14;
     let x = x.to_contiguous();
-    let input = x.as_slice::<f32>().expect("a contiguous f32 tensor");
+    let input = values(&x);
     let mut y = vec![0.0f32; input.len()];
     y.par_chunks_mut(CHUNK)
         .zip(input.par_chunks(CHUNK))
@@ -41,7 +41,7 @@ fn silu_flex(x: FlexTensor) -> FlexTensor {
                 *o = v / ((-v).min(EXPONENT_CAP).exp() + 1.0);
             }
         });
-    FlexTensor::from_data(TensorData::new(y, x.layout().shape().clone()))
+    tensor_of(y, x.layout().shape().clone())
 }
 
 #[cfg(test)]

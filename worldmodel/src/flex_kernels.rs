@@ -9,7 +9,8 @@ use std::any::{Any, TypeId};
 
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorPrimitive};
+use burn::tensor::{Shape, Tensor, TensorData, TensorPrimitive};
+use burn_flex::FlexTensor;
 
 /// burn's CPU backend with autodiff, as the CPU runs train.
 pub(crate) type AutodiffFlex = Autodiff<Flex>;
@@ -37,4 +38,15 @@ fn cast<From: 'static, To: 'static>(value: From) -> To {
     *(Box::new(value) as Box<dyn Any>)
         .downcast::<To>()
         .expect("the backend's type is compared before every cast")
+}
+
+/// The values of a contiguous f32 tensor (callers make it contiguous first).
+pub(crate) fn values(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>()
+        .expect("a contiguous f32 tensor (callers check the dtype and make it contiguous)")
+}
+
+/// A tensor of `values` in `shape`.
+pub(crate) fn tensor_of(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
 }

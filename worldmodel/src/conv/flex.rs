@@ -10,11 +10,11 @@ use burn::backend::autodiff::NodeId;
 use burn::backend::Flex;
 use burn::nn::conv::Conv2d;
 use burn::tensor::backend::{Backend, BackendTypes};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 
 use super::kernel::{self, Geometry};
-use crate::flex_kernels::{concrete, generic, is, AutodiffFlex};
+use crate::flex_kernels::{concrete, generic, is, tensor_of, values, AutodiffFlex};
 
 type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
 
@@ -47,16 +47,7 @@ fn forward(g: &Geometry, x: FlexTensor, weight: &FlexTensor, bias: &FlexTensor) 
     );
     let y = kernel::forward(g, values(&x), values(&weight), Some(values(&bias)));
     let (height, width) = g.out_size();
-    FlexTensor::from_data(TensorData::new(y, [frames, g.channels_out, height, width]))
-}
-
-fn values(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>()
-        .expect("a contiguous f32 tensor (geometry admits f32, callers make it contiguous)")
-}
-
-fn tensor_like(values: Vec<f32>, like: &FlexTensor) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, like.layout().shape().clone()))
+    tensor_of(y, [frames, g.channels_out, height, width])
 }
 
 fn tracked(
@@ -115,14 +106,13 @@ impl Backward<Flex, 3> for Conv3x3Backward {
         );
         if let Some(node) = node_x {
             let dx = dx.expect("computed when the input is tracked");
-            grads.register::<Flex>(node.id, tensor_like(dx, &x));
+            grads.register::<Flex>(node.id, tensor_of(dx, x.layout().shape().clone()));
         }
         if let Some(node) = node_weight {
-            grads.register::<Flex>(node.id, tensor_like(dw, &weight));
+            grads.register::<Flex>(node.id, tensor_of(dw, weight.layout().shape().clone()));
         }
         if let Some(node) = node_bias {
-            let db = FlexTensor::from_data(TensorData::new(db, [g.channels_out]));
-            grads.register::<Flex>(node.id, db);
+            grads.register::<Flex>(node.id, tensor_of(db, [g.channels_out]));
         }
     }
 }
