@@ -1,6 +1,6 @@
 //! Layers shared by the encoder and the decoder.
 
-use crate::activation::silu;
+use crate::norm_silu::group_norm_silu;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
@@ -27,28 +27,13 @@ impl<B: Backend> NormSilu<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        silu(self.group_norm(x))
-    }
-
-    /// GroupNorm written so that every broadcast is one value per row of a
-    /// contiguous matrix: statistics per (sample, group), then the per-channel
-    /// scale and shift repeated per sample. The CPU backend runs these as SIMD
-    /// loops, where broadcasting a `[1, C, 1, 1]` affine over the batch falls back
-    /// to a strided loop about ten times slower.
-    fn group_norm(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let [batch, channels, height, width] = x.dims();
-        let grouped = x.reshape([batch, self.groups, channels / self.groups * height * width]);
-        let (variance, mean) = grouped.clone().var_mean_bias(2);
-        let normalized = (grouped - mean) / variance.add_scalar(GROUP_NORM_EPSILON).sqrt();
-        let per_row = |p: &Param<Tensor<B, 1>>| {
-            p.val()
-                .reshape([1, channels])
-                .repeat_dim(0, batch)
-                .reshape([batch * channels, 1])
-        };
-        (normalized.reshape([batch * channels, height * width]) * per_row(&self.gamma)
-            + per_row(&self.beta))
-        .reshape([batch, channels, height, width])
+        group_norm_silu(
+            x,
+            self.gamma.val(),
+            self.beta.val(),
+            self.groups,
+            GROUP_NORM_EPSILON,
+        )
     }
 }
 
