@@ -17,6 +17,12 @@ impl<B: Backend> MultiScaleRetention<B> {
         state: &RetentionState<B>,
         chunk_len: usize,
     ) -> (Tensor<B, 3>, RetentionState<B>) {
+        assert!(chunk_len > 0, "retention chunk length must be positive");
+        self.check_input(x.dims(), state);
+        let time = x.dims()[1];
+        if let Some((y, Some(memory))) = self.try_kernel(&x, state, chunk_len, true) {
+            return (y, state.advanced(memory, time));
+        }
         let (output, state, _) = self.chunkwise(x, state, chunk_len, None);
         (output, state)
     }

@@ -8,6 +8,8 @@
 
 mod chunkwise;
 mod decay;
+mod flex;
+mod kernel;
 mod parallel;
 mod recurrent;
 mod rotary;
@@ -177,6 +179,12 @@ impl<B: Backend> MultiScaleRetention<B> {
         let normed = normalize_each_head(self.dropout.forward(retained))
             .swap_dims(1, 2)
             .reshape([batch, time, self.d_model()]);
+        self.gate_and_project(x, normed)
+    }
+
+    /// The normalised retention output `normed` (`[batch, time, d_model]`) gated by
+    /// the layer input `x` and projected.
+    fn gate_and_project(&self, x: Tensor<B, 3>, normed: Tensor<B, 3>) -> Tensor<B, 3> {
         self.out.forward(normed * silu(self.gate.forward(x)))
     }
 

@@ -17,6 +17,9 @@ impl<B: Backend> MultiScaleRetention<B> {
     ) -> (Tensor<B, 3>, RetentionState<B>) {
         self.check_input(x.dims(), state);
         let [batch, time, _] = x.dims();
+        if let Some((y, Some(memory))) = self.try_kernel(&x, state, time, true) {
+            return (y, state.advanced(memory, time));
+        }
         let decay = Decay::new(self.n_heads, batch, &x.device());
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
         let retained = retain(&decay, q, k.clone(), v.clone(), state.memory.clone());
@@ -28,7 +31,11 @@ impl<B: Backend> MultiScaleRetention<B> {
     /// leaves the state as it was: no new state is computed.
     pub fn forward_readonly(&self, x: Tensor<B, 3>, state: &RetentionState<B>) -> Tensor<B, 3> {
         self.check_input(x.dims(), state);
-        let decay = Decay::new(self.n_heads, x.dims()[0], &x.device());
+        let [batch, time, _] = x.dims();
+        if let Some((y, _)) = self.try_kernel(&x, state, time, false) {
+            return y;
+        }
+        let decay = Decay::new(self.n_heads, batch, &x.device());
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
         let retained = retain(&decay, q, k, v, state.memory.clone());
         self.finish(x, retained)

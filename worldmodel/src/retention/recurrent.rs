@@ -17,6 +17,9 @@ impl<B: Backend> MultiScaleRetention<B> {
         let [batch, width] = x.dims();
         let x = x.reshape([batch, 1, width]);
         self.check_input(x.dims(), state);
+        if let Some((y, Some(memory))) = self.try_kernel(&x, state, 1, true) {
+            return (y.reshape([batch, width]), state.advanced(memory, 1));
+        }
         let gamma = Decay::new(self.n_heads, batch, &x.device()).over(1);
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
         let memory = state.memory.clone() * gamma + k.swap_dims(2, 3).matmul(v);

@@ -15,7 +15,7 @@ pub(crate) struct Rotary<B: Backend> {
 }
 
 /// theta_i, each repeated for its pair: `[head_dim]` values.
-fn pair_frequencies(head_dim: usize) -> Vec<f64> {
+pub(super) fn pair_frequencies(head_dim: usize) -> Vec<f64> {
     let pairs = head_dim / 2;
     (0..pairs)
         .flat_map(|i| {

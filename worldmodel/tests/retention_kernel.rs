@@ -1,0 +1,116 @@
+//! Without autodiff on the CPU backend every form of retention runs the kernel of
+//! `retention::kernel`; with autodiff it runs burn's tensor operations. The same
+//! layer and inputs through both give the same outputs and states, for every form,
+//! per-row positions, incoming memories, and chunks that do not divide the input.
+
+use burn::backend::{Autodiff, Flex};
+use burn::module::AutodiffModule;
+use burn::tensor::{Distribution, Tensor};
+use rem_worldmodel::retention::{MultiScaleRetention, MultiScaleRetentionConfig, RetentionState};
+
+type Tracked = Autodiff<Flex>;
+
+const TOLERANCE: f32 = 1e-5;
+
+fn values<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
+}
+
+/// Asserts `|kernel - composed| <= TOLERANCE * max(1, max |composed|)` and returns
+/// whether any value differs in its bits.
+fn assert_close(kernel: Vec<f32>, composed: Vec<f32>, what: &str) -> bool {
+    assert_eq!(kernel.len(), composed.len(), "{what}: lengths");
+    let scale = composed.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    for (i, (a, b)) in kernel.iter().zip(&composed).enumerate() {
+        assert!(
+            (a - b).abs() <= TOLERANCE * scale,
+            "{what}[{i}]: kernel {a}, composed {b} (scale {scale})"
+        );
+    }
+    kernel != composed
+}
+
+/// A layer with 4 heads of 8 and its copy without autodiff; an input; a random
+/// memory at the given per-row positions on both backends.
+struct Case {
+    tracked: MultiScaleRetention<Tracked>,
+    plain: MultiScaleRetention<Flex>,
+    x: Tensor<Flex, 3>,
+    state: RetentionState<Flex>,
+}
+
+impl Case {
+    fn new(positions: Vec<usize>, time: usize) -> Self {
+        let tracked = MultiScaleRetentionConfig::new(32, 4).init::<Tracked>(&Default::default());
+        let plain = tracked.valid();
+        let batch = positions.len();
+        let random = |shape: [usize; 4]| {
+            Tensor::<Flex, 4>::random(shape, Distribution::Normal(0.0, 1.0), &Default::default())
+        };
+        let x = random([batch, time, 32, 1]).reshape([batch, time, 32]);
+        let state = RetentionState::new(random([batch, 4, 8, 8]), positions);
+        Self {
+            tracked,
+            plain,
+            x,
+            state,
+        }
+    }
+
+    fn tracked_input(&self) -> (Tensor<Tracked, 3>, RetentionState<Tracked>) {
+        let x = Tensor::from_inner(self.x.clone());
+        let state = RetentionState::new(
+            Tensor::from_inner(self.state.memory.clone()),
+            self.state.next_positions.clone(),
+        );
+        (x, state)
+    }
+}
+
+#[test]
+fn every_form_of_the_kernel_matches_burns_operations() {
+    let mut some_bits_differ = false;
+    for (positions, time, chunk) in [
+        (vec![0, 0, 0], 9, 4),
+        (vec![3, 70, 1000], 7, 3),
+        (vec![5, 6], 12, 12),
+        (vec![2], 1, 1),
+    ] {
+        let case = Case::new(positions.clone(), time);
+        let (x, state) = case.tracked_input();
+        let what = format!("positions {positions:?}, time {time}, chunk {chunk}");
+        let mut check = |kernel: Vec<f32>, composed: Vec<f32>, form: &str| {
+            some_bits_differ |= assert_close(kernel, composed, &format!("{form}, {what}"));
+        };
+
+        let (y, s) = case.plain.forward_parallel(case.x.clone(), &case.state);
+        let (y_ref, s_ref) = case.tracked.forward_parallel(x.clone(), &state);
+        assert_eq!(s.next_positions, s_ref.next_positions, "{what}");
+        check(values(y), values(y_ref), "parallel output");
+        check(values(s.memory), values(s_ref.memory), "parallel memory");
+
+        let (y, s) = case
+            .plain
+            .forward_chunkwise(case.x.clone(), &case.state, chunk);
+        let (y_ref, s_ref) = case.tracked.forward_chunkwise(x.clone(), &state, chunk);
+        assert_eq!(s.next_positions, s_ref.next_positions, "{what}");
+        check(values(y), values(y_ref), "chunkwise output");
+        check(values(s.memory), values(s_ref.memory), "chunkwise memory");
+
+        let y = case.plain.forward_readonly(case.x.clone(), &case.state);
+        let y_ref = case.tracked.forward_readonly(x.clone(), &state);
+        check(values(y), values(y_ref), "read-only output");
+
+        let [batch, _, width] = case.x.dims();
+        let first = case.x.clone().narrow(1, 0, 1).reshape([batch, width]);
+        let (y, s) = case.plain.forward_recurrent(first, &case.state);
+        let first_ref = x.narrow(1, 0, 1).reshape([batch, width]);
+        let (y_ref, s_ref) = case.tracked.forward_recurrent(first_ref, &state);
+        assert_eq!(s.next_positions, s_ref.next_positions, "{what}");
+        check(values(y), values(y_ref), "recurrent output");
+        check(values(s.memory), values(s_ref.memory), "recurrent memory");
+    }
+    // The two paths round differently; equal bits everywhere would mean that both
+    // ran the same code, and this test compared nothing.
+    assert!(some_bits_differ, "the kernel did not run");
+}
