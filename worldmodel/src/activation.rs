@@ -2,18 +2,24 @@
 //!
 //! burn's `silu` is x * sigmoid(x), and the CPU backend evaluates sigmoid with a
 //! branch per element; the division form runs as plain vector passes and takes
-//! about two thirds of the time (checked equal to burn's within 1e-6). Without
-//! autodiff on the CPU backend (imagination, encoding, acting) the five passes run
-//! as one, on rayon's pool, with the same operations in the same order per element,
-//! so the values are the same bits.
+//! about two thirds of the time (checked equal to burn's within 1e-6). On the CPU
+//! backend the five passes run as one, on rayon's pool, with the same operations in
+//! the same order per element, so the values are the same bits; with autodiff the
+//! backward pass is one more, dy * s (1 + x (1 - s)) with s = sigmoid(x), where the
+//! composed form's gradient takes about ten.
 
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::NodeId;
 use burn::backend::Flex;
-use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::tensor::backend::{Backend, BackendTypes};
+use burn::tensor::{DType, Tensor};
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
-use crate::flex_kernels::{concrete, generic, is, tensor_of, values};
+use crate::flex_kernels::{concrete, generic, is, tensor_of, values, AutodiffFlex};
 
 /// Cap on e^-x: it keeps the denominator finite, so the gradient of very negative
 /// inputs is 0 rather than 0 * inf; at the cap the value is already below 1e-32.
@@ -21,16 +27,27 @@ const EXPONENT_CAP: f32 = 80.0;
 
 /// x * sigmoid(x), element-wise.
 pub fn silu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    if is::<B, Flex>() && x.dtype() == burn::tensor::DType::F32 {
-        return generic(silu_flex(concrete::<B, FlexTensor, D>(x)));
+    if x.dtype() == DType::F32 {
+        if is::<B, Flex>() {
+            return generic(silu_flex(concrete::<B, FlexTensor, D>(x)));
+        }
+        if is::<B, AutodiffFlex>() {
+            return generic(silu_tracked(concrete(x)));
+        }
     }
     x.clone() / x.neg().clamp_max(EXPONENT_CAP).exp().add_scalar(1.0)
 }
 
+/// Elements per parallel task: large enough to amortise the task.
+const CHUNK: usize = 1 << 14;
+
+/// e^-x, capped: the denominator of SiLU less one.
+fn exp_neg(v: f32) -> f32 {
+    (-v).min(EXPONENT_CAP).exp()
+}
+
 /// The one-pass form of `x / (min(-x, cap).exp() + 1)`.
 fn silu_flex(x: FlexTensor) -> FlexTensor {
-    /// Elements per parallel task: large enough to amortise the task.
-    const CHUNK: usize = 1 << 14;
     let x = x.to_contiguous();
     let input = values(&x);
     let mut y = vec![0.0f32; input.len()];
@@ -38,10 +55,64 @@ fn silu_flex(x: FlexTensor) -> FlexTensor {
         .zip(input.par_chunks(CHUNK))
         .for_each(|(out, input)| {
             for (o, &v) in out.iter_mut().zip(input) {
-                *o = v / ((-v).min(EXPONENT_CAP).exp() + 1.0);
+                *o = v / (exp_neg(v) + 1.0);
             }
         });
     tensor_of(y, x.layout().shape().clone())
+}
+
+type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
+
+fn silu_tracked(x: TrackedTensor) -> TrackedTensor {
+    match SiluBackward
+        .prepare::<NoCheckpointing>([x.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(mut prep) => {
+            let x_id = prep.checkpoint(&x);
+            prep.finish(x_id, silu_flex(x.primitive))
+        }
+        OpsKind::UnTracked(prep) => prep.finish(silu_flex(x.primitive)),
+    }
+}
+
+/// dx = dy * s * (1 + x * (1 - s)), s = 1 / (1 + e^-x) with e^-x capped as forward.
+#[derive(Debug)]
+struct SiluBackward;
+
+impl Backward<Flex, 1> for SiluBackward {
+    /// The input's checkpoint.
+    type State = NodeId;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [Some(node)] = ops.parents else {
+            return;
+        };
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let x = checkpointer
+            .retrieve_node_output::<FlexTensor>(ops.state)
+            .to_contiguous();
+        let mut dx = vec![0.0f32; dy.layout().num_elements()];
+        dx.par_chunks_mut(CHUNK)
+            .zip(
+                values(&x)
+                    .par_chunks(CHUNK)
+                    .zip(values(&dy).par_chunks(CHUNK)),
+            )
+            .for_each(|(out, (x, dy))| {
+                for ((o, &v), &g) in out.iter_mut().zip(x).zip(dy) {
+                    let s = 1.0 / (exp_neg(v) + 1.0);
+                    *o = g * s * (1.0 + v * (1.0 - s));
+                }
+            });
+        grads.register::<Flex>(node.id, tensor_of(dx, x.layout().shape().clone()));
+    }
 }
 
 #[cfg(test)]
