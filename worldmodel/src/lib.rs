@@ -8,6 +8,7 @@ pub mod dropout;
 pub mod error;
 mod flex_kernels;
 pub mod imagination;
+pub mod layer_norm;
 mod matrix;
 pub mod norm_silu;
 pub mod optim;

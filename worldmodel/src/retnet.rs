@@ -7,6 +7,7 @@
 use crate::activation::silu;
 use crate::dropout::Dropout;
 use crate::error::ConfigError;
+use crate::layer_norm::layer_norm;
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::backend::Backend;
@@ -134,11 +135,17 @@ impl<B: Backend> RetNetLayer<B> {
         x: Tensor<B, D>,
         retain: impl FnOnce(Tensor<B, D>) -> (Tensor<B, D>, R),
     ) -> (Tensor<B, D>, R) {
-        let (retained, extra) = retain(self.retention_norm.forward(x.clone()));
+        let (retained, extra) = retain(layer_norm(
+            &self.retention_norm,
+            x.clone(),
+            LAYER_NORM_EPSILON,
+        ));
         let h = x + self.dropout.forward(retained);
-        let hidden = self
-            .dropout
-            .forward(silu(self.ffn_in.forward(self.ffn_norm.forward(h.clone()))));
+        let hidden = self.dropout.forward(silu(self.ffn_in.forward(layer_norm(
+            &self.ffn_norm,
+            h.clone(),
+            LAYER_NORM_EPSILON,
+        ))));
         let y = h + self.dropout.forward(self.ffn_out.forward(hidden));
         (y, extra)
     }

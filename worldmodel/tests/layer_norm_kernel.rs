@@ -1,0 +1,135 @@
+//! The LayerNorm kernel (`rem_worldmodel::layer_norm`) against burn's own
+//! `LayerNorm` (forward and autodiff gradients), against central differences, and on
+//! one and two threads.
+
+use burn::backend::{Autodiff, Flex};
+use burn::module::Param;
+use burn::nn::{LayerNorm, LayerNormConfig};
+use burn::tensor::{Distribution, Tensor, TensorData};
+use rem_worldmodel::layer_norm::layer_norm;
+
+type B = Autodiff<Flex>;
+
+const EPSILON: f64 = 1e-6;
+
+fn values<Bk: burn::tensor::backend::Backend, const D: usize>(t: Tensor<Bk, D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
+}
+
+fn random<const D: usize>(shape: [usize; D], mean: f64, std: f64) -> Tensor<B, D> {
+    Tensor::random(shape, Distribution::Normal(mean, std), &Default::default())
+}
+
+/// A LayerNorm of width `d` whose affine is not the initialiser's.
+fn norm(d: usize) -> LayerNorm<B> {
+    let mut norm = LayerNormConfig::new(d)
+        .with_epsilon(EPSILON)
+        .init::<B>(&Default::default());
+    norm.gamma = Param::from_tensor(random([d], 1.0, 0.5));
+    norm.beta = Some(Param::from_tensor(random([d], 0.0, 0.5)));
+    norm
+}
+
+fn assert_close(ours: &[f32], reference: &[f32], tolerance: f32, what: &str) {
+    assert_eq!(ours.len(), reference.len(), "{what}: lengths");
+    let scale = reference.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    for (i, (a, r)) in ours.iter().zip(reference).enumerate() {
+        assert!(
+            (a - r).abs() <= tolerance * scale,
+            "{what}[{i}]: ours {a}, reference {r} (scale {scale})"
+        );
+    }
+}
+
+#[test]
+fn kernel_matches_burns_layer_norm_forward_and_gradients() {
+    // More rows than one parallel block, a width that is no multiple of 16.
+    for (rows, time, d) in [(3, 50, 24), (2, 1, 7), (130, 1, 16)] {
+        let norm = norm(d);
+        let x = random([rows, time, d], 0.3, 2.0).require_grad();
+        let ours = layer_norm(&norm, x.clone(), EPSILON);
+        let reference = norm.forward(x.clone());
+        let upstream = random::<3>(ours.dims(), 0.0, 1.0);
+        let grads_ours = (ours.clone() * upstream.clone()).sum().backward();
+        let grads_reference = (reference.clone() * upstream).sum().backward();
+        let what = format!("[{rows}, {time}, {d}]");
+        assert_close(
+            &values(ours.clone()),
+            &values(reference.clone()),
+            1e-5,
+            &format!("{what} y"),
+        );
+        assert_ne!(
+            values(ours),
+            values(reference),
+            "{what}: the kernel did not run"
+        );
+        assert_close(
+            &values(x.grad(&grads_ours).unwrap()),
+            &values(x.grad(&grads_reference).unwrap()),
+            1e-4,
+            &format!("{what} dx"),
+        );
+        let gamma = norm.gamma.val();
+        let beta = norm.beta.as_ref().unwrap().val();
+        for (name, p) in [("dgamma", gamma), ("dbeta", beta)] {
+            assert_close(
+                &values(p.grad(&grads_ours).unwrap()),
+                &values(p.grad(&grads_reference).unwrap()),
+                1e-4,
+                &format!("{what} {name}"),
+            );
+        }
+    }
+}
+
+/// `L = sum(y * r)`, central differences with a small step in f32.
+#[test]
+fn gradients_match_central_differences() {
+    const STEP: f32 = 1e-2;
+    let norm = norm(6);
+    let x = random([4, 6], 0.0, 1.5).require_grad();
+    let r = random::<2>([4, 6], 0.0, 1.0);
+    let grads = (layer_norm(&norm, x.clone(), EPSILON) * r.clone())
+        .sum()
+        .backward();
+    let dx = values(x.grad(&grads).unwrap());
+    let loss = |x: Tensor<B, 2>| values((layer_norm(&norm, x, EPSILON) * r.clone()).sum())[0];
+    let bumped = |i: usize, by: f32| {
+        let mut v = values(x.clone());
+        v[i] += by;
+        Tensor::from_data(TensorData::new(v, [4, 6]), &Default::default())
+    };
+    for (i, &analytic) in dx.iter().enumerate() {
+        let numeric = (loss(bumped(i, STEP)) - loss(bumped(i, -STEP))) / (2.0 * STEP);
+        assert!(
+            (analytic - numeric).abs() <= 2e-2 * numeric.abs().max(1.0),
+            "dx[{i}]: {analytic} vs {numeric}"
+        );
+    }
+}
+
+#[test]
+fn gradients_do_not_depend_on_the_thread_count() {
+    let norm = norm(32);
+    let x = random([300, 32], 0.5, 1.0);
+    let upstream = random::<2>([300, 32], 0.0, 1.0);
+    let run_on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let x = x.clone().require_grad();
+            let y = layer_norm(&norm, x.clone(), EPSILON);
+            let grads = (y.clone() * upstream.clone()).sum().backward();
+            (
+                values(y),
+                values(x.grad(&grads).unwrap()),
+                values(norm.gamma.val().grad(&grads).unwrap()),
+                values(norm.beta.as_ref().unwrap().val().grad(&grads).unwrap()),
+            )
+        })
+    };
+    assert_eq!(run_on(1), run_on(2));
+}
