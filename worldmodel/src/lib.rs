@@ -16,6 +16,7 @@ pub mod retention;
 pub mod retnet;
 pub mod stream;
 pub mod tokenizer;
+mod vector_exp;
 pub mod world_model;
 pub mod world_model_trainer;
 

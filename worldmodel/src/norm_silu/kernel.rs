@@ -24,6 +24,8 @@
 
 use rayon::prelude::*;
 
+use crate::vector_exp::{exp, with_wide_vectors};
+
 /// Cap on e^-z, as in [`crate::activation`]: the denominator stays finite.
 const EXPONENT_CAP: f32 = 80.0;
 
@@ -87,8 +89,10 @@ fn slice_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     lanes.iter().sum::<f32>() + lane_sum(chunks.remainder().iter().map(|&v| f(v)))
 }
 
-fn sigmoid(z: f32) -> f32 {
-    1.0 / ((-z).min(EXPONENT_CAP).exp() + 1.0)
+/// e^-z, capped: the denominator of SiLU less one.
+#[inline(always)]
+fn exp_neg(z: f32) -> f32 {
+    exp((-z).min(EXPONENT_CAP))
 }
 
 /// `y` (same shape as `x`) and the statistics the backward pass needs.
@@ -108,10 +112,12 @@ pub fn forward(s: &GroupShape, x: &[f32], gamma: &[f32], beta: &[f32]) -> (Vec<f
             let first_channel = (task % s.groups) * per_group;
             for (c, (out, x)) in out.chunks_mut(s.plane).zip(x.chunks(s.plane)).enumerate() {
                 let (g, b) = (gamma[first_channel + c], beta[first_channel + c]);
-                for (o, &v) in out.iter_mut().zip(x) {
-                    let z = (v - mean) * inv_std * g + b;
-                    *o = z / ((-z).min(EXPONENT_CAP).exp() + 1.0);
-                }
+                with_wide_vectors(|| {
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        let z = (v - mean) * inv_std * g + b;
+                        *o = z / (exp_neg(z) + 1.0);
+                    }
+                })
             }
             (mean, inv_std)
         })
@@ -146,22 +152,26 @@ pub fn backward(
                 for c in 0..per_group {
                     let (g, b) = (gamma[first_channel + c], beta[first_channel + c]);
                     let plane = c * s.plane..(c + 1) * s.plane;
-                    let (mut dgamma, mut dbeta) = ([0.0f32; LANES], [0.0f32; LANES]);
-                    for (i, ((d, &v), &dy)) in dxhat[plane.clone()]
-                        .iter_mut()
-                        .zip(&x[plane.clone()])
-                        .zip(&dy[plane])
-                        .enumerate()
-                    {
-                        let xhat = (v - mean) * inv_std;
-                        let z = xhat * g + b;
-                        let sig = sigmoid(z);
-                        let dz = dy * sig * (1.0 + z * (1.0 - sig));
-                        dgamma[i % LANES] += dz * xhat;
-                        dbeta[i % LANES] += dz;
-                        *d = dz * g;
-                    }
-                    sums.push((dgamma.iter().sum(), dbeta.iter().sum()));
+                    // dz into the buffer first (a loop of vector e^x), then the sums.
+                    let dz = &mut dxhat[plane.clone()];
+                    with_wide_vectors(|| {
+                        for ((d, &v), &dy) in
+                            dz.iter_mut().zip(&x[plane.clone()]).zip(&dy[plane.clone()])
+                        {
+                            let z = (v - mean) * inv_std * g + b;
+                            let sig = 1.0 / (exp_neg(z) + 1.0);
+                            *d = dy * sig * (1.0 + z * (1.0 - sig));
+                        }
+                    });
+                    let x = &x[plane];
+                    let dgamma = lane_sum(
+                        dz.iter()
+                            .zip(x)
+                            .map(|(&dz, &v)| dz * ((v - mean) * inv_std)),
+                    );
+                    let dbeta = slice_sum(dz, |d| d);
+                    dz.iter_mut().for_each(|d| *d *= g);
+                    sums.push((dgamma, dbeta));
                 }
                 let n = len as f32;
                 let mean_dxhat = slice_sum(dxhat, |d| d) / n;
