@@ -19,7 +19,9 @@ use burn::tensor::{DType, Tensor};
 use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
-use crate::flex_kernels::{concrete, generic, is, tensor_of, values, AutodiffFlex};
+use crate::flex_kernels::{
+    checkpointed, concrete, generic, is, register_gradient, tensor_of, values, AutodiffFlex,
+};
 use crate::vector_exp::{exp, with_wide_vectors};
 
 /// Cap on e^-x: it keeps the denominator finite, so the gradient of very negative
@@ -44,7 +46,7 @@ const CHUNK: usize = 1 << 14;
 
 /// e^-x, capped: the denominator of SiLU less one.
 #[inline(always)]
-fn exp_neg(v: f32) -> f32 {
+pub(crate) fn exp_neg(v: f32) -> f32 {
     exp((-v).min(EXPONENT_CAP))
 }
 
@@ -95,13 +97,11 @@ impl Backward<Flex, 1> for SiluBackward {
         grads: &mut Gradients,
         checkpointer: &mut Checkpointer,
     ) {
-        let [Some(node)] = ops.parents else {
+        let [Some(node)] = ops.parents.map(|p| p.map(|n| n.id)) else {
             return;
         };
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let x = checkpointer
-            .retrieve_node_output::<FlexTensor>(ops.state)
-            .to_contiguous();
+        let x = checkpointed(checkpointer, ops.state);
         let mut dx = vec![0.0f32; dy.layout().num_elements()];
         dx.par_chunks_mut(CHUNK)
             .zip(
@@ -117,7 +117,7 @@ impl Backward<Flex, 1> for SiluBackward {
                     }
                 })
             });
-        grads.register::<Flex>(node.id, tensor_of(dx, x.layout().shape().clone()));
+        register_gradient(grads, Some(node), dx, x.layout().shape().clone());
     }
 }
 

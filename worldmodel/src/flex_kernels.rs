@@ -7,6 +7,9 @@
 
 use std::any::{Any, TypeId};
 
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::NodeId;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Shape, Tensor, TensorData, TensorPrimitive};
@@ -49,4 +52,25 @@ pub(crate) fn values(t: &FlexTensor) -> &[f32] {
 /// A tensor of `values` in `shape`.
 pub(crate) fn tensor_of(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// The output of node `id`, saved by the forward pass for the backward one, as a
+/// contiguous tensor.
+pub(crate) fn checkpointed(checkpointer: &mut Checkpointer, id: NodeId) -> FlexTensor {
+    checkpointer
+        .retrieve_node_output::<FlexTensor>(id)
+        .to_contiguous()
+}
+
+/// Hands `values` (in `shape`) to the node `node` as its gradient, where the node is
+/// tracked.
+pub(crate) fn register_gradient(
+    grads: &mut Gradients,
+    node: Option<NodeId>,
+    values: Vec<f32>,
+    shape: impl Into<Shape>,
+) {
+    if let Some(node) = node {
+        grads.register::<Flex>(node, tensor_of(values, shape));
+    }
 }

@@ -29,7 +29,7 @@ pub(crate) fn exp(x: f32) -> f32 {
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 0.5;
     let e_r = p * (r * r) + r + 1.0;
     // 2^n from its exponent bits, n + 127. Adding 1.5 * 2^23 to the integer n + 127
     // leaves it in the low mantissa bits, so integer arithmetic (which vectorises,

@@ -2,11 +2,14 @@
 //! (forward and autodiff gradients) and against central finite differences, for the
 //! strides and paddings the tokenizer uses and a few it does not.
 
+mod common;
+
 use burn::backend::{Autodiff, Flex};
 use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::tensor::{Distribution, Tensor};
+use common::{assert_close, values};
 use rem_worldmodel::conv::conv3x3;
 use rem_worldmodel::conv::kernel::{self, Geometry};
 
@@ -46,21 +49,6 @@ fn input<Bk: burn::tensor::backend::Backend>(case: &Case, frames: usize) -> Tens
     )
 }
 
-fn values<Bk: burn::tensor::backend::Backend, const D: usize>(t: Tensor<Bk, D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
-}
-
-fn assert_close(ours: &[f32], reference: &[f32], what: &str) {
-    assert_eq!(ours.len(), reference.len(), "{what}: lengths");
-    let scale = reference.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-    for (i, (a, r)) in ours.iter().zip(reference).enumerate() {
-        assert!(
-            (a - r).abs() <= 1e-5 * scale,
-            "{what}[{i}]: ours {a}, burn {r} (scale {scale})"
-        );
-    }
-}
-
 #[test]
 fn kernel_convolution_matches_burns_forward_and_gradients() {
     for case in &CASES {
@@ -76,23 +64,31 @@ fn kernel_convolution_matches_burns_forward_and_gradients() {
         );
         let grads_ours = (ours.clone() * upstream.clone()).sum().backward();
         let grads_reference = (reference.clone() * upstream).sum().backward();
-        assert_close(&values(ours), &values(reference), &format!("{case:?} y"));
+        assert_close(
+            &values(ours),
+            &values(reference),
+            1e-5,
+            &format!("{case:?} y"),
+        );
         let grad = |g: &_, t: &Tensor<B, 4>| values(t.grad(g).expect("tracked"));
         assert_close(
             &grad(&grads_ours, &x),
             &grad(&grads_reference, &x),
+            1e-5,
             &format!("{case:?} dx"),
         );
         let weight = conv.weight.val();
         assert_close(
             &grad(&grads_ours, &weight),
             &grad(&grads_reference, &weight),
+            1e-5,
             &format!("{case:?} dw"),
         );
         let bias = conv.bias.as_ref().unwrap().val();
         assert_close(
             &values(bias.grad(&grads_ours).unwrap()),
             &values(bias.grad(&grads_reference).unwrap()),
+            1e-5,
             &format!("{case:?} db"),
         );
     }
@@ -109,6 +105,7 @@ fn kernel_convolution_without_autodiff_matches_burns() {
         assert_close(
             &ours,
             &values(conv.forward(x.clone())),
+            1e-5,
             &format!("{case:?} y"),
         );
         let &(channels_in, channels_out, height, width, stride, padding) = case;
@@ -170,6 +167,7 @@ fn kernel_gradients_match_central_differences() {
         assert_close(
             &values(x.grad(&grads).unwrap()),
             &dx,
+            1e-5,
             &format!("{case:?} dx vs differences"),
         );
         let weight = conv.weight.val();
@@ -181,6 +179,7 @@ fn kernel_gradients_match_central_differences() {
         assert_close(
             &values(weight.grad(&grads).unwrap()),
             &dw,
+            1e-5,
             &format!("{case:?} dw vs differences"),
         );
     }

@@ -2,11 +2,14 @@
 //! `GroupNorm` followed by burn's `silu` (forward and autodiff gradients) and against
 //! central finite differences.
 
+mod common;
+
 use burn::backend::{Autodiff, Flex};
 use burn::module::Param;
 use burn::nn::{GroupNorm, GroupNormConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
+use common::{assert_close, values};
 use rem_worldmodel::norm_silu::group_norm_silu;
 use rem_worldmodel::norm_silu::kernel::{self, GroupShape};
 
@@ -24,10 +27,6 @@ const CASES: [Case; 5] = [
     (4, 32, 8, 8, 32), // the tokenizer's groups at its smallest plane
     (1, 4, 1, 1, 2),   // one value per channel
 ];
-
-fn values<Bk: Backend, const D: usize>(t: Tensor<Bk, D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
-}
 
 fn random<Bk: Backend, const D: usize>(shape: [usize; D], mean: f64, std: f64) -> Tensor<Bk, D> {
     Tensor::random(shape, Distribution::Normal(mean, std), &Default::default())
@@ -57,17 +56,6 @@ fn burns_group_norm<Bk: Backend>(
     norm.gamma = Some(Param::from_tensor(gamma));
     norm.beta = Some(Param::from_tensor(beta));
     norm
-}
-
-fn assert_close(ours: &[f32], reference: &[f32], tolerance: f32, what: &str) {
-    assert_eq!(ours.len(), reference.len(), "{what}: lengths");
-    let scale = reference.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-    for (i, (a, r)) in ours.iter().zip(reference).enumerate() {
-        assert!(
-            (a - r).abs() <= tolerance * scale,
-            "{what}[{i}]: ours {a}, reference {r} (scale {scale})"
-        );
-    }
 }
 
 #[test]

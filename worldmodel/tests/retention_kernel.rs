@@ -3,30 +3,22 @@
 //! layer and inputs through both give the same outputs and states, for every form,
 //! per-row positions, incoming memories, and chunks that do not divide the input.
 
+mod common;
+
 use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
 use burn::tensor::{Distribution, Tensor};
+use common::{assert_close, values};
 use rem_worldmodel::retention::{MultiScaleRetention, MultiScaleRetentionConfig, RetentionState};
 
 type Tracked = Autodiff<Flex>;
 
 const TOLERANCE: f32 = 1e-5;
 
-fn values<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
-}
-
-/// Asserts `|kernel - composed| <= TOLERANCE * max(1, max |composed|)` and returns
-/// whether any value differs in its bits.
-fn assert_close(kernel: Vec<f32>, composed: Vec<f32>, what: &str) -> bool {
-    assert_eq!(kernel.len(), composed.len(), "{what}: lengths");
-    let scale = composed.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-    for (i, (a, b)) in kernel.iter().zip(&composed).enumerate() {
-        assert!(
-            (a - b).abs() <= TOLERANCE * scale,
-            "{what}[{i}]: kernel {a}, composed {b} (scale {scale})"
-        );
-    }
+/// Asserts that `kernel` is close to `composed` and returns whether any value
+/// differs in its bits.
+fn assert_close_and_differ(kernel: Vec<f32>, composed: Vec<f32>, what: &str) -> bool {
+    assert_close(&kernel, &composed, TOLERANCE, what);
     kernel != composed
 }
 
@@ -80,7 +72,8 @@ fn every_form_of_the_kernel_matches_burns_operations() {
         let (x, state) = case.tracked_input();
         let what = format!("positions {positions:?}, time {time}, chunk {chunk}");
         let mut check = |kernel: Vec<f32>, composed: Vec<f32>, form: &str| {
-            some_bits_differ |= assert_close(kernel, composed, &format!("{form}, {what}"));
+            some_bits_differ |=
+                assert_close_and_differ(kernel, composed, &format!("{form}, {what}"));
         };
 
         let (y, s) = case.plain.forward_parallel(case.x.clone(), &case.state);

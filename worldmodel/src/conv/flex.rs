@@ -14,7 +14,9 @@ use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 
 use super::kernel::{self, Geometry};
-use crate::flex_kernels::{concrete, generic, is, tensor_of, values, AutodiffFlex};
+use crate::flex_kernels::{
+    checkpointed, concrete, generic, is, register_gradient, tensor_of, values, AutodiffFlex,
+};
 
 type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
 
@@ -88,15 +90,11 @@ impl Backward<Flex, 3> for Conv3x3Backward {
         grads: &mut Gradients,
         checkpointer: &mut Checkpointer,
     ) {
-        let [node_x, node_weight, node_bias] = ops.parents;
+        let [node_x, node_weight, node_bias] = ops.parents.map(|p| p.map(|n| n.id));
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let (x_id, weight_id, g) = ops.state;
-        let x = checkpointer
-            .retrieve_node_output::<FlexTensor>(x_id)
-            .to_contiguous();
-        let weight = checkpointer
-            .retrieve_node_output::<FlexTensor>(weight_id)
-            .to_contiguous();
+        let x = checkpointed(checkpointer, x_id);
+        let weight = checkpointed(checkpointer, weight_id);
         let (dx, dw, db) = kernel::backward(
             &g,
             values(&x),
@@ -104,15 +102,10 @@ impl Backward<Flex, 3> for Conv3x3Backward {
             values(&dy),
             node_x.is_some(),
         );
-        if let Some(node) = node_x {
-            let dx = dx.expect("computed when the input is tracked");
-            grads.register::<Flex>(node.id, tensor_of(dx, x.layout().shape().clone()));
+        if let Some(dx) = dx {
+            register_gradient(grads, node_x, dx, x.layout().shape().clone());
         }
-        if let Some(node) = node_weight {
-            grads.register::<Flex>(node.id, tensor_of(dw, weight.layout().shape().clone()));
-        }
-        if let Some(node) = node_bias {
-            grads.register::<Flex>(node.id, tensor_of(db, [g.channels_out]));
-        }
+        register_gradient(grads, node_weight, dw, weight.layout().shape().clone());
+        register_gradient(grads, node_bias, db, [g.channels_out]);
     }
 }

@@ -18,9 +18,10 @@ use burn::backend::Flex;
 use burn::nn::LayerNorm;
 use burn::tensor::backend::{Backend, BackendTypes};
 use burn::tensor::{DType, Tensor};
-use burn_flex::FlexTensor;
 
-use crate::flex_kernels::{concrete, generic, is, tensor_of, values, AutodiffFlex};
+use crate::flex_kernels::{
+    checkpointed, concrete, generic, is, register_gradient, tensor_of, values, AutodiffFlex,
+};
 use kernel::RowStats;
 
 type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
@@ -95,23 +96,15 @@ impl Backward<Flex, 3> for LayerNormBackward {
         grads: &mut Gradients,
         checkpointer: &mut Checkpointer,
     ) {
-        let [node_x, node_gamma, node_beta] = ops.parents;
+        let [node_x, node_gamma, node_beta] = ops.parents.map(|p| p.map(|n| n.id));
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let state = ops.state;
-        let x = checkpointer
-            .retrieve_node_output::<FlexTensor>(state.x_id)
-            .to_contiguous();
+        let x = checkpointed(checkpointer, state.x_id);
         let (dx, dgamma, dbeta) =
             kernel::backward(values(&x), &state.gamma, &state.stats, values(&dy));
         let width = [state.gamma.len()];
-        if let Some(node) = node_x {
-            grads.register::<Flex>(node.id, tensor_of(dx, x.layout().shape().clone()));
-        }
-        if let Some(node) = node_gamma {
-            grads.register::<Flex>(node.id, tensor_of(dgamma, width));
-        }
-        if let Some(node) = node_beta {
-            grads.register::<Flex>(node.id, tensor_of(dbeta, width));
-        }
+        register_gradient(grads, node_x, dx, x.layout().shape().clone());
+        register_gradient(grads, node_gamma, dgamma, width);
+        register_gradient(grads, node_beta, dbeta, width);
     }
 }

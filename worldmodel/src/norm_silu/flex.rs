@@ -12,7 +12,9 @@ use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 
 use super::kernel::{self, GroupShape, GroupStats};
-use crate::flex_kernels::{concrete, generic, is, tensor_of, values, AutodiffFlex};
+use crate::flex_kernels::{
+    checkpointed, concrete, generic, is, register_gradient, tensor_of, values, AutodiffFlex,
+};
 
 type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
 
@@ -111,12 +113,10 @@ impl Backward<Flex, 3> for NormSiluBackward {
         grads: &mut Gradients,
         checkpointer: &mut Checkpointer,
     ) {
-        let [node_x, node_gamma, node_beta] = ops.parents;
+        let [node_x, node_gamma, node_beta] = ops.parents.map(|p| p.map(|n| n.id));
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let state = ops.state;
-        let x = checkpointer
-            .retrieve_node_output::<FlexTensor>(state.x_id)
-            .to_contiguous();
+        let x = checkpointed(checkpointer, state.x_id);
         let [gamma, beta] = &state.affine;
         let (dx, dgamma, dbeta) = kernel::backward(
             &state.shape,
@@ -126,14 +126,9 @@ impl Backward<Flex, 3> for NormSiluBackward {
             &state.stats,
             values(&dy),
         );
-        if let Some(node) = node_x {
-            grads.register::<Flex>(node.id, tensor_of(dx, x.layout().shape().clone()));
-        }
-        if let Some(node) = node_gamma {
-            grads.register::<Flex>(node.id, tensor_of(dgamma, [state.shape.channels]));
-        }
-        if let Some(node) = node_beta {
-            grads.register::<Flex>(node.id, tensor_of(dbeta, [state.shape.channels]));
-        }
+        let channels = [state.shape.channels];
+        register_gradient(grads, node_x, dx, x.layout().shape().clone());
+        register_gradient(grads, node_gamma, dgamma, channels);
+        register_gradient(grads, node_beta, dbeta, channels);
     }
 }

@@ -24,10 +24,8 @@
 
 use rayon::prelude::*;
 
-use crate::vector_exp::{exp, with_wide_vectors};
-
-/// Cap on e^-z, as in [`crate::activation`]: the denominator stays finite.
-const EXPONENT_CAP: f32 = 80.0;
+use crate::activation::exp_neg;
+use crate::vector_exp::with_wide_vectors;
 
 /// Partial sums per reduction: wide enough for the compiler to vectorise.
 const LANES: usize = 16;
@@ -87,12 +85,6 @@ fn slice_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f32 {
         }
     }
     lanes.iter().sum::<f32>() + lane_sum(chunks.remainder().iter().map(|&v| f(v)))
-}
-
-/// e^-z, capped: the denominator of SiLU less one.
-#[inline(always)]
-fn exp_neg(z: f32) -> f32 {
-    exp((-z).min(EXPONENT_CAP))
 }
 
 /// `y` (same shape as `x`) and the statistics the backward pass needs.
