@@ -5,6 +5,11 @@
 //! Every form reads an explicit [`RetentionState`] and, except the read-only form,
 //! returns the state that follows. The state carries the absolute position of its
 //! next token per batch row, so rotary angles never depend on how a sequence was cut.
+//!
+//! Written here with burn's tensor operations, which every backend runs and autodiff
+//! differentiates; without autodiff on the CPU backend every form runs the kernel of
+//! `kernel.rs` instead (`flex.rs` picks it), which computes the same from the same
+//! projections in one task per batch row.
 
 mod chunkwise;
 mod decay;
