@@ -4,7 +4,7 @@
 //! branch per element; the division form runs as plain vector passes and takes
 //! about two thirds of the time (checked equal to burn's within 1e-6). On the CPU
 //! backend the five passes run as one, on rayon's pool, with e^-x in vector
-//! registers ([`crate::vector_exp`]); with autodiff the backward pass is one more,
+//! registers (`crate::vector_exp`); with autodiff the backward pass is one more,
 //! dy * s (1 + x (1 - s)) with s = sigmoid(x), where the composed form's gradient
 //! takes about ten.
 

@@ -9,7 +9,7 @@
 //! records stay burn's) and picks the kernel by backend: on `Flex` and
 //! `Autodiff<Flex>` (what the CPU runs train on) ours, on every other backend, and
 //! for shapes the kernel does not cover, burn's own `Conv2d::forward` (the choice is
-//! made by type at run time: [`crate::flex_kernels`]).
+//! made by type at run time: `crate::flex_kernels`).
 
 mod flex;
 pub mod kernel;

@@ -9,7 +9,7 @@
 //! dgamma = sum over rows dy x^      dbeta = sum over rows dy
 //! ```
 //!
-//! Rows run in parallel in fixed blocks of [`BLOCK_ROWS`]; the affine gradients are
+//! Rows run in parallel in fixed blocks of `BLOCK_ROWS`; the affine gradients are
 //! summed per block and then over the blocks in order, so the bits do not depend on
 //! the thread count.
 

@@ -5,7 +5,7 @@
 //! backward step; the world model runs ten of them per training pass. [`kernel`] does
 //! the forward pass in one task per block of rows and the backward pass in another.
 //! Without autodiff burn's CPU backend already has a one-pass LayerNorm, and other
-//! backends keep burn's; [`crate::flex_kernels`] says how the backend is told apart.
+//! backends keep burn's; `crate::flex_kernels` says how the backend is told apart.
 
 pub mod kernel;
 

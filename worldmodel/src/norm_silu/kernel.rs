@@ -18,7 +18,7 @@
 //! dx      = r (dx^ - mean(dx^) - x^ mean(dx^ x^))
 //! ```
 //!
-//! Sums run in [`LANES`] interleaved partial sums, added in a fixed order, and the
+//! Sums run in `LANES` interleaved partial sums, added in a fixed order, and the
 //! per-channel sums of the affine gradients are added over frames in frame order, so
 //! the bits do not depend on the thread count.
 
@@ -66,7 +66,7 @@ pub struct GroupStats {
     pub inv_std: Vec<f32>,
 }
 
-/// The sum of `values`, in [`LANES`] partial sums added in a fixed order.
+/// The sum of `values`, in `LANES` partial sums added in a fixed order.
 fn lane_sum(values: impl Iterator<Item = f32>) -> f32 {
     let mut lanes = [0.0f32; LANES];
     for (i, v) in values.enumerate() {

@@ -6,7 +6,7 @@
 //! forward pass in one read for the statistics and one for the output, and the
 //! backward pass in two, per (frame, group). On `Flex` and `Autodiff<Flex>` (what
 //! the CPU runs train on) [`group_norm_silu`] runs it; every other backend keeps the
-//! composed form ([`crate::flex_kernels`] says how the backend is told apart).
+//! composed form (`crate::flex_kernels` says how the backend is told apart).
 
 mod flex;
 pub mod kernel;
