@@ -75,7 +75,7 @@ pub fn row_shares(rows: usize, shares: usize) -> Vec<std::ops::Range<usize>> {
 /// (whichever thread finishes first); a panic on one of the threads is raised again
 /// on the calling thread once every thread has ended.
 ///
-/// Job `i` runs inside rayon pool `i` of [`job_pools`], a pool of one thread of its
+/// Job `i` runs inside rayon pool `i` of `job_pools`, a pool of one thread of its
 /// own: the kernels that split their work over rayon's pool (matrix products,
 /// convolutions) then stay on the job's thread, where jobs sharing the global pool
 /// would queue behind each other and leave cores idle between their element-wise
