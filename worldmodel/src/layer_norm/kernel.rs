@@ -25,7 +25,8 @@ pub struct RowStats {
     pub inv_std: Vec<f32>,
 }
 
-fn row_stats(x: &[f32], epsilon: f32) -> (f32, f32) {
+/// `mu` and `r` of one row.
+pub(crate) fn row_stats(x: &[f32], epsilon: f32) -> (f32, f32) {
     let n = x.len() as f32;
     let mean = x.iter().sum::<f32>() / n;
     let var = x.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / n;

@@ -17,12 +17,6 @@ impl<B: Backend> MultiScaleRetention<B> {
         state: &RetentionState<B>,
         chunk_len: usize,
     ) -> (Tensor<B, 3>, RetentionState<B>) {
-        assert!(chunk_len > 0, "retention chunk length must be positive");
-        self.check_input(x.dims(), state);
-        let time = x.dims()[1];
-        if let Some((y, Some(memory))) = self.try_kernel(&x, state, chunk_len, true) {
-            return (y, state.advanced(memory, time));
-        }
         let (output, state, _) = self.chunkwise(x, state, chunk_len, None);
         (output, state)
     }
@@ -54,6 +48,11 @@ impl<B: Backend> MultiScaleRetention<B> {
         assert!(chunk_len > 0, "retention chunk length must be positive");
         self.check_input(x.dims(), state);
         let [batch, time, _] = x.dims();
+        if checkpoint_every.is_none() {
+            if let Some((y, Some(memory))) = self.try_kernel(&x, state, chunk_len, true) {
+                return (y, state.advanced(memory, time), Vec::new());
+            }
+        }
         let decay = Decay::new(self.n_heads, batch, &x.device());
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
 

@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use super::decay::retention_decays;
 use super::rotary::pair_frequencies;
 use super::GROUP_NORM_EPSILON;
+use crate::layer_norm::kernel::row_stats;
 use crate::matrix::product;
 
 /// The sizes of one call.
@@ -348,10 +349,7 @@ fn advance(
 
 /// One head's group norm: `(o - mean) / sqrt(var + eps)` over its `D` values.
 fn normalize(o: &[f32], out: &mut [f32]) {
-    let n = o.len() as f32;
-    let mean = o.iter().sum::<f32>() / n;
-    let var = o.iter().map(|&x| (x - mean) * (x - mean)).sum::<f32>() / n;
-    let inv_std = 1.0 / (var + GROUP_NORM_EPSILON as f32).sqrt();
+    let (mean, inv_std) = row_stats(o, GROUP_NORM_EPSILON as f32);
     for (y, &x) in out.iter_mut().zip(o) {
         *y = (x - mean) * inv_std;
     }
