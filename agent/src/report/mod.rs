@@ -1,0 +1,172 @@
+//! `rem report`: scores of finished runs, human-normalised for Atari games and
+//! aggregated the way the Atari-100K literature does (algorithm.md, section 6), side by side
+//! with REM's published per-seed scores.
+//!
+//! - `read`: one run folder (or random-policy folder) -> [`RunScore`];
+//! - `references`: the random, human and REM score files;
+//! - `statistics`: bootstrap intervals, mean / median / IQM and their aggregates;
+//! - `table` and `plots`: the report as text and as SVG bar charts.
+
+mod plots;
+mod read;
+mod references;
+mod statistics;
+mod table;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{ensure, Result};
+
+pub use plots::{write_aggregates_plot, write_report_plot};
+use read::named_game;
+pub use read::read_run;
+pub use references::{locate_reference_dir, reference_data_dir, References, DATA_DIR_VARIABLE};
+pub use statistics::{
+    bootstrap_ci, interquartile_mean, mean, median, AggregateIntervals, Aggregates,
+    BOOTSTRAP_RESAMPLES,
+};
+
+/// Where a run's score came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScoreSource {
+    /// The final evaluation written by `rem eval`.
+    EvalFile { episodes: Option<u64> },
+    /// The last periodic evaluation logged during training.
+    TrainingEval { epoch: Option<u64> },
+}
+
+/// Who played the evaluation a score comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// A trained run's agent.
+    Agent,
+    /// Uniformly random actions (`rem eval --policy random`), the baseline.
+    Random,
+}
+
+/// One run folder's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunScore {
+    pub run_dir: PathBuf,
+    /// Canonical name: "Breakout" for Atari games, the lower-case name for native ones.
+    pub game: String,
+    pub seed: Option<i64>,
+    pub policy: Policy,
+    pub score: f64,
+    pub source: ScoreSource,
+    /// The evaluation's episode returns, when the source lists them.
+    pub returns: Vec<f64>,
+    /// 95% bootstrap confidence interval of the mean return ([`bootstrap_ci`]), from
+    /// two episodes on.
+    pub ci95: Option<(f64, f64)>,
+    /// Human-normalised score; `None` for native games, which have no references.
+    pub hns: Option<f64>,
+    /// Minutes the run's phases took (the sum of `seconds` in metrics.jsonl).
+    pub minutes: Option<f64>,
+    /// Environment steps collected by the end of the run.
+    pub env_steps: Option<u64>,
+    /// Returns of every evaluation before the first actor-critic step (the policy at
+    /// its initialisation), pooled: what the run's learning is measured against, since
+    /// an untrained policy's fixed preferences can already beat uniform play.
+    pub initial_policy_returns: Vec<f64>,
+}
+
+/// One Atari game over all of its runs, beside REM's published numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GameScore {
+    pub game: String,
+    pub runs: usize,
+    pub mean_score: f64,
+    pub mean_hns: f64,
+    pub rem_mean_score: Option<f64>,
+    pub rem_hns: Option<f64>,
+    /// The random policy's mean return and its 95% interval over the random-policy
+    /// folders given for this game (all their episodes pooled).
+    pub random_policy: Option<(f64, Option<(f64, f64)>)>,
+}
+
+
+/// Every run's score, the per-game means beside REM's, and the aggregates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// In the order the run folders were given.
+    pub runs: Vec<RunScore>,
+    /// Atari games only, by name.
+    pub games: Vec<GameScore>,
+    /// `None` when no run is of an Atari game.
+    pub ours: Option<Aggregates>,
+    /// REM's aggregates over the same games as `ours`.
+    pub rem: Option<Aggregates>,
+}
+
+/// The report for `run_dirs`, with reference scores from [`reference_data_dir`]. Runs
+/// of native games alone need no references, so no folder of them either.
+pub fn report(run_dirs: &[PathBuf]) -> Result<Report> {
+    let native_only = run_dirs
+        .iter()
+        .all(|dir| named_game(dir).is_some_and(|game| rem_envs::is_native(&game)));
+    let references = match native_only {
+        true => References::default(),
+        false => References::load(&reference_data_dir()?)?,
+    };
+    report_with(run_dirs, &references)
+}
+
+pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Report> {
+    ensure!(!run_dirs.is_empty(), "no run folders given");
+    let runs = run_dirs
+        .iter()
+        .map(|dir| read_run(dir, references))
+        .collect::<Result<Vec<_>>>()?;
+    let mut per_game: BTreeMap<String, Vec<&RunScore>> = BTreeMap::new();
+    let mut random_returns: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for run in &runs {
+        match run.policy {
+            Policy::Random => random_returns
+                .entry(run.game.clone())
+                .or_default()
+                .extend(&run.returns),
+            Policy::Agent if run.hns.is_some() => {
+                per_game.entry(run.game.clone()).or_default().push(run)
+            }
+            Policy::Agent => {}
+        }
+    }
+    let mut our_hns = BTreeMap::new();
+    let mut rem_hns = BTreeMap::new();
+    let mut games = Vec::new();
+    for (game, game_runs) in &per_game {
+        let hns: Vec<f64> = game_runs.iter().filter_map(|run| run.hns).collect();
+        let rem_scores = references.rem.get(game).filter(|scores| !scores.is_empty());
+        let rem_game_hns: Option<Vec<f64>> = rem_scores.map(|scores| {
+            scores
+                .iter()
+                .filter_map(|&s| references.normalise(game, s))
+                .collect()
+        });
+        games.push(GameScore {
+            game: game.clone(),
+            runs: game_runs.len(),
+            mean_score: mean(&game_runs.iter().map(|run| run.score).collect::<Vec<_>>()),
+            mean_hns: mean(&hns),
+            rem_mean_score: rem_scores.map(|scores| mean(scores)),
+            rem_hns: rem_game_hns.as_deref().map(mean),
+            random_policy: random_returns
+                .get(game)
+                .filter(|returns| !returns.is_empty())
+                .map(|returns| (mean(returns), bootstrap_ci(returns))),
+        });
+        our_hns.insert(game.clone(), hns);
+        if let Some(values) = rem_game_hns {
+            rem_hns.insert(game.clone(), values);
+        }
+    }
+    Ok(Report {
+        runs,
+        games,
+        ours: Aggregates::from_hns(&our_hns),
+        rem: Aggregates::from_hns(&rem_hns),
+    })
+}
+

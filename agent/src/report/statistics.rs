@@ -1,0 +1,160 @@
+//! The statistics of a report: percentile-bootstrap intervals of a mean, and the
+//! aggregates of human-normalised scores over games (mean, median, IQM) with their
+//! stratified-bootstrap intervals, as rliable computes them.
+
+use std::collections::BTreeMap;
+
+/// Aggregates of human-normalised scores over games.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregates {
+    pub games: usize,
+    /// How many run x game scores the interquartile mean was taken over.
+    pub scores: usize,
+    /// Mean of the per-game mean scores.
+    pub mean: f64,
+    /// Median of the per-game mean scores.
+    pub median: f64,
+    /// Interquartile mean of all run x game scores.
+    pub iqm: f64,
+    /// Games whose mean score is at least human level (1).
+    pub superhuman: usize,
+    /// 95% stratified-bootstrap intervals of mean, median and IQM; `None` when no
+    /// game has two runs to resample.
+    pub ci95: Option<AggregateIntervals>,
+}
+
+/// 95% confidence intervals of the aggregates, as rliable computes them: each of
+/// [`BOOTSTRAP_RESAMPLES`] resamples draws every game's runs with replacement within
+/// that game (a stratified bootstrap), and the intervals are the 2.5th and 97.5th
+/// percentiles of the aggregates over the resamples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AggregateIntervals {
+    pub mean: (f64, f64),
+    pub median: (f64, f64),
+    pub iqm: (f64, f64),
+}
+
+/// Resamples of the percentile bootstrap.
+pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
+
+/// 95% percentile-bootstrap confidence interval of the mean of `values`: the 2.5th
+/// and 97.5th percentiles of the means of [`BOOTSTRAP_RESAMPLES`] resamples with
+/// replacement, drawn from a fixed seed so that a report is reproducible. `None`
+/// for fewer than two values.
+pub fn bootstrap_ci(values: &[f64]) -> Option<(f64, f64)> {
+    use rand::SeedableRng;
+    if values.len() < 2 {
+        return None;
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let means: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
+        .map(|_| mean(&resample(values, &mut rng)))
+        .collect();
+    Some(percentile_interval(means))
+}
+
+impl Aggregates {
+    /// Aggregates of human-normalised scores given per game, one per run; `None` for no games.
+    pub fn from_hns(per_game: &BTreeMap<String, Vec<f64>>) -> Option<Self> {
+        let runs: Vec<&[f64]> = per_game
+            .values()
+            .map(Vec::as_slice)
+            .filter(|runs| !runs.is_empty())
+            .collect();
+        if runs.is_empty() {
+            return None;
+        }
+        let (mean, median, iqm) = point_aggregates(&runs);
+        let resampled = runs.iter().any(|game| game.len() > 1);
+        Some(Aggregates {
+            games: runs.len(),
+            scores: runs.iter().map(|game| game.len()).sum(),
+            mean,
+            median,
+            iqm,
+            superhuman: runs.iter().filter(|game| self::mean(game) >= 1.0).count(),
+            ci95: resampled.then(|| stratified_bootstrap(&runs)),
+        })
+    }
+}
+
+/// Mean and median of the per-game means, and IQM of all run x game scores.
+fn point_aggregates(per_game: &[&[f64]]) -> (f64, f64, f64) {
+    let game_means: Vec<f64> = per_game.iter().map(|runs| mean(runs)).collect();
+    let all: Vec<f64> = per_game
+        .iter()
+        .flat_map(|runs| runs.iter().copied())
+        .collect();
+    (
+        mean(&game_means),
+        median(&game_means),
+        interquartile_mean(&all),
+    )
+}
+
+/// `values.len()` values drawn from `values` with replacement.
+fn resample(values: &[f64], rng: &mut rand::rngs::StdRng) -> Vec<f64> {
+    use rand::Rng;
+    (0..values.len())
+        .map(|_| values[rng.random_range(0..values.len())])
+        .collect()
+}
+
+/// [`AggregateIntervals`] of `per_game` run scores, from a fixed seed.
+fn stratified_bootstrap(per_game: &[&[f64]]) -> AggregateIntervals {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let mut draws = [const { Vec::new() }; 3];
+    for _ in 0..BOOTSTRAP_RESAMPLES {
+        let drawn: Vec<Vec<f64>> = per_game
+            .iter()
+            .map(|runs| resample(runs, &mut rng))
+            .collect();
+        let games: Vec<&[f64]> = drawn.iter().map(Vec::as_slice).collect();
+        let (mean, median, iqm) = point_aggregates(&games);
+        for (draw, value) in draws.iter_mut().zip([mean, median, iqm]) {
+            draw.push(value);
+        }
+    }
+    let [mean, median, iqm] = draws.map(percentile_interval);
+    AggregateIntervals { mean, median, iqm }
+}
+
+/// The 2.5th and 97.5th percentiles of `draws`.
+fn percentile_interval(mut draws: Vec<f64>) -> (f64, f64) {
+    draws.sort_by(f64::total_cmp);
+    let at = |q: f64| draws[((q * (draws.len() - 1) as f64).round()) as usize];
+    (at(0.025), at(0.975))
+}
+
+pub fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// The middle value, or the mean of the two middle values for an even count;
+/// NaN for no values, like [`mean`].
+pub fn median(values: &[f64]) -> f64 {
+    let sorted = sorted(values);
+    let n = sorted.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+/// The mean after dropping floor(n/4) values from each end (a 25% trimmed mean,
+/// as `scipy.stats.trim_mean(values, 0.25)` and the published IQMs use).
+pub fn interquartile_mean(values: &[f64]) -> f64 {
+    let sorted = sorted(values);
+    let cut = sorted.len() / 4;
+    mean(&sorted[cut..sorted.len() - cut])
+}
+
+fn sorted(values: &[f64]) -> Vec<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted
+}
