@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{ensure, Result};
 use burn::tensor::backend::Backend;
 use rand::{Rng, SeedableRng};
 use rem_envs::vector::EnvPool;
-use rem_envs::{make_env, EnvMode, Frame};
+use rem_envs::{make_env, ActionSpace, EnvMode, Frame};
 use serde::{Deserialize, Serialize};
 
 use crate::models::AgentModels;
@@ -43,37 +43,69 @@ pub fn evaluate<B: Backend>(
 }
 
 /// The same protocol with uniformly random actions: the random-policy score that a
-/// run's evaluation is compared with.
-pub fn evaluate_random(game: &str, episodes: usize, seed: u64) -> Result<EvalStats> {
+/// run's evaluation is compared with. `actions` names the actions to draw from (all
+/// of the game's when empty): a policy that only prefers some actions, with no eye
+/// for the screen, scored the same way.
+pub fn evaluate_random(
+    game: &str,
+    episodes: usize,
+    seed: u64,
+    actions: &[String],
+) -> Result<EvalStats> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5A4D);
-    play_episodes(game, episodes, seed, |observations, n_actions| {
+    let mut allowed: Option<Vec<usize>> = None;
+    play_episodes(game, episodes, seed, |observations, space| {
+        let allowed = match &mut allowed {
+            Some(allowed) => allowed,
+            None => allowed.insert(action_indices(game, space, actions)?),
+        };
         Ok(observations
             .iter()
-            .map(|_| rng.random_range(0..n_actions))
+            .map(|_| allowed[rng.random_range(0..allowed.len())])
             .collect())
     })
 }
 
+/// The indices of the named actions in `space`, or every index when `names` is empty.
+fn action_indices(game: &str, space: &ActionSpace, names: &[String]) -> Result<Vec<usize>> {
+    if names.is_empty() {
+        return Ok((0..space.n()).collect());
+    }
+    let mut indices = Vec::with_capacity(names.len());
+    for name in names {
+        let index = space.names.iter().position(|known| known == name);
+        let Some(index) = index else {
+            anyhow::bail!(
+                "{game} has no action {name:?}; its actions are {}",
+                space.names.join(", ")
+            );
+        };
+        ensure!(!indices.contains(&index), "action {name} is named twice");
+        indices.push(index);
+    }
+    Ok(indices)
+}
+
 /// Steps `episodes` evaluation environments together until each has finished one
-/// episode; `choose` gets every environment's observation and the number of actions
+/// episode; `choose` gets every environment's observation and the game's actions
 /// and returns one action per environment.
 fn play_episodes(
     game: &str,
     episodes: usize,
     seed: u64,
-    mut choose: impl FnMut(&[Frame], usize) -> Result<Vec<usize>>,
+    mut choose: impl FnMut(&[Frame], &ActionSpace) -> Result<Vec<usize>>,
 ) -> Result<EvalStats> {
     anyhow::ensure!(episodes > 0, "evaluation needs at least one episode");
     let envs = (0..episodes)
         .map(|i| make_env(game, EnvMode::Eval, seed.wrapping_add(i as u64)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut pool = EnvPool::new(envs, seed);
-    let n_actions = pool.action_space(0).n();
+    let action_space = pool.action_space(0).clone();
     let mut observations = pool.reset_all()?;
     let mut returns = vec![0.0f32; episodes];
     let mut running = vec![true; episodes];
     while running.iter().any(|&r| r) {
-        let actions = choose(&observations, n_actions)?;
+        let actions = choose(&observations, &action_space)?;
         let results = pool.step(&actions)?;
         for (i, result) in results.iter().enumerate() {
             if running[i] {
@@ -139,18 +171,25 @@ pub fn evaluate_run<B: Backend>(
     Ok(report)
 }
 
-/// Evaluates the uniformly random policy on `game` with the evaluation protocol and
-/// writes `eval.json` into `out_dir`, like a run's, so that `rem report` reads both.
+/// Evaluates the uniformly random policy on `game` (over the named `actions`, or all
+/// of them when empty) with the evaluation protocol and writes `eval.json` into
+/// `out_dir`, like a run's, so that `rem report` reads the uniform one as the game's
+/// baseline.
 pub fn evaluate_random_policy(
     game: &str,
     episodes: usize,
     seed: u64,
+    actions: &[String],
     out_dir: &Path,
 ) -> Result<EvalReport> {
-    let stats = evaluate_random(game, episodes, seed)?;
+    let stats = evaluate_random(game, episodes, seed, actions)?;
+    let checkpoint = match actions {
+        [] => RANDOM_POLICY.to_string(),
+        names => format!("{RANDOM_POLICY} over {}", names.join(", ")),
+    };
     let report = EvalReport {
         game: game.to_string(),
-        checkpoint: RANDOM_POLICY.to_string(),
+        checkpoint,
         episodes,
         returns: stats.returns,
         mean_return: stats.mean_return,
@@ -160,7 +199,8 @@ pub fn evaluate_random_policy(
     Ok(report)
 }
 
-/// The `checkpoint` of a random-policy evaluation.
+/// The `checkpoint` of a uniformly random policy's evaluation ("random over A, B" for
+/// one restricted to some actions).
 pub const RANDOM_POLICY: &str = "random";
 
 fn write_report(folder: &RunFolder, report: &EvalReport) -> Result<()> {

@@ -211,10 +211,17 @@ struct EvalArgs {
     /// The game for `--policy random`.
     #[arg(long)]
     game: Option<String>,
+    /// Draw `--policy random`'s actions from these only, by name (e.g.
+    /// `LEFT,DOWNLEFTFIRE`): how far a fixed preference for some actions goes.
+    /// The eval.json then names them, and `rem report` does not take it for the
+    /// game's random baseline.
+    #[arg(long, value_delimiter = ',', requires = "policy", value_name = "NAMES")]
+    actions: Vec<String>,
     /// Seed of the random policy's episodes and actions.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Folder for the random policy's eval.json (default: runs/out/random-<game>).
+    /// Folder for the random policy's eval.json (default: runs/out/random-<game>,
+    /// followed by `-<action>` for each of `--actions`).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Number of episodes (default: the run's eval.final_episodes; 100 for the
@@ -387,6 +394,7 @@ fn eval(args: EvalArgs) -> Result<()> {
         run,
         policy,
         game,
+        actions,
         seed,
         out,
         episodes,
@@ -396,8 +404,12 @@ fn eval(args: EvalArgs) -> Result<()> {
     let report = match (policy, run) {
         (Some(EvalPolicy::Random), _) => {
             let game = game.expect("clap requires --game with --policy");
-            let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/out/random-{game}")));
-            evaluate_random_policy(&game, episodes.unwrap_or(100), seed, &out)?
+            let name = std::iter::once(game.as_str())
+                .chain(actions.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("-");
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/out/random-{name}")));
+            evaluate_random_policy(&game, episodes.unwrap_or(100), seed, &actions, &out)?
         }
         (None, Some(run)) => {
             with_backend!(device, B => evaluate_run::<B>(&run, checkpoint.as_deref(), episodes, &Default::default()))?

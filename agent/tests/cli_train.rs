@@ -330,6 +330,67 @@ fn the_random_policy_is_scored_with_the_evaluation_protocol() {
 }
 
 #[test]
+fn random_play_can_be_limited_to_named_actions() {
+    let dir = temp_dir("random-actions");
+    let eval = |out: &str, actions: Option<&str>| {
+        let mut command = rem();
+        command.args(["eval", "--policy", "random", "--game", "catch"]);
+        command
+            .args(["--episodes", "12"])
+            .arg("--out")
+            .arg(dir.join(out));
+        if let Some(actions) = actions {
+            command.args(["--actions", actions]);
+        }
+        command.output().unwrap()
+    };
+    let read = |out: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.join(out).join("eval.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    for (out, actions) in [("all", None), ("listed", Some("NOOP,LEFT,RIGHT"))] {
+        let output = eval(out, actions);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // Every action listed in the game's order: the same draws as uniform play.
+    let (all, listed) = (read("all"), read("listed"));
+    assert_eq!(listed["returns"], all["returns"]);
+    assert_eq!(listed["checkpoint"], "random over NOOP, LEFT, RIGHT");
+
+    // One action only: the paddle rests on the left wall, with other returns.
+    assert!(eval("left", Some("LEFT")).status.success());
+    let left = read("left");
+    assert_eq!(left["checkpoint"], "random over LEFT");
+    assert_ne!(left["returns"], all["returns"]);
+
+    let unknown = eval("unknown", Some("LEFT,JUMP"));
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("no action \"JUMP\"") && stderr.contains("NOOP, LEFT, RIGHT"),
+        "{stderr}"
+    );
+    let twice = eval("twice", Some("LEFT,LEFT"));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("named twice"));
+    let without_policy = rem().args(["eval", "--actions", "LEFT"]).output().unwrap();
+    assert!(!without_policy.status.success());
+
+    // Not a baseline: `rem report` refuses it, and says why.
+    let report = rem().arg("report").arg(dir.join("left")).output().unwrap();
+    assert!(!report.status.success());
+    let stderr = String::from_utf8_lossy(&report.stderr);
+    assert!(
+        stderr.contains("random play over some actions is no baseline"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_run_with_every_part_split_over_threads_repeats_exactly() {
     // Both cores busy with one run's shares, and with the other run alongside.
     let threads = [

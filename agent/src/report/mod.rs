@@ -86,7 +86,6 @@ pub struct GameScore {
     pub random_policy: Option<(f64, Option<(f64, f64)>)>,
 }
 
-
 /// Every run's score, the per-game means beside REM's, and the aggregates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
@@ -169,4 +168,3 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
         rem: Aggregates::from_hns(&rem_hns),
     })
 }
-

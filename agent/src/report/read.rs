@@ -114,7 +114,8 @@ impl RunScore {
 }
 
 /// The evaluation of a random-policy folder (an eval.json for the checkpoint
-/// "random" and no config), `None` for any other folder.
+/// "random" and no config), `None` for any other folder. An eval.json of random play
+/// over some actions only is an error: it is no game's baseline.
 fn random_policy_eval(run_dir: &Path) -> Result<Option<Value>> {
     let folder = RunFolder::new(run_dir);
     let eval_path = folder.eval_file();
@@ -122,8 +123,15 @@ fn random_policy_eval(run_dir: &Path) -> Result<Option<Value>> {
         return Ok(None);
     }
     let eval = read_json(&eval_path)?;
-    let random = eval.get("checkpoint").and_then(Value::as_str) == Some(RANDOM_POLICY);
-    Ok(random.then_some(eval))
+    match eval.get("checkpoint").and_then(Value::as_str) {
+        Some(RANDOM_POLICY) => Ok(Some(eval)),
+        Some(other) if other.starts_with(RANDOM_POLICY) => bail!(
+            "{} scores \"{other}\": random play over some actions is no baseline, and \
+             `rem report` compares runs with uniform random play only",
+            eval_path.display()
+        ),
+        _ => Ok(None),
+    }
 }
 
 fn read_json(path: &Path) -> Result<Value> {
