@@ -183,13 +183,9 @@ pub fn evaluate_random_policy(
     out_dir: &Path,
 ) -> Result<EvalReport> {
     let stats = evaluate_random(game, episodes, seed, actions)?;
-    let checkpoint = match actions {
-        [] => RANDOM_POLICY.to_string(),
-        names => format!("{RANDOM_POLICY} over {}", names.join(", ")),
-    };
     let report = EvalReport {
         game: game.to_string(),
-        checkpoint,
+        checkpoint: random_policy_label(actions),
         episodes,
         returns: stats.returns,
         mean_return: stats.mean_return,
@@ -199,9 +195,25 @@ pub fn evaluate_random_policy(
     Ok(report)
 }
 
-/// The `checkpoint` of a uniformly random policy's evaluation ("random over A, B" for
-/// one restricted to some actions).
+/// The `checkpoint` of a uniformly random policy's evaluation.
 pub const RANDOM_POLICY: &str = "random";
+
+/// How the `checkpoint` of random play over some actions only begins.
+const RANDOM_OVER: &str = "random over ";
+
+/// The `checkpoint` of random play over `actions` (all of the game's when empty):
+/// [`RANDOM_POLICY`], or "random over A, B".
+fn random_policy_label(actions: &[String]) -> String {
+    match actions {
+        [] => RANDOM_POLICY.to_string(),
+        names => format!("{RANDOM_OVER}{}", names.join(", ")),
+    }
+}
+
+/// Whether a `checkpoint` names random play over some actions only.
+pub fn is_random_over_some_actions(checkpoint: &str) -> bool {
+    checkpoint.starts_with(RANDOM_OVER)
+}
 
 fn write_report(folder: &RunFolder, report: &EvalReport) -> Result<()> {
     let path = folder.eval_file();

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::statistics::{bootstrap_ci, mean};
 use super::{Policy, References, RunScore, ScoreSource};
-use crate::evaluate::RANDOM_POLICY;
+use crate::evaluate::{is_random_over_some_actions, RANDOM_POLICY};
 use crate::metrics::{read_metrics, EpochMetrics};
 use crate::run_folder::RunFolder;
 
@@ -125,7 +125,7 @@ fn random_policy_eval(run_dir: &Path) -> Result<Option<Value>> {
     let eval = read_json(&eval_path)?;
     match eval.get("checkpoint").and_then(Value::as_str) {
         Some(RANDOM_POLICY) => Ok(Some(eval)),
-        Some(other) if other.starts_with(RANDOM_POLICY) => bail!(
+        Some(other) if is_random_over_some_actions(other) => bail!(
             "{} scores \"{other}\": random play over some actions is no baseline, and \
              `rem report` compares runs with uniform random play only",
             eval_path.display()
