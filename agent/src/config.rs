@@ -168,7 +168,12 @@ pub struct EvalSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointSection {
+    /// Epochs between the checkpoints a run resumes from (only the latest is kept).
     pub every_epochs: usize,
+    /// Every this many epochs, the models are also kept in `RUN_DIR/models/epoch-N/`
+    /// for `rem eval --checkpoint` (0: none). With `eval.every_epochs` it keeps the
+    /// policy behind every point of the learning curve.
+    pub keep_models_every_epochs: usize,
 }
 
 impl Default for RunConfig {
@@ -311,7 +316,10 @@ impl Default for EvalSection {
 
 impl Default for CheckpointSection {
     fn default() -> Self {
-        Self { every_epochs: 5 }
+        Self {
+            every_epochs: 5,
+            keep_models_every_epochs: 0,
+        }
     }
 }
 

@@ -8,18 +8,22 @@
 //! ├── learning_curve.svg   redrawn after every evaluation
 //! ├── eval.json            `rem eval`'s scores
 //! ├── dream.png            `rem dream`'s picture
-//! └── checkpoints/
-//!     ├── latest           the name of the newest complete checkpoint
-//!     └── epoch-000040/
-//!         ├── tokenizer.bin  world_model.bin  actor_critic.bin
-//!         ├── tokenizer_optim.bin  world_model_optim.bin  actor_critic_optim.bin
-//!         ├── store.bin    the episode store
-//!         └── state.json   epoch, env steps, action count, the collector's log
+//! ├── checkpoints/
+//! │   ├── latest           the name of the newest complete checkpoint
+//! │   └── epoch-000040/
+//! │       ├── tokenizer.bin  world_model.bin  actor_critic.bin
+//! │       ├── tokenizer_optim.bin  world_model_optim.bin  actor_critic_optim.bin
+//! │       ├── store.bin    the episode store
+//! │       └── state.json   epoch, env steps, action count, the collector's log
+//! └── models/              kept every `checkpoint.keep_models_every_epochs`
+//!     └── epoch-000030/    the three models and state.json of that epoch
 //! ```
 //!
 //! `latest` is switched only after everything its checkpoint holds is on disk, and the
 //! older checkpoints are removed only then, so a crash always leaves one complete
-//! checkpoint. A folder holding only an eval.json is a random-policy evaluation.
+//! checkpoint. A kept folder under `models/` appears whole or not at all; it cannot
+//! be resumed from, but it can be evaluated or dreamt. A folder holding only an
+//! eval.json is a random-policy evaluation.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,6 +52,7 @@ const EVAL: &str = "eval.json";
 const DREAM: &str = "dream.png";
 const CHECKPOINTS: &str = "checkpoints";
 const LATEST: &str = "latest";
+const KEPT_MODELS: &str = "models";
 
 /// The files of one checkpoint.
 mod part {
@@ -199,7 +204,7 @@ impl RunFolder {
     pub fn save_checkpoint<B: AutodiffBackend>(
         &self,
         contents: CheckpointContents<'_, B>,
-    ) -> Result<()> {
+    ) -> Result<Checkpoint> {
         let name = format!("epoch-{:06}", contents.progress.epoch);
         let dir = self.checkpoints_dir().join(&name);
         std::fs::create_dir_all(&dir)
@@ -226,7 +231,42 @@ impl RunFolder {
             &dir.join(part::PROGRESS),
             &serde_json::to_vec(contents.progress)?,
         )?;
-        self.make_latest(&name)
+        self.make_latest(&name)?;
+        Ok(Checkpoint::at(dir))
+    }
+
+    /// Copies the models and state of `checkpoint` into `models/<its name>/`, which
+    /// later checkpoints leave alone. The copy is made in a temporary folder and
+    /// renamed, so a crash leaves no partial folder.
+    pub fn keep_models(&self, checkpoint: &Checkpoint) -> Result<Checkpoint> {
+        let name = checkpoint
+            .dir()
+            .file_name()
+            .context("a checkpoint folder has a name")?;
+        let kept_root = self.root.join(KEPT_MODELS);
+        let kept = kept_root.join(name);
+        let partial = kept_root.join(format!(".{}.partial", name.to_string_lossy()));
+        if partial.exists() {
+            std::fs::remove_dir_all(&partial)?;
+        }
+        std::fs::create_dir_all(&partial)
+            .with_context(|| format!("cannot create {}", partial.display()))?;
+        for file in [
+            part::TOKENIZER,
+            part::WORLD_MODEL,
+            part::ACTOR_CRITIC,
+            part::PROGRESS,
+        ] {
+            std::fs::copy(checkpoint.dir().join(file), partial.join(file))
+                .with_context(|| format!("cannot keep {file} in {}", kept.display()))?;
+        }
+        if kept.exists() {
+            // A resumed run redoes the epoch: its models replace the old copy.
+            std::fs::remove_dir_all(&kept)?;
+        }
+        std::fs::rename(&partial, &kept)
+            .with_context(|| format!("cannot create {}", kept.display()))?;
+        Ok(Checkpoint::at(kept))
     }
 
     /// Points `latest` at checkpoint `name`, then removes every other checkpoint.

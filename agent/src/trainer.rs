@@ -118,10 +118,15 @@ impl<B: AutodiffBackend> Trainer<B> {
                 )?;
             }
             let every = self.config.checkpoint.every_epochs.max(1);
+            let keep = self.config.checkpoint.keep_models_every_epochs;
+            let keeping = keep > 0 && epoch.is_multiple_of(keep);
             let stopping = stop.is_asked() && epoch < epochs;
-            if epoch.is_multiple_of(every) || epoch == epochs || stopping {
+            if epoch.is_multiple_of(every) || epoch == epochs || stopping || keeping {
                 bar.set_message(format!("epoch {epoch}: checkpoint"));
-                self.save_checkpoint()?;
+                let checkpoint = self.save_checkpoint()?;
+                if keeping {
+                    self.folder.keep_models(&checkpoint)?;
+                }
             }
             if stopping {
                 bar.finish_and_clear();
@@ -265,7 +270,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         )
     }
 
-    fn save_checkpoint(&self) -> Result<()> {
+    fn save_checkpoint(&self) -> Result<Checkpoint> {
         self.folder.save_checkpoint(CheckpointContents::<B> {
             models: &self.learner.models,
             optimizers: self.learner.optimizer_records(),

@@ -1,5 +1,6 @@
 //! The run folder: a checkpoint records the action count, so that opening a run
-//! (for evaluation, dreams or probes) loads its models without starting a game.
+//! (for evaluation, dreams or probes) loads its models without starting a game; the
+//! models kept at an epoch outlive the later checkpoints and open like one.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -7,7 +8,8 @@ use std::process::{Command, Stdio};
 use burn::backend::Flex;
 use rem_agent::run_folder::{RunFolder, SavedRun};
 
-/// A two-epoch catch run with every phase trained and a checkpoint each epoch.
+/// A two-epoch catch run with every phase trained, a checkpoint each epoch and the
+/// models of each epoch kept.
 fn tiny_run(run_dir: &Path) {
     let sets = [
         "collect.epochs=2",
@@ -25,6 +27,7 @@ fn tiny_run(run_dir: &Path) {
         "eval.every_epochs=0",
         "eval.final_episodes=1",
         "checkpoint.every_epochs=1",
+        "checkpoint.keep_models_every_epochs=1",
     ];
     let mut command = Command::new(env!("CARGO_BIN_EXE_rem"));
     command
@@ -62,5 +65,56 @@ fn a_saved_run_opens_without_starting_its_game() {
     assert_eq!(run.config.env.game, "no-such-game");
     assert_eq!(run.episodes().unwrap().num_steps(), 80);
 
+    let _ = std::fs::remove_dir_all(&run_dir);
+}
+
+#[test]
+fn kept_models_outlive_later_checkpoints_and_open_like_one() {
+    let run_dir = std::env::temp_dir().join(format!("rem-kept-models-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&run_dir);
+    tiny_run(&run_dir);
+
+    let names = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        names(&run_dir.join("checkpoints")),
+        ["epoch-000002", "latest"]
+    );
+    assert_eq!(
+        names(&run_dir.join("models")),
+        ["epoch-000001", "epoch-000002"]
+    );
+    let models_and_state = [
+        "actor_critic.bin",
+        "state.json",
+        "tokenizer.bin",
+        "world_model.bin",
+    ];
+    let kept = |epoch: usize| run_dir.join(format!("models/epoch-{epoch:06}"));
+    assert_eq!(names(&kept(1)), models_and_state);
+
+    // The last epoch's kept models are its checkpoint's, byte for byte; the tokenizer
+    // trained in both epochs, so epoch 1's differs.
+    let bytes = |dir: &Path, file: &str| std::fs::read(dir.join(file)).unwrap();
+    for file in models_and_state {
+        assert_eq!(
+            bytes(&kept(2), file),
+            bytes(&run_dir.join("checkpoints/epoch-000002"), file)
+        );
+    }
+    assert_ne!(
+        bytes(&kept(1), "tokenizer.bin"),
+        bytes(&kept(2), "tokenizer.bin")
+    );
+
+    let run = SavedRun::<Flex>::open(&run_dir, Some(&kept(1)), &Default::default()).unwrap();
+    assert_eq!(run.checkpoint.progress().unwrap().epoch, 1);
+    assert_eq!(run.shapes.actor_critic.n_actions, 3);
     let _ = std::fs::remove_dir_all(&run_dir);
 }
