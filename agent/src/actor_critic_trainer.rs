@@ -28,6 +28,10 @@ pub struct ActorCriticStepStats {
     pub value: f32,
     pub entropy: f32,
     pub imagined_reward: f32,
+    /// The batch's mean advantage G_t - V_t: the critic's bias (0 when unbiased).
+    pub advantage: f32,
+    /// The advantage's standard deviation over the batch's steps.
+    pub advantage_std: f32,
     /// Global gradient norm before clipping.
     pub grad_norm: f32,
 }
@@ -104,12 +108,16 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
         let sum = |term: fn(&ShareTerms<B>) -> &Tensor<B, 1>| {
             sum_over_shares(shares.iter().map(term)).expect("at least one share")
         };
+        let advantage = sum(|t| &t.loss.advantage);
+        let advantage_square = sum(|t| &t.loss.advantage_square);
         let stats = ActorCriticStepStats {
             total: sum(|t| &t.loss.total),
             policy: sum(|t| &t.loss.policy),
             value: sum(|t| &t.loss.value),
             entropy: sum(|t| &t.loss.entropy),
             imagined_reward: sum(|t| &t.imagined_reward),
+            advantage,
+            advantage_std: (advantage_square - advantage * advantage).max(0.0).sqrt(),
             grad_norm,
         };
         Ok((model, stats))

@@ -5,8 +5,8 @@
 //!  "collect": {"steps", "episodes", "mean_return"},        epochs that collect
 //!  "tokenizer": {"total", "reconstruction", "codebook", "commitment"},
 //!  "world_model": {"total", "obs", "reward", "done"},
-//!  "actor_critic": {"total", "policy", "value", "entropy", "imagined_reward"},
-//!                                                           means over the epoch's steps
+//!  "actor_critic": {"total", "policy", "value", "entropy", "imagined_reward",
+//!                   "advantage", "advantage_std"},          means over the epoch's steps
 //!  "eval": {"episodes", "returns", "mean_return"},         evaluation epochs
 //!  "seconds": {"collect", "tokenizer", ...}}               wall time of each phase
 //! ```
@@ -177,4 +177,4 @@ macro_rules! step_stats {
 
 step_stats!(TokenizerStepStats: total, reconstruction, codebook, commitment);
 step_stats!(WorldModelStepStats: total, obs, reward, done);
-step_stats!(ActorCriticStepStats: total, policy, value, entropy, imagined_reward);
+step_stats!(ActorCriticStepStats: total, policy, value, entropy, imagined_reward, advantage, advantage_std);

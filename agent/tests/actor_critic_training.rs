@@ -179,6 +179,7 @@ fn loss_terms_and_gradients_match_their_definitions() {
     );
 
     let (mut policy, mut value, mut entropy) = (0.0_f32, 0.0_f32, 0.0_f32);
+    let (mut advantage_mean, mut advantage_square) = (0.0_f32, 0.0_f32);
     let mut logit_grad = vec![0.0_f32; cells * n_actions];
     let mut value_grad = vec![0.0_f32; cells];
     for i in (0..cells).filter(|&i| mask_host[i]) {
@@ -189,6 +190,8 @@ fn loss_terms_and_gradients_match_their_definitions() {
         policy -= p[a].ln() * advantage / counted;
         value += (values_host[i] - returns_host[i]).powi(2) / counted;
         entropy += step_entropy / counted;
+        advantage_mean += advantage / counted;
+        advantage_square += advantage * advantage / counted;
         value_grad[i] = 2.0 * (values_host[i] - returns_host[i]) / counted;
         for j in 0..n_actions {
             // d(-log p_a * adv)/dz_j = (p_j - [j == a]) adv;
@@ -202,6 +205,12 @@ fn loss_terms_and_gradients_match_their_definitions() {
     assert_close(&[scalar(loss.policy.clone())], &[policy], 1e-5);
     assert_close(&[scalar(loss.value.clone())], &[value], 1e-5);
     assert_close(&[scalar(loss.entropy.clone())], &[entropy], 1e-5);
+    assert_close(&[scalar(loss.advantage.clone())], &[advantage_mean], 1e-5);
+    assert_close(
+        &[scalar(loss.advantage_square.clone())],
+        &[advantage_square],
+        1e-5,
+    );
     let total = policy + value - ENTROPY_WEIGHT * entropy;
     assert_close(&[scalar(loss.total.clone())], &[total], 1e-5);
 

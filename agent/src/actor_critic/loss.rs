@@ -25,6 +25,10 @@ pub struct ActorCriticLoss<B: Backend> {
     pub value: Tensor<B, 1>,
     /// Mean policy entropy in nats (a bonus: it is subtracted in `total`).
     pub entropy: Tensor<B, 1>,
+    /// mean(G_t - V_t), detached: the critic's bias, logged, not optimised.
+    pub advantage: Tensor<B, 1>,
+    /// mean((G_t - V_t)^2), detached: with `advantage`, the advantage's spread.
+    pub advantage_square: Tensor<B, 1>,
 }
 
 impl<B: Backend> ActorCriticLoss<B> {
@@ -68,7 +72,7 @@ impl<B: Backend> ActorCriticLoss<B> {
             .reshape(expected);
         let returns = returns.detach();
         let advantage = returns.clone() - values.clone().detach();
-        let policy = masked_mean(taken_log_prob * advantage).neg();
+        let policy = masked_mean(taken_log_prob * advantage.clone()).neg();
 
         let step_entropy = (log_probs.clone().exp() * log_probs)
             .sum_dim(2)
@@ -84,6 +88,8 @@ impl<B: Backend> ActorCriticLoss<B> {
             policy,
             value,
             entropy,
+            advantage_square: masked_mean(advantage.clone().powi_scalar(2)),
+            advantage: masked_mean(advantage),
         }
     }
 
@@ -96,6 +102,8 @@ impl<B: Backend> ActorCriticLoss<B> {
             policy: scale(self.policy),
             value: scale(self.value),
             entropy: scale(self.entropy),
+            advantage: scale(self.advantage),
+            advantage_square: scale(self.advantage_square),
         }
     }
 }
