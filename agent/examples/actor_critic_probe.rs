@@ -104,6 +104,7 @@ fn main() -> Result<()> {
                 run.config.eval.temperature,
                 args.seed + 2,
                 &mut eval_rng,
+                &mut |_| {},
             )?;
             println!(
                 "step {step:5}  imagined reward {:.4}  entropy {:.3}  eval {:.2}  {:.0} s",

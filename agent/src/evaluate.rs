@@ -4,13 +4,14 @@
 
 use std::path::Path;
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 use burn::tensor::backend::Backend;
 use rand::{Rng, SeedableRng};
 use rem_envs::vector::EnvPool;
 use rem_envs::{make_env, ActionSpace, EnvMode, Frame};
 use serde::{Deserialize, Serialize};
 
+use crate::actor_critic::check_sampling;
 use crate::models::AgentModels;
 use crate::run_folder::{RunFolder, SavedRun};
 
@@ -22,6 +23,19 @@ pub struct EvalStats {
     pub mean_return: f32,
 }
 
+/// Where an evaluation stands when one of its episodes ends.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalProgress {
+    /// Episodes ended so far, of `episodes`.
+    pub ended: usize,
+    pub episodes: usize,
+    /// The mean return of the ended episodes (none before the first ends).
+    pub mean_return: Option<f32>,
+}
+
+/// Told when the episodes start and each time one ends (a progress bar's update).
+pub type OnEpisodeEnd<'a> = &'a mut dyn FnMut(EvalProgress);
+
 /// Plays `episodes` evaluation episodes of `game` at once, seeded from `seed`, with the
 /// policy of `models`.
 pub fn evaluate<B: Backend>(
@@ -31,10 +45,11 @@ pub fn evaluate<B: Backend>(
     temperature: f32,
     seed: u64,
     rng: &mut impl Rng,
+    on_episode_end: OnEpisodeEnd<'_>,
 ) -> Result<EvalStats> {
     let device = models.tokenizer.codebook().device();
     let mut state = models.actor_critic.initial_state(episodes, &device);
-    play_episodes(game, episodes, seed, |observations, _| {
+    play_episodes(game, episodes, seed, on_episode_end, |observations, _| {
         // Tensors are reference-counted: the clone copies no data.
         let (sampled, next) = models.act(observations, state.clone(), temperature, 0.0, rng)?;
         state = next;
@@ -51,19 +66,26 @@ pub fn evaluate_random(
     episodes: usize,
     seed: u64,
     actions: &[String],
+    on_episode_end: OnEpisodeEnd<'_>,
 ) -> Result<EvalStats> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5A4D);
     let mut allowed: Option<Vec<usize>> = None;
-    play_episodes(game, episodes, seed, |observations, space| {
-        let allowed = match &mut allowed {
-            Some(allowed) => allowed,
-            None => allowed.insert(action_indices(game, space, actions)?),
-        };
-        Ok(observations
-            .iter()
-            .map(|_| allowed[rng.random_range(0..allowed.len())])
-            .collect())
-    })
+    play_episodes(
+        game,
+        episodes,
+        seed,
+        on_episode_end,
+        |observations, space| {
+            let allowed = match &mut allowed {
+                Some(allowed) => allowed,
+                None => allowed.insert(action_indices(game, space, actions)?),
+            };
+            Ok(observations
+                .iter()
+                .map(|_| allowed[rng.random_range(0..allowed.len())])
+                .collect())
+        },
+    )
 }
 
 /// The indices of the named actions in `space`, or every index when `names` is empty.
@@ -93,6 +115,7 @@ fn play_episodes(
     game: &str,
     episodes: usize,
     seed: u64,
+    on_episode_end: OnEpisodeEnd<'_>,
     mut choose: impl FnMut(&[Frame], &ActionSpace) -> Result<Vec<usize>>,
 ) -> Result<EvalStats> {
     anyhow::ensure!(episodes > 0, "evaluation needs at least one episode");
@@ -104,6 +127,11 @@ fn play_episodes(
     let mut observations = pool.reset_all()?;
     let mut returns = vec![0.0f32; episodes];
     let mut running = vec![true; episodes];
+    on_episode_end(EvalProgress {
+        ended: 0,
+        episodes,
+        mean_return: None,
+    });
     while running.iter().any(|&r| r) {
         let actions = choose(&observations, &action_space)?;
         let results = pool.step(&actions)?;
@@ -111,6 +139,15 @@ fn play_episodes(
             if running[i] {
                 returns[i] += result.step.reward;
                 running[i] = !result.step.done();
+                if !running[i] {
+                    let ended = returns.iter().zip(&running).filter(|(_, &r)| !r);
+                    let (ended, sum) = ended.fold((0, 0.0), |(n, s), (ret, _)| (n + 1, s + ret));
+                    on_episode_end(EvalProgress {
+                        ended,
+                        episodes,
+                        mean_return: Some(sum / ended as f32),
+                    });
+                }
             }
         }
         // Finished environments keep stepping (the pool resets them); their
@@ -125,50 +162,107 @@ fn play_episodes(
     })
 }
 
-/// What `rem eval` writes to `RUN_DIR/eval.json`.
+/// What `rem eval` writes to `eval.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvalReport {
     pub game: String,
     /// The checkpoint folder evaluated, or `random` for the random policy.
     pub checkpoint: String,
+    /// The policy's sampling temperature (absent for random play and in files
+    /// written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
     pub episodes: usize,
     pub returns: Vec<f32>,
     pub mean_return: f32,
 }
 
-/// Evaluates a run's checkpoint (its latest unless `checkpoint` names one) with
-/// the run's own configuration and writes `eval.json` into the run folder.
+/// What `rem eval --run` is asked for; each `None` takes the run's own: its latest
+/// checkpoint, `eval.final_episodes`, `eval.temperature`, and the run folder for
+/// eval.json.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunEvalRequest<'a> {
+    pub checkpoint: Option<&'a Path>,
+    pub episodes: Option<usize>,
+    pub temperature: Option<f32>,
+    pub out: Option<&'a Path>,
+}
+
+/// Evaluates a run's checkpoint with the run's own configuration, as `request`
+/// changes it, and writes `eval.json`. The run folder's eval.json is the run's score,
+/// which `rem report` reads: only its latest checkpoint at its own temperature
+/// goes there, anything else needs `request.out`.
 pub fn evaluate_run<B: Backend>(
-    run_dir: &std::path::Path,
-    checkpoint: Option<&std::path::Path>,
-    episodes: Option<usize>,
+    run_dir: &Path,
+    request: &RunEvalRequest<'_>,
     device: &B::Device,
+    on_episode_end: OnEpisodeEnd<'_>,
 ) -> Result<EvalReport> {
     let SavedRun {
         config,
         checkpoint,
         models,
         ..
-    } = SavedRun::<B>::open(run_dir, checkpoint, device)?;
-    let episodes = episodes.unwrap_or(config.eval.final_episodes);
+    } = SavedRun::<B>::open(run_dir, request.checkpoint, device)?;
+    let temperature = request.temperature.unwrap_or(config.eval.temperature);
+    check_sampling(temperature, 0.0).context("--temperature")?;
+    let out = match request.out {
+        Some(out) => {
+            let folder = RunFolder::new(out);
+            ensure!(
+                !folder.holds_run(),
+                "{} holds a run, whose eval.json is its own score; choose another --out",
+                out.display()
+            );
+            std::fs::create_dir_all(out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            folder
+        }
+        None => {
+            let folder = RunFolder::new(run_dir);
+            let latest = folder.latest_checkpoint()?;
+            let is_latest = latest.is_some_and(|l| same_folder(l.dir(), checkpoint.dir()));
+            ensure!(
+                is_latest && temperature == config.eval.temperature,
+                "{} holds the run's score: its latest checkpoint at temperature {}. Write \
+                 this evaluation ({} at temperature {temperature}) to a folder of its own \
+                 with --out DIR",
+                folder.eval_file().display(),
+                config.eval.temperature,
+                checkpoint.dir().display(),
+            );
+            folder
+        }
+    };
+    let episodes = request.episodes.unwrap_or(config.eval.final_episodes);
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xE7A1);
     let stats = evaluate(
         &models,
         &config.env.game,
         episodes,
-        config.eval.temperature,
+        temperature,
         config.seed ^ 0xE7A1,
         &mut rng,
+        on_episode_end,
     )?;
     let report = EvalReport {
         game: config.env.game.clone(),
         checkpoint: checkpoint.dir().display().to_string(),
+        temperature: Some(temperature),
         episodes,
         returns: stats.returns,
         mean_return: stats.mean_return,
     };
-    write_report(&RunFolder::new(run_dir), &report)?;
+    write_report(&out, &report)?;
     Ok(report)
+}
+
+/// Whether two paths name the same folder (one may be relative, or reached by a link).
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Evaluates the uniformly random policy on `game` (over the named `actions`, or all
@@ -181,11 +275,13 @@ pub fn evaluate_random_policy(
     seed: u64,
     actions: &[String],
     out_dir: &Path,
+    on_episode_end: OnEpisodeEnd<'_>,
 ) -> Result<EvalReport> {
-    let stats = evaluate_random(game, episodes, seed, actions)?;
+    let stats = evaluate_random(game, episodes, seed, actions, on_episode_end)?;
     let report = EvalReport {
         game: game.to_string(),
         checkpoint: random_policy_label(actions),
+        temperature: None,
         episodes,
         returns: stats.returns,
         mean_return: stats.mean_return,

@@ -10,8 +10,9 @@ use rem_agent::bench::{
     run_imagine_bench, run_phases_bench, BenchSize, ImagineBench, ImagineResult, PhasesBench,
 };
 use rem_agent::config::{Device, RunConfig};
-use rem_agent::evaluate::{evaluate_random_policy, evaluate_run};
+use rem_agent::evaluate::{evaluate_random_policy, evaluate_run, EvalProgress, RunEvalRequest};
 use rem_agent::interrupt::{RunStopped, StopRequest, STOPPED_EXIT_CODE};
+use rem_agent::progress::progress_style;
 use rem_agent::run_folder::RunFolder;
 use rem_agent::sweep::slurm::SlurmOptions;
 use rem_agent::sweep::{GameChoice, SweepPlan};
@@ -220,17 +221,24 @@ struct EvalArgs {
     /// Seed of the random policy's episodes and actions.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Folder for the random policy's eval.json (default: runs/out/random-<game>,
-    /// followed by `-<action>` for each of `--actions`).
+    /// Folder for eval.json. A run's default is the run folder, where eval.json is
+    /// its score: only its latest checkpoint at its own temperature may go there.
+    /// The random policy's default is runs/out/random-<game>, followed by
+    /// `-<action>` for each of `--actions`.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Number of episodes (default: the run's eval.final_episodes; 100 for the
     /// random policy).
     #[arg(long)]
     episodes: Option<usize>,
-    /// A checkpoint folder (default: the run's latest).
+    /// A checkpoint folder (default: the run's latest), e.g. one kept under
+    /// RUN_DIR/models/ (needs --out).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
+    /// The policy's sampling temperature (default: the run's eval.temperature;
+    /// another needs --out).
+    #[arg(long, conflicts_with = "policy")]
+    temperature: Option<f32>,
     #[arg(long, default_value = "cpu")]
     device: Device,
 }
@@ -399,8 +407,16 @@ fn eval(args: EvalArgs) -> Result<()> {
         out,
         episodes,
         checkpoint,
+        temperature,
         device,
     } = args;
+    let bar = indicatif::ProgressBar::new(0).with_style(progress_style());
+    let mut on_episode_end = |p: EvalProgress| {
+        bar.set_length(p.episodes as u64);
+        bar.set_position(p.ended as u64);
+        let mean = p.mean_return.map(|m| format!(": mean return {m:.2}"));
+        bar.set_message(format!("eval{}", mean.unwrap_or_default()));
+    };
     let report = match (policy, run) {
         (Some(EvalPolicy::Random), _) => {
             let game = game.expect("clap requires --game with --policy");
@@ -409,18 +425,31 @@ fn eval(args: EvalArgs) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join("-");
             let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/out/random-{name}")));
-            evaluate_random_policy(&game, episodes.unwrap_or(100), seed, &actions, &out)?
+            let episodes = episodes.unwrap_or(100);
+            evaluate_random_policy(&game, episodes, seed, &actions, &out, &mut on_episode_end)?
         }
         (None, Some(run)) => {
-            with_backend!(device, B => evaluate_run::<B>(&run, checkpoint.as_deref(), episodes, &Default::default()))?
+            let request = RunEvalRequest {
+                checkpoint: checkpoint.as_deref(),
+                episodes,
+                temperature,
+                out: out.as_deref(),
+            };
+            with_backend!(device, B => evaluate_run::<B>(
+                &run, &request, &Default::default(), &mut on_episode_end))?
         }
         (None, None) => unreachable!("clap requires --run without --policy"),
     };
+    bar.finish_and_clear();
     for (i, r) in report.returns.iter().enumerate() {
         println!("episode {:>4}  return {r:>8.2}", i + 1);
     }
+    let temperature = report
+        .temperature
+        .map(|t| format!(", temperature {t}"))
+        .unwrap_or_default();
     println!(
-        "{}: mean return {:.2} over {} episodes ({})",
+        "{}: mean return {:.2} over {} episodes ({}{temperature})",
         report.game, report.mean_return, report.episodes, report.checkpoint
     );
     Ok(())

@@ -186,7 +186,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let last = epoch == c.collect.epochs;
         if (e.every_epochs > 0 && epoch.is_multiple_of(e.every_epochs)) || last {
             let episodes = if last { e.final_episodes } else { e.episodes };
-            m.eval = Some(clock.time("eval", || self.evaluate(epoch, episodes, &mut rng))?);
+            m.eval = Some(clock.time("eval", || self.evaluate(epoch, episodes, &mut rng, bar))?);
         }
         m.seconds = clock.seconds;
         Ok(m)
@@ -227,7 +227,13 @@ impl<B: AutodiffBackend> Trainer<B> {
         Ok(sums.means())
     }
 
-    fn evaluate(&self, epoch: usize, episodes: usize, rng: &mut StdRng) -> Result<EvalStats> {
+    fn evaluate(
+        &self,
+        epoch: usize,
+        episodes: usize,
+        rng: &mut StdRng,
+        bar: &ProgressBar,
+    ) -> Result<EvalStats> {
         let c = &self.config;
         evaluate(
             &self.learner.acting_models(),
@@ -236,6 +242,15 @@ impl<B: AutodiffBackend> Trainer<B> {
             c.eval.temperature,
             derive_seed(c.seed, epoch, 3),
             rng,
+            &mut |p| {
+                let mean = p.mean_return.map(|m| format!(", mean return {m:.1}"));
+                bar.set_message(format!(
+                    "epoch {epoch}: eval, {}/{} episodes ended{}",
+                    p.ended,
+                    p.episodes,
+                    mean.unwrap_or_default()
+                ))
+            },
         )
     }
 

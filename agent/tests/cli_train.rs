@@ -411,3 +411,60 @@ fn a_run_with_every_part_split_over_threads_repeats_exactly() {
     let _ = std::fs::remove_dir_all(&first);
     let _ = std::fs::remove_dir_all(&second);
 }
+
+#[test]
+fn another_checkpoint_or_temperature_is_scored_in_a_folder_of_its_own() {
+    let dir = temp_dir("eval-out");
+    let run = dir.join("run");
+    let mut sets = TINY.to_vec();
+    sets.push("checkpoint.keep_models_every_epochs=2");
+    assert!(train_with(&run, &sets).status().unwrap().success());
+    let kept = |epoch: usize| run.join(format!("models/epoch-{epoch:06}"));
+    let eval = |extra: &[&str]| {
+        rem()
+            .args(["eval", "--episodes", "2", "--run"])
+            .arg(&run)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let read = |folder: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(folder.join("eval.json")).unwrap()).unwrap()
+    };
+
+    // The run folder's eval.json is the run's score: nothing else may go there.
+    let kept_2 = kept(2).display().to_string();
+    assert_one_line_error(&eval(&["--checkpoint", &kept_2]), "--out");
+    assert_one_line_error(&eval(&["--temperature", "1"]), "--out");
+    assert!(!run.join("eval.json").exists());
+    let other_run = dir.join("other-run");
+    std::fs::create_dir_all(&other_run).unwrap();
+    std::fs::copy(run.join("config.toml"), other_run.join("config.toml")).unwrap();
+    let into_other_run = eval(&["--out", &other_run.display().to_string()]);
+    assert_one_line_error(&into_other_run, "holds a run");
+
+    let out = dir.join("epoch-2-at-1");
+    let args = ["--checkpoint", &kept_2, "--temperature", "1", "--out"];
+    let output = eval(&[&args[..], &[&out.display().to_string()]].concat());
+    assert!(output.status.success(), "{output:?}");
+    let scored = read(&out);
+    assert_eq!(scored["checkpoint"], kept_2.as_str());
+    assert_eq!(scored["temperature"], 1.0);
+    assert!(!run.join("eval.json").exists());
+
+    // The run's own score; the last epoch's kept models score the same episodes.
+    assert!(eval(&[]).status.success());
+    let own = read(&run);
+    assert_eq!(own["temperature"], 0.5);
+    let last = dir.join("epoch-6");
+    let kept_6 = kept(6).display().to_string();
+    let output = eval(&[
+        "--checkpoint",
+        &kept_6,
+        "--out",
+        &last.display().to_string(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(read(&last)["returns"], own["returns"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
