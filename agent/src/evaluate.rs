@@ -49,11 +49,14 @@ pub fn evaluate<B: Backend>(
 ) -> Result<EvalStats> {
     let device = models.tokenizer.codebook().device();
     let mut state = models.actor_critic.initial_state(episodes, &device);
-    play_episodes(game, episodes, seed, on_episode_end, |observations, _| {
-        // Tensors are reference-counted: the clone copies no data.
-        let (sampled, next) = models.act(observations, state.clone(), temperature, 0.0, rng)?;
-        state = next;
-        Ok(sampled.taken)
+    play_episodes(game, episodes, seed, on_episode_end, |_| {
+        Ok(move |observations: &[Frame]| {
+            // Tensors are reference-counted: the clone copies no data.
+            let (sampled, next) =
+                models.act(observations, state.clone(), temperature, 0.0, rng)?;
+            state = next;
+            Ok(sampled.taken)
+        })
     })
 }
 
@@ -69,23 +72,15 @@ pub fn evaluate_random(
     on_episode_end: OnEpisodeEnd<'_>,
 ) -> Result<EvalStats> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5A4D);
-    let mut allowed: Option<Vec<usize>> = None;
-    play_episodes(
-        game,
-        episodes,
-        seed,
-        on_episode_end,
-        |observations, space| {
-            let allowed = match &mut allowed {
-                Some(allowed) => allowed,
-                None => allowed.insert(action_indices(game, space, actions)?),
-            };
+    play_episodes(game, episodes, seed, on_episode_end, |space| {
+        let allowed = action_indices(game, space, actions)?;
+        Ok(move |observations: &[Frame]| {
             Ok(observations
                 .iter()
                 .map(|_| allowed[rng.random_range(0..allowed.len())])
                 .collect())
-        },
-    )
+        })
+    })
 }
 
 /// The indices of the named actions in `space`, or every index when `names` is empty.
@@ -109,43 +104,51 @@ fn action_indices(game: &str, space: &ActionSpace, names: &[String]) -> Result<V
 }
 
 /// Steps `episodes` evaluation environments together until each has finished one
-/// episode; `choose` gets every environment's observation and the game's actions
-/// and returns one action per environment.
-fn play_episodes(
+/// episode. `policy` is made from the game's actions once the first environment is
+/// up (so that a bad request fails before the others start); it gets every
+/// environment's observation and returns one action per environment.
+fn play_episodes<Choose>(
     game: &str,
     episodes: usize,
     seed: u64,
     on_episode_end: OnEpisodeEnd<'_>,
-    mut choose: impl FnMut(&[Frame], &ActionSpace) -> Result<Vec<usize>>,
-) -> Result<EvalStats> {
+    policy: impl FnOnce(&ActionSpace) -> Result<Choose>,
+) -> Result<EvalStats>
+where
+    Choose: FnMut(&[Frame]) -> Result<Vec<usize>>,
+{
     anyhow::ensure!(episodes > 0, "evaluation needs at least one episode");
-    let envs = (0..episodes)
-        .map(|i| make_env(game, EnvMode::Eval, seed.wrapping_add(i as u64)))
+    let make = |i: usize| make_env(game, EnvMode::Eval, seed.wrapping_add(i as u64));
+    let first = make(0)?;
+    let mut choose = policy(first.action_space())?;
+    let envs = std::iter::once(Ok(first))
+        .chain((1..episodes).map(make))
         .collect::<Result<Vec<_>, _>>()?;
     let mut pool = EnvPool::new(envs, seed);
-    let action_space = pool.action_space(0).clone();
     let mut observations = pool.reset_all()?;
     let mut returns = vec![0.0f32; episodes];
     let mut running = vec![true; episodes];
+    // The ended episodes' count and summed return, for the progress reports.
+    let (mut ended, mut ended_sum) = (0usize, 0.0f32);
     on_episode_end(EvalProgress {
-        ended: 0,
+        ended,
         episodes,
         mean_return: None,
     });
-    while running.iter().any(|&r| r) {
-        let actions = choose(&observations, &action_space)?;
+    while ended < episodes {
+        let actions = choose(&observations)?;
         let results = pool.step(&actions)?;
         for (i, result) in results.iter().enumerate() {
             if running[i] {
                 returns[i] += result.step.reward;
                 running[i] = !result.step.done();
                 if !running[i] {
-                    let ended = returns.iter().zip(&running).filter(|(_, &r)| !r);
-                    let (ended, sum) = ended.fold((0, 0.0), |(n, s), (ret, _)| (n + 1, s + ret));
+                    ended += 1;
+                    ended_sum += returns[i];
                     on_episode_end(EvalProgress {
                         ended,
                         episodes,
-                        mean_return: Some(sum / ended as f32),
+                        mean_return: Some(ended_sum / ended as f32),
                     });
                 }
             }

@@ -509,19 +509,30 @@ fn report(args: ReportArgs) -> Result<()> {
     } = args;
     let (run_dirs, unfinished) = rem_agent::sweep::expand_sweeps(&run_dirs)?;
     if !unfinished.is_empty() {
-        println!("left out: {} runs not finished yet\n", unfinished.len());
+        print_out(format_args!("left out: {} runs not finished yet\n\n", unfinished.len()))?;
     }
     let report = rem_agent::report::report(&run_dirs)?;
-    print!("{report}");
+    print_out(format_args!("{report}"))?;
     if let Some(path) = out {
         rem_agent::report::write_report_plot(&report, &path)?;
-        println!("wrote {}", path.display());
+        print_out(format_args!("wrote {}\n", path.display()))?;
     }
     if let Some(path) = aggregates_out {
         rem_agent::report::write_aggregates_plot(&report, &path)?;
-        println!("wrote {}", path.display());
+        print_out(format_args!("wrote {}\n", path.display()))?;
     }
     Ok(())
+}
+
+/// Writes to stdout. When its reader has gone (`rem report | head`), the command ends
+/// quietly, as Unix tools do, where `print!` would panic.
+fn print_out(text: std::fmt::Arguments<'_>) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_fmt(text).and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        result => Ok(result?),
+    }
 }
 
 fn fit(settings: rem_agent::fit::FitSettings) -> Result<()> {
@@ -652,8 +663,10 @@ fn sweep(args: SweepArgs) -> Result<()> {
     match args.command {
         Some(SweepCommand::Status { dir }) => {
             let statuses = rem_agent::sweep::status::sweep_status(&dir)?;
-            print!("{}", rem_agent::sweep::status::StatusTable(&statuses));
-            Ok(())
+            print_out(format_args!(
+                "{}",
+                rem_agent::sweep::status::StatusTable(&statuses)
+            ))
         }
         Some(SweepCommand::Task { dir, index }) => {
             let task = SweepPlan::read(&dir)?.task(&dir, index)?;
@@ -686,7 +699,7 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
             eprintln!("task {index:>3}: {game} seed {seed} -> {folder}");
         }
         if args.local.is_none() {
-            print!("{script}");
+            print_out(format_args!("{script}"))?;
         }
         return Ok(());
     }

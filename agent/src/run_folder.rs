@@ -199,11 +199,14 @@ impl RunFolder {
         }
     }
 
-    /// Writes a checkpoint of the epoch in `contents.progress`, makes it the latest
-    /// and removes the older ones.
+    /// Writes a checkpoint of the epoch in `contents.progress`, keeps a copy of its
+    /// models in `models/` when `keep_models`, then makes it the latest and removes the
+    /// older ones. Keeping before the switch means a crash cannot leave a latest
+    /// checkpoint whose kept copy is missing (a resume would not redo that epoch).
     pub fn save_checkpoint<B: AutodiffBackend>(
         &self,
         contents: CheckpointContents<'_, B>,
+        keep_models: bool,
     ) -> Result<Checkpoint> {
         let name = format!("epoch-{:06}", contents.progress.epoch);
         let dir = self.checkpoints_dir().join(&name);
@@ -231,14 +234,18 @@ impl RunFolder {
             &dir.join(part::PROGRESS),
             &serde_json::to_vec(contents.progress)?,
         )?;
+        let checkpoint = Checkpoint::at(dir);
+        if keep_models {
+            self.keep_models(&checkpoint)?;
+        }
         self.make_latest(&name)?;
-        Ok(Checkpoint::at(dir))
+        Ok(checkpoint)
     }
 
     /// Copies the models and state of `checkpoint` into `models/<its name>/`, which
     /// later checkpoints leave alone. The copy is made in a temporary folder and
     /// renamed, so a crash leaves no partial folder.
-    pub fn keep_models(&self, checkpoint: &Checkpoint) -> Result<Checkpoint> {
+    fn keep_models(&self, checkpoint: &Checkpoint) -> Result<()> {
         let name = checkpoint
             .dir()
             .file_name()
@@ -266,7 +273,7 @@ impl RunFolder {
         }
         std::fs::rename(&partial, &kept)
             .with_context(|| format!("cannot create {}", kept.display()))?;
-        Ok(Checkpoint::at(kept))
+        Ok(())
     }
 
     /// Points `latest` at checkpoint `name`, then removes every other checkpoint.

@@ -123,10 +123,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             let stopping = stop.is_asked() && epoch < epochs;
             if epoch.is_multiple_of(every) || epoch == epochs || stopping || keeping {
                 bar.set_message(format!("epoch {epoch}: checkpoint"));
-                let checkpoint = self.save_checkpoint()?;
-                if keeping {
-                    self.folder.keep_models(&checkpoint)?;
-                }
+                self.save_checkpoint(keeping)?;
             }
             if stopping {
                 bar.finish_and_clear();
@@ -285,8 +282,10 @@ impl<B: AutodiffBackend> Trainer<B> {
         )
     }
 
-    fn save_checkpoint(&self) -> Result<Checkpoint> {
-        self.folder.save_checkpoint(CheckpointContents::<B> {
+    /// Writes a checkpoint of the last completed epoch, with a kept copy of its models
+    /// when `keep_models`.
+    fn save_checkpoint(&self, keep_models: bool) -> Result<()> {
+        let contents = CheckpointContents::<B> {
             models: &self.learner.models,
             optimizers: self.learner.optimizer_records(),
             store: &self.store,
@@ -296,7 +295,9 @@ impl<B: AutodiffBackend> Trainer<B> {
                 n_actions: Some(self.collector.n_actions()),
                 collector: self.collector.log(),
             },
-        })
+        };
+        self.folder.save_checkpoint(contents, keep_models)?;
+        Ok(())
     }
 
     fn load_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()> {

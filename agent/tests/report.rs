@@ -1,6 +1,8 @@
 //! `rem report`: scores from run folders, human-normalised scores and their
 //! aggregates, checked against hand-computed values and REM's published numbers.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -594,4 +596,21 @@ fn aggregate_intervals_are_a_bootstrap_stratified_by_game() {
     // One run per game: nothing to resample, so no interval is claimed.
     let single = BTreeMap::from([("Pong".to_string(), vec![0.3])]);
     assert_eq!(Aggregates::from_hns(&single).unwrap().ci95, None);
+}
+
+#[test]
+fn a_reader_that_leaves_early_ends_the_report_quietly() {
+    // `rem report ... | head`: stdout is a pipe whose reader has gone.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = common::rem()
+        .args(["report", "docs/results/atari-cpu/upndown-seed0"])
+        .arg("docs/results/atari-cpu/random-UpNDown")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(stderr.is_empty(), "{stderr}");
 }
