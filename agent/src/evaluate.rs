@@ -52,8 +52,7 @@ pub fn evaluate<B: Backend>(
     play_episodes(game, episodes, seed, on_episode_end, |_| {
         Ok(move |observations: &[Frame]| {
             // Tensors are reference-counted: the clone copies no data.
-            let (sampled, next) =
-                models.act(observations, state.clone(), temperature, 0.0, rng)?;
+            let (sampled, next) = models.act(observations, state.clone(), temperature, 0.0, rng)?;
             state = next;
             Ok(sampled.taken)
         })

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rem_envs::rng::{mix_seed, SplitMix64};
 use rem_envs::store::{EpisodeStore, Padding};
@@ -21,7 +20,7 @@ use crate::config::RunConfig;
 use crate::images::write_frame_grid;
 use crate::learner::Learner;
 use crate::models::ModelShapes;
-use crate::progress::progress_style;
+use crate::progress::progress_bar;
 
 /// What `rem fit` collects and trains.
 #[derive(Debug, Clone, clap::Args)]
@@ -127,7 +126,7 @@ fn train_steps(
     steps: usize,
     mut step: impl FnMut() -> Result<(f32, String)>,
 ) -> Result<Vec<f32>> {
-    let bar = ProgressBar::new(steps as u64).with_style(progress_style());
+    let bar = progress_bar(steps as u64);
     let mut values = Vec::with_capacity(steps);
     for i in 0..steps {
         let (value, line) = step()?;
@@ -153,7 +152,7 @@ fn collect_random(settings: &FitSettings, rng: &mut impl Rng) -> Result<EpisodeS
     let mut store = EpisodeStore::new(1 << 30);
     pool.reset_all()?;
     let rounds = settings.env_steps.div_ceil(settings.envs);
-    let bar = ProgressBar::new(rounds as u64).with_style(progress_style());
+    let bar = progress_bar(rounds as u64);
     bar.set_message(format!(
         "collecting {} random steps of {}",
         rounds * settings.envs,

@@ -12,7 +12,7 @@ use rem_agent::bench::{
 use rem_agent::config::{Device, RunConfig};
 use rem_agent::evaluate::{evaluate_random_policy, evaluate_run, EvalProgress, RunEvalRequest};
 use rem_agent::interrupt::{RunStopped, StopRequest, STOPPED_EXIT_CODE};
-use rem_agent::progress::progress_style;
+use rem_agent::progress::progress_bar;
 use rem_agent::run_folder::RunFolder;
 use rem_agent::sweep::slurm::SlurmOptions;
 use rem_agent::sweep::{GameChoice, SweepPlan};
@@ -410,7 +410,7 @@ fn eval(args: EvalArgs) -> Result<()> {
         temperature,
         device,
     } = args;
-    let bar = indicatif::ProgressBar::new(0).with_style(progress_style());
+    let bar = progress_bar(0);
     let mut on_episode_end = |p: EvalProgress| {
         bar.set_length(p.episodes as u64);
         bar.set_position(p.ended as u64);
@@ -509,7 +509,10 @@ fn report(args: ReportArgs) -> Result<()> {
     } = args;
     let (run_dirs, unfinished) = rem_agent::sweep::expand_sweeps(&run_dirs)?;
     if !unfinished.is_empty() {
-        print_out(format_args!("left out: {} runs not finished yet\n\n", unfinished.len()))?;
+        print_out(format_args!(
+            "left out: {} runs not finished yet\n\n",
+            unfinished.len()
+        ))?;
     }
     let report = rem_agent::report::report(&run_dirs)?;
     print_out(format_args!("{report}"))?;

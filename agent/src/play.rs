@@ -2,18 +2,17 @@
 //! returns. The quickest check that an environment works end to end.
 
 use anyhow::Result;
-use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rem_envs::{make_env, EnvMode};
 
-use crate::progress::progress_style;
+use crate::progress::progress_bar;
 
 /// Plays `episodes` episodes with uniformly random actions; returns their returns.
 pub fn play_random(game: &str, episodes: usize, seed: u64) -> Result<Vec<f32>> {
     let mut env = make_env(game, EnvMode::Eval, seed)?;
     let n_actions = env.action_space().n();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let bar = ProgressBar::new(episodes as u64).with_style(progress_style());
+    let bar = progress_bar(episodes as u64);
     bar.set_message(format!("{game} (random policy)"));
     let mut returns = Vec::with_capacity(episodes);
     for episode in 0..episodes {

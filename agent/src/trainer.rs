@@ -25,7 +25,7 @@ use crate::interrupt::StopRequest;
 use crate::learner::Learner;
 use crate::metrics::{EpochMetrics, PhaseMeans, PhaseSums, StepStats};
 use crate::models::ModelShapes;
-use crate::progress::progress_style;
+use crate::progress::progress_bar;
 use crate::run_folder::{Checkpoint, CheckpointContents, Progress, RunFolder};
 
 /// How [`Trainer::run`] ended.
@@ -102,7 +102,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// asked, with a checkpoint of that epoch written.
     pub fn run(&mut self, stop: &StopRequest) -> Result<RunEnd> {
         let epochs = self.config.collect.epochs;
-        let bar = ProgressBar::new(epochs as u64).with_style(progress_style());
+        let bar = progress_bar(epochs as u64);
         bar.set_position(self.epoch as u64);
         while self.epoch < epochs {
             let epoch = self.epoch + 1;

@@ -8,11 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
-use indicatif::ProgressBar;
 
 use super::{log_file, SweepPlan};
 use crate::interrupt::{StopRequest, STOPPED_EXIT_CODE};
-use crate::progress::progress_style;
+use crate::progress::progress_bar;
 
 /// How each task of a local sweep ended.
 #[derive(Debug, Default)]
@@ -75,7 +74,7 @@ pub fn run_local(
 ) -> Result<LocalSummary> {
     let parallel = parallel.max(1);
     let threads = threads_per_task(parallel);
-    let bar = ProgressBar::new(plan.runs.len() as u64).with_style(progress_style());
+    let bar = progress_bar(plan.runs.len() as u64);
     let mut summary = LocalSummary::default();
     let mut pending = (0..plan.runs.len()).rev().collect::<Vec<_>>();
     let mut running: Vec<Running> = Vec::new();
