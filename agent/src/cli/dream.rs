@@ -1,0 +1,87 @@
+//! `rem dream`: imagined rollouts of a checkpoint, decoded to a PNG.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use burn::backend::Autodiff;
+use rem_agent::config::Device;
+use rem_agent::run_folder::RunFolder;
+
+#[derive(clap::Args)]
+pub struct DreamArgs {
+    #[arg(long, value_name = "RUN_DIR")]
+    run: PathBuf,
+    /// A checkpoint folder (default: the run's latest).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    #[arg(long, default_value_t = 8)]
+    rollouts: usize,
+    /// World-model blocks per rollout, the 2 real context frames included, as
+    /// `actor_critic.horizon` counts them (horizon - 1 observations). Past the run's
+    /// `world_model.seq_blocks` the model runs beyond its training length.
+    #[arg(long, default_value_t = 16)]
+    horizon: usize,
+    /// Temperature of the world model's token sampling (default: the run's).
+    #[arg(long)]
+    temperature: Option<f32>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Act with a freshly initialised controller instead of the checkpoint's.
+    #[arg(long)]
+    fresh_controller: bool,
+    /// Rollouts drawn in the PNG and listed (the first ones; the reward after each
+    /// action counts all).
+    #[arg(long, default_value_t = 16)]
+    show: usize,
+    /// The PNG to write (default: RUN_DIR/dream.png).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    device: Device,
+}
+
+pub fn run(args: DreamArgs) -> Result<()> {
+    let DreamArgs {
+        run,
+        checkpoint,
+        rollouts,
+        horizon,
+        temperature,
+        seed,
+        fresh_controller,
+        show,
+        out,
+        device,
+    } = args;
+    let out = out.unwrap_or_else(|| RunFolder::new(&run).dream_file());
+    let settings = rem_agent::dream::DreamSettings {
+        rollouts,
+        horizon,
+        world_temperature: temperature,
+        seed,
+        fresh_controller,
+        shown: show,
+    };
+    let dream = with_backend!(device, B => rem_agent::dream::dream_run::<Autodiff<B>>(
+        &run, checkpoint.as_deref(), settings, &out, &Default::default()))?;
+    for (i, row) in dream.rows.iter().enumerate() {
+        println!("rollout {:>2}  {row}", i + 1);
+    }
+    println!("tokenizer codes on the real frames: {}", dream.codes);
+    let after: Vec<String> = dream
+        .after_action
+        .iter()
+        .enumerate()
+        .map(|(action, a)| format!("{action}: {:+.3} ({} steps)", a.mean, a.steps))
+        .collect();
+    println!(
+        "imagined reward from each action to the rollout's end: {}",
+        after.join(", ")
+    );
+    println!(
+        "wrote {} (each row: {} real frames, then the imagined ones)",
+        out.display(),
+        rem_agent::dream::REAL_FRAMES_SHOWN
+    );
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! `rem eval`: the evaluation protocol on a run's checkpoint or the random policy.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use rem_agent::config::Device;
+use rem_agent::evaluate::{evaluate_random_policy, evaluate_run, EvalProgress, RunEvalRequest};
+use rem_agent::progress::progress_bar;
+
+/// A policy `rem eval` can score without a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalPolicy {
+    /// Uniformly random actions.
+    Random,
+}
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The run to evaluate; its eval.json goes there.
+    #[arg(long, value_name = "RUN_DIR", required_unless_present = "policy")]
+    run: Option<PathBuf>,
+    /// `random`: uniformly random actions instead of a checkpoint (needs --game).
+    #[arg(long, value_enum, conflicts_with_all = ["run", "checkpoint"], requires = "game")]
+    policy: Option<EvalPolicy>,
+    /// The game for `--policy random`.
+    #[arg(long)]
+    game: Option<String>,
+    /// Draw `--policy random`'s actions from these only, by name (e.g.
+    /// `LEFT,DOWNLEFTFIRE`): how far a fixed preference for some actions goes.
+    /// The eval.json then names them, and `rem report` does not take it for the
+    /// game's random baseline.
+    #[arg(long, value_delimiter = ',', requires = "policy", value_name = "NAMES")]
+    actions: Vec<String>,
+    /// Seed of the random policy's episodes and actions.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Folder for eval.json. A run's default is the run folder, where eval.json is
+    /// its score: only its latest checkpoint at its own temperature may go there.
+    /// The random policy's default is runs/out/random-<game>, followed by
+    /// `-<action>` for each of `--actions`.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Number of episodes (default: the run's eval.final_episodes; 100 for the
+    /// random policy).
+    #[arg(long)]
+    episodes: Option<usize>,
+    /// A checkpoint folder (default: the run's latest), e.g. one kept under
+    /// RUN_DIR/models/ (needs --out).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// The policy's sampling temperature (default: the run's eval.temperature;
+    /// another needs --out).
+    #[arg(long, conflicts_with = "policy")]
+    temperature: Option<f32>,
+    #[arg(long, default_value = "cpu")]
+    device: Device,
+}
+
+pub fn run(args: EvalArgs) -> Result<()> {
+    let EvalArgs {
+        run,
+        policy,
+        game,
+        actions,
+        seed,
+        out,
+        episodes,
+        checkpoint,
+        temperature,
+        device,
+    } = args;
+    let bar = progress_bar(0);
+    let mut on_episode_end = |p: EvalProgress| {
+        bar.set_length(p.episodes as u64);
+        bar.set_position(p.ended as u64);
+        let mean = p.mean_return.map(|m| format!(": mean return {m:.2}"));
+        bar.set_message(format!("eval{}", mean.unwrap_or_default()));
+    };
+    let report = match (policy, run) {
+        (Some(EvalPolicy::Random), _) => {
+            let game = game.expect("clap requires --game with --policy");
+            let name = std::iter::once(game.as_str())
+                .chain(actions.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("-");
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/out/random-{name}")));
+            let episodes = episodes.unwrap_or(100);
+            evaluate_random_policy(&game, episodes, seed, &actions, &out, &mut on_episode_end)?
+        }
+        (None, Some(run)) => {
+            let request = RunEvalRequest {
+                checkpoint: checkpoint.as_deref(),
+                episodes,
+                temperature,
+                out: out.as_deref(),
+            };
+            with_backend!(device, B => evaluate_run::<B>(
+                &run, &request, &Default::default(), &mut on_episode_end))?
+        }
+        (None, None) => unreachable!("clap requires --run without --policy"),
+    };
+    bar.finish_and_clear();
+    for (i, r) in report.returns.iter().enumerate() {
+        println!("episode {:>4}  return {r:>8.2}", i + 1);
+    }
+    let temperature = report
+        .temperature
+        .map(|t| format!(", temperature {t}"))
+        .unwrap_or_default();
+    println!(
+        "{}: mean return {:.2} over {} episodes ({}{temperature})",
+        report.game, report.mean_return, report.episodes, report.checkpoint
+    );
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! `rem report`: scores of finished runs beside REM's.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::print_out;
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// Run folders (each with config.toml and eval.json or metrics.jsonl), and sweep
+    /// folders (their finished runs).
+    #[arg(required = true)]
+    run_dirs: Vec<PathBuf>,
+    /// Also write a bar chart of per-game human-normalised scores (SVG) here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also write a bar chart of the aggregates (mean, median, IQM) with their 95%
+    /// intervals, ours beside REM's (SVG) here.
+    #[arg(long)]
+    aggregates_out: Option<PathBuf>,
+}
+
+pub fn run(args: ReportArgs) -> Result<()> {
+    let ReportArgs {
+        run_dirs,
+        out,
+        aggregates_out,
+    } = args;
+    let (run_dirs, unfinished) = rem_agent::sweep::expand_sweeps(&run_dirs)?;
+    if !unfinished.is_empty() {
+        print_out(format_args!(
+            "left out: {} runs not finished yet\n\n",
+            unfinished.len()
+        ))?;
+    }
+    let report = rem_agent::report::report(&run_dirs)?;
+    print_out(format_args!("{report}"))?;
+    if let Some(path) = out {
+        rem_agent::report::write_report_plot(&report, &path)?;
+        print_out(format_args!("wrote {}\n", path.display()))?;
+    }
+    if let Some(path) = aggregates_out {
+        rem_agent::report::write_aggregates_plot(&report, &path)?;
+        print_out(format_args!("wrote {}\n", path.display()))?;
+    }
+    Ok(())
+}
