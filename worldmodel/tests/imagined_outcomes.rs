@@ -1,7 +1,10 @@
 //! The expected outcomes of an imagined step are the means of its drawn outcomes.
 
+mod common;
+
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
+use common::values;
 use rem_worldmodel::imagination::Outcome;
 
 type B = Flex;
@@ -19,10 +22,6 @@ fn outcome(rows: usize) -> Outcome<B> {
         reward_logits: logits(&[0.2, 0.5, 0.3]),
         done_logits: logits(&[0.9, 0.1]),
     }
-}
-
-fn values(t: Tensor<B, 1>) -> Vec<f32> {
-    t.into_data().to_vec().unwrap()
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! linears with zero biases, layers that are copies of one another, standard-normal
 //! embeddings; and its retention output is dropped out, in training only.
 
+mod common;
+
 use std::collections::HashSet;
 
 use burn::backend::{Autodiff, Flex};
@@ -9,16 +11,13 @@ use burn::module::{AutodiffModule, Module, ModuleVisitor, Param, ParamId};
 use burn::nn::Linear;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
+use common::values;
 use rem_worldmodel::retention::MultiScaleRetentionConfig;
 use rem_worldmodel::retnet::{RetNet, RetNetConfig};
 use rem_worldmodel::world_model::WorldModelConfig;
 use rem_worldmodel::{dropout::Dropout, stream::with_thread_stream};
 
 type B = Autodiff<Flex>;
-
-fn values<const D: usize>(t: Tensor<Flex, D>) -> Vec<f32> {
-    t.into_data().to_vec().unwrap()
-}
 
 fn mean_and_std(v: &[f32]) -> (f64, f64) {
     let n = v.len() as f64;

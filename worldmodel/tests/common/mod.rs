@@ -1,5 +1,6 @@
-//! What the kernel tests share: reading a tensor back and comparing it with a
+//! What the world model's tests share: reading a tensor back and comparing it with a
 //! reference.
+#![allow(dead_code)] // each test binary uses its own part
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
