@@ -1,5 +1,6 @@
 //! rem-agent: the REM agent on top of `rem-envs` and `rem-worldmodel`, and the `rem`
-//! command line (`main.rs`). Docs of the algorithm: `docs/algorithm.md`.
+//! command line (`main.rs`, with one module per subcommand in `cli/`). Docs of the
+//! algorithm: `docs/algorithm.md`.
 //!
 //! - The agent: `models` (the three parts and their sizes), `actor_critic` (the
 //!   controller, its losses and sampling), `returns` (lambda-returns), `rollout`
