@@ -134,7 +134,7 @@ fn train_steps(
         bar.set_message(format!("{part}  {line}"));
         bar.inc(1);
         if i % 50 == 0 || i + 1 == steps {
-            bar.suspend(|| println!("{part} step {i:>5}  {line}"));
+            bar.suspend(|| crate::outln!("{part} step {i:>5}  {line}"));
         }
     }
     bar.finish_and_clear();
@@ -167,7 +167,7 @@ fn collect_random(settings: &FitSettings, rng: &mut impl Rng) -> Result<EpisodeS
         bar.inc(1);
     }
     bar.finish_and_clear();
-    println!(
+    crate::outln!(
         "collected {} steps in {} episodes",
         store.num_steps(),
         store.num_episodes()
@@ -187,7 +187,7 @@ fn write_reconstructions<B: AutodiffBackend>(
     let decoded = tensor_to_frames(decoded);
     debug_assert_eq!(decoded.len(), 8 * FRAME_BYTES);
     write_frame_grid(path, &[originals, decoded])?;
-    println!(
+    crate::outln!(
         "wrote {} (top: real frames, bottom: decoded from 64 tokens each)",
         path.display()
     );

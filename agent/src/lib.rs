@@ -11,7 +11,8 @@
 //!   format), `config` (run configurations), `interrupt` (stopping cleanly on a
 //!   signal).
 //! - Many runs: `sweep` (games x seeds, on this machine or as a Slurm job array).
-//! - Looking at runs: `report`, `plot`, `dream`, `images`, `progress`.
+//! - Looking at runs: `report`, `plot`, `dream`, `images`, `progress`, `output` (stdout
+//!   that outlives its reader).
 //! - Checks and speed: `fit`, `play`, `bench`.
 
 pub mod actor_critic;
@@ -30,6 +31,7 @@ pub mod interrupt;
 pub mod learner;
 pub mod metrics;
 pub mod models;
+pub mod output;
 pub mod play;
 pub mod plot;
 pub mod progress;

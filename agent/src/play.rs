@@ -25,7 +25,7 @@ pub fn play_random(game: &str, episodes: usize, seed: u64) -> Result<Vec<f32>> {
                 break;
             }
         }
-        bar.suspend(|| println!("episode {:>4}  return {total:>8.2}", episode + 1));
+        bar.suspend(|| crate::outln!("episode {:>4}  return {total:>8.2}", episode + 1));
         returns.push(total);
         bar.inc(1);
     }

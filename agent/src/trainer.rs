@@ -109,7 +109,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             let metrics = self.run_epoch(epoch, &bar)?;
             self.epoch = epoch;
             bar.inc(1);
-            bar.suspend(|| println!("{}", metrics.summary_line()));
+            bar.suspend(|| crate::outln!("{}", metrics.summary_line()));
             self.folder.append_metrics(&metrics)?;
             if metrics.eval.is_some() {
                 crate::plot::write_learning_curve(

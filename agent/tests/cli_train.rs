@@ -391,6 +391,30 @@ fn random_play_can_be_limited_to_named_actions() {
 }
 
 #[test]
+fn an_evaluation_whose_reader_leaves_still_writes_its_results() {
+    // `rem eval ... | head -1`: stdout is a pipe whose reader has gone before the
+    // first line; the evaluation still finishes and writes eval.json.
+    let dir = temp_dir("reader-leaves");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = rem()
+        .args(["eval", "--policy", "random", "--game", "catch", "--episodes", "5"])
+        .arg("--out")
+        .arg(&dir)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(stderr.is_empty(), "{stderr}");
+    let text = std::fs::read_to_string(dir.join("eval.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["returns"].as_array().unwrap().len(), 5);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_run_with_every_part_split_over_threads_repeats_exactly() {
     // Both cores busy with one run's shares, and with the other run alongside.
     let threads = [

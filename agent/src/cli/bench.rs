@@ -8,6 +8,7 @@ use rem_agent::bench::{
     run_imagine_bench, run_phases_bench, BenchSize, ImagineBench, ImagineResult, PhasesBench,
 };
 use rem_agent::config::{Device, RunConfig};
+use rem_agent::outln;
 
 #[derive(clap::Subcommand)]
 pub enum BenchCommand {
@@ -83,11 +84,11 @@ fn imagine(args: BenchImagineArgs) -> Result<()> {
         seed: 0,
         threads,
     };
-    println!("imagination benchmark: {size:?} sizes, batch {batch}, horizon {horizon}, {threads} thread(s), {iterations} timed calls after one warm-up, {device:?}");
-    let report = |r: &ImagineResult| println!("{r}");
+    outln!("imagination benchmark: {size:?} sizes, batch {batch}, horizon {horizon}, {threads} thread(s), {iterations} timed calls after one warm-up, {device:?}");
+    let report = |r: &ImagineResult| outln!("{r}");
     let results = with_backend!(device, B => run_imagine_bench::<Autodiff<B>>(&bench, &Default::default(), report))?;
     if let [pop, tbt] = &results[..] {
-        println!(
+        outln!(
             "POP / token-by-token: {:.2}x",
             pop.frames_per_second / tbt.frames_per_second
         );
@@ -113,11 +114,9 @@ fn phases(args: BenchPhasesArgs) -> Result<()> {
         iterations,
         seed: 0,
     };
-    println!(
-        "phase benchmark: {iterations} timed steps of each phase after one warm-up, {device:?}"
-    );
-    let report = |t: &rem_agent::bench::PhaseTiming| println!("{t}");
+    outln!("phase benchmark: {iterations} timed steps of each phase after one warm-up, {device:?}");
+    let report = |t: &rem_agent::bench::PhaseTiming| outln!("{t}");
     let result = with_backend!(device, B => run_phases_bench::<Autodiff<B>>(&bench, &Default::default(), report))?;
-    print!("{result}");
+    rem_agent::out!("{result}");
     Ok(())
 }

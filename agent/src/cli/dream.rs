@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use burn::backend::Autodiff;
 use rem_agent::config::Device;
+use rem_agent::outln;
 use rem_agent::run_folder::RunFolder;
 
 #[derive(clap::Args)]
@@ -65,20 +66,20 @@ pub fn run(args: DreamArgs) -> Result<()> {
     let dream = with_backend!(device, B => rem_agent::dream::dream_run::<Autodiff<B>>(
         &run, checkpoint.as_deref(), settings, &out, &Default::default()))?;
     for (i, row) in dream.rows.iter().enumerate() {
-        println!("rollout {:>2}  {row}", i + 1);
+        outln!("rollout {:>2}  {row}", i + 1);
     }
-    println!("tokenizer codes on the real frames: {}", dream.codes);
+    outln!("tokenizer codes on the real frames: {}", dream.codes);
     let after: Vec<String> = dream
         .after_action
         .iter()
         .enumerate()
         .map(|(action, a)| format!("{action}: {:+.3} ({} steps)", a.mean, a.steps))
         .collect();
-    println!(
+    outln!(
         "imagined reward from each action to the rollout's end: {}",
         after.join(", ")
     );
-    println!(
+    outln!(
         "wrote {} (each row: {} real frames, then the imagined ones)",
         out.display(),
         rem_agent::dream::REAL_FRAMES_SHOWN

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use rem_agent::config::Device;
 use rem_agent::evaluate::{evaluate_random_policy, evaluate_run, EvalProgress, RunEvalRequest};
+use rem_agent::outln;
 use rem_agent::progress::progress_bar;
 
 /// A policy `rem eval` can score without a run.
@@ -101,15 +102,18 @@ pub fn run(args: EvalArgs) -> Result<()> {
     };
     bar.finish_and_clear();
     for (i, r) in report.returns.iter().enumerate() {
-        println!("episode {:>4}  return {r:>8.2}", i + 1);
+        outln!("episode {:>4}  return {r:>8.2}", i + 1);
     }
     let temperature = report
         .temperature
         .map(|t| format!(", temperature {t}"))
         .unwrap_or_default();
-    println!(
+    outln!(
         "{}: mean return {:.2} over {} episodes ({}{temperature})",
-        report.game, report.mean_return, report.episodes, report.checkpoint
+        report.game,
+        report.mean_return,
+        report.episodes,
+        report.checkpoint
     );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `rem play`: a random policy on any game, episode returns.
 
 use anyhow::Result;
+use rem_agent::outln;
 
 #[derive(clap::Args)]
 pub struct PlayArgs {
@@ -21,7 +22,7 @@ pub fn run(args: PlayArgs) -> Result<()> {
     } = args;
     let returns = rem_agent::play::play_random(&game, episodes, seed)?;
     let mean = returns.iter().sum::<f32>() / returns.len().max(1) as f32;
-    println!(
+    outln!(
         "{game}: mean return {mean:.2} over {} episodes (random policy)",
         returns.len()
     );

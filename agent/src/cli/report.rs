@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-
-use super::print_out;
+use rem_agent::{out, outln};
 
 #[derive(clap::Args)]
 pub struct ReportArgs {
@@ -29,20 +28,17 @@ pub fn run(args: ReportArgs) -> Result<()> {
     } = args;
     let (run_dirs, unfinished) = rem_agent::sweep::expand_sweeps(&run_dirs)?;
     if !unfinished.is_empty() {
-        print_out(format_args!(
-            "left out: {} runs not finished yet\n\n",
-            unfinished.len()
-        ))?;
+        outln!("left out: {} runs not finished yet\n", unfinished.len());
     }
     let report = rem_agent::report::report(&run_dirs)?;
-    print_out(format_args!("{report}"))?;
+    out!("{report}");
     if let Some(path) = out {
         rem_agent::report::write_report_plot(&report, &path)?;
-        print_out(format_args!("wrote {}\n", path.display()))?;
+        outln!("wrote {}", path.display());
     }
     if let Some(path) = aggregates_out {
         rem_agent::report::write_aggregates_plot(&report, &path)?;
-        print_out(format_args!("wrote {}\n", path.display()))?;
+        outln!("wrote {}", path.display());
     }
     Ok(())
 }

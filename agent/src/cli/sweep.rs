@@ -6,8 +6,8 @@ use anyhow::Result;
 use rem_agent::interrupt::StopRequest;
 use rem_agent::sweep::slurm::SlurmOptions;
 use rem_agent::sweep::{GameChoice, SweepPlan};
+use rem_agent::{out, outln};
 
-use super::print_out;
 use super::train::train;
 
 #[derive(clap::Args)]
@@ -90,10 +90,8 @@ pub fn run(args: SweepArgs) -> Result<()> {
     match args.command {
         Some(SweepCommand::Status { dir }) => {
             let statuses = rem_agent::sweep::status::sweep_status(&dir)?;
-            print_out(format_args!(
-                "{}",
-                rem_agent::sweep::status::StatusTable(&statuses)
-            ))
+            out!("{}", rem_agent::sweep::status::StatusTable(&statuses));
+            Ok(())
         }
         Some(SweepCommand::Task { dir, index }) => {
             let task = SweepPlan::read(&dir)?.task(&dir, index)?;
@@ -126,7 +124,7 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
             eprintln!("task {index:>3}: {game} seed {seed} -> {folder}");
         }
         if args.local.is_none() {
-            print_out(format_args!("{script}"))?;
+            out!("{script}");
         }
         return Ok(());
     }
@@ -138,7 +136,7 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
         );
     }
     plan.write(&sweep_dir)?;
-    println!(
+    outln!(
         "sweep folder: {} ({} runs)",
         sweep_dir.display(),
         plan.runs.len()
@@ -146,7 +144,7 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
     let Some(parallel) = args.local else {
         let path = rem_agent::sweep::slurm::write_script(&sweep_dir, &script)?;
         let job = rem_agent::sweep::slurm::submit(&sweep_dir, &path)?;
-        println!(
+        outln!(
             "submitted job array {job} ({}); `rem sweep status {}` follows it",
             path.display(),
             sweep_dir.display()
@@ -155,7 +153,7 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
     };
     let stop = StopRequest::on_signals()?;
     let summary = rem_agent::sweep::local::run_local(&sweep_dir, &plan, parallel, &rem, &stop)?;
-    println!("{summary}");
+    outln!("{summary}");
     summary.check(&sweep_dir)
 }
 

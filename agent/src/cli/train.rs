@@ -6,6 +6,7 @@ use anyhow::Result;
 use burn::backend::Autodiff;
 use rem_agent::config::RunConfig;
 use rem_agent::interrupt::{RunStopped, StopRequest};
+use rem_agent::outln;
 use rem_agent::run_folder::RunFolder;
 use rem_agent::trainer::{RunEnd, Trainer};
 
@@ -68,7 +69,7 @@ pub fn train<B: burn::tensor::backend::Backend>(
     } else {
         Trainer::<Autodiff<B>>::create(config, run_dir, device)?
     };
-    println!("run folder: {}", trainer.run_dir().display());
+    outln!("run folder: {}", trainer.run_dir().display());
     match trainer.run(&stop)? {
         RunEnd::Finished => Ok(()),
         RunEnd::Stopped { epoch } => Err(RunStopped {

@@ -99,7 +99,7 @@ pub fn run_local(
         bar.set_message(format!("{} running", running.len()));
         for task in reap(&mut running)? {
             bar.inc(1);
-            bar.suspend(|| println!("{}", record(&mut summary, plan, sweep_dir, task)));
+            bar.suspend(|| crate::outln!("{}", record(&mut summary, plan, sweep_dir, task)));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
