@@ -12,7 +12,7 @@ use burn::tensor::TensorData;
 use rand::Rng;
 use rem_envs::store::EpisodeStore;
 use rem_envs::vector::{EnvPool, PoolEvents};
-use rem_envs::{make_env, EnvMode, Frame};
+use rem_envs::{make_envs, EnvMode, Frame};
 use serde::{Deserialize, Serialize};
 
 use crate::actor_critic::ActorCriticState;
@@ -59,9 +59,7 @@ pub struct Collector<B: Backend> {
 impl<B: Backend> Collector<B> {
     /// `envs` training environments of `game`, seeded from `seed`.
     pub fn new(game: &str, envs: usize, seed: u64) -> Result<Self> {
-        let envs = (0..envs)
-            .map(|i| make_env(game, EnvMode::Train, seed.wrapping_add(i as u64)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let envs = make_envs(game, EnvMode::Train, seed, envs)?;
         let n_actions = envs[0].action_space().n();
         let mut pool = EnvPool::new(envs, seed);
         let observations = pool.reset_all()?;

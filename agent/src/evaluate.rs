@@ -8,7 +8,7 @@ use anyhow::{ensure, Context, Result};
 use burn::tensor::backend::Backend;
 use rand::{Rng, SeedableRng};
 use rem_envs::vector::EnvPool;
-use rem_envs::{make_env, ActionSpace, EnvMode, Frame};
+use rem_envs::{make_envs, ActionSpace, EnvMode, Frame};
 use serde::{Deserialize, Serialize};
 
 use crate::actor_critic::check_sampling;
@@ -104,8 +104,7 @@ fn action_indices(game: &str, space: &ActionSpace, names: &[String]) -> Result<V
 
 /// Steps `episodes` evaluation environments together until each has finished one
 /// episode. `policy` is made from the game's actions once the first environment is
-/// up (so that a bad request fails before the others start); it gets every
-/// environment's observation and returns one action per environment.
+/// up; it gets every environment's observation and returns one action per environment.
 fn play_episodes<Choose>(
     game: &str,
     episodes: usize,
@@ -117,12 +116,11 @@ where
     Choose: FnMut(&[Frame]) -> Result<Vec<usize>>,
 {
     anyhow::ensure!(episodes > 0, "evaluation needs at least one episode");
-    let make = |i: usize| make_env(game, EnvMode::Eval, seed.wrapping_add(i as u64));
-    let first = make(0)?;
-    let mut choose = policy(first.action_space())?;
-    let envs = std::iter::once(Ok(first))
-        .chain((1..episodes).map(make))
-        .collect::<Result<Vec<_>, _>>()?;
+    // The first environment alone, so that a bad request fails before the others start.
+    let mut envs = make_envs(game, EnvMode::Eval, seed, 1)?;
+    let mut choose = policy(envs[0].action_space())?;
+    let others = make_envs(game, EnvMode::Eval, seed.wrapping_add(1), episodes - 1)?;
+    envs.extend(others);
     let mut pool = EnvPool::new(envs, seed);
     let mut observations = pool.reset_all()?;
     let mut returns = vec![0.0f32; episodes];

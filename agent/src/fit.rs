@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use rem_envs::rng::{mix_seed, SplitMix64};
 use rem_envs::store::{EpisodeStore, Padding};
 use rem_envs::vector::EnvPool;
-use rem_envs::{make_env, EnvMode, FRAME_BYTES};
+use rem_envs::{make_env, make_envs, EnvMode, FRAME_BYTES};
 use rem_worldmodel::tokenizer::{frames_to_tensor, tensor_to_frames, Tokenizer};
 
 use crate::batches::TokenCache;
@@ -143,9 +143,7 @@ fn train_steps(
 
 /// Real experience from a random policy on `envs` parallel environments.
 fn collect_random(settings: &FitSettings, rng: &mut impl Rng) -> Result<EpisodeStore> {
-    let envs = (0..settings.envs)
-        .map(|i| make_env(&settings.game, EnvMode::Train, settings.seed + i as u64))
-        .collect::<Result<Vec<_>, _>>()?;
+    let envs = make_envs(&settings.game, EnvMode::Train, settings.seed, settings.envs)?;
     let n_actions = envs[0].action_space().n();
     let mut pool = EnvPool::new(envs, settings.seed);
     let events = pool.record_events();

@@ -18,8 +18,20 @@ pub fn is_native(game: &str) -> bool {
 
 /// Builds the environment `game` for `mode`, its randomness seeded by `seed`.
 pub fn make_env(game: &str, mode: EnvMode, seed: u64) -> EnvResult<Box<dyn Env>> {
-    if let Some(env) = make_native(game) {
-        return Ok(env);
+    Ok(make_envs(game, mode, seed, 1)?.remove(0))
+}
+
+/// Builds `count` environments of `game` for `mode`, the i-th as `make_env(game,
+/// mode, seed + i)` would. Atari games share one worker process per core, not one each.
+pub fn make_envs(
+    game: &str,
+    mode: EnvMode,
+    seed: u64,
+    count: usize,
+) -> EnvResult<Vec<Box<dyn Env>>> {
+    if is_native(game) {
+        let make = |_| make_native(game).expect("a native game");
+        return Ok((0..count).map(make).collect());
     }
     let game = AtariGame::find(game).map_err(|_| EnvError::UnknownGame {
         name: game.to_string(),
@@ -34,5 +46,13 @@ pub fn make_env(game: &str, mode: EnvMode, seed: u64) -> EnvResult<Box<dyn Env>>
         EnvMode::Train => AtariConfig::train(game.name),
         EnvMode::Eval => AtariConfig::eval(game.name),
     };
-    Ok(Box::new(AtariEnv::new(config.with_seed(seed))?))
+    let configs = (0..count)
+        .map(|i| config.clone().with_seed(seed.wrapping_add(i as u64)))
+        .collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let envs = AtariEnv::start_many(configs, cores)?;
+    Ok(envs
+        .into_iter()
+        .map(|env| Box::new(env) as Box<dyn Env>)
+        .collect())
 }

@@ -78,24 +78,29 @@ fn play_rust(env: &mut AtariEnv, seed: u64, actions: &[usize]) -> Vec<Record> {
     let (obs, info) = env.reset(Some(seed)).unwrap();
     let mut records = vec![reset_record(obs, info)];
     for &action in actions {
-        let step = env.step(action).unwrap();
-        let done = step.done();
-        records.push(Record {
-            kind: 1,
-            terminated: step.terminated,
-            truncated: step.truncated,
-            life_lost: step.info.life_lost,
-            reward: step.reward,
-            lives: step.info.lives.map_or(-1, |l| l as i32),
-            episode_frame: step.info.episode_frame,
-            frame: step.obs.as_bytes().to_vec(),
-        });
-        if done {
-            let (obs, info) = env.reset(None).unwrap();
-            records.push(reset_record(obs, info));
-        }
+        step_and_record(env, action, &mut records);
     }
     records
+}
+
+/// One step, and the reset after it if the episode ended, as the reference does.
+fn step_and_record(env: &mut AtariEnv, action: usize, records: &mut Vec<Record>) {
+    let step = env.step(action).unwrap();
+    let done = step.done();
+    records.push(Record {
+        kind: 1,
+        terminated: step.terminated,
+        truncated: step.truncated,
+        life_lost: step.info.life_lost,
+        reward: step.reward,
+        lives: step.info.lives.map_or(-1, |l| l as i32),
+        episode_frame: step.info.episode_frame,
+        frame: step.obs.as_bytes().to_vec(),
+    });
+    if done {
+        let (obs, info) = env.reset(None).unwrap();
+        records.push(reset_record(obs, info));
+    }
 }
 
 fn play_python(cfg: &AtariConfig, seed: u64, actions: &[usize]) -> Vec<Record> {
@@ -136,18 +141,21 @@ fn assert_parity(cfg: AtariConfig, seed: u64, action_count: usize) -> Vec<Record
         thread::spawn(move || play_python(&cfg, seed, &actions))
     };
     let ours = play_rust(&mut env, seed, &actions);
-    let theirs = python_side.join().unwrap();
+    assert_same_records(&ours, &python_side.join().unwrap());
+    ours
+}
+
+fn assert_same_records(ours: &[Record], theirs: &[Record]) {
     assert_eq!(
         ours.len(),
         theirs.len(),
         "different numbers of resets and steps"
     );
-    for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+    for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
         let differing = a.frame.iter().zip(&b.frame).filter(|(x, y)| x != y).count();
         assert_eq!(differing, 0, "record {i}: {differing} frame bytes differ");
         assert_eq!(a, b, "record {i} differs");
     }
-    ours
 }
 
 fn steps(records: &[Record]) -> impl Iterator<Item = &Record> {
@@ -227,4 +235,43 @@ fn bankheist_train_drop_to_zero_lives_matches_the_python_wrapper_stack() {
         "no drop to 0 lives"
     );
     assert!(steps(&records).any(|r| r.terminated && r.lives == 0 && !r.life_lost));
+}
+
+#[test]
+fn environments_sharing_a_worker_each_match_the_python_wrapper_stack() {
+    if !reference_available("environments_sharing_a_worker_each_match_the_python_wrapper_stack") {
+        return;
+    }
+    // Three Breakout environments in one worker process, stepped in turn: each
+    // matches the reference for its own seed, as with a process of its own.
+    let seeds = [5, 6, 7];
+    let cfgs = seeds.map(|seed| AtariConfig::train("Breakout").with_seed(seed));
+    let mut envs = AtariEnv::start_many(cfgs.to_vec(), 1).expect("start the Atari envs");
+    let pids: Vec<_> = envs.iter().map(|env| env.worker_pid().unwrap()).collect();
+    assert!(pids.iter().all(|&pid| pid == pids[0]), "pids {pids:?}");
+    let n_actions = envs[0].action_space().n();
+    let actions = seeds.map(|seed| actions(n_actions, 200, seed + 1000));
+    let python_sides: Vec<_> = (0..seeds.len())
+        .map(|i| {
+            let (cfg, seed, actions) = (cfgs[i].clone(), seeds[i], actions[i].clone());
+            thread::spawn(move || play_python(&cfg, seed, &actions))
+        })
+        .collect();
+    let mut ours: Vec<Vec<Record>> = envs
+        .iter_mut()
+        .zip(seeds)
+        .map(|(env, seed)| {
+            let (obs, info) = env.reset(Some(seed)).unwrap();
+            vec![reset_record(obs, info)]
+        })
+        .collect();
+    for step in 0..200 {
+        for (i, env) in envs.iter_mut().enumerate() {
+            step_and_record(env, actions[i][step], &mut ours[i]);
+        }
+    }
+    for (ours, theirs) in ours.iter().zip(python_sides) {
+        assert_same_records(ours, &theirs.join().unwrap());
+        assert!(steps(ours).any(|r| r.terminated), "no episode end");
+    }
 }

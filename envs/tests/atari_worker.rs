@@ -159,3 +159,45 @@ fn dropping_the_env_reaps_the_worker() {
     drop(env);
     assert_eq!(process_state(pid), None, "the worker was not reaped");
 }
+
+#[test]
+fn environments_sharing_a_worker_outlive_each_other_and_its_death() {
+    if !ale_py_available("environments_sharing_a_worker_outlive_each_other_and_its_death") {
+        return;
+    }
+    let cfgs = (0..3).map(|seed| AtariConfig::eval("Pong").with_seed(seed));
+    let mut envs = AtariEnv::start_many(cfgs.collect(), 1).unwrap();
+    let pid = envs[0].worker_pid().unwrap();
+    for env in &mut envs {
+        env.reset(None).unwrap();
+    }
+    // The process lives while any of its environments does.
+    drop(envs.remove(0));
+    assert!(
+        process_state(pid).is_some_and(|s| s != 'Z'),
+        "the worker died"
+    );
+    envs[0].step(1).unwrap();
+    // Killed, it fails each of them; each restarts with a worker of its own.
+    signal(pid, "KILL");
+    for env in &mut envs {
+        let err = env
+            .step(0)
+            .expect_err("a step on a killed worker must fail");
+        assert!(
+            err.to_string().contains("stopped"),
+            "unexpected error: {err}"
+        );
+    }
+    assert_eq!(process_state(pid), None, "the killed worker was not reaped");
+    for env in &mut envs {
+        env.reset(None).unwrap();
+        env.step(0).unwrap();
+    }
+    let (a, b) = (envs[0].worker_pid().unwrap(), envs[1].worker_pid().unwrap());
+    assert!(a != pid && b != pid && a != b, "pids {pid}, {a}, {b}");
+    drop(envs);
+    for restarted in [a, b] {
+        assert_eq!(process_state(restarted), None, "a worker was not reaped");
+    }
+}

@@ -1,8 +1,10 @@
 """ALE worker for rem-envs: a thin emulator server on stdin/stdout.
 
 The protocol (16-byte little-endian headers, raw RGB screens) is described in
-protocol.rs. All wrappers (resize, time limit, no-op reset, frame skip, life loss)
-live in Rust; this process only loads ROMs, resets, and repeats actions.
+protocol.rs. One process serves several games, each in its own slot (an ALE
+instance), so that many environments need not start as many Pythons. All wrappers
+(resize, time limit, no-op reset, frame skip, life loss) live in Rust; this process
+only loads ROMs, resets, and repeats actions.
 """
 
 import os
@@ -10,9 +12,9 @@ import signal
 import struct
 import sys
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 HELLO_MAGIC = int.from_bytes(b"REMA", "little")
-REQUEST = struct.Struct("<BBBxIQ")
+REQUEST = struct.Struct("<BBBBIQ")
 REPLY = struct.Struct("<BBBxiII")
 OP_LOAD, OP_RESET, OP_STEP, OP_CLOSE = 1, 2, 3, 4
 FLAG_PREVIOUS_SCREEN = 1
@@ -39,11 +41,11 @@ def read_exact(stream, n):
     return data
 
 
-class Worker:
+class Game:
+    """One emulator (an ALE instance) and its reply buffer."""
+
     def __init__(self, ale_py, np):
-        self.ale_py = ale_py
         self.np = np
-        ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
         self.ale = ale_py.ALEInterface()
         self.actions = []
         self.screen_bytes = 0
@@ -91,28 +93,46 @@ class Worker:
         REPLY.pack_into(self.reply, 0, STATUS_OK, game_over, grabbed, reward, ale.lives(), frames)
         write_all(memoryview(self.reply)[: REPLY.size + grabbed * self.screen_bytes])
 
+    def reset(self):
+        self.ale.reset_game()
+        write_all(REPLY.pack(STATUS_OK, 0, 0, 0, self.ale.lives(), 0))
+
+
+class Worker:
+    """The games of one process, by slot; each request names its slot."""
+
+    def __init__(self, ale_py, np):
+        self.ale_py = ale_py
+        self.np = np
+        ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
+        self.games = {}
+
     def serve(self, stream):
         while True:
-            op, action, flags, arg, seed = REQUEST.unpack(read_exact(stream, REQUEST.size))
-            if op == OP_STEP:
-                if arg < 1 or action >= len(self.actions):
-                    send_error(STATUS_ERROR, f"bad step: action {action}, frames {arg}")
-                    continue
-                self.step(action, arg, flags)
-            elif op == OP_LOAD:
+            op, action, flags, slot, arg, seed = REQUEST.unpack(read_exact(stream, REQUEST.size))
+            game = self.games.get(slot)
+            if op == OP_LOAD:
                 rom_id = read_exact(stream, arg).decode()
+                if game is None:
+                    game = self.games[slot] = Game(self.ale_py, self.np)
                 try:
-                    self.load(rom_id, seed)
+                    game.load(rom_id, seed)
                 except Exception as e:  # report, keep serving
+                    del self.games[slot]
                     send_error(STATUS_ERROR, f"cannot load ROM '{rom_id}': {e}")
-            elif op == OP_RESET:
-                self.ale.reset_game()
-                write_all(REPLY.pack(STATUS_OK, 0, 0, 0, self.ale.lives(), 0))
             elif op == OP_CLOSE:
                 write_all(REPLY.pack(STATUS_OK, 0, 0, 0, 0, 0))
                 return
-            else:
+            elif op not in (OP_STEP, OP_RESET):
                 send_error(STATUS_ERROR, f"unknown op {op}")
+            elif game is None:
+                send_error(STATUS_ERROR, f"no game is loaded in slot {slot}")
+            elif op == OP_RESET:
+                game.reset()
+            elif arg < 1 or action >= len(game.actions):
+                send_error(STATUS_ERROR, f"bad step: action {action}, frames {arg}")
+            else:
+                game.step(action, arg, flags)
 
 
 def main():

@@ -1,4 +1,5 @@
-//! `AtariEnv`: the wrapper stack of algorithm.md, section 1, in Rust over one ALE worker process.
+//! `AtariEnv`: the wrapper stack of algorithm.md, section 1, in Rust over one emulator
+//! in an ALE worker process (`slots.rs`: environments started together share them).
 //!
 //! Innermost first: every observed raw frame resized to 64x64; a time limit in raw
 //! frames; a no-op reset of 1..=noop_max frames; frame skip with the max-pool of the
@@ -15,8 +16,8 @@
 use super::config::AtariConfig;
 use super::games::{AtariGame, ALE_ACTION_NAMES};
 use super::resize::{max_pool_into, Resizer};
-use super::rng::ale_seed;
-use super::worker::{AleWorker, LoadedGame, StepOutcome};
+use super::slots::{start_process, start_shared, Emulator, WorkerSlot};
+use super::worker::{LoadedGame, StepOutcome};
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::Frame;
 use crate::rng::SplitMix64;
@@ -28,7 +29,7 @@ const NOOP_RESET_ATTEMPTS: usize = 8;
 pub struct AtariEnv {
     cfg: AtariConfig,
     game: AtariGame,
-    worker: Option<AleWorker>,
+    worker: Option<WorkerSlot>,
     action_space: ActionSpace,
     resizer: Resizer,
     /// Raw screens from the worker: room for two.
@@ -47,9 +48,41 @@ pub struct AtariEnv {
 impl AtariEnv {
     /// Starts a worker and loads the game; the first `reset` starts an episode.
     pub fn new(cfg: AtariConfig) -> EnvResult<Self> {
-        cfg.validate()?;
-        let game = AtariGame::find(&cfg.game)?;
-        let (worker, loaded) = start_worker(&cfg, game, cfg.seed)?;
+        let mut envs = Self::start_many(vec![cfg], 1)?;
+        Ok(envs.remove(0))
+    }
+
+    /// Starts one environment per config, their emulators in `processes` worker
+    /// processes (see `slots.rs`); each behaves as `AtariEnv::new(cfg)` would.
+    pub fn start_many(cfgs: Vec<AtariConfig>, processes: usize) -> EnvResult<Vec<Self>> {
+        let mut games = Vec::with_capacity(cfgs.len());
+        for cfg in &cfgs {
+            cfg.validate()?;
+            games.push(AtariGame::find(&cfg.game)?);
+        }
+        let emulators: Vec<Emulator<'_>> = cfgs
+            .iter()
+            .zip(&games)
+            .map(|(cfg, game)| Emulator {
+                rom_id: game.rom_id,
+                seed: cfg.seed,
+            })
+            .collect();
+        let started = start_shared(&cfgs, &emulators, processes)?;
+        Ok(cfgs
+            .into_iter()
+            .zip(games)
+            .zip(started)
+            .map(|((cfg, game), (worker, loaded))| Self::with_worker(cfg, game, worker, &loaded))
+            .collect())
+    }
+
+    fn with_worker(
+        cfg: AtariConfig,
+        game: AtariGame,
+        worker: WorkerSlot,
+        loaded: &LoadedGame,
+    ) -> Self {
         let action_space = ActionSpace::new(loaded.action_ids.iter().map(|&id| {
             ALE_ACTION_NAMES
                 .get(id as usize)
@@ -57,7 +90,7 @@ impl AtariEnv {
                 .unwrap_or("UNKNOWN")
         }));
         let resizer = Resizer::new(loaded.height, loaded.width);
-        Ok(Self {
+        Self {
             screens: vec![0; 2 * resizer.input_bytes()],
             resizer,
             action_space,
@@ -72,7 +105,7 @@ impl AtariEnv {
             needs_real_reset: true,
             active: false,
             cfg,
-        })
+        }
     }
 
     pub fn config(&self) -> &AtariConfig {
@@ -81,11 +114,11 @@ impl AtariEnv {
 
     /// The worker's process id, while a worker is running.
     pub fn worker_pid(&self) -> Option<u32> {
-        self.worker.as_ref().map(AleWorker::pid)
+        self.worker.as_ref().map(WorkerSlot::pid)
     }
 
-    /// Replaces the worker with a fresh one (after a failure, say); the next call must
-    /// be `reset`. `reset` also does this by itself when the worker is gone.
+    /// Replaces the worker with a fresh one of its own (after a failure, say); the next
+    /// call must be `reset`. `reset` also does this by itself when the worker is gone.
     pub fn restart(&mut self) -> EnvResult<()> {
         self.stop_worker();
         self.ensure_worker()
@@ -99,7 +132,11 @@ impl AtariEnv {
 
     fn ensure_worker(&mut self) -> EnvResult<()> {
         if self.worker.is_none() {
-            let (worker, loaded) = start_worker(&self.cfg, self.game, self.seed)?;
+            let emulator = Emulator {
+                rom_id: self.game.rom_id,
+                seed: self.seed,
+            };
+            let (worker, loaded) = start_process(&self.cfg, &[emulator])?.remove(0);
             if loaded.width * loaded.height * 3 != self.resizer.input_bytes() {
                 return Err(EnvError::Backend(
                     "the restarted worker has another screen size".into(),
@@ -110,14 +147,14 @@ impl AtariEnv {
         Ok(())
     }
 
-    fn worker(&mut self) -> &mut AleWorker {
-        self.worker.as_mut().expect("worker is running")
+    fn worker(&self) -> &WorkerSlot {
+        self.worker.as_ref().expect("worker is running")
     }
 
     /// Repeats an action for up to `max_frames` and builds the observation: the
     /// resized last frame, max-pooled with the resized frame before it if sent.
     fn run(&mut self, action: u8, max_frames: u32, pool: bool) -> EnvResult<(StepOutcome, Frame)> {
-        let worker = self.worker.as_mut().expect("worker is running");
+        let worker = self.worker.as_ref().expect("worker is running");
         let out = worker.step(action, max_frames, pool, &mut self.screens)?;
         let screen = self.resizer.input_bytes();
         let mut obs = Frame::black();
@@ -168,7 +205,7 @@ impl AtariEnv {
             self.ensure_worker()?;
             if !fresh_worker {
                 let rom_id = self.game.rom_id;
-                self.worker().load(rom_id, ale_seed(seed))?;
+                self.worker().load(rom_id, seed)?;
             }
             real = true;
         }
@@ -214,16 +251,6 @@ impl AtariEnv {
             episode_frame: self.episode_frame,
         }
     }
-}
-
-fn start_worker(
-    cfg: &AtariConfig,
-    game: AtariGame,
-    seed: u64,
-) -> EnvResult<(AleWorker, LoadedGame)> {
-    let mut worker = AleWorker::spawn(&cfg.python_command(), cfg.reply_timeout)?;
-    let loaded = worker.load(game.rom_id, ale_seed(seed))?;
-    Ok((worker, loaded))
 }
 
 impl Env for AtariEnv {

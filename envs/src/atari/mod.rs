@@ -1,8 +1,8 @@
 //! Atari 100K through the Arcade Learning Environment.
 //!
-//! Each `AtariEnv` drives one Python process running `ale_worker.py` (ALE from the
-//! `ale-py` package stays out of process) over a binary pipe protocol, one round
-//! trip per agent step. The wrapper stack of algorithm.md, section 1 lives here in Rust;
+//! Each `AtariEnv` drives one emulator in a Python process running `ale_worker.py`
+//! (ALE from the `ale-py` package stays out of process) over a binary pipe protocol,
+//! one round trip per agent step; environments started together share processes. The wrapper stack of algorithm.md, section 1 lives here in Rust;
 //! `reference_wrappers.py` is an independent plain-Python implementation of it,
 //! used for parity tests and speed comparisons.
 
@@ -12,6 +12,7 @@ mod games;
 pub mod protocol;
 pub mod resize;
 mod rng;
+mod slots;
 mod watchdog;
 mod worker;
 

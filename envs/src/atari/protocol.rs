@@ -4,11 +4,14 @@
 //! is one small write and one read of header plus raw screens; no text is parsed on
 //! the hot path.
 //!
-//! Request (Rust -> worker), Python `struct` format `<BBBxIQ`:
-//!   op: u8 | action: u8 | flags: u8 | pad: u8 | arg: u32 | seed: u64
+//! Request (Rust -> worker), Python `struct` format `<BBBBIQ`:
+//!   op: u8 | action: u8 | flags: u8 | slot: u8 | arg: u32 | seed: u64
+//! - `slot` names one of the worker's games (an ALE instance each), so one process
+//!   serves up to 256 environments.
 //! - `LOAD`: `arg` = byte length of the ROM id that follows, `seed` = ALE seed.
-//!   Loads (or reloads) the ROM with no sticky actions and the minimal action set.
-//! - `RESET`: resets the game.
+//!   Loads (or reloads) the ROM into the slot, creating its emulator if new, with no
+//!   sticky actions and the minimal action set.
+//! - `RESET`: resets the slot's game.
 //! - `STEP`: repeats minimal action `action` for up to `arg` raw frames, stopping at
 //!   game over. `flags & FLAG_PREVIOUS_SCREEN` also asks for the screen of the
 //!   planned second-to-last frame.
@@ -22,7 +25,7 @@
 //!   raw RGB screens (height x width x 3, oldest first).
 //! - errors: `status` != `STATUS_OK`, `value` = length of the UTF-8 message that follows.
 
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 pub const HELLO_MAGIC: u32 = u32::from_le_bytes(*b"REMA");
 pub const HEADER_BYTES: usize = 16;
 
@@ -43,32 +46,35 @@ pub struct Request {
     pub op: u8,
     pub action: u8,
     pub flags: u8,
+    pub slot: u8,
     pub arg: u32,
     pub seed: u64,
 }
 
 impl Request {
-    pub fn load(rom_id_len: usize, seed: u64) -> Self {
+    pub fn load(slot: u8, rom_id_len: usize, seed: u64) -> Self {
         Self {
             op: OP_LOAD,
             action: 0,
             flags: 0,
+            slot,
             arg: rom_id_len as u32,
             seed,
         }
     }
 
-    pub fn reset() -> Self {
+    pub fn reset(slot: u8) -> Self {
         Self {
             op: OP_RESET,
             action: 0,
             flags: 0,
+            slot,
             arg: 0,
             seed: 0,
         }
     }
 
-    pub fn step(action: u8, max_frames: u32, previous_screen: bool) -> Self {
+    pub fn step(slot: u8, action: u8, max_frames: u32, previous_screen: bool) -> Self {
         let flags = if previous_screen {
             FLAG_PREVIOUS_SCREEN
         } else {
@@ -78,6 +84,7 @@ impl Request {
             op: OP_STEP,
             action,
             flags,
+            slot,
             arg: max_frames,
             seed: 0,
         }
@@ -88,6 +95,7 @@ impl Request {
             op: OP_CLOSE,
             action: 0,
             flags: 0,
+            slot: 0,
             arg: 0,
             seed: 0,
         }
@@ -98,6 +106,7 @@ impl Request {
         b[0] = self.op;
         b[1] = self.action;
         b[2] = self.flags;
+        b[3] = self.slot;
         b[4..8].copy_from_slice(&self.arg.to_le_bytes());
         b[8..16].copy_from_slice(&self.seed.to_le_bytes());
         b
@@ -134,14 +143,14 @@ mod tests {
 
     #[test]
     fn request_layout_is_little_endian() {
-        let b = Request::step(3, 4, true).encode();
+        let b = Request::step(7, 3, 4, true).encode();
         assert_eq!(
             b,
             [
                 OP_STEP,
                 3,
                 FLAG_PREVIOUS_SCREEN,
-                0,
+                7,
                 4,
                 0,
                 0,
@@ -156,7 +165,7 @@ mod tests {
                 0
             ]
         );
-        let b = Request::load(8, 0x0102).encode();
+        let b = Request::load(0, 8, 0x0102).encode();
         assert_eq!(&b[4..10], &[8, 0, 0, 0, 2, 1]);
     }
 

@@ -1,4 +1,5 @@
-//! One ALE worker process (`ale_worker.py` under Python) and its pipe protocol.
+//! One ALE worker process (`ale_worker.py` under Python) and its pipe protocol. The
+//! process holds one emulator per slot; every call names its slot.
 
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -54,7 +55,8 @@ pub struct AleWorker {
     timeout: Duration,
     /// The wait allowed for the read in progress, for the timeout message.
     armed: Duration,
-    screen_bytes: usize,
+    /// Bytes of one raw screen, by slot (0 for a slot with no game loaded).
+    screen_bytes: Vec<usize>,
 }
 
 impl AleWorker {
@@ -95,7 +97,7 @@ impl AleWorker {
                 python: python_name,
                 timeout,
                 armed: timeout,
-                screen_bytes: 0,
+                screen_bytes: Vec::new(),
             },
             _ => {
                 kill_and_reap(&child);
@@ -133,9 +135,11 @@ impl AleWorker {
         Ok(())
     }
 
-    /// Loads (or reloads, which reseeds) a ROM.
-    pub fn load(&mut self, rom_id: &str, ale_seed: u64) -> EnvResult<LoadedGame> {
-        let mut request = Request::load(rom_id.len(), ale_seed).encode().to_vec();
+    /// Loads (or reloads, which reseeds) a ROM into `slot`.
+    pub fn load(&mut self, slot: u8, rom_id: &str, ale_seed: u64) -> EnvResult<LoadedGame> {
+        let mut request = Request::load(slot, rom_id.len(), ale_seed)
+            .encode()
+            .to_vec();
         request.extend_from_slice(rom_id.as_bytes());
         self.send(&request, "load")?;
         let reply = self.read_reply("load", STARTUP_TIMEOUT)?;
@@ -149,7 +153,11 @@ impl AleWorker {
         }
         let width = u16::from_le_bytes([payload[0], payload[1]]) as usize;
         let height = u16::from_le_bytes([payload[2], payload[3]]) as usize;
-        self.screen_bytes = width * height * 3;
+        let slot = usize::from(slot);
+        if self.screen_bytes.len() <= slot {
+            self.screen_bytes.resize(slot + 1, 0);
+        }
+        self.screen_bytes[slot] = width * height * 3;
         Ok(LoadedGame {
             width,
             height,
@@ -158,29 +166,31 @@ impl AleWorker {
         })
     }
 
-    /// Resets the game; returns the lives.
-    pub fn reset(&mut self) -> EnvResult<u32> {
-        self.send(&Request::reset().encode(), "reset")?;
+    /// Resets the game in `slot`; returns the lives.
+    pub fn reset(&mut self, slot: u8) -> EnvResult<u32> {
+        self.send(&Request::reset(slot).encode(), "reset")?;
         let reply = self.read_reply("reset", self.timeout)?;
         Ok(self.check(reply, "reset")?.lives)
     }
 
-    /// Repeats `action` (an index into the minimal action set) for up to `max_frames`
-    /// raw frames; the returned screens (one or two, oldest first) fill the front of
-    /// `screens`, which must hold two.
+    /// Repeats `action` (an index into the minimal action set) in `slot`'s game for up
+    /// to `max_frames` raw frames; the returned screens (one or two, oldest first) fill
+    /// the front of `screens`, which must hold two.
     pub fn step(
         &mut self,
+        slot: u8,
         action: u8,
         max_frames: u32,
         previous_screen: bool,
         screens: &mut [u8],
     ) -> EnvResult<StepOutcome> {
+        let screen_bytes = self.screen_bytes.get(usize::from(slot)).map_or(0, |&b| b);
         assert!(
-            screens.len() >= 2 * self.screen_bytes,
+            screens.len() >= 2 * screen_bytes,
             "room for two screens is needed"
         );
         self.send(
-            &Request::step(action, max_frames, previous_screen).encode(),
+            &Request::step(slot, action, max_frames, previous_screen).encode(),
             "step",
         )?;
         let reply = self.read_reply("step", self.timeout)?;
@@ -191,11 +201,7 @@ impl AleWorker {
                 "the Atari worker sent {count} screens"
             )));
         }
-        self.read_exact_guarded(
-            &mut screens[..count * self.screen_bytes],
-            "step",
-            self.timeout,
-        )?;
+        self.read_exact_guarded(&mut screens[..count * screen_bytes], "step", self.timeout)?;
         Ok(StepOutcome {
             reward: reply.reward,
             lives: reply.lives,
