@@ -201,3 +201,30 @@ fn environments_sharing_a_worker_outlive_each_other_and_its_death() {
         assert_eq!(process_state(restarted), None, "a worker was not reaped");
     }
 }
+
+#[test]
+fn an_emulator_loaded_at_its_first_reset_plays_as_one_loaded_at_start() {
+    if !ale_py_available("an_emulator_loaded_at_its_first_reset_plays_as_one_loaded_at_start") {
+        return;
+    }
+    // In a shared process only the first emulator loads at start; the second loads
+    // at its first reset, unseeded here, so with its config's seed.
+    let cfgs = [3, 4].map(|seed| AtariConfig::train("Breakout").with_seed(seed));
+    let mut shared = AtariEnv::start_many(cfgs.to_vec(), 1).unwrap().remove(1);
+    let mut alone = AtariEnv::new(cfgs[1].clone()).unwrap();
+    let (a, _) = shared.reset(None).unwrap();
+    let (b, _) = alone.reset(None).unwrap();
+    assert_eq!(a, b);
+    for i in 0..200 {
+        let action = i % alone.action_space().n();
+        let (a, b) = (shared.step(action).unwrap(), alone.step(action).unwrap());
+        assert_eq!(
+            (a.obs, a.reward, a.info),
+            (b.obs, b.reward, b.info),
+            "step {i}"
+        );
+        if a.terminated || a.truncated {
+            assert_eq!(shared.reset(None).unwrap(), alone.reset(None).unwrap());
+        }
+    }
+}

@@ -16,8 +16,8 @@
 use super::config::AtariConfig;
 use super::games::{AtariGame, ALE_ACTION_NAMES};
 use super::resize::{max_pool_into, Resizer};
-use super::slots::{start_process, start_shared, Emulator, WorkerSlot};
-use super::worker::{LoadedGame, StepOutcome};
+use super::slots::{start_process, start_shared, Emulator, StartedSlot, WorkerSlot};
+use super::worker::StepOutcome;
 use crate::env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 use crate::frame::Frame;
 use crate::rng::SplitMix64;
@@ -30,6 +30,8 @@ pub struct AtariEnv {
     cfg: AtariConfig,
     game: AtariGame,
     worker: Option<WorkerSlot>,
+    /// The emulator must be loaded with `seed` before the next reset.
+    needs_load: bool,
     action_space: ActionSpace,
     resizer: Resizer,
     /// Raw screens from the worker: room for two.
@@ -73,16 +75,12 @@ impl AtariEnv {
             .into_iter()
             .zip(games)
             .zip(started)
-            .map(|((cfg, game), (worker, loaded))| Self::with_worker(cfg, game, worker, &loaded))
+            .map(|((cfg, game), started)| Self::with_worker(cfg, game, started))
             .collect())
     }
 
-    fn with_worker(
-        cfg: AtariConfig,
-        game: AtariGame,
-        worker: WorkerSlot,
-        loaded: &LoadedGame,
-    ) -> Self {
+    fn with_worker(cfg: AtariConfig, game: AtariGame, started: StartedSlot) -> Self {
+        let loaded = &started.game;
         let action_space = ActionSpace::new(loaded.action_ids.iter().map(|&id| {
             ALE_ACTION_NAMES
                 .get(id as usize)
@@ -94,7 +92,8 @@ impl AtariEnv {
             screens: vec![0; 2 * resizer.input_bytes()],
             resizer,
             action_space,
-            worker: Some(worker),
+            needs_load: !started.loaded,
+            worker: Some(started.worker),
             game,
             pooled: Frame::black(),
             seed: cfg.seed,
@@ -136,13 +135,15 @@ impl AtariEnv {
                 rom_id: self.game.rom_id,
                 seed: self.seed,
             };
-            let (worker, loaded) = start_process(&self.cfg, &[emulator])?.remove(0);
+            let started = start_process(&self.cfg, &[emulator])?.remove(0);
+            let loaded = &started.game;
             if loaded.width * loaded.height * 3 != self.resizer.input_bytes() {
                 return Err(EnvError::Backend(
                     "the restarted worker has another screen size".into(),
                 ));
             }
-            self.worker = Some(worker);
+            self.worker = Some(started.worker);
+            self.needs_load = false;
         }
         Ok(())
     }
@@ -199,17 +200,18 @@ impl AtariEnv {
     fn reset_inner(&mut self, seed: Option<u64>) -> EnvResult<Frame> {
         let mut real = self.needs_real_reset;
         if let Some(seed) = seed {
-            let fresh_worker = self.worker.is_none();
             self.seed = seed;
             self.rng = SplitMix64::new(seed);
-            self.ensure_worker()?;
-            if !fresh_worker {
-                let rom_id = self.game.rom_id;
-                self.worker().load(rom_id, seed)?;
-            }
+            // Reseeding the emulator means loading its ROM again (a fresh worker
+            // loads it with this seed).
+            self.needs_load = true;
             real = true;
         }
         self.ensure_worker()?;
+        if self.needs_load {
+            self.worker().load(self.game.rom_id, self.seed)?;
+            self.needs_load = false;
+        }
         if real {
             return self.real_reset();
         }

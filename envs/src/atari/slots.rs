@@ -6,6 +6,11 @@
 //! CPU and 40 MB to start, an emulator in it about 1 MB. An environment's emulator,
 //! seeds and frames are its own, so it behaves exactly as with a process of its own;
 //! the environments of one process take turns on its pipe.
+//!
+//! Loading a ROM costs about a quarter of a second, and the first reset of a pool
+//! (`EnvPool::reset_all`) reseeds every emulator, which loads it again. So a process
+//! loads only the first emulator of each ROM, which tells the screen size and action
+//! set of them all; the others load at their environment's first reset.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -59,6 +64,14 @@ impl WorkerSlot {
     }
 }
 
+/// What an environment starts with: its slot, its game as loaded, and whether its own
+/// emulator is loaded yet.
+pub(super) struct StartedSlot {
+    pub worker: WorkerSlot,
+    pub game: LoadedGame,
+    pub loaded: bool,
+}
+
 /// One emulator to start: its ROM and its environment's seed.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Emulator<'a> {
@@ -66,28 +79,40 @@ pub(super) struct Emulator<'a> {
     pub seed: u64,
 }
 
-/// Starts one worker process (Python and reply timeout from `cfg`) with `emulators`
-/// loaded in slots 0, 1, ... in order.
+/// Starts one worker process (Python and reply timeout from `cfg`) for `emulators`,
+/// in slots 0, 1, ... in order; only the first emulator of each ROM is loaded.
 pub(super) fn start_process(
     cfg: &AtariConfig,
     emulators: &[Emulator<'_>],
-) -> EnvResult<Vec<(WorkerSlot, LoadedGame)>> {
+) -> EnvResult<Vec<StartedSlot>> {
     assert!(emulators.len() <= SLOTS_PER_PROCESS, "too many slots");
     let mut worker = AleWorker::spawn(&cfg.python_command(), cfg.reply_timeout)?;
     let pid = worker.pid();
-    let loaded = emulators
-        .iter()
-        .enumerate()
-        .map(|(slot, e)| worker.load(slot as u8, e.rom_id, ale_seed(e.seed)))
-        .collect::<EnvResult<Vec<_>>>()?;
+    let mut games: Vec<(&str, LoadedGame)> = Vec::new();
+    let mut started = Vec::with_capacity(emulators.len());
+    for (slot, emulator) in emulators.iter().enumerate() {
+        let known = games.iter().find(|(rom, _)| *rom == emulator.rom_id);
+        let (game, loaded) = match known {
+            Some((_, game)) => (game.clone(), false),
+            None => {
+                let game = worker.load(slot as u8, emulator.rom_id, ale_seed(emulator.seed))?;
+                games.push((emulator.rom_id, game.clone()));
+                (game, true)
+            }
+        };
+        started.push((slot as u8, game, loaded));
+    }
     let process = Arc::new(Mutex::new(worker));
-    Ok(loaded
+    Ok(started
         .into_iter()
-        .enumerate()
-        .map(|(slot, loaded)| {
+        .map(|(slot, game, loaded)| {
             let process = Arc::clone(&process);
-            let slot = slot as u8;
-            (WorkerSlot { process, slot, pid }, loaded)
+            let worker = WorkerSlot { process, slot, pid };
+            StartedSlot {
+                worker,
+                game,
+                loaded,
+            }
         })
         .collect())
 }
@@ -99,7 +124,7 @@ pub(super) fn start_shared(
     cfgs: &[AtariConfig],
     emulators: &[Emulator<'_>],
     processes: usize,
-) -> EnvResult<Vec<(WorkerSlot, LoadedGame)>> {
+) -> EnvResult<Vec<StartedSlot>> {
     let n = emulators.len();
     let processes = processes.max(n.div_ceil(SLOTS_PER_PROCESS)).min(n);
     let started = thread::scope(|scope| {
