@@ -265,9 +265,11 @@ fn environments_sharing_a_worker_each_match_the_python_wrapper_stack() {
             vec![reset_record(obs, info)]
         })
         .collect();
-    for step in 0..200 {
-        for (i, env) in envs.iter_mut().enumerate() {
-            step_and_record(env, actions[i][step], &mut ours[i]);
+    // One step of each in turn.
+    let mut next_actions: Vec<_> = actions.iter().map(|list| list.iter()).collect();
+    for _ in 0..200 {
+        for ((env, records), next) in envs.iter_mut().zip(&mut ours).zip(&mut next_actions) {
+            step_and_record(env, *next.next().unwrap(), records);
         }
     }
     for (ours, theirs) in ours.iter().zip(python_sides) {
