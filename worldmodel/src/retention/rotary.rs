@@ -42,6 +42,25 @@ fn swap_pairs_matrix(head_dim: usize) -> Vec<f32> {
     matrix
 }
 
+/// `[rows, time, n_heads * head_dim]`: position times theta_i, row `r` starting at
+/// `first_positions[r]`.
+fn angles<B: Backend>(
+    n_heads: usize,
+    head_dim: usize,
+    first_positions: &[usize],
+    time: usize,
+    device: &B::Device,
+) -> Tensor<B, 3> {
+    let (rows, width) = (first_positions.len(), n_heads * head_dim);
+    let starts: Vec<f64> = first_positions.iter().map(|&p| p as f64).collect();
+    let starts = Tensor::<B, 1>::from_data(TensorData::new(starts, [rows]), device);
+    let steps = Tensor::<B, 1, Int>::arange(0..time as i64, device).float();
+    let positions = starts.reshape([rows, 1]) + steps.reshape([1, time]);
+    let theta: Vec<f64> = pair_frequencies(head_dim).repeat(n_heads);
+    let theta = Tensor::<B, 1>::from_data(TensorData::new(theta, [width]), device);
+    positions.reshape([rows, time, 1]) * theta.reshape([1, 1, width])
+}
+
 impl<B: Backend> Rotary<B> {
     /// Angles for `time` consecutive tokens per row, row `r` starting at
     /// `first_positions[r]`, for `n_heads` heads of `head_dim`.
@@ -53,21 +72,26 @@ impl<B: Backend> Rotary<B> {
         device: &B::Device,
     ) -> Self {
         let batch = first_positions.len();
-        let width = n_heads * head_dim;
-        let starts: Vec<f64> = first_positions.iter().map(|&p| p as f64).collect();
-        let starts = Tensor::<B, 1>::from_data(TensorData::new(starts, [batch]), device);
-        let steps = Tensor::<B, 1, Int>::arange(0..time as i64, device).float();
-        let positions = starts.reshape([batch, 1]) + steps.reshape([1, time]);
-        let theta: Vec<f64> = pair_frequencies(head_dim).repeat(n_heads);
-        let theta = Tensor::<B, 1>::from_data(TensorData::new(theta, [width]), device);
-        let angle = positions.reshape([batch, time, 1]) * theta.reshape([1, 1, width]);
+        // Rows that start together (every row of a training batch) have the same
+        // angles: one row's sines and cosines, copied, cost a fraction of all rows'.
+        let together = batch > 1 && first_positions.iter().all(|&p| p == first_positions[0]);
+        let rows = if together {
+            &first_positions[..1]
+        } else {
+            first_positions
+        };
+        let angle = angles::<B>(n_heads, head_dim, rows, time, device);
+        let (mut cos, mut sin) = (angle.clone().cos(), angle.sin());
+        if together {
+            (cos, sin) = (cos.repeat_dim(0, batch), sin.repeat_dim(0, batch));
+        }
         let swap_pairs = Tensor::from_data(
             TensorData::new(swap_pairs_matrix(head_dim), [head_dim, head_dim]),
             device,
         );
         Self {
-            cos: angle.clone().cos(),
-            sin: angle.sin(),
+            cos,
+            sin,
             swap_pairs,
             head_dim,
         }
@@ -82,5 +106,30 @@ impl<B: Backend> Rotary<B> {
             .matmul(self.swap_pairs.clone())
             .reshape([batch, time, width]);
         x * self.cos.clone() + swapped * self.sin.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+
+    fn values(x: Tensor<Flex, 3>) -> Vec<f32> {
+        x.into_data().into_vec().unwrap()
+    }
+
+    #[test]
+    fn rows_that_start_together_get_the_angles_each_would_get_alone() {
+        let device = Default::default();
+        let together = Rotary::<Flex>::new(2, 8, &[3, 3, 3], 5, &device);
+        // Distinct starts take the path that computes every row.
+        let apart = Rotary::<Flex>::new(2, 8, &[3, 0], 5, &device);
+        let first_row = |x: Tensor<Flex, 3>| values(x.narrow(0, 0, 1));
+        for row in 0..3 {
+            let pick = |x: &Tensor<Flex, 3>| values(x.clone().narrow(0, row, 1));
+            assert_eq!(pick(&together.cos), first_row(apart.cos.clone()));
+            assert_eq!(pick(&together.sin), first_row(apart.sin.clone()));
+        }
+        assert_eq!(together.cos.dims(), [3, 5, 16]);
     }
 }
