@@ -398,16 +398,8 @@ fn an_evaluation_whose_reader_leaves_still_writes_its_results() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let output = rem()
-        .args([
-            "eval",
-            "--policy",
-            "random",
-            "--game",
-            "catch",
-            "--episodes",
-            "5",
-        ])
-        .arg("--out")
+        .args(["eval", "--policy", "random", "--game", "catch"])
+        .args(["--episodes", "5", "--out"])
         .arg(&dir)
         .stdout(writer)
         .stderr(Stdio::piped())
