@@ -3,7 +3,7 @@
 //! Every `AtariEnv` owns one emulator: a slot in an ALE worker process. Environments
 //! started together (an evaluation's 100 episodes) share a few processes, one per
 //! core, instead of starting a Python each: a worker costs about half a second of
-//! CPU and 40 MB to start, an emulator in it about 1 MB. An environment's emulator,
+//! CPU and 40 MB to start, an emulator in it under 1 MB. An environment's emulator,
 //! seeds and frames are its own, so it behaves exactly as with a process of its own;
 //! the environments of one process take turns on its pipe.
 //!
