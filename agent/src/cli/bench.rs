@@ -8,7 +8,7 @@ use rem_agent::bench::{
     run_imagine_bench, run_phases_bench, BenchSize, ImagineBench, ImagineResult, PhasesBench,
 };
 use rem_agent::config::{Device, RunConfig};
-use rem_agent::outln;
+use rem_agent::{out, outln};
 
 #[derive(clap::Subcommand)]
 pub enum BenchCommand {
@@ -117,6 +117,6 @@ fn phases(args: BenchPhasesArgs) -> Result<()> {
     outln!("phase benchmark: {iterations} timed steps of each phase after one warm-up, {device:?}");
     let report = |t: &rem_agent::bench::PhaseTiming| outln!("{t}");
     let result = with_backend!(device, B => run_phases_bench::<Autodiff<B>>(&bench, &Default::default(), report))?;
-    rem_agent::out!("{result}");
+    out!("{result}");
     Ok(())
 }
