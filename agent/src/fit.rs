@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use rem_envs::rng::{mix_seed, SplitMix64};
 use rem_envs::store::{EpisodeStore, Padding};
 use rem_envs::vector::EnvPool;
-use rem_envs::{make_env, make_envs, EnvMode, FRAME_BYTES};
+use rem_envs::{make_envs, EnvMode, FRAME_BYTES};
 use rem_worldmodel::tokenizer::{frames_to_tensor, tensor_to_frames, Tokenizer};
 
 use crate::batches::TokenCache;
@@ -61,10 +61,7 @@ pub struct FitReport {
 pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Result<FitReport> {
     B::seed(device, settings.seed);
     let mut rng = rand::rngs::StdRng::seed_from_u64(settings.seed);
-    let store = collect_random(settings, &mut rng)?;
-    let n_actions = make_env(&settings.game, EnvMode::Train, settings.seed)?
-        .action_space()
-        .n();
+    let (store, n_actions) = collect_random(settings, &mut rng)?;
     let config = fit_config(settings)?;
     let mut learner = Learner::<B>::new(&config, &ModelShapes::small(n_actions), device)?;
 
@@ -141,8 +138,9 @@ fn train_steps(
     Ok(values)
 }
 
-/// Real experience from a random policy on `envs` parallel environments.
-fn collect_random(settings: &FitSettings, rng: &mut impl Rng) -> Result<EpisodeStore> {
+/// Real experience from a random policy on `envs` parallel environments, and the
+/// game's action count.
+fn collect_random(settings: &FitSettings, rng: &mut impl Rng) -> Result<(EpisodeStore, usize)> {
     let envs = make_envs(&settings.game, EnvMode::Train, settings.seed, settings.envs)?;
     let n_actions = envs[0].action_space().n();
     let mut pool = EnvPool::new(envs, settings.seed);
@@ -170,7 +168,7 @@ fn collect_random(settings: &FitSettings, rng: &mut impl Rng) -> Result<EpisodeS
         store.num_steps(),
         store.num_episodes()
     );
-    Ok(store)
+    Ok((store, n_actions))
 }
 
 fn write_reconstructions<B: AutodiffBackend>(
