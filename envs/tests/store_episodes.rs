@@ -454,3 +454,38 @@ fn losing_the_last_life_without_game_over_does_not_end_the_learner_episode() {
         "the game goes on in one episode"
     );
 }
+
+#[test]
+fn tiled_segments_hold_every_step_after_the_context_once() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_episode(&mut store, 0, 0, 13); // windows start at steps 0, 4 and 8
+    push_episode(&mut store, 0, 100, 2); // too short for a context of 2 and one step
+    push_episode(&mut store, 0, 200, 3);
+    let (len, context) = (6, 2);
+    let batches = store
+        .tile_segments(len, len - context, context + 1, 2)
+        .unwrap();
+    assert_eq!(batches.iter().map(|b| b.batch).collect::<Vec<_>>(), [2, 2]);
+    let mut scored = Vec::new();
+    for batch in &batches {
+        for b in 0..batch.batch {
+            for t in 0..len {
+                let i = b * len + t;
+                if batch.mask[i] {
+                    assert_eq!(batch.frame(b, t)[0] as f32, batch.rewards[i]);
+                    if t >= context {
+                        scored.push(batch.rewards[i] as u8);
+                    }
+                }
+            }
+        }
+    }
+    let expected: Vec<u8> = (2..13).chain([202]).collect();
+    assert_eq!(scored, expected);
+    // The third window of the first episode starts at step 8 and pads after step 12.
+    let third = &batches[1];
+    assert_eq!(third.frame(0, 4)[0], 12);
+    assert!(!third.mask[5]);
+    assert!(store.tile_segments(20, 4, 20, 2).is_err());
+    assert!(store.tile_segments(6, 0, 3, 2).is_err());
+}

@@ -128,3 +128,49 @@ impl EpisodeStore {
         Ok(out)
     }
 }
+
+impl EpisodeStore {
+    /// Every stored episode cut into segments of `len` steps that start `stride` steps
+    /// apart (steps 0, `stride`, 2 `stride`, ...), padded on the right, in store order
+    /// and in batches of at most `batch` segments. A segment is kept when it has at
+    /// least `min_real` real steps. With `stride = len - c` and `min_real = c + 1`, the
+    /// last `len - c` positions of the segments hold each episode's steps from step `c`
+    /// on exactly once: a pass over all of them scores every step once, where
+    /// [`EpisodeStore::sample_segments`] scores some twice and misses others.
+    pub fn tile_segments(
+        &self,
+        len: usize,
+        stride: usize,
+        min_real: usize,
+        batch: usize,
+    ) -> Result<Vec<SegmentBatch>, StoreError> {
+        if len == 0 || stride == 0 || batch == 0 {
+            return Err(StoreError::ZeroLength);
+        }
+        let need = min_real.clamp(1, len);
+        let starts: Vec<(&Episode, usize)> = self
+            .episodes()
+            .flat_map(|episode| {
+                let last_start = (episode.len() + 1).saturating_sub(need);
+                (0..last_start)
+                    .step_by(stride)
+                    .map(move |first| (episode, first))
+            })
+            .collect();
+        if starts.is_empty() {
+            return Err(StoreError::NoEpisodeLongEnough { steps: need });
+        }
+        Ok(starts
+            .chunks(batch)
+            .map(|chunk| {
+                let mut out = SegmentBatch::padded(chunk.len(), len);
+                for (b, &(episode, first)) in chunk.iter().enumerate() {
+                    for t in 0..len.min(episode.len() - first) {
+                        out.copy_step(b, t, episode, first + t);
+                    }
+                }
+                out
+            })
+            .collect())
+    }
+}
