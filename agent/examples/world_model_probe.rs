@@ -12,11 +12,10 @@ use anyhow::Result;
 use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
 use clap::Parser;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rem_agent::batches::{token_batch, TokenCache};
 use rem_agent::run_folder::SavedRun;
-use rem_envs::store::{EpisodeStore, Padding, SegmentBatch, Transition};
-use rem_envs::{make_env, EnvMode};
+use rem_envs::store::{Padding, SegmentBatch};
 use rem_worldmodel::world_model_trainer::WorldModelTrainer;
 
 type Train = Autodiff<Flex>;
@@ -39,29 +38,6 @@ struct Args {
     overrides: Vec<String>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-}
-
-/// Held-out episodes of the run's game under a uniformly random policy.
-fn random_episodes(game: &str, episodes: usize, seed: u64) -> Result<EpisodeStore> {
-    let mut env = make_env(game, EnvMode::Train, seed)?;
-    let n_actions = env.action_space().n();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut store = EpisodeStore::new(usize::MAX);
-    for _ in 0..episodes {
-        let (mut obs, _) = env.reset(None)?;
-        loop {
-            let action = rng.random_range(0..n_actions);
-            let step = env.step(action)?;
-            let next = step.obs.clone();
-            store.push(0, Transition::new(obs, action, &step));
-            if step.terminated || step.truncated {
-                store.close_episode(0);
-                break;
-            }
-            obs = next;
-        }
-    }
-    Ok(store)
 }
 
 fn main() -> Result<()> {
@@ -88,7 +64,11 @@ fn main() -> Result<()> {
     let tokenizer = run.models.tokenizer;
     let codebook = Tensor::<Train, 2>::from_inner(tokenizer.codebook());
     let mut cache = TokenCache::default();
-    let held_out = random_episodes(&run.config.env.game, args.eval_episodes, args.seed + 1)?;
+    let held_out = rem_agent::collect::random_episodes(
+        &run.config.env.game,
+        args.eval_episodes,
+        args.seed + 1,
+    )?;
     let mut eval_rng = rand::rngs::StdRng::seed_from_u64(args.seed + 2);
     let eval_batches: Vec<SegmentBatch> = (0..16)
         .map(|_| {
@@ -104,7 +84,7 @@ fn main() -> Result<()> {
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let started = std::time::Instant::now();
-    let (mut train_obs, mut count) = (0.0, 0);
+    let (mut train_obs, mut train_reward, mut count) = (0.0, 0.0, 0);
     for step in 1..=args.steps {
         let segments = store.sample_segments(
             &mut rng,
@@ -117,6 +97,7 @@ fn main() -> Result<()> {
         let (next, stats) = trainer.step(model, &codebook, &tokens, step as u64);
         model = next;
         train_obs += stats.obs;
+        train_reward += stats.reward;
         count += 1;
         if step % args.eval_every == 0 || step == args.steps {
             let (mut obs, mut reward, mut done) = (0.0, 0.0, 0.0);
@@ -131,14 +112,15 @@ fn main() -> Result<()> {
             }
             let n = eval_batches.len() as f32;
             println!(
-                "step {step:5}  train obs {:.4}  held-out obs {:.4} reward {:.4} done {:.4}  {:.0} s",
+                "step {step:5}  train obs {:.4} reward {:.4}  held-out obs {:.4} reward {:.4} done {:.4}  {:.0} s",
                 train_obs / count as f32,
+                train_reward / count as f32,
                 obs / n,
                 reward / n,
                 done / n,
                 started.elapsed().as_secs_f64()
             );
-            (train_obs, count) = (0.0, 0);
+            (train_obs, train_reward, count) = (0.0, 0.0, 0);
         }
     }
     Ok(())

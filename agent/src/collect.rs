@@ -181,3 +181,27 @@ impl<B: Backend> Collector<B> {
         })
     }
 }
+
+/// `episodes` whole episodes of `game` (training mode: life losses end them) under a
+/// uniformly random policy: held-out data for the probes, unseen by any run.
+pub fn random_episodes(game: &str, episodes: usize, seed: u64) -> Result<EpisodeStore> {
+    let mut env = rem_envs::make_env(game, EnvMode::Train, seed)?;
+    let n_actions = env.action_space().n();
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+    let mut store = EpisodeStore::new(usize::MAX);
+    for _ in 0..episodes {
+        let (mut obs, _) = env.reset(None)?;
+        loop {
+            let action = rng.random_range(0..n_actions);
+            let step = env.step(action)?;
+            let next = step.obs.clone();
+            store.push(0, rem_envs::store::Transition::new(obs, action, &step));
+            if step.terminated || step.truncated {
+                store.close_episode(0);
+                break;
+            }
+            obs = next;
+        }
+    }
+    Ok(store)
+}

@@ -12,7 +12,8 @@
 //!   signal).
 //! - Many runs: `sweep` (games x seeds, on this machine or as a Slurm job array).
 //! - Looking at runs: `report`, `plot`, `dream`, `images`, `progress`, `output` (stdout
-//!   that outlives its reader).
+//!   that outlives its reader), `reward_scores` (the world model's reward against real
+//!   rewards).
 //! - Checks and speed: `fit`, `play`, `bench`.
 
 pub mod actor_critic;
@@ -37,6 +38,7 @@ pub mod plot;
 pub mod progress;
 pub mod report;
 pub mod returns;
+pub mod reward_scores;
 pub mod rollout;
 pub mod run_folder;
 pub mod sweep;

@@ -1,0 +1,141 @@
+//! Does a run's world model see rewards coming? Scores the reward head of a run's
+//! checkpoint against the rewards of its own episodes, teacher-forced (real tokens
+//! throughout, as in training) and imagined (from two real blocks on, every frame
+//! imagined and stepped with the action really taken); see `rem_agent::reward_scores`.
+//!
+//!   cargo run --release -p rem-agent --example reward_probe -- --run RUN_DIR [--held-out 3] [--per-step]
+//!
+//! A head that scores well teacher-forced and poorly imagined sees rewards on real
+//! frames that imagination does not draw: the frames, not the head, lose them.
+
+use anyhow::Result;
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::Tensor;
+use clap::Parser;
+use rem_agent::batches::{token_batch, TokenCache};
+use rem_agent::collect::random_episodes;
+use rem_agent::progress::progress_bar;
+use rem_agent::reward_scores::{imagined, scored_steps, teacher_forced, RewardScores};
+use rem_agent::run_folder::SavedRun;
+use rem_worldmodel::stream::with_thread_stream;
+use rem_worldmodel::world_model::TokenBatch;
+
+#[derive(Parser)]
+struct Args {
+    /// A run folder; its latest checkpoint gives the models and the episodes.
+    #[arg(long)]
+    run: std::path::PathBuf,
+    /// One of the run's checkpoint folders instead of its latest.
+    #[arg(long)]
+    checkpoint: Option<std::path::PathBuf>,
+    /// Score on this many fresh episodes of the run's game, played with a uniformly
+    /// random policy, instead of the run's own episodes (which the model trained on).
+    #[arg(long, default_value_t = 0)]
+    held_out: usize,
+    /// The imagined frames' sampling temperature instead of the run's
+    /// `actor_critic.world_temperature` (0: the most likely tokens).
+    #[arg(long)]
+    temperature: Option<f32>,
+    /// Also score each imagined step on its own (1: the first imagined frame).
+    #[arg(long)]
+    per_step: bool,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// The batch without autodiff: the probe only runs the models forward.
+fn inner(batch: TokenBatch<Autodiff<Flex>>) -> TokenBatch<Flex> {
+    TokenBatch {
+        tokens: batch.tokens.inner(),
+        actions: batch.actions.inner(),
+        rewards: batch.rewards.inner(),
+        ends: batch.ends.inner(),
+        mask: batch.mask.inner(),
+    }
+}
+
+/// Column `step` of every row of `[B, S, ..]` data flattened row by row, `width`
+/// values per step.
+fn column<T: Copy>(values: &[T], steps: usize, step: usize, width: usize) -> Vec<T> {
+    values
+        .chunks(steps * width)
+        .flat_map(|row| row[step * width..(step + 1) * width].iter().copied())
+        .collect()
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let device = Default::default();
+    let run = SavedRun::<Flex>::open(&args.run, args.checkpoint.as_deref(), &device)?;
+    let store = match args.held_out {
+        0 => run.episodes()?,
+        n => random_episodes(&run.config.env.game, n, args.seed.wrapping_add(1))?,
+    };
+    let c = &run.config.world_model;
+    let (rows, blocks, context) = (c.optim.batch, c.seq_blocks, c.context_blocks);
+    let scored = blocks - context;
+    let temperature = args
+        .temperature
+        .unwrap_or(run.config.actor_critic.world_temperature);
+    let (tokenizer, world_model) = (&run.models.tokenizer, &run.models.world_model);
+    let codebook: Tensor<Flex, 2> = tokenizer.codebook();
+    let mut cache = TokenCache::default();
+    let (mut forced, mut open_loop) = (RewardScores::default(), RewardScores::default());
+    let mut by_step = vec![RewardScores::default(); scored];
+    // Segments of the world model's length whose scored blocks tile every episode.
+    let tiles = store.tile_segments(blocks, scored, context + 1, rows)?;
+    let bar = progress_bar(tiles.len() as u64);
+    for (i, segments) in tiles.iter().enumerate() {
+        bar.inc(1);
+        let batch = token_batch::<Autodiff<Flex>>(tokenizer, segments, &mut cache, &device, 1)?;
+        let batch = inner(batch);
+        let rewards: Vec<f32> = batch
+            .rewards
+            .clone()
+            .narrow(1, context, scored)
+            .into_data()
+            .to_vec()?;
+        let real = scored_steps(segments, context);
+        let probabilities = teacher_forced(world_model, &codebook, &batch, context);
+        forced.add(&probabilities.into_data().to_vec()?, &rewards, &real);
+        let probabilities = with_thread_stream(args.seed.wrapping_add(i as u64), || {
+            imagined(world_model, &codebook, &batch, context, temperature)
+        });
+        let probabilities: Vec<f32> = probabilities.into_data().to_vec()?;
+        open_loop.add(&probabilities, &rewards, &real);
+        for (step, scores) in by_step.iter_mut().enumerate() {
+            scores.add(
+                &column(&probabilities, scored, step, 3),
+                &column(&rewards, scored, step, 1),
+                &column(&real, scored, step, 1),
+            );
+        }
+    }
+    let episodes = if args.held_out > 0 {
+        "fresh random-policy episodes"
+    } else {
+        "the run's episodes"
+    };
+    bar.finish_and_clear();
+    println!(
+        "{} on {episodes} ({} steps in {} episodes), every step after an episode's first \
+         {context} scored once, in segments of {blocks} blocks",
+        run.checkpoint.dir().display(),
+        store.num_steps(),
+        store.num_episodes(),
+    );
+    println!(
+        "teacher-forced (every block's real tokens):\n{}",
+        forced.table()
+    );
+    println!(
+        "imagined from {context} real blocks at temperature {temperature}, with the real actions:\n{}",
+        open_loop.table()
+    );
+    if args.per_step {
+        for (step, scores) in by_step.iter().enumerate() {
+            println!("imagined step {}:\n{}", step + 1, scores.table());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! How well a world model's reward head foresees the rewards of real episodes, two
+//! ways: *teacher-forced* (every block's real tokens, as in training) and *imagined*
+//! (after the context, every frame imagined with POP and stepped with the action
+//! really taken, as the actor-critic's rollouts step with the policy's). The gap
+//! between the two is what open-loop imagination loses of the reward.
+//!
+//! Scores per real reward sign: the mean predicted probability of each sign and the
+//! mean expected reward `p(+1) - p(-1)` (what a rollout with expected outcomes adds
+//! per step), and the ROC AUC of `p(+1)` for steps followed by a positive reward
+//! against steps followed by none.
+
+use burn::tensor::activation::softmax;
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use rem_envs::store::SegmentBatch;
+use rem_worldmodel::imagination::PopImagination;
+use rem_worldmodel::world_model::{TokenBatch, WorldModel, REWARD_CLASSES};
+
+/// Running sums over the steps that a reward of one sign followed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SignTally {
+    pub steps: usize,
+    /// Sums of the predicted probabilities of -1, 0 and +1.
+    pub probability_sums: [f64; REWARD_CLASSES],
+}
+
+impl SignTally {
+    /// Mean predicted probabilities of -1, 0 and +1; `None` without steps.
+    pub fn mean(&self) -> Option<[f64; REWARD_CLASSES]> {
+        (self.steps > 0).then(|| self.probability_sums.map(|s| s / self.steps as f64))
+    }
+}
+
+/// Predicted reward-sign probabilities set against the real signs.
+#[derive(Debug, Default, Clone)]
+pub struct RewardScores {
+    /// Indexed by the real sign + 1.
+    pub by_sign: [SignTally; REWARD_CLASSES],
+    /// `p(+1)` where a positive reward followed, and where no reward did.
+    rewarded: Vec<f32>,
+    unrewarded: Vec<f32>,
+}
+
+impl RewardScores {
+    /// Adds the real steps of `probabilities` (`N * 3`: -1, 0, +1 per step) against
+    /// `rewards` (`N`); `real[i]` is false for padding, which is skipped.
+    pub fn add(&mut self, probabilities: &[f32], rewards: &[f32], real: &[bool]) {
+        assert_eq!(probabilities.len(), REWARD_CLASSES * rewards.len());
+        assert_eq!(real.len(), rewards.len());
+        for (i, &reward) in rewards.iter().enumerate().filter(|&(i, _)| real[i]) {
+            let p = &probabilities[REWARD_CLASSES * i..REWARD_CLASSES * (i + 1)];
+            let class = match reward {
+                r if r > 0.0 => 2,
+                r if r < 0.0 => 0,
+                _ => 1,
+            };
+            let tally = &mut self.by_sign[class];
+            tally.steps += 1;
+            for (sum, &q) in tally.probability_sums.iter_mut().zip(p) {
+                *sum += q as f64;
+            }
+            match class {
+                2 => self.rewarded.push(p[2]),
+                1 => self.unrewarded.push(p[2]),
+                _ => {}
+            }
+        }
+    }
+
+    /// ROC AUC of `p(+1)`, rewarded steps against unrewarded ones; `None` without both.
+    pub fn positive_auc(&self) -> Option<f64> {
+        roc_auc(&self.rewarded, &self.unrewarded)
+    }
+
+    /// A small table: one line per real sign, then the AUC.
+    pub fn table(&self) -> String {
+        let mut lines =
+            vec!["  reward sign   steps   p(-1)    p(0)     p(+1)    expected reward".to_string()];
+        for (name, tally) in ["-1", "0", "+1"].iter().zip(&self.by_sign) {
+            lines.push(match tally.mean() {
+                None => format!("  {name:>11} {:7}", 0),
+                Some(p) => format!(
+                    "  {name:>11} {:7}   {:.4}   {:.4}   {:.4}   {:+.4}",
+                    tally.steps,
+                    p[0],
+                    p[1],
+                    p[2],
+                    p[2] - p[0]
+                ),
+            });
+        }
+        lines.push(match self.positive_auc() {
+            Some(auc) => format!("  AUC of p(+1), rewarded against unrewarded steps: {auc:.3}"),
+            None => "  AUC of p(+1): needs rewarded and unrewarded steps".to_string(),
+        });
+        lines.join("\n")
+    }
+}
+
+/// The chance that a random positive scores above a random negative, ties counting
+/// half: the area under the ROC curve. `None` when either side is empty.
+pub fn roc_auc(positives: &[f32], negatives: &[f32]) -> Option<f64> {
+    if positives.is_empty() || negatives.is_empty() {
+        return None;
+    }
+    let mut sorted = negatives.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let wins: f64 = positives
+        .iter()
+        .map(|&p| {
+            let below = sorted.partition_point(|&n| n < p);
+            let not_above = sorted.partition_point(|&n| n <= p);
+            below as f64 + 0.5 * (not_above - below) as f64
+        })
+        .sum();
+    Some(wins / (positives.len() as f64 * negatives.len() as f64))
+}
+
+/// Whether each scored step of `segments` (blocks `context..T`, row by row) is real.
+pub fn scored_steps(segments: &SegmentBatch, context: usize) -> Vec<bool> {
+    segments
+        .mask
+        .chunks(segments.len)
+        .flat_map(|row| row[context..].iter().copied())
+        .collect()
+}
+
+/// Reward-sign probabilities `[B, T - context, 3]` read with every block's real tokens.
+pub fn teacher_forced<B: Backend>(
+    model: &WorldModel<B>,
+    codebook: &Tensor<B, 2>,
+    batch: &TokenBatch<B>,
+    context: usize,
+) -> Tensor<B, 3> {
+    let out = model.forward_train(
+        codebook,
+        batch.tokens.clone(),
+        batch.actions.clone(),
+        context,
+    );
+    softmax(out.reward_logits, 2)
+}
+
+/// Reward-sign probabilities `[B, T - context, 3]` with only the first `context`
+/// blocks real: every later frame is imagined at `temperature` and stepped with the
+/// action really taken on the real frame.
+pub fn imagined<B: Backend>(
+    model: &WorldModel<B>,
+    codebook: &Tensor<B, 2>,
+    batch: &TokenBatch<B>,
+    context: usize,
+    temperature: f32,
+) -> Tensor<B, 3> {
+    let [_, blocks, _] = batch.tokens.dims();
+    let (mut world, _) = PopImagination::start(
+        model,
+        codebook.clone(),
+        batch.tokens.clone().narrow(1, 0, context),
+        batch.actions.clone().narrow(1, 0, context),
+        temperature,
+    );
+    let steps = (context..blocks)
+        .map(|t| {
+            let frame = world.predict_frame();
+            let action = batch.actions.clone().narrow(1, t, 1).squeeze_dim(1);
+            softmax(world.step(frame, action).reward_logits, 1).unsqueeze_dim(1)
+        })
+        .collect();
+    Tensor::cat(steps, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition itself: every (positive, negative) pair, ties counting half.
+    fn pairwise_auc(positives: &[f32], negatives: &[f32]) -> f64 {
+        let mut wins = 0.0;
+        for &p in positives {
+            for &n in negatives {
+                wins += if p > n {
+                    1.0
+                } else if p == n {
+                    0.5
+                } else {
+                    0.0
+                };
+            }
+        }
+        wins / (positives.len() * negatives.len()) as f64
+    }
+
+    #[test]
+    fn the_auc_counts_every_pair_with_ties_as_half() {
+        let positives = [0.9, 0.3, 0.3, 0.05, 0.7];
+        let negatives = [0.1, 0.3, 0.2, 0.3, 0.0, 0.95, 0.05];
+        let auc = roc_auc(&positives, &negatives).unwrap();
+        assert!((auc - pairwise_auc(&positives, &negatives)).abs() < 1e-12);
+        assert_eq!(roc_auc(&[0.9, 0.8], &[0.1, 0.2]), Some(1.0));
+        assert_eq!(roc_auc(&[0.1], &[0.9, 0.8]), Some(0.0));
+        assert_eq!(roc_auc(&[0.5, 0.5], &[0.5]), Some(0.5));
+        assert_eq!(roc_auc(&[], &[0.5]), None);
+    }
+
+    #[test]
+    fn scores_sort_steps_by_their_real_sign_and_skip_padding() {
+        let mut scores = RewardScores::default();
+        #[rustfmt::skip]
+        let probabilities = [
+            0.1, 0.2, 0.7, // +1 followed
+            0.0, 0.9, 0.1, // nothing followed
+            0.6, 0.4, 0.0, // -1 followed
+            0.0, 0.0, 1.0, // padding
+        ];
+        scores.add(
+            &probabilities,
+            &[3.0, 0.0, -2.0, 1.0],
+            &[true, true, true, false],
+        );
+        let steps: Vec<usize> = scores.by_sign.iter().map(|t| t.steps).collect();
+        assert_eq!(steps, [1, 1, 1]);
+        let plus = scores.by_sign[2].mean().unwrap();
+        assert!((plus[2] - 0.7).abs() < 1e-6 && (plus[0] - 0.1).abs() < 1e-6);
+        assert_eq!(scores.positive_auc(), Some(1.0));
+    }
+}
