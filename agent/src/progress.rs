@@ -4,33 +4,73 @@
 //! the background, a Slurm job's log), the bar's state is written as a plain line once
 //! a minute instead, so long work shows that it moves and short work stays silent.
 
+use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+use indicatif::{
+    HumanDuration, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle, TermLike,
+};
 
 /// How often a bar writes its line where stderr is not a terminal.
 const LOG_INTERVAL: Duration = Duration::from_secs(60);
 
-/// `epoch 12: world model [=====>    ] 12/36 00:04:10 eta 00:08:20`.
-pub fn progress_style() -> ProgressStyle {
-    ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
+/// `epoch 12: world model [=====>    ] 12/36 00:04:10 eta 8m`, for a bar whose work
+/// began at position `start` (a resumed run's epoch).
+///
+/// The ETA is the mean time per step since `start` times the steps left. indicatif's
+/// own estimate weighs recent ticks, and with steps a minute or more apart (epochs) it
+/// swung from minutes to hours, or centuries, between two lines of a log.
+pub fn progress_style(start: u64) -> ProgressStyle {
+    ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed_precise} eta {mean_eta}")
         .expect("static template")
+        .with_key(
+            "mean_eta",
+            move |state: &ProgressState, w: &mut dyn fmt::Write| {
+                let done = state.pos().saturating_sub(start);
+                let left = state.len().map(|len| len.saturating_sub(state.pos()));
+                let _ = w.write_str(&mean_eta(state.elapsed(), done, left));
+            },
+        )
         .progress_chars("=> ")
+}
+
+/// `left` more steps at the mean pace of `done` steps in `elapsed`, as indicatif
+/// writes durations ("8m", "2h"); "-" before the first step or without a length.
+fn mean_eta(elapsed: Duration, done: u64, left: Option<u64>) -> String {
+    match left {
+        Some(left) if done > 0 => {
+            format!(
+                "{:#}",
+                HumanDuration(elapsed.mul_f64(left as f64 / done as f64))
+            )
+        }
+        _ => "-".to_string(),
+    }
 }
 
 /// A bar of `len` steps in [`progress_style`], drawn on stderr: in place on a
 /// terminal, else as a line a minute.
 pub fn progress_bar(len: u64) -> ProgressBar {
-    if io::stderr().is_terminal() {
-        return ProgressBar::new(len).with_style(progress_style());
-    }
-    let lines = Box::new(LogLines::new(LOG_INTERVAL));
-    let target = ProgressDrawTarget::term_like_with_hz(lines, 1);
-    let bar = ProgressBar::with_draw_target(Some(len), target).with_style(progress_style());
-    // Redrawn each second even while nothing moves, so that a long wait is logged too.
-    bar.enable_steady_tick(Duration::from_secs(1));
+    progress_bar_from(len, 0)
+}
+
+/// [`progress_bar`] for work that resumes at step `start` of `len`: the bar starts
+/// there, and its ETA counts the pace of the steps made from there on.
+pub fn progress_bar_from(len: u64, start: u64) -> ProgressBar {
+    let style = progress_style(start);
+    let bar = if io::stderr().is_terminal() {
+        ProgressBar::new(len).with_style(style)
+    } else {
+        let lines = Box::new(LogLines::new(LOG_INTERVAL));
+        let target = ProgressDrawTarget::term_like_with_hz(lines, 1);
+        let bar = ProgressBar::with_draw_target(Some(len), target).with_style(style);
+        // Redrawn each second even while nothing moves, so that a long wait is logged too.
+        bar.enable_steady_tick(Duration::from_secs(1));
+        bar
+    };
+    bar.set_position(start);
     bar
 }
 
@@ -164,5 +204,19 @@ mod tests {
             None,
             "nothing drawn, nothing written"
         );
+    }
+
+    #[test]
+    fn the_eta_is_the_mean_pace_times_the_steps_left() {
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        assert_eq!(mean_eta(minutes(10), 5, Some(20)), "40m");
+        assert_eq!(mean_eta(minutes(100), 50, Some(1)), "2m");
+        assert_eq!(
+            mean_eta(minutes(3), 0, Some(60)),
+            "-",
+            "no pace before a step"
+        );
+        assert_eq!(mean_eta(minutes(3), 2, None), "-", "no length");
+        assert_eq!(mean_eta(minutes(3), 2, Some(0)), "0s");
     }
 }

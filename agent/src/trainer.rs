@@ -25,7 +25,7 @@ use crate::interrupt::StopRequest;
 use crate::learner::Learner;
 use crate::metrics::{EpochMetrics, PhaseMeans, PhaseSums, StepStats};
 use crate::models::ModelShapes;
-use crate::progress::progress_bar;
+use crate::progress::progress_bar_from;
 use crate::run_folder::{Checkpoint, CheckpointContents, Progress, RunFolder};
 
 /// How [`Trainer::run`] ended.
@@ -102,8 +102,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// asked, with a checkpoint of that epoch written.
     pub fn run(&mut self, stop: &StopRequest) -> Result<RunEnd> {
         let epochs = self.config.collect.epochs;
-        let bar = progress_bar(epochs as u64);
-        bar.set_position(self.epoch as u64);
+        let bar = progress_bar_from(epochs as u64, self.epoch as u64);
         while self.epoch < epochs {
             let epoch = self.epoch + 1;
             let metrics = self.run_epoch(epoch, &bar)?;
