@@ -18,7 +18,6 @@ use rem_agent::progress::progress_bar;
 use rem_agent::reward_scores::{imagined, scored_steps, teacher_forced, RewardScores};
 use rem_agent::run_folder::SavedRun;
 use rem_worldmodel::stream::with_thread_stream;
-use rem_worldmodel::world_model::TokenBatch;
 
 #[derive(Parser)]
 struct Args {
@@ -41,17 +40,6 @@ struct Args {
     per_step: bool,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-}
-
-/// The batch without autodiff: the probe only runs the models forward.
-fn inner(batch: TokenBatch<Autodiff<Flex>>) -> TokenBatch<Flex> {
-    TokenBatch {
-        tokens: batch.tokens.inner(),
-        actions: batch.actions.inner(),
-        rewards: batch.rewards.inner(),
-        ends: batch.ends.inner(),
-        mask: batch.mask.inner(),
-    }
 }
 
 /// Column `step` of every row of `[B, S, ..]` data flattened row by row, `width`
@@ -88,7 +76,7 @@ fn main() -> Result<()> {
     for (i, segments) in tiles.iter().enumerate() {
         bar.inc(1);
         let batch = token_batch::<Autodiff<Flex>>(tokenizer, segments, &mut cache, &device, 1)?;
-        let batch = inner(batch);
+        let batch = batch.inner();
         let rewards: Vec<f32> = batch
             .rewards
             .clone()

@@ -10,6 +10,7 @@
 
 use anyhow::Result;
 use burn::backend::{Autodiff, Flex};
+use burn::module::AutodiffModule;
 use burn::prelude::*;
 use clap::Parser;
 use rand::SeedableRng;
@@ -100,12 +101,14 @@ fn main() -> Result<()> {
         train_reward += stats.reward;
         count += 1;
         if step % args.eval_every == 0 || step == args.steps {
+            // Without autodiff: no dropout, no graph.
+            let (eval_model, eval_codebook) = (model.valid(), codebook.clone().inner());
             let (mut obs, mut reward, mut done) = (0.0, 0.0, 0.0);
             for segments in &eval_batches {
                 let tokens =
                     token_batch::<Train>(&tokenizer, segments, &mut cache, &device, threads)?;
-                let loss = model.loss(&codebook, &tokens, context_blocks);
-                let scalar = |t: Tensor<Train, 1>| t.into_scalar().elem::<f32>();
+                let loss = eval_model.loss(&eval_codebook, &tokens.inner(), context_blocks);
+                let scalar = |t: Tensor<Flex, 1>| t.into_scalar().elem::<f32>();
                 obs += scalar(loss.obs);
                 reward += scalar(loss.reward);
                 done += scalar(loss.done);
