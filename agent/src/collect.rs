@@ -183,7 +183,8 @@ impl<B: Backend> Collector<B> {
 }
 
 /// `episodes` whole episodes of `game` (training mode: life losses end them) under a
-/// uniformly random policy: held-out data for the probes, unseen by any run.
+/// uniformly random policy: held-out data for the probes, played afresh rather than
+/// taken from a run's store.
 pub fn random_episodes(game: &str, episodes: usize, seed: u64) -> Result<EpisodeStore> {
     let mut env = rem_envs::make_env(game, EnvMode::Train, seed)?;
     let n_actions = env.action_space().n();
