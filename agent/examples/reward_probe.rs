@@ -9,10 +9,10 @@
 //! frames that imagination does not draw: the frames, not the head, lose them.
 
 use anyhow::Result;
-use burn::backend::{Autodiff, Flex};
+use burn::backend::Flex;
 use burn::tensor::Tensor;
 use clap::Parser;
-use rem_agent::batches::{token_batch, TokenCache};
+use rem_agent::batches::{token_batch_on, TokenCache};
 use rem_agent::collect::random_episodes;
 use rem_agent::progress::progress_bar;
 use rem_agent::reward_scores::{imagined, scored_steps, teacher_forced, RewardScores};
@@ -69,14 +69,14 @@ fn main() -> Result<()> {
     let codebook: Tensor<Flex, 2> = tokenizer.codebook();
     let mut cache = TokenCache::default();
     let (mut forced, mut open_loop) = (RewardScores::default(), RewardScores::default());
-    let mut by_step = vec![RewardScores::default(); scored];
+    // Per imagined step only when asked: each costs a pass over the batch's values.
+    let mut by_step = vec![RewardScores::default(); if args.per_step { scored } else { 0 }];
     // Segments of the world model's length whose scored blocks tile every episode.
     let tiles = store.tile_segments(blocks, scored, context + 1, rows)?;
     let bar = progress_bar(tiles.len() as u64);
     for (i, segments) in tiles.iter().enumerate() {
         bar.inc(1);
-        let batch = token_batch::<Autodiff<Flex>>(tokenizer, segments, &mut cache, &device, 1)?;
-        let batch = batch.inner();
+        let batch = token_batch_on(tokenizer, segments, &mut cache, &device, 1)?;
         let rewards: Vec<f32> = batch
             .rewards
             .clone()
@@ -120,10 +120,8 @@ fn main() -> Result<()> {
         "imagined from {context} real blocks at temperature {temperature}, with the real actions:\n{}",
         open_loop.table()
     );
-    if args.per_step {
-        for (step, scores) in by_step.iter().enumerate() {
-            println!("imagined step {}:\n{}", step + 1, scores.table());
-        }
+    for (step, scores) in by_step.iter().enumerate() {
+        println!("imagined step {}:\n{}", step + 1, scores.table());
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use burn::module::AutodiffModule;
 use burn::prelude::*;
 use clap::Parser;
 use rand::SeedableRng;
-use rem_agent::batches::{token_batch, TokenCache};
+use rem_agent::batches::{token_batch, token_batch_on, TokenCache};
 use rem_agent::run_folder::SavedRun;
 use rem_envs::store::{Padding, SegmentBatch};
 use rem_worldmodel::world_model_trainer::WorldModelTrainer;
@@ -102,12 +102,12 @@ fn main() -> Result<()> {
         count += 1;
         if step % args.eval_every == 0 || step == args.steps {
             // Without autodiff: no dropout, no graph.
-            let (eval_model, eval_codebook) = (model.valid(), codebook.clone().inner());
+            let eval_model = model.valid();
+            let eval_codebook = codebook.clone().inner();
             let (mut obs, mut reward, mut done) = (0.0, 0.0, 0.0);
             for segments in &eval_batches {
-                let tokens =
-                    token_batch::<Train>(&tokenizer, segments, &mut cache, &device, threads)?;
-                let loss = eval_model.loss(&eval_codebook, &tokens.inner(), context_blocks);
+                let tokens = token_batch_on(&tokenizer, segments, &mut cache, &device, threads)?;
+                let loss = eval_model.loss(&eval_codebook, &tokens, context_blocks);
                 let scalar = |t: Tensor<Flex, 1>| t.into_scalar().elem::<f32>();
                 obs += scalar(loss.obs);
                 reward += scalar(loss.reward);

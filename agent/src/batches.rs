@@ -101,10 +101,10 @@ pub fn mask_tensor<B: Backend>(segments: &SegmentBatch, device: &B::Device) -> T
     )
 }
 
-/// A world-model training batch; tokens come from the frozen tokenizer, encoded on
-/// `threads` threads.
-pub fn token_batch<B: AutodiffBackend>(
-    tokenizer: &Tokenizer<B::InnerBackend>,
+/// A world-model batch of `segments` on any backend (a probe's forward passes);
+/// tokens come from the frozen tokenizer, encoded on `threads` threads.
+pub fn token_batch_on<B: Backend>(
+    tokenizer: &Tokenizer<B>,
     segments: &SegmentBatch,
     cache: &mut TokenCache,
     device: &B::Device,
@@ -113,12 +113,29 @@ pub fn token_batch<B: AutodiffBackend>(
     let shape = [segments.batch, segments.len];
     let ends = segments.ends.iter().map(|&e| e as i64).collect();
     Ok(TokenBatch {
-        tokens: Tensor::from_inner(encode_segments(
-            tokenizer, segments, cache, device, threads,
-        )?),
+        tokens: encode_segments(tokenizer, segments, cache, device, threads)?,
         actions: actions_tensor(segments, device),
         rewards: Tensor::from_data(TensorData::new(segments.rewards.clone(), shape), device),
         ends: Tensor::from_data(TensorData::new(ends, shape), device),
         mask: mask_tensor(segments, device),
+    })
+}
+
+/// A world-model training batch: [`token_batch_on`] the autodiff backend's inner
+/// backend, where the tokenizer lives, lifted to the autodiff backend.
+pub fn token_batch<B: AutodiffBackend>(
+    tokenizer: &Tokenizer<B::InnerBackend>,
+    segments: &SegmentBatch,
+    cache: &mut TokenCache,
+    device: &B::Device,
+    threads: usize,
+) -> Result<TokenBatch<B>> {
+    let batch = token_batch_on(tokenizer, segments, cache, device, threads)?;
+    Ok(TokenBatch {
+        tokens: Tensor::from_inner(batch.tokens),
+        actions: Tensor::from_inner(batch.actions),
+        rewards: Tensor::from_inner(batch.rewards),
+        ends: Tensor::from_inner(batch.ends),
+        mask: Tensor::from_inner(batch.mask),
     })
 }

@@ -197,7 +197,7 @@ pub fn random_episodes(game: &str, episodes: usize, seed: u64) -> Result<Episode
             let step = env.step(action)?;
             let next = step.obs.clone();
             store.push(0, rem_envs::store::Transition::new(obs, action, &step));
-            if step.terminated || step.truncated {
+            if step.done() {
                 store.close_episode(0);
                 break;
             }

@@ -10,7 +10,7 @@
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
 use burn::tensor::activation::{log_softmax, relu};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -166,20 +166,6 @@ impl<B: Backend> TokenBatch<B> {
             .float()
             .sum()
             .clamp_min(1.0)
-    }
-}
-
-impl<B: AutodiffBackend> TokenBatch<B> {
-    /// The same batch on the inner backend, for forward passes without autodiff
-    /// (evaluation: no dropout, no graph).
-    pub fn inner(self) -> TokenBatch<B::InnerBackend> {
-        TokenBatch {
-            tokens: self.tokens.inner(),
-            actions: self.actions.inner(),
-            rewards: self.rewards.inner(),
-            ends: self.ends.inner(),
-            mask: self.mask.inner(),
-        }
     }
 }
 

@@ -127,9 +127,7 @@ impl EpisodeStore {
         }
         Ok(out)
     }
-}
 
-impl EpisodeStore {
     /// Every stored episode cut into segments of `len` steps that start `stride` steps
     /// apart (steps 0, `stride`, 2 `stride`, ...), padded on the right, in store order
     /// and in batches of at most `batch` segments. A segment is kept when it has at
