@@ -14,8 +14,8 @@ use burn::tensor::Tensor;
 use clap::Parser;
 use rem_agent::batches::{token_batch_on, TokenCache};
 use rem_agent::collect::random_episodes;
+use rem_agent::foresight::{imagined, teacher_forced, ForesightScores, RealSteps, Repeated};
 use rem_agent::progress::progress_bar;
-use rem_agent::reward_scores::{imagined, scored_steps, teacher_forced, RewardScores};
 use rem_agent::run_folder::SavedRun;
 use rem_worldmodel::stream::with_thread_stream;
 
@@ -42,15 +42,6 @@ struct Args {
     seed: u64,
 }
 
-/// Column `step` of every row of `[B, S, ..]` data flattened row by row, `width`
-/// values per step.
-fn column<T: Copy>(values: &[T], steps: usize, step: usize, width: usize) -> Vec<T> {
-    values
-        .chunks(steps * width)
-        .flat_map(|row| row[step * width..(step + 1) * width].iter().copied())
-        .collect()
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     let device = Default::default();
@@ -68,35 +59,29 @@ fn main() -> Result<()> {
     let (tokenizer, world_model) = (&run.models.tokenizer, &run.models.world_model);
     let codebook: Tensor<Flex, 2> = tokenizer.codebook();
     let mut cache = TokenCache::default();
-    let (mut forced, mut open_loop) = (RewardScores::default(), RewardScores::default());
+    let (mut forced, mut open_loop) = (ForesightScores::default(), ForesightScores::default());
     // Per imagined step only when asked: each costs a pass over the batch's values.
-    let mut by_step = vec![RewardScores::default(); if args.per_step { scored } else { 0 }];
+    let mut by_step = vec![ForesightScores::default(); if args.per_step { scored } else { 0 }];
     // Segments of the world model's length whose scored blocks tile every episode.
     let tiles = store.tile_segments(blocks, scored, context + 1, rows)?;
     let bar = progress_bar(tiles.len() as u64);
     for (i, segments) in tiles.iter().enumerate() {
         bar.inc(1);
         let batch = token_batch_on(tokenizer, segments, &mut cache, &device, 1)?;
-        let rewards: Vec<f32> = batch
-            .rewards
-            .clone()
-            .narrow(1, context, scored)
-            .into_data()
-            .to_vec()?;
-        let real = scored_steps(segments, context);
-        let probabilities = teacher_forced(world_model, &codebook, &batch, context);
-        forced.add(&probabilities.into_data().to_vec()?, &rewards, &real);
-        let probabilities = with_thread_stream(args.seed.wrapping_add(i as u64), || {
-            imagined(world_model, &codebook, &batch, context, temperature)
+        let truth = RealSteps::of(&batch, context)?;
+        // Each way draws its frames from a stream of its own.
+        let seed = args.seed.wrapping_add(i as u64);
+        let forecast = with_thread_stream(!seed, || {
+            teacher_forced(world_model, &codebook, &batch, context, temperature)
         });
-        let probabilities: Vec<f32> = probabilities.into_data().to_vec()?;
-        open_loop.add(&probabilities, &rewards, &real);
+        forced.add(&forecast.to_host()?, &truth, Repeated::Before, None);
+        let forecast = with_thread_stream(seed, || {
+            imagined(world_model, &codebook, &batch, context, temperature)
+        })
+        .to_host()?;
+        open_loop.add(&forecast, &truth, Repeated::LastSeen, None);
         for (step, scores) in by_step.iter_mut().enumerate() {
-            scores.add(
-                &column(&probabilities, scored, step, 3),
-                &column(&rewards, scored, step, 1),
-                &column(&real, scored, step, 1),
-            );
+            scores.add(&forecast, &truth, Repeated::LastSeen, Some(step));
         }
     }
     let episodes = if args.held_out > 0 {
@@ -113,15 +98,19 @@ fn main() -> Result<()> {
         store.num_episodes(),
     );
     println!(
-        "teacher-forced (every block's real tokens):\n{}",
-        forced.table()
+        "teacher-forced (every block's real tokens; frames drawn at temperature {temperature}):\n{}",
+        forced.table(Repeated::Before)
     );
     println!(
         "imagined from {context} real blocks at temperature {temperature}, with the real actions:\n{}",
-        open_loop.table()
+        open_loop.table(Repeated::LastSeen)
     );
     for (step, scores) in by_step.iter().enumerate() {
-        println!("imagined step {}:\n{}", step + 1, scores.table());
+        println!(
+            "imagined step {}:\n{}",
+            step + 1,
+            scores.table(Repeated::LastSeen)
+        );
     }
     Ok(())
 }

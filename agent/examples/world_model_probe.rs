@@ -1,7 +1,8 @@
 //! How fast does a fresh world model learn a run's game? Trains a new world model on
 //! the episodes and with the frozen tokenizer of a run's checkpoint, and reports its
-//! losses on held-out episodes (fresh ones, played with a uniformly random policy)
-//! every `--eval-every` steps. Settings are the run's, changed with `--set`.
+//! losses and how many of its frames' most likely tokens are right
+//! (`rem_agent::frame_scores`) on held-out episodes (fresh ones, played with a
+//! uniformly random policy) every `--eval-every` steps. Settings are the run's, changed with `--set`.
 //!
 //!   cargo run --release -p rem-agent --example world_model_probe -- --run runs/out/catch-seed0
 //!
@@ -15,6 +16,7 @@ use burn::prelude::*;
 use clap::Parser;
 use rand::SeedableRng;
 use rem_agent::batches::{token_batch, token_batch_on, TokenCache};
+use rem_agent::foresight::{teacher_forced, ForesightScores, RealSteps, Repeated};
 use rem_agent::run_folder::SavedRun;
 use rem_envs::store::{Padding, SegmentBatch};
 use rem_worldmodel::world_model_trainer::WorldModelTrainer;
@@ -105,8 +107,14 @@ fn main() -> Result<()> {
             let eval_model = model.valid();
             let eval_codebook = codebook.clone().inner();
             let (mut obs, mut reward, mut done) = (0.0, 0.0, 0.0);
+            // The frames' most likely tokens against the real ones.
+            let mut foresight = ForesightScores::default();
             for segments in &eval_batches {
                 let tokens = token_batch_on(&tokenizer, segments, &mut cache, &device, threads)?;
+                let truth = RealSteps::of(&tokens, context_blocks)?;
+                let forecast =
+                    teacher_forced(&eval_model, &eval_codebook, &tokens, context_blocks, 0.0);
+                foresight.add(&forecast.to_host()?, &truth, Repeated::Before, None);
                 let loss = eval_model.loss(&eval_codebook, &tokens, context_blocks);
                 let scalar = |t: Tensor<Flex, 1>| t.into_scalar().elem::<f32>();
                 obs += scalar(loss.obs);
@@ -123,6 +131,7 @@ fn main() -> Result<()> {
                 done / n,
                 started.elapsed().as_secs_f64()
             );
+            println!("{}", foresight.frames.table("the frame before, repeated"));
             (train_obs, train_reward, count) = (0.0, 0.0, 0);
         }
     }

@@ -12,8 +12,9 @@
 //!   signal).
 //! - Many runs: `sweep` (games x seeds, on this machine or as a Slurm job array).
 //! - Looking at runs: `report`, `plot`, `dream`, `images`, `progress`, `output` (stdout
-//!   that outlives its reader), `reward_scores` (the world model's reward against real
-//!   rewards).
+//!   that outlives its reader), `foresight` (the world model's forecast of real
+//!   episodes, teacher-forced and imagined) scored by `reward_scores` and
+//!   `frame_scores`.
 //! - Checks and speed: `fit`, `play`, `bench`.
 
 pub mod actor_critic;
@@ -27,6 +28,8 @@ pub mod config;
 pub mod dream;
 pub mod evaluate;
 pub mod fit;
+pub mod foresight;
+pub mod frame_scores;
 pub mod images;
 pub mod interrupt;
 pub mod learner;

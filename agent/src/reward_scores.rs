@@ -1,20 +1,12 @@
-//! How well a world model's reward head foresees the rewards of real episodes, two
-//! ways: *teacher-forced* (every block's real tokens, as in training) and *imagined*
-//! (after the context, every frame imagined with POP and stepped with the action
-//! really taken, as the actor-critic's rollouts step with the policy's). The gap
-//! between the two is what open-loop imagination loses of the reward.
+//! How well a world model's reward head foresees the rewards of real episodes
+//! (read by [`crate::foresight`], teacher-forced or imagined).
 //!
 //! Scores per real reward sign: the mean predicted probability of each sign and the
 //! mean expected reward `p(+1) - p(-1)` (what a rollout with expected outcomes adds
 //! per step), and the ROC AUC of `p(+1)` for steps followed by a positive reward
 //! against steps followed by none.
 
-use burn::tensor::activation::softmax;
-use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
-use rem_envs::store::SegmentBatch;
-use rem_worldmodel::imagination::PopImagination;
-use rem_worldmodel::world_model::{TokenBatch, WorldModel, REWARD_CLASSES};
+use rem_worldmodel::world_model::REWARD_CLASSES;
 
 /// Running sums over the steps that a reward of one sign followed.
 #[derive(Debug, Default, Clone, Copy)]
@@ -114,59 +106,6 @@ pub fn roc_auc(positives: &[f32], negatives: &[f32]) -> Option<f64> {
         })
         .sum();
     Some(wins / (positives.len() as f64 * negatives.len() as f64))
-}
-
-/// Whether each scored step of `segments` (blocks `context..T`, row by row) is real.
-pub fn scored_steps(segments: &SegmentBatch, context: usize) -> Vec<bool> {
-    segments
-        .mask
-        .chunks(segments.len)
-        .flat_map(|row| row[context..].iter().copied())
-        .collect()
-}
-
-/// Reward-sign probabilities `[B, T - context, 3]` read with every block's real tokens.
-pub fn teacher_forced<B: Backend>(
-    model: &WorldModel<B>,
-    codebook: &Tensor<B, 2>,
-    batch: &TokenBatch<B>,
-    context: usize,
-) -> Tensor<B, 3> {
-    let out = model.forward_train(
-        codebook,
-        batch.tokens.clone(),
-        batch.actions.clone(),
-        context,
-    );
-    softmax(out.reward_logits, 2)
-}
-
-/// Reward-sign probabilities `[B, T - context, 3]` with only the first `context`
-/// blocks real: every later frame is imagined at `temperature` and stepped with the
-/// action really taken on the real frame.
-pub fn imagined<B: Backend>(
-    model: &WorldModel<B>,
-    codebook: &Tensor<B, 2>,
-    batch: &TokenBatch<B>,
-    context: usize,
-    temperature: f32,
-) -> Tensor<B, 3> {
-    let [_, blocks, _] = batch.tokens.dims();
-    let (mut world, _) = PopImagination::start(
-        model,
-        codebook.clone(),
-        batch.tokens.clone().narrow(1, 0, context),
-        batch.actions.clone().narrow(1, 0, context),
-        temperature,
-    );
-    let steps = (context..blocks)
-        .map(|t| {
-            let frame = world.predict_frame();
-            let action = batch.actions.clone().narrow(1, t, 1).squeeze_dim(1);
-            softmax(world.step(frame, action).reward_logits, 1).unsqueeze_dim(1)
-        })
-        .collect();
-    Tensor::cat(steps, 1)
 }
 
 #[cfg(test)]
