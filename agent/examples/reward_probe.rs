@@ -1,7 +1,9 @@
-//! Does a run's world model see rewards coming? Scores the reward head of a run's
-//! checkpoint against the rewards of its own episodes, teacher-forced (real tokens
-//! throughout, as in training) and imagined (from two real blocks on, every frame
-//! imagined and stepped with the action really taken); see `rem_agent::reward_scores`.
+//! Does a run's world model see rewards coming, and the frames? Scores the reward head
+//! and the predicted frames of a run's checkpoint against the rewards and frames of
+//! its own episodes (or fresh ones), teacher-forced (real tokens throughout, as in
+//! training) and imagined (from two real blocks on, every frame imagined and stepped
+//! with the action really taken); see `rem_agent::foresight`. Frames are set against
+//! the forecast that nothing moves (`rem_agent::frame_scores`).
 //!
 //!   cargo run --release -p rem-agent --example reward_probe -- --run RUN_DIR [--held-out 3] [--per-step]
 //!

@@ -8,6 +8,11 @@
 
 use rem_worldmodel::world_model::REWARD_CLASSES;
 
+use crate::report::two_sample_bootstrap_ci;
+
+/// Resamples of the AUC's bootstrap interval: each sorts every unrewarded step.
+pub const AUC_RESAMPLES: usize = 2_000;
+
 /// Running sums over the steps that a reward of one sign followed.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SignTally {
@@ -64,6 +69,19 @@ impl RewardScores {
         roc_auc(&self.rewarded, &self.unrewarded)
     }
 
+    /// 95% bootstrap interval of [`Self::positive_auc`], rewarded and unrewarded
+    /// steps resampled apart. Steps of one episode are not independent, which the
+    /// resampling ignores: the interval is, if anything, too narrow.
+    pub fn positive_auc_interval(&self) -> Option<(f64, f64)> {
+        self.positive_auc()?;
+        Some(two_sample_bootstrap_ci(
+            &self.rewarded,
+            &self.unrewarded,
+            AUC_RESAMPLES,
+            |rewarded, unrewarded| roc_auc(rewarded, unrewarded).expect("non-empty resamples"),
+        ))
+    }
+
     /// A small table: one line per real sign, then the AUC.
     pub fn table(&self) -> String {
         let mut lines =
@@ -81,9 +99,11 @@ impl RewardScores {
                 ),
             });
         }
-        lines.push(match self.positive_auc() {
-            Some(auc) => format!("  AUC of p(+1), rewarded against unrewarded steps: {auc:.3}"),
-            None => "  AUC of p(+1): needs rewarded and unrewarded steps".to_string(),
+        lines.push(match (self.positive_auc(), self.positive_auc_interval()) {
+            (Some(auc), Some((low, high))) => format!(
+                "  AUC of p(+1), rewarded against unrewarded steps: {auc:.3} [{low:.3}, {high:.3}]"
+            ),
+            _ => "  AUC of p(+1): needs rewarded and unrewarded steps".to_string(),
         });
         lines.join("\n")
     }
@@ -139,6 +159,34 @@ mod tests {
         assert_eq!(roc_auc(&[0.1], &[0.9, 0.8]), Some(0.0));
         assert_eq!(roc_auc(&[0.5, 0.5], &[0.5]), Some(0.5));
         assert_eq!(roc_auc(&[], &[0.5]), None);
+    }
+
+    /// Positives uniform on [shift, shift + 1], negatives on [0, 1]: the AUC is
+    /// P(X > Y) = 1 - (1 - shift)^2 / 2.
+    #[test]
+    fn the_auc_interval_covers_the_true_auc_about_as_often_as_it_claims() {
+        use rand::{Rng, SeedableRng};
+        let shift = 0.4f32;
+        let truth = 1.0 - (1.0 - shift as f64).powi(2) / 2.0;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let trials = 100;
+        let mut covered = 0;
+        for _ in 0..trials {
+            let mut scores = RewardScores::default();
+            let mut draw = |n: usize, from: f32| -> Vec<f32> {
+                (0..n).map(|_| from + rng.random::<f32>()).collect()
+            };
+            scores.rewarded = draw(20, shift);
+            scores.unrewarded = draw(200, 0.0);
+            let (low, high) = scores.positive_auc_interval().unwrap();
+            let auc = scores.positive_auc().unwrap();
+            assert!(low <= auc && auc <= high, "{auc} outside [{low}, {high}]");
+            covered += (low <= truth && truth <= high) as usize;
+        }
+        assert!(
+            (85..=99).contains(&covered),
+            "covered {covered} of {trials}"
+        );
     }
 
     #[test]

@@ -23,8 +23,8 @@ use read::named_game;
 pub use read::read_run;
 pub use references::{locate_reference_dir, reference_data_dir, References, DATA_DIR_VARIABLE};
 pub use statistics::{
-    bootstrap_ci, interquartile_mean, mean, median, AggregateIntervals, Aggregates,
-    BOOTSTRAP_RESAMPLES,
+    bootstrap_ci, interquartile_mean, mean, median, two_sample_bootstrap_ci, AggregateIntervals,
+    Aggregates, BOOTSTRAP_RESAMPLES,
 };
 
 /// Where a run's score came from.

@@ -92,8 +92,25 @@ fn point_aggregates(per_game: &[&[f64]]) -> (f64, f64, f64) {
     )
 }
 
+/// 95% percentile-bootstrap interval of `statistic` of two samples, each resampled
+/// with replacement apart from the other, over `resamples` draws from a fixed seed.
+/// The draws treat the values of each sample as independent.
+pub fn two_sample_bootstrap_ci<T: Copy>(
+    a: &[T],
+    b: &[T],
+    resamples: usize,
+    statistic: impl Fn(&[T], &[T]) -> f64,
+) -> (f64, f64) {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let draws = (0..resamples)
+        .map(|_| statistic(&resample(a, &mut rng), &resample(b, &mut rng)))
+        .collect();
+    percentile_interval(draws)
+}
+
 /// `values.len()` values drawn from `values` with replacement.
-fn resample(values: &[f64], rng: &mut rand::rngs::StdRng) -> Vec<f64> {
+fn resample<T: Copy>(values: &[T], rng: &mut rand::rngs::StdRng) -> Vec<T> {
     use rand::Rng;
     (0..values.len())
         .map(|_| values[rng.random_range(0..values.len())])
