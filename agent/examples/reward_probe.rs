@@ -17,6 +17,7 @@ use clap::Parser;
 use rem_agent::batches::{token_batch_on, TokenCache};
 use rem_agent::collect::random_episodes;
 use rem_agent::foresight::{imagined, teacher_forced, ForesightScores, RealSteps, Repeated};
+use rem_agent::frame_scores::MotionScores;
 use rem_agent::progress::progress_bar;
 use rem_agent::run_folder::SavedRun;
 use rem_worldmodel::stream::with_thread_stream;
@@ -63,6 +64,7 @@ fn main() -> Result<()> {
     let mut cache = TokenCache::default();
     let (mut forced, mut open_loop) = (ForesightScores::default(), ForesightScores::default());
     // Per imagined step only when asked: each costs a pass over the batch's values.
+    let mut motion = MotionScores::default();
     let mut by_step = vec![ForesightScores::default(); if args.per_step { scored } else { 0 }];
     // Segments of the world model's length whose scored blocks tile every episode.
     let tiles = store.tile_segments(blocks, scored, context + 1, rows)?;
@@ -71,6 +73,7 @@ fn main() -> Result<()> {
         bar.inc(1);
         let batch = token_batch_on(tokenizer, segments, &mut cache, &device, 1)?;
         let truth = RealSteps::of(&batch, context)?;
+        motion += truth.motion(segments, context);
         // Each way draws its frames from a stream of its own.
         let seed = args.seed.wrapping_add(i as u64);
         let forecast = with_thread_stream(!seed, || {
@@ -99,6 +102,7 @@ fn main() -> Result<()> {
         store.num_steps(),
         store.num_episodes(),
     );
+    println!("{}", motion.line());
     println!(
         "teacher-forced (every block's real tokens; frames drawn at temperature {temperature}):\n{}",
         forced.table(Repeated::Before)

@@ -11,7 +11,10 @@ use burn::tensor::{Int, Tensor};
 use rem_worldmodel::imagination::{sample_logits, PopImagination};
 use rem_worldmodel::world_model::{TokenBatch, WorldModel, REWARD_CLASSES};
 
-use crate::frame_scores::FrameScores;
+use rem_envs::frame::FRAME_BYTES;
+use rem_envs::store::SegmentBatch;
+
+use crate::frame_scores::{FrameScores, MotionScores};
 use crate::reward_scores::RewardScores;
 
 /// A world model's forecast of the scored blocks `context..T` of a batch.
@@ -155,6 +158,33 @@ impl RealSteps {
                 1,
             ),
         })
+    }
+}
+
+impl RealSteps {
+    /// How the pixels and the tokens of the scored blocks changed from the real
+    /// block before; `segments` are the ones that the batch was made of.
+    pub fn motion(&self, segments: &SegmentBatch, context: usize) -> MotionScores {
+        let rows = |from: usize| -> Vec<u8> {
+            segments
+                .frames
+                .chunks(segments.len * FRAME_BYTES)
+                .flat_map(|row| {
+                    row[from * FRAME_BYTES..][..self.frames.steps * FRAME_BYTES]
+                        .iter()
+                        .copied()
+                })
+                .collect()
+        };
+        let mut motion = MotionScores::default();
+        motion.add(
+            &rows(context),
+            &rows(context - 1),
+            &self.frames.values,
+            &self.before.values,
+            &self.real.values,
+        );
+        motion
     }
 }
 

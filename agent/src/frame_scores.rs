@@ -2,7 +2,10 @@
 //! set against the simplest forecast there is: nothing moves, so the next frame
 //! repeats a frame already seen. Most of an Atari frame's tokens stay put from one
 //! step to the next, so the share of matching tokens alone says little; what a model
-//! adds over repetition shows on the tokens that changed.
+//! adds over repetition shows on the tokens that changed. [`MotionScores`] sets the
+//! tokens that change against the pixels that do.
+
+use rem_envs::frame::{FRAME_BYTES, FRAME_CHANNELS, FRAME_SIDE};
 
 /// Running counts over the tokens of real (unpadded) steps.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +78,89 @@ impl FrameScores {
     }
 }
 
+/// What moves in real frames, seen two ways: per token slot, whether the slot's
+/// square of pixels (a 64x64 frame cut into a grid of `sqrt(K)` x `sqrt(K)`
+/// squares, 8x8 pixels for 64 tokens) changed from one step to the next, and
+/// whether its token did. A token that stays while its square changes is motion the
+/// tokenizer does not pass on; one that changes while its square stays comes from
+/// beyond the square (the convolutions see past it) or from the tokenizer itself.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MotionScores {
+    pub slots: usize,
+    pub square_changed: usize,
+    pub token_changed: usize,
+    pub both_changed: usize,
+}
+
+impl MotionScores {
+    /// Adds `N` steps: `frames` and `frames_before` hold `N` frames of
+    /// [`FRAME_BYTES`] bytes (rows, columns, channels), `tokens` and `tokens_before`
+    /// `N * K` tokens; `real_steps[i]` is false for padding, which is skipped.
+    pub fn add(
+        &mut self,
+        frames: &[u8],
+        frames_before: &[u8],
+        tokens: &[i64],
+        tokens_before: &[i64],
+        real_steps: &[bool],
+    ) {
+        let n = real_steps.len();
+        assert_eq!(frames.len(), n * FRAME_BYTES);
+        assert_eq!(frames_before.len(), frames.len());
+        assert_eq!(tokens_before.len(), tokens.len());
+        let k = tokens.len() / n;
+        let grid = (k as f64).sqrt() as usize;
+        assert!(
+            grid * grid == k && FRAME_SIDE % grid == 0,
+            "{k} tokens do not tile a {FRAME_SIDE}x{FRAME_SIDE} frame"
+        );
+        let side = FRAME_SIDE / grid;
+        let row_bytes = FRAME_SIDE * FRAME_CHANNELS;
+        for step in (0..n).filter(|&i| real_steps[i]) {
+            let (now, then) = (step * FRAME_BYTES, (step + 1) * FRAME_BYTES);
+            let (frame, before) = (&frames[now..then], &frames_before[now..then]);
+            for slot in 0..k {
+                let (top, left) = ((slot / grid) * side, (slot % grid) * side);
+                let square_changed = (top..top + side).any(|y| {
+                    let start = y * row_bytes + left * FRAME_CHANNELS;
+                    let span = start..start + side * FRAME_CHANNELS;
+                    frame[span.clone()] != before[span]
+                });
+                let i = step * k + slot;
+                let token_changed = tokens[i] != tokens_before[i];
+                self.slots += 1;
+                self.square_changed += square_changed as usize;
+                self.token_changed += token_changed as usize;
+                self.both_changed += (square_changed && token_changed) as usize;
+            }
+        }
+    }
+
+    /// One line of shares.
+    pub fn line(&self) -> String {
+        let percent = |part: usize, whole: usize| match whole {
+            0 => "-".to_string(),
+            w => format!("{:.1}%", 100.0 * part as f64 / w as f64),
+        };
+        format!(
+            "  from one real step to the next, pixels changed in {} of the token squares \
+             and tokens in {}; of the changed squares, {} changed their token",
+            percent(self.square_changed, self.slots),
+            percent(self.token_changed, self.slots),
+            percent(self.both_changed, self.square_changed),
+        )
+    }
+}
+
+impl std::ops::AddAssign for MotionScores {
+    fn add_assign(&mut self, other: Self) {
+        self.slots += other.slots;
+        self.square_changed += other.square_changed;
+        self.token_changed += other.token_changed;
+        self.both_changed += other.both_changed;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +190,28 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("changed (50.0% of tokens): 66.7%; where it did not: 66.7%"));
+    }
+
+    #[test]
+    fn motion_is_counted_per_token_square() {
+        // 4 tokens: 2x2 squares of 32x32 pixels. The frame before is black; the frame
+        // has one pixel lit in the bottom-left square (slot 2).
+        let before = vec![0u8; FRAME_BYTES];
+        let mut frame = before.clone();
+        frame[(40 * FRAME_SIDE + 3) * FRAME_CHANNELS + 1] = 200;
+        let mut motion = MotionScores::default();
+        // Slot 2's token stays; slot 3's changes.
+        motion.add(&frame, &before, &[1, 1, 1, 5], &[1, 1, 1, 4], &[true]);
+        // A padded step is skipped.
+        motion.add(&frame, &before, &[0, 0, 0, 0], &[1, 1, 1, 1], &[false]);
+        assert_eq!(
+            motion,
+            MotionScores {
+                slots: 4,
+                square_changed: 1,
+                token_changed: 1,
+                both_changed: 0,
+            }
+        );
     }
 }

@@ -1,0 +1,132 @@
+//! Does a tokenizer pass on what moves? Trains a fresh tokenizer on a run's stored
+//! episodes with the run's settings (changed with `--set`) and, every `--eval-every`
+//! steps, reports on held-out episodes (fresh ones, played with a uniformly random
+//! policy) its reconstruction loss and how its tokens follow the pixels
+//! (`rem_agent::frame_scores::MotionScores`): of the token squares whose pixels
+//! changed from one step to the next, the share whose token changed too.
+//!
+//!   cargo run --release -p rem-agent --example tokenizer_probe -- --run RUN_DIR \
+//!       [--set tokenizer.vocab=128 --set tokenizer.base_channels=16]
+//!
+//! A tokenizer that keeps the same token where a sprite moved hides the sprite from
+//! the world model: nothing downstream can learn what the tokens do not carry.
+
+use anyhow::Result;
+use burn::backend::{Autodiff, Flex};
+use burn::module::AutodiffModule;
+use burn::prelude::*;
+use clap::Parser;
+use rand::SeedableRng;
+use rem_agent::collect::random_episodes;
+use rem_agent::frame_scores::MotionScores;
+use rem_agent::run_folder::SavedRun;
+use rem_envs::frame::FRAME_BYTES;
+use rem_envs::store::{Padding, SegmentBatch};
+use rem_worldmodel::tokenizer::{frames_to_tensor, Tokenizer, TokenizerTrainer};
+
+type Train = Autodiff<Flex>;
+
+#[derive(Parser)]
+struct Args {
+    /// A run folder; its latest checkpoint gives the training episodes.
+    #[arg(long)]
+    run: std::path::PathBuf,
+    #[arg(long, default_value_t = 600)]
+    steps: usize,
+    #[arg(long, default_value_t = 100)]
+    eval_every: usize,
+    /// Held-out episodes, played with a uniformly random policy.
+    #[arg(long, default_value_t = 4)]
+    eval_episodes: usize,
+    /// Changes to the run's settings, e.g. `--set tokenizer.vocab=128`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// Reconstruction loss and motion scores of `tokenizer` over held-out pairs of
+/// consecutive frames.
+fn evaluate(tokenizer: &Tokenizer<Flex>, pairs: &[SegmentBatch]) -> Result<(f32, MotionScores)> {
+    let device = Default::default();
+    let (mut reconstruction, mut motion) = (0.0, MotionScores::default());
+    for pair in pairs {
+        let frames = frames_to_tensor::<Flex>(&pair.frames, &device)?;
+        reconstruction += tokenizer
+            .loss(frames.clone())
+            .reconstruction
+            .into_scalar()
+            .elem::<f32>();
+        let tokens: Vec<i64> = tokenizer.encode(frames).0.into_data().convert::<i64>().to_vec()?;
+        // Rows of two frames: [before, after] each.
+        let k = tokens.len() / (2 * pair.batch);
+        let of_pair = |values: &[i64], width: usize, which: usize| -> Vec<i64> {
+            values
+                .chunks(2 * width)
+                .flat_map(|row| row[which * width..][..width].iter().copied())
+                .collect()
+        };
+        let bytes = |which: usize| -> Vec<u8> {
+            pair.frames
+                .chunks(2 * FRAME_BYTES)
+                .flat_map(|row| row[which * FRAME_BYTES..][..FRAME_BYTES].iter().copied())
+                .collect()
+        };
+        let real: Vec<bool> = pair.mask.chunks(2).map(|row| row[0] && row[1]).collect();
+        motion.add(
+            &bytes(1),
+            &bytes(0),
+            &of_pair(&tokens, k, 1),
+            &of_pair(&tokens, k, 0),
+            &real,
+        );
+    }
+    Ok((reconstruction / pairs.len() as f32, motion))
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let device = Default::default();
+    let run = SavedRun::<Flex>::open(&args.run, None, &device)?;
+    let store = run.episodes()?;
+    let (config, shapes) = run.reconfigured(&args.overrides)?;
+    let batch = config.tokenizer.optim.batch;
+    <Train as Backend>::seed(&device, args.seed);
+    let mut model: Tokenizer<Train> = shapes.tokenizer.init(&device);
+    let mut trainer = TokenizerTrainer::<Train>::new((&config.tokenizer).into());
+    println!(
+        "{} training frames in {} episodes; tokenizer {:?}, batch {batch}, lr {}",
+        store.num_steps(),
+        store.num_episodes(),
+        shapes.tokenizer,
+        config.tokenizer.optim.lr,
+    );
+    let held_out = random_episodes(&run.config.env.game, args.eval_episodes, args.seed + 1)?;
+    let mut eval_rng = rand::rngs::StdRng::seed_from_u64(args.seed + 2);
+    let pairs: Vec<SegmentBatch> = (0..16)
+        .map(|_| held_out.sample_segments(&mut eval_rng, 16, 2, Padding::Right, 2))
+        .collect::<Result<_, _>>()?;
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
+    let started = std::time::Instant::now();
+    let (mut train_reconstruction, mut count) = (0.0, 0);
+    for step in 1..=args.steps {
+        let frames = store.sample_segments(&mut rng, batch, 1, Padding::Right, 1)?;
+        let (next, stats) = trainer.step(model, &frames.frames)?;
+        model = next;
+        train_reconstruction += stats.reconstruction;
+        count += 1;
+        if step % args.eval_every == 0 || step == args.steps {
+            let (reconstruction, motion) = evaluate(&model.valid(), &pairs)?;
+            println!(
+                "step {step:5}  train reconstruction {:.5}  held-out reconstruction {:.5}  {:.0} s",
+                train_reconstruction / count as f32,
+                reconstruction,
+                started.elapsed().as_secs_f64()
+            );
+            println!("{}", motion.line());
+            (train_reconstruction, count) = (0.0, 0);
+        }
+    }
+    Ok(())
+}
