@@ -63,8 +63,8 @@ fn main() -> Result<()> {
     let codebook: Tensor<Flex, 2> = tokenizer.codebook();
     let mut cache = TokenCache::default();
     let (mut forced, mut open_loop) = (ForesightScores::default(), ForesightScores::default());
-    // Per imagined step only when asked: each costs a pass over the batch's values.
     let mut motion = MotionScores::default();
+    // Per imagined step only when asked: each costs a pass over the batch's values.
     let mut by_step = vec![ForesightScores::default(); if args.per_step { scored } else { 0 }];
     // Segments of the world model's length whose scored blocks tile every episode.
     let tiles = store.tile_segments(blocks, scored, context + 1, rows)?;

@@ -45,39 +45,39 @@ struct Args {
     seed: u64,
 }
 
+/// The `which`-th (0 or 1) of each pair of consecutive items of `width` values.
+fn nth_of_pairs<T: Copy>(values: &[T], width: usize, which: usize) -> Vec<T> {
+    values
+        .chunks(2 * width)
+        .flat_map(|pair| pair[which * width..][..width].iter().copied())
+        .collect()
+}
+
 /// Reconstruction loss and motion scores of `tokenizer` over held-out pairs of
 /// consecutive frames.
 fn evaluate(tokenizer: &Tokenizer<Flex>, pairs: &[SegmentBatch]) -> Result<(f32, MotionScores)> {
     let device = Default::default();
     let (mut reconstruction, mut motion) = (0.0, MotionScores::default());
-    for pair in pairs {
-        let frames = frames_to_tensor::<Flex>(&pair.frames, &device)?;
+    for batch in pairs {
+        let frames = frames_to_tensor::<Flex>(&batch.frames, &device)?;
         reconstruction += tokenizer
             .loss(frames.clone())
             .reconstruction
             .into_scalar()
             .elem::<f32>();
-        let tokens: Vec<i64> = tokenizer.encode(frames).0.into_data().convert::<i64>().to_vec()?;
-        // Rows of two frames: [before, after] each.
-        let k = tokens.len() / (2 * pair.batch);
-        let of_pair = |values: &[i64], width: usize, which: usize| -> Vec<i64> {
-            values
-                .chunks(2 * width)
-                .flat_map(|row| row[which * width..][..width].iter().copied())
-                .collect()
-        };
-        let bytes = |which: usize| -> Vec<u8> {
-            pair.frames
-                .chunks(2 * FRAME_BYTES)
-                .flat_map(|row| row[which * FRAME_BYTES..][..FRAME_BYTES].iter().copied())
-                .collect()
-        };
-        let real: Vec<bool> = pair.mask.chunks(2).map(|row| row[0] && row[1]).collect();
+        let tokens: Vec<i64> = tokenizer
+            .encode(frames)
+            .0
+            .into_data()
+            .convert::<i64>()
+            .to_vec()?;
+        let k = tokens.len() / (2 * batch.batch); // tokens per frame
+        let real: Vec<bool> = batch.mask.chunks(2).map(|row| row[0] && row[1]).collect();
         motion.add(
-            &bytes(1),
-            &bytes(0),
-            &of_pair(&tokens, k, 1),
-            &of_pair(&tokens, k, 0),
+            &nth_of_pairs(&batch.frames, FRAME_BYTES, 1),
+            &nth_of_pairs(&batch.frames, FRAME_BYTES, 0),
+            &nth_of_pairs(&tokens, k, 1),
+            &nth_of_pairs(&tokens, k, 0),
             &real,
         );
     }

@@ -2,7 +2,8 @@
 //! the episodes and with the frozen tokenizer of a run's checkpoint, and reports its
 //! losses and how many of its frames' most likely tokens are right
 //! (`rem_agent::frame_scores`) on held-out episodes (fresh ones, played with a
-//! uniformly random policy) every `--eval-every` steps. Settings are the run's, changed with `--set`.
+//! uniformly random policy) every `--eval-every` steps. Settings are the run's,
+//! changed with `--set`.
 //!
 //!   cargo run --release -p rem-agent --example world_model_probe -- --run runs/out/catch-seed0
 //!

@@ -8,11 +8,10 @@ use anyhow::Result;
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
-use rem_worldmodel::imagination::{sample_logits, PopImagination};
-use rem_worldmodel::world_model::{TokenBatch, WorldModel, REWARD_CLASSES};
-
 use rem_envs::frame::FRAME_BYTES;
 use rem_envs::store::SegmentBatch;
+use rem_worldmodel::imagination::{sample_logits, PopImagination};
+use rem_worldmodel::world_model::{TokenBatch, WorldModel, REWARD_CLASSES};
 
 use crate::frame_scores::{FrameScores, MotionScores};
 use crate::reward_scores::RewardScores;
@@ -308,7 +307,7 @@ mod tests {
 
         // A forecast that repeats the last real frame it saw.
         let forecast = HostForesight {
-            rewards: Steps::new(vec![0.0, 0.0, 1.0].repeat(4), 2, REWARD_CLASSES),
+            rewards: Steps::new([0.0, 0.0, 1.0].repeat(4), 2, REWARD_CLASSES),
             frames: truth.last_seen.clone(),
         };
         let mut all = ForesightScores::default();

@@ -39,7 +39,7 @@ impl FrameScores {
             assert_eq!(frames.len(), real.len());
         }
         assert!(
-            n > 0 && real.len() % n == 0,
+            n > 0 && real.len().is_multiple_of(n),
             "{} tokens in {n} steps",
             real.len()
         );
@@ -60,10 +60,6 @@ impl FrameScores {
     /// Two lines: agreement overall against the repeated frame's, then apart on the
     /// tokens that changed and those that did not.
     pub fn table(&self, repeated: &str) -> String {
-        let percent = |part: usize, whole: usize| match whole {
-            0 => "-".to_string(),
-            w => format!("{:.1}%", 100.0 * part as f64 / w as f64),
-        };
         let unchanged = self.tokens - self.changed;
         format!(
             "  frame tokens equal to the real ones: {} ({repeated}: {}), over {} tokens\n  \
@@ -105,13 +101,14 @@ impl MotionScores {
         real_steps: &[bool],
     ) {
         let n = real_steps.len();
+        assert!(n > 0, "no steps");
         assert_eq!(frames.len(), n * FRAME_BYTES);
         assert_eq!(frames_before.len(), frames.len());
         assert_eq!(tokens_before.len(), tokens.len());
         let k = tokens.len() / n;
         let grid = (k as f64).sqrt() as usize;
         assert!(
-            grid * grid == k && FRAME_SIDE % grid == 0,
+            grid * grid == k && FRAME_SIDE.is_multiple_of(grid),
             "{k} tokens do not tile a {FRAME_SIDE}x{FRAME_SIDE} frame"
         );
         let side = FRAME_SIDE / grid;
@@ -138,10 +135,6 @@ impl MotionScores {
 
     /// One line of shares.
     pub fn line(&self) -> String {
-        let percent = |part: usize, whole: usize| match whole {
-            0 => "-".to_string(),
-            w => format!("{:.1}%", 100.0 * part as f64 / w as f64),
-        };
         format!(
             "  from one real step to the next, pixels changed in {} of the token squares \
              and tokens in {}; of the changed squares, {} changed their token",
@@ -158,6 +151,14 @@ impl std::ops::AddAssign for MotionScores {
         self.square_changed += other.square_changed;
         self.token_changed += other.token_changed;
         self.both_changed += other.both_changed;
+    }
+}
+
+/// `part` as a percentage of `whole`, "-" for nothing to divide by.
+fn percent(part: usize, whole: usize) -> String {
+    match whole {
+        0 => "-".to_string(),
+        w => format!("{:.1}%", 100.0 * part as f64 / w as f64),
     }
 }
 
