@@ -18,6 +18,7 @@ use burn::prelude::*;
 use clap::Parser;
 use rand::SeedableRng;
 use rem_agent::collect::random_episodes;
+use rem_agent::foresight::row_spans;
 use rem_agent::frame_scores::MotionScores;
 use rem_agent::run_folder::SavedRun;
 use rem_envs::frame::FRAME_BYTES;
@@ -45,14 +46,6 @@ struct Args {
     seed: u64,
 }
 
-/// The `which`-th (0 or 1) of each pair of consecutive items of `width` values.
-fn nth_of_pairs<T: Copy>(values: &[T], width: usize, which: usize) -> Vec<T> {
-    values
-        .chunks(2 * width)
-        .flat_map(|pair| pair[which * width..][..width].iter().copied())
-        .collect()
-}
-
 /// Reconstruction loss and motion scores of `tokenizer` over held-out pairs of
 /// consecutive frames.
 fn evaluate(tokenizer: &Tokenizer<Flex>, pairs: &[SegmentBatch]) -> Result<(f32, MotionScores)> {
@@ -74,10 +67,10 @@ fn evaluate(tokenizer: &Tokenizer<Flex>, pairs: &[SegmentBatch]) -> Result<(f32,
         let k = tokens.len() / (2 * batch.batch); // tokens per frame
         let real: Vec<bool> = batch.mask.chunks(2).map(|row| row[0] && row[1]).collect();
         motion.add(
-            &nth_of_pairs(&batch.frames, FRAME_BYTES, 1),
-            &nth_of_pairs(&batch.frames, FRAME_BYTES, 0),
-            &nth_of_pairs(&tokens, k, 1),
-            &nth_of_pairs(&tokens, k, 0),
+            &row_spans(&batch.frames, 2, FRAME_BYTES, 1, 1),
+            &row_spans(&batch.frames, 2, FRAME_BYTES, 0, 1),
+            &row_spans(&tokens, 2, k, 1, 1),
+            &row_spans(&tokens, 2, k, 0, 1),
             &real,
         );
     }

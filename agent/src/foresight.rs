@@ -100,12 +100,23 @@ impl<T: Copy> Steps<T> {
 
     /// Step `step` of every row.
     fn column(&self, step: usize) -> Vec<T> {
-        let (s, w) = (step, self.width);
-        self.values
-            .chunks(self.steps * w)
-            .flat_map(|row| row[s * w..(s + 1) * w].iter().copied())
-            .collect()
+        row_spans(&self.values, self.steps, self.width, step, 1)
     }
+}
+
+/// Steps `from..from + len` of every row of `[B, steps, width]` values flattened
+/// row by row.
+pub fn row_spans<T: Copy>(
+    values: &[T],
+    steps: usize,
+    width: usize,
+    from: usize,
+    len: usize,
+) -> Vec<T> {
+    values
+        .chunks(steps * width)
+        .flat_map(|row| row[from * width..(from + len) * width].iter().copied())
+        .collect()
 }
 
 fn int_steps<B: Backend>(tokens: Tensor<B, 3, Int>) -> Result<Steps<i64>> {
@@ -158,23 +169,12 @@ impl RealSteps {
             ),
         })
     }
-}
 
-impl RealSteps {
     /// How the pixels and the tokens of the scored blocks changed from the real
     /// block before; `segments` are the ones that the batch was made of.
     pub fn motion(&self, segments: &SegmentBatch, context: usize) -> MotionScores {
-        let rows = |from: usize| -> Vec<u8> {
-            segments
-                .frames
-                .chunks(segments.len * FRAME_BYTES)
-                .flat_map(|row| {
-                    row[from * FRAME_BYTES..][..self.frames.steps * FRAME_BYTES]
-                        .iter()
-                        .copied()
-                })
-                .collect()
-        };
+        let (len, scored) = (segments.len, self.frames.steps);
+        let rows = |from| row_spans(&segments.frames, len, FRAME_BYTES, from, scored);
         let mut motion = MotionScores::default();
         motion.add(
             &rows(context),
