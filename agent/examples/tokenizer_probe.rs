@@ -1,9 +1,9 @@
 //! Does a tokenizer pass on what moves? Trains a fresh tokenizer on a run's stored
 //! episodes with the run's settings (changed with `--set`) and, every `--eval-every`
 //! steps, reports on held-out episodes (fresh ones, played with a uniformly random
-//! policy) its reconstruction loss and how its tokens follow the pixels
-//! (`rem_agent::frame_scores::MotionScores`): of the token squares whose pixels
-//! changed from one step to the next, the share whose token changed too.
+//! policy) its reconstruction loss, how many codes it uses and how its tokens follow
+//! the pixels (`rem_agent::frame_scores::MotionScores`): of the token squares whose
+//! pixels changed from one step to the next, the share whose token changed too.
 //!
 //!   cargo run --release -p rem-agent --example tokenizer_probe -- --run RUN_DIR \
 //!       [--set tokenizer.vocab=128 --set tokenizer.base_channels=16]
@@ -46,11 +46,15 @@ struct Args {
     seed: u64,
 }
 
-/// Reconstruction loss and motion scores of `tokenizer` over held-out pairs of
-/// consecutive frames.
-fn evaluate(tokenizer: &Tokenizer<Flex>, pairs: &[SegmentBatch]) -> Result<(f32, MotionScores)> {
+/// Reconstruction loss, motion scores and the number of distinct codes of `tokenizer`
+/// over held-out pairs of consecutive frames.
+fn evaluate(
+    tokenizer: &Tokenizer<Flex>,
+    pairs: &[SegmentBatch],
+) -> Result<(f32, MotionScores, usize)> {
     let device = Default::default();
     let (mut reconstruction, mut motion) = (0.0, MotionScores::default());
+    let mut codes = std::collections::BTreeSet::new();
     for batch in pairs {
         let frames = frames_to_tensor::<Flex>(&batch.frames, &device)?;
         reconstruction += tokenizer
@@ -64,6 +68,7 @@ fn evaluate(tokenizer: &Tokenizer<Flex>, pairs: &[SegmentBatch]) -> Result<(f32,
             .into_data()
             .convert::<i64>()
             .to_vec()?;
+        codes.extend(tokens.iter().copied());
         let k = tokens.len() / (2 * batch.batch); // tokens per frame
         let real: Vec<bool> = batch.mask.chunks(2).map(|row| row[0] && row[1]).collect();
         motion.add(
@@ -74,7 +79,7 @@ fn evaluate(tokenizer: &Tokenizer<Flex>, pairs: &[SegmentBatch]) -> Result<(f32,
             &real,
         );
     }
-    Ok((reconstruction / pairs.len() as f32, motion))
+    Ok((reconstruction / pairs.len() as f32, motion, codes.len()))
 }
 
 fn main() -> Result<()> {
@@ -110,11 +115,13 @@ fn main() -> Result<()> {
         train_reconstruction += stats.reconstruction;
         count += 1;
         if step % args.eval_every == 0 || step == args.steps {
-            let (reconstruction, motion) = evaluate(&model.valid(), &pairs)?;
+            let (reconstruction, motion, codes) = evaluate(&model.valid(), &pairs)?;
             println!(
-                "step {step:5}  train reconstruction {:.5}  held-out reconstruction {:.5}  {:.0} s",
+                "step {step:5}  train reconstruction {:.5}  held-out reconstruction {:.5}  \
+                 codes in use {codes} of {}  {:.0} s",
                 train_reconstruction / count as f32,
                 reconstruction,
+                config.tokenizer.vocab,
                 started.elapsed().as_secs_f64()
             );
             println!("{}", motion.line());
