@@ -72,6 +72,9 @@ SIZES = {
                  layers=5, heads=4, ffn=1024, conv1=128, conv2=64, hidden=512, lstm=512),
     "small": dict(vocab=64, embed_dim=32, channels=(8, 16, 32, 64), groups=8,
                   layers=2, heads=2, ffn=128, conv1=8, conv2=4, hidden=16, lstm=16),
+    # runs/atari-cpu/*.toml's sizes (`rem bench phases --config runs/atari-cpu/G.toml`).
+    "atari-cpu": dict(vocab=32, embed_dim=64, channels=(8, 16, 32, 64), groups=8,
+                      layers=2, heads=1, ffn=256, conv1=16, conv2=16, hidden=64, lstm=64),
 }
 
 # ----------------------------------------------------------------------------------------

@@ -29,6 +29,11 @@ Lines have rem's format, projected with the spec's schedule (agent/src/config.rs
 `small` is `rem bench phases --set` tokenizer.vocab=64 tokenizer.embed_dim=32
 tokenizer.base_channels=8 world_model.layers=2 world_model.heads=2 world_model.ffn=128
 actor_critic.conv1=8 actor_critic.conv2=4 actor_critic.hidden=16 actor_critic.lstm=16.
+`atari-cpu` is `rem bench phases --config runs/atari-cpu/Boxing.toml` with the steps made
+the same as here (--set world_model.dropout=0.1 actor_critic.burn_in=20
+actor_critic.standardize_input=false actor_critic.expected_outcomes=false) and the
+file's batches passed on (--tokenizer-batch 16 --world-model-batch 8
+--actor-critic-batch 16); the schedule projected is still the spec's.
 
 Deliberate differences from rem: the token cache is torch.unique over store indices
 (rem hashes frame bytes on the host); PyTorch's initialisations; float32 with PyTorch's
