@@ -62,7 +62,7 @@ fn main() -> Result<()> {
          (context {context_blocks}), lr {lr}",
         store.num_steps(),
         store.num_episodes(),
-        shape.retnet,
+        shape,
     );
 
     let tokenizer = run.models.tokenizer;

@@ -120,6 +120,9 @@ pub struct WorldModelSection {
     /// reproducible for a given value. Values differ in the floats' summation order
     /// and in the dropout masks (each share draws its own).
     pub threads: usize,
+    /// Add the frame before's codebook vectors to POP's prediction tokens, slot by
+    /// slot (spec: false; see `WorldModel::prediction_block`).
+    pub prediction_sees_frame_before: bool,
     pub optim: OptimSection,
 }
 
@@ -259,6 +262,7 @@ impl Default for WorldModelSection {
             seq_blocks: 10,
             context_blocks: optim.context_blocks,
             threads: optim.threads,
+            prediction_sees_frame_before: false,
             optim: OptimSection {
                 lr: optim.learning_rate,
                 weight_decay: optim.weight_decay as f32,

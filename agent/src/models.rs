@@ -60,6 +60,7 @@ impl ModelShapes {
                 vocab: tokenizer.vocab,
                 n_actions,
                 chunk_blocks: 3,
+                prediction_sees_frame_before: false,
             },
             actor_critic: ActorCriticConfig::tiny(n_actions)
                 .with_embed_dim(d)
@@ -93,6 +94,7 @@ impl ModelShapes {
             vocab: t.vocab,
             n_actions,
             chunk_blocks: 3,
+            prediction_sees_frame_before: w.prediction_sees_frame_before,
         };
         let a = &config.actor_critic;
         let actor_critic = ActorCriticConfig::new(n_actions)

@@ -183,6 +183,8 @@ pub struct PopImagination<'m, B: Backend> {
     model: &'m WorldModel<B>,
     codebook: Tensor<B, 2>,
     state: RetNetState<B>,
+    /// `[B, K]` tokens of the last frame fed into the state.
+    frame: Tensor<B, 2, Int>,
     temperature: f32,
     /// Whether the prediction tokens have run ahead of the state since the last step.
     predicted_ahead: bool,
@@ -199,12 +201,15 @@ impl<'m, B: Backend> PopImagination<'m, B> {
         actions: Tensor<B, 2, Int>,
         temperature: f32,
     ) -> (Self, Outcome<B>) {
+        let context = tokens.dims()[1];
+        let frame = tokens.clone().narrow(1, context - 1, 1).squeeze_dim(1);
         let (state, outcome, _) = run_context(model, &codebook, tokens, actions);
         (
             Self {
                 model,
                 codebook,
                 state,
+                frame,
                 temperature,
                 predicted_ahead: false,
             },
@@ -214,7 +219,8 @@ impl<'m, B: Backend> PopImagination<'m, B> {
 
     /// Network call 1: logits of all `K` tokens of the next frame, `[B, K, vocab]`.
     pub fn next_frame_logits(&self) -> Tensor<B, 3> {
-        self.model.predict_frame(&self.state)
+        self.model
+            .predict_frame(&self.codebook, &self.state, self.frame.clone())
     }
 
     /// One past the last position run so far: the state's next position, or the end
@@ -242,12 +248,13 @@ impl<'m, B: Backend> PopImagination<'m, B> {
     pub fn step(&mut self, tokens: Tensor<B, 2, Int>, actions: Tensor<B, 1, Int>) -> Outcome<B> {
         let x = self.model.embed_blocks(
             &self.codebook,
-            tokens.unsqueeze_dim(1),
+            tokens.clone().unsqueeze_dim(1),
             actions.unsqueeze_dim(1),
         );
         let len = x.dims()[1];
         let (y, state) = self.model.retnet.forward_chunkwise(x, &self.state, len);
         self.state = state;
+        self.frame = tokens;
         self.predicted_ahead = false;
         outcome_of(self.model, y.narrow(1, len - 1, 1).squeeze_dim(1))
     }

@@ -31,6 +31,11 @@ pub struct WorldModelConfig {
     pub n_actions: usize,
     /// Blocks per chunk of the chunkwise training pass.
     pub chunk_blocks: usize,
+    /// Adds the frame before's codebook vectors to the prediction tokens, slot by
+    /// slot, so that "nothing moves" is one step from each slot's input (not in REM:
+    /// docs/deviations.md, "Options the reference does not have").
+    #[serde(default)]
+    pub prediction_sees_frame_before: bool,
 }
 
 impl WorldModelConfig {
@@ -42,6 +47,7 @@ impl WorldModelConfig {
             vocab: 512,
             n_actions,
             chunk_blocks: 3,
+            prediction_sees_frame_before: false,
         }
     }
 
@@ -59,6 +65,7 @@ impl WorldModelConfig {
             vocab,
             n_actions,
             chunk_blocks: 2,
+            prediction_sees_frame_before: false,
         }
     }
 
@@ -88,6 +95,7 @@ impl WorldModelConfig {
             done_head: head(2),
             tokens_per_frame: self.tokens_per_frame,
             chunk_blocks: self.chunk_blocks,
+            prediction_sees_frame_before: self.prediction_sees_frame_before,
         }
     }
 }
@@ -116,6 +124,7 @@ pub struct WorldModel<B: Backend> {
     pub done_head: Head<B>,
     tokens_per_frame: usize,
     chunk_blocks: usize,
+    prediction_sees_frame_before: bool,
 }
 
 /// A training batch of token sequences: `T` blocks per row.
@@ -226,20 +235,43 @@ impl<B: Backend> WorldModel<B> {
         Tensor::cat(vec![obs, act], 2).reshape([batch, blocks * (k + 1), d])
     }
 
-    /// The prediction tokens of a frame's `K` observation slots, repeated for `batch` rows.
-    pub fn prediction_block(&self, batch: usize) -> Tensor<B, 3> {
+    /// POP's input for a frame's `K` observation slots, `[B, K, d]`: the learned
+    /// prediction token p_k of each slot, plus, with `prediction_sees_frame_before`,
+    /// the codebook vector of the same slot's token in the frame before,
+    /// x_k = p_k + e(o_{t-1,k}). `frame_before`: `[B, K]` tokens.
+    pub fn prediction_block(
+        &self,
+        codebook: &Tensor<B, 2>,
+        frame_before: Tensor<B, 2, Int>,
+    ) -> Tensor<B, 3> {
+        let [batch, k] = frame_before.dims();
         let d = self.d_model();
-        self.prediction_tokens
+        let learned = self
+            .prediction_tokens
             .val()
-            .narrow(0, 0, self.tokens_per_frame)
+            .narrow(0, 0, k)
             .unsqueeze_dim::<3>(0)
-            .expand([batch, self.tokens_per_frame, d])
+            .expand([batch, k, d]);
+        if !self.prediction_sees_frame_before {
+            return learned;
+        }
+        let before = codebook
+            .clone()
+            .select(0, frame_before.reshape([batch * k]))
+            .reshape([batch, k, d]);
+        learned + before
     }
 
     /// POP: predicts a whole frame from the state before it with one read-only pass
-    /// of the prediction tokens. Returns `[B, K, vocab]` logits.
-    pub fn predict_frame(&self, state: &RetNetState<B>) -> Tensor<B, 3> {
-        let x = self.prediction_block(state.batch_size());
+    /// of the prediction tokens. `frame_before`: `[B, K]` tokens of the frame the
+    /// state ends on. Returns `[B, K, vocab]` logits.
+    pub fn predict_frame(
+        &self,
+        codebook: &Tensor<B, 2>,
+        state: &RetNetState<B>,
+        frame_before: Tensor<B, 2, Int>,
+    ) -> Tensor<B, 3> {
+        let x = self.prediction_block(codebook, frame_before);
         self.obs_head
             .forward(self.retnet.forward_readonly(x, state))
     }
@@ -284,6 +316,14 @@ impl<B: Backend> WorldModel<B> {
             "token batch has {k} tokens per frame"
         );
         let device = tokens.device();
+        let predicted = blocks - context;
+        // Rows ordered (block, batch row), as the states below: the frames before
+        // blocks context..T.
+        let frames_before = tokens
+            .clone()
+            .narrow(1, context - 1, predicted)
+            .swap_dims(0, 1)
+            .reshape([predicted * batch, k]);
         let x = self.embed_blocks(codebook, tokens, actions);
         let (y, _, block_states) = self.retnet.forward_chunkwise_with_checkpoints(
             x,
@@ -294,9 +334,8 @@ impl<B: Backend> WorldModel<B> {
         let (reward_logits, done_logits) = self.outcome_heads(self.action_slots(y));
 
         // Rows ordered (block, batch row): block t reads the state after block t-1.
-        let predicted = blocks - context;
         let states = RetNetState::cat(block_states[context - 1..blocks - 1].to_vec());
-        let obs_logits = self.predict_frame(&states);
+        let obs_logits = self.predict_frame(codebook, &states, frames_before);
         let vocab = obs_logits.dims()[2];
         let obs_logits = obs_logits
             .reshape([predicted, batch, k, vocab])

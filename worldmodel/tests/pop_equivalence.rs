@@ -23,9 +23,18 @@ struct Fixture {
 }
 
 fn fixture(batch: usize, blocks: usize, seed: u64) -> Fixture {
+    fixture_of(
+        WorldModelConfig::tiny(K, VOCAB, ACTIONS),
+        batch,
+        blocks,
+        seed,
+    )
+}
+
+fn fixture_of(config: WorldModelConfig, batch: usize, blocks: usize, seed: u64) -> Fixture {
     let device = Default::default();
     B::seed(&device, seed);
-    let model = WorldModelConfig::tiny(K, VOCAB, ACTIONS).init::<B>(&device);
+    let model = config.init::<B>(&device);
     let codebook = Tensor::random([VOCAB, 16], Distribution::Normal(0.0, 1.0), &device);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let tokens: Vec<i64> = (0..batch * blocks * K)
@@ -70,6 +79,46 @@ fn imagined_next_frame_logits_equal_the_training_pass() {
             .squeeze_dim::<3>(1);
         let diff = max_abs_diff(imagined, trained);
         assert!(diff <= TOLERANCE, "block {t}: max abs diff {diff}");
+    }
+}
+
+/// Stepped with the real tokens, imagination predicts every frame as the training
+/// pass does, with the spec's prediction tokens and with the frame before added.
+#[test]
+fn imagined_frames_after_real_steps_equal_the_training_pass() {
+    let (batch, blocks, context) = (2, 6, 2);
+    for sees_frame_before in [false, true] {
+        let config = WorldModelConfig {
+            prediction_sees_frame_before: sees_frame_before,
+            ..WorldModelConfig::tiny(K, VOCAB, ACTIONS)
+        };
+        let f = fixture_of(config, batch, blocks, 5);
+        let train =
+            f.model
+                .forward_train(&f.codebook, f.tokens.clone(), f.actions.clone(), context);
+        let (mut imagination, _) = PopImagination::start(
+            &f.model,
+            f.codebook.clone(),
+            f.tokens.clone().narrow(1, 0, context),
+            f.actions.clone().narrow(1, 0, context),
+            1.0,
+        );
+        for t in context..blocks {
+            let trained = train
+                .obs_logits
+                .clone()
+                .narrow(1, t - context, 1)
+                .squeeze_dim::<3>(1);
+            let diff = max_abs_diff(imagination.next_frame_logits(), trained);
+            assert!(
+                diff <= TOLERANCE,
+                "frame before seen: {sees_frame_before}, block {t}: max abs diff {diff}"
+            );
+            imagination.step(
+                f.tokens.clone().narrow(1, t, 1).squeeze_dim(1),
+                f.actions.clone().narrow(1, t, 1).squeeze_dim(1),
+            );
+        }
     }
 }
 
