@@ -51,6 +51,30 @@ fn fixture_of(config: WorldModelConfig, batch: usize, blocks: usize, seed: u64) 
     }
 }
 
+impl Fixture {
+    /// The first `n` real blocks' tokens `[B, n, K]` and actions `[B, n]`.
+    fn first_blocks(&self, n: usize) -> (Tensor<B, 3, Int>, Tensor<B, 2, Int>) {
+        (
+            self.tokens.clone().narrow(1, 0, n),
+            self.actions.clone().narrow(1, 0, n),
+        )
+    }
+
+    /// POP imagination started on the first `n` real blocks.
+    fn imagine_from(&self, n: usize) -> PopImagination<'_, B> {
+        let (tokens, actions) = self.first_blocks(n);
+        PopImagination::start(&self.model, self.codebook.clone(), tokens, actions, 1.0).0
+    }
+
+    /// Real block `t`: its frame's tokens `[B, K]` and its action `[B]`.
+    fn real_step(&self, t: usize) -> (Tensor<B, 2, Int>, Tensor<B, 1, Int>) {
+        (
+            self.tokens.clone().narrow(1, t, 1).squeeze_dim(1),
+            self.actions.clone().narrow(1, t, 1).squeeze_dim(1),
+        )
+    }
+}
+
 fn max_abs_diff<const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> f32 {
     assert_eq!(a.dims(), b.dims());
     (a - b).abs().max().into_scalar()
@@ -64,14 +88,7 @@ fn imagined_next_frame_logits_equal_the_training_pass() {
         .model
         .forward_train(&f.codebook, f.tokens.clone(), f.actions.clone(), context);
     for t in context..blocks {
-        let (imagination, _) = PopImagination::start(
-            &f.model,
-            f.codebook.clone(),
-            f.tokens.clone().narrow(1, 0, t),
-            f.actions.clone().narrow(1, 0, t),
-            1.0,
-        );
-        let imagined = imagination.next_frame_logits();
+        let imagined = f.imagine_from(t).next_frame_logits();
         let trained = train
             .obs_logits
             .clone()
@@ -96,13 +113,7 @@ fn imagined_frames_after_real_steps_equal_the_training_pass() {
         let train =
             f.model
                 .forward_train(&f.codebook, f.tokens.clone(), f.actions.clone(), context);
-        let (mut imagination, _) = PopImagination::start(
-            &f.model,
-            f.codebook.clone(),
-            f.tokens.clone().narrow(1, 0, context),
-            f.actions.clone().narrow(1, 0, context),
-            1.0,
-        );
+        let mut imagination = f.imagine_from(context);
         for t in context..blocks {
             let trained = train
                 .obs_logits
@@ -114,10 +125,8 @@ fn imagined_frames_after_real_steps_equal_the_training_pass() {
                 diff <= TOLERANCE,
                 "frame before seen: {sees_frame_before}, block {t}: max abs diff {diff}"
             );
-            imagination.step(
-                f.tokens.clone().narrow(1, t, 1).squeeze_dim(1),
-                f.actions.clone().narrow(1, t, 1).squeeze_dim(1),
-            );
+            let (frame, action) = f.real_step(t);
+            imagination.step(frame, action);
         }
     }
 }
@@ -129,18 +138,10 @@ fn imagined_outcomes_equal_the_training_pass() {
     let train = f
         .model
         .forward_train(&f.codebook, f.tokens.clone(), f.actions.clone(), context);
-    let (mut imagination, _) = PopImagination::start(
-        &f.model,
-        f.codebook.clone(),
-        f.tokens.clone().narrow(1, 0, context),
-        f.actions.clone().narrow(1, 0, context),
-        1.0,
-    );
+    let mut imagination = f.imagine_from(context);
     for t in context..blocks {
-        let outcome = imagination.step(
-            f.tokens.clone().narrow(1, t, 1).squeeze_dim(1),
-            f.actions.clone().narrow(1, t, 1).squeeze_dim(1),
-        );
+        let (frame, action) = f.real_step(t);
+        let outcome = imagination.step(frame, action);
         let j = t - context;
         let reward = train
             .reward_logits
@@ -167,24 +168,11 @@ fn imagined_outcomes_equal_the_training_pass() {
 fn pop_chunk_call_equals_the_recurrent_form_on_true_tokens() {
     let (batch, blocks, context) = (3, 5, 2);
     let f = fixture(batch, blocks, 3);
-    let start = |n: usize| {
-        (
-            f.tokens.clone().narrow(1, 0, n),
-            f.actions.clone().narrow(1, 0, n),
-        )
-    };
-    let (tokens, actions) = start(context);
-    let (mut pop, _) = PopImagination::start(
-        &f.model,
-        f.codebook.clone(),
-        tokens.clone(),
-        actions.clone(),
-        1.0,
-    );
+    let (tokens, actions) = f.first_blocks(context);
+    let mut pop = f.imagine_from(context);
     let (mut oracle, _) = TokenByToken::start(&f.model, f.codebook.clone(), tokens, actions, 1.0);
     for t in context..blocks {
-        let frame = f.tokens.clone().narrow(1, t, 1).squeeze_dim::<2>(1);
-        let action = f.actions.clone().narrow(1, t, 1).squeeze_dim::<1>(1);
+        let (frame, action) = f.real_step(t);
         let pop_outcome = pop.step(frame.clone(), action.clone());
         for k in 0..K {
             let token = frame.clone().narrow(1, k, 1).squeeze_dim::<1>(1);
@@ -208,13 +196,7 @@ fn pop_chunk_call_equals_the_recurrent_form_on_true_tokens() {
 fn imagination_state_does_not_grow_with_the_horizon() {
     let (batch, context) = (2, 2);
     let f = fixture(batch, context, 4);
-    let (mut pop, _) = PopImagination::start(
-        &f.model,
-        f.codebook.clone(),
-        f.tokens.clone(),
-        f.actions.clone(),
-        1.0,
-    );
+    let mut pop = f.imagine_from(context);
     let shapes = |s: &rem_worldmodel::retnet::RetNetState<B>| {
         s.layers.iter().map(|l| l.memory.dims()).collect::<Vec<_>>()
     };

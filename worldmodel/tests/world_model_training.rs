@@ -39,6 +39,18 @@ fn toy_batch(
     blocks: usize,
     seed: u64,
 ) -> TokenBatch<B> {
+    world_batch(device, rows, blocks, seed, true)
+}
+
+/// Rows of the toy world; with `moves` false every action leaves the frame as it is
+/// (a still world, never rewarded). The last step of the last row is padding.
+fn world_batch(
+    device: &burn::tensor::Device<B>,
+    rows: usize,
+    blocks: usize,
+    seed: u64,
+    moves: bool,
+) -> TokenBatch<B> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let (mut tokens, mut actions, mut rewards): (Vec<i64>, Vec<i64>, Vec<f32>) =
         (vec![], vec![], vec![]);
@@ -46,11 +58,12 @@ fn toy_batch(
         let mut frame: Vec<i64> = (0..4).map(|_| rng.random_range(0..8)).collect();
         for _ in 0..blocks {
             let action = rng.random_range(0..3i64);
+            let shift = if moves { action } else { 0 };
             tokens.extend(&frame);
             actions.push(action);
-            let wrapped = frame[0] + action >= 8;
+            let wrapped = frame[0] + shift >= 8;
             rewards.push(if wrapped { 1.0f32 } else { 0.0 });
-            frame.iter_mut().for_each(|t| *t = (*t + action) % 8);
+            frame.iter_mut().for_each(|t| *t = (*t + shift) % 8);
         }
     }
     let mut mask = vec![true; rows * blocks];
@@ -362,29 +375,6 @@ fn every_layer_has_its_own_gradient_from_the_first_step() {
     assert_eq!(count.2, count.1, "parameters with a gradient, of all");
 }
 
-/// A batch of still worlds: each row one random frame that no action changes.
-fn still_batch(
-    device: &burn::tensor::Device<B>,
-    rows: usize,
-    blocks: usize,
-    seed: u64,
-) -> TokenBatch<B> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut tokens: Vec<i64> = Vec::with_capacity(rows * blocks * 4);
-    for _ in 0..rows {
-        let frame: Vec<i64> = (0..4).map(|_| rng.random_range(0..8)).collect();
-        (0..blocks).for_each(|_| tokens.extend(&frame));
-    }
-    let actions: Vec<i64> = (0..rows * blocks).map(|_| rng.random_range(0..3)).collect();
-    TokenBatch {
-        tokens: Tensor::from_data(TensorData::new(tokens, [rows, blocks, 4]), device),
-        actions: Tensor::from_data(TensorData::new(actions, [rows, blocks]), device),
-        rewards: Tensor::zeros([rows, blocks], device),
-        ends: Tensor::<B, 2, Int>::zeros([rows, blocks], device),
-        mask: Tensor::<B, 2, Bool>::ones([rows, blocks], device),
-    }
-}
-
 /// Share of the scored frames' tokens whose most likely prediction is right.
 fn tokens_right(model: &WorldModel<B>, codebook: &Tensor<B, 2>, batch: &TokenBatch<B>) -> f32 {
     let out = model.forward_train(codebook, batch.tokens.clone(), batch.actions.clone(), 2);
@@ -402,7 +392,7 @@ fn tokens_right(model: &WorldModel<B>, codebook: &Tensor<B, 2>, batch: &TokenBat
 fn prediction_tokens_that_see_the_frame_before_learn_a_still_world() {
     let device = Default::default();
     let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
-    let fresh = still_batch(&device, 64, 5, 1_000);
+    let fresh = world_batch(&device, 64, 5, 1_000, false);
     let trained_right = |sees_frame_before: bool| {
         B::seed(&device, 7);
         let config = WorldModelConfig {
@@ -412,7 +402,7 @@ fn prediction_tokens_that_see_the_frame_before_learn_a_still_world() {
         let mut model = config.init::<B>(&device);
         let mut optim = adamw::<B, WorldModel<B>>(0.0);
         for step in 0..STILL_STEPS {
-            let batch = still_batch(&device, 8, 5, step);
+            let batch = world_batch(&device, 8, 5, step, false);
             let loss = model.loss(&codebook, &batch, 2);
             let grads = GradientsParams::from_grads(loss.total.backward(), &model);
             model = optim.step(3e-3, model, grads);
