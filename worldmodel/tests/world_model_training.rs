@@ -390,7 +390,9 @@ fn tokens_right(model: &WorldModel<B>, codebook: &Tensor<B, 2>, batch: &TokenBat
 /// in as many steps.
 #[test]
 fn prediction_tokens_that_see_the_frame_before_learn_a_still_world() {
+    const STILL_STEPS: u64 = 60;
     let device = Default::default();
+    B::seed(&device, 3);
     let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
     let fresh = world_batch(&device, 64, 5, 1_000, false);
     let trained_right = |sees_frame_before: bool| {
@@ -417,5 +419,3 @@ fn prediction_tokens_that_see_the_frame_before_learn_a_still_world() {
         "without the frame before: {spec}, with it: {seeing}"
     );
 }
-
-const STILL_STEPS: u64 = 60;
