@@ -7,37 +7,34 @@ mod common;
 use burn::backend::{Autodiff, Flex};
 use burn::module::Param;
 use burn::nn::{LayerNorm, LayerNormConfig};
-use burn::tensor::{Distribution, Tensor, TensorData};
-use common::{assert_close, values};
+use burn::tensor::{Tensor, TensorData};
+use common::{assert_close, values, Draws};
 use rem_worldmodel::layer_norm::{kernel, layer_norm};
 
 type B = Autodiff<Flex>;
 
 const EPSILON: f64 = 1e-6;
 
-fn random<const D: usize>(shape: [usize; D], mean: f64, std: f64) -> Tensor<B, D> {
-    Tensor::random(shape, Distribution::Normal(mean, std), &Default::default())
-}
-
 /// A LayerNorm of width `d` whose affine is not the initialiser's.
-fn norm(d: usize) -> LayerNorm<B> {
+fn norm(d: usize, draws: &mut Draws) -> LayerNorm<B> {
     let mut norm = LayerNormConfig::new(d)
         .with_epsilon(EPSILON)
         .init::<B>(&Default::default());
-    norm.gamma = Param::from_tensor(random([d], 1.0, 0.5));
-    norm.beta = Some(Param::from_tensor(random([d], 0.0, 0.5)));
+    norm.gamma = Param::from_tensor(draws.normal([d], 1.0, 0.5));
+    norm.beta = Some(Param::from_tensor(draws.normal([d], 0.0, 0.5)));
     norm
 }
 
 #[test]
 fn kernel_matches_burns_layer_norm_forward_and_gradients() {
+    let mut draws = Draws::new(1);
     // More rows than one parallel block, a width that is no multiple of 16.
     for (rows, time, d) in [(3, 50, 24), (2, 1, 7), (130, 1, 16)] {
-        let norm = norm(d);
-        let x = random([rows, time, d], 0.3, 2.0).require_grad();
+        let norm = norm(d, &mut draws);
+        let x = draws.normal([rows, time, d], 0.3, 2.0).require_grad();
         let ours = layer_norm(&norm, x.clone(), EPSILON);
         let reference = norm.forward(x.clone());
-        let upstream = random::<3>(ours.dims(), 0.0, 1.0);
+        let upstream = draws.normal::<B, 3>(ours.dims(), 0.0, 1.0);
         let grads_ours = (ours.clone() * upstream.clone()).sum().backward();
         let grads_reference = (reference.clone() * upstream).sum().backward();
         let what = format!("[{rows}, {time}, {d}]");
@@ -77,9 +74,10 @@ fn kernel_matches_burns_layer_norm_forward_and_gradients() {
 #[test]
 fn gradients_match_central_differences() {
     const STEP: f32 = 1e-2;
-    let norm = norm(6);
-    let x = random([4, 6], 0.0, 1.5).require_grad();
-    let r = random::<2>([4, 6], 0.0, 1.0);
+    let mut draws = Draws::new(2);
+    let norm = norm(6, &mut draws);
+    let x = draws.normal([4, 6], 0.0, 1.5).require_grad();
+    let r = draws.normal::<B, 2>([4, 6], 0.0, 1.0);
     let grads = (layer_norm(&norm, x.clone(), EPSILON) * r.clone())
         .sum()
         .backward();
@@ -101,9 +99,10 @@ fn gradients_match_central_differences() {
 
 #[test]
 fn gradients_do_not_depend_on_the_thread_count() {
-    let norm = norm(32);
-    let x = random([300, 32], 0.5, 1.0);
-    let upstream = random::<2>([300, 32], 0.0, 1.0);
+    let mut draws = Draws::new(3);
+    let norm = norm(32, &mut draws);
+    let x = draws.normal([300, 32], 0.5, 1.0);
+    let upstream = draws.normal::<B, 2>([300, 32], 0.0, 1.0);
     let run_on = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -8,8 +8,8 @@ use burn::backend::{Autodiff, Flex};
 use burn::module::Param;
 use burn::nn::{GroupNorm, GroupNormConfig};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Tensor, TensorData};
-use common::{assert_close, values};
+use burn::tensor::{Tensor, TensorData};
+use common::{assert_close, values, Draws};
 use rem_worldmodel::norm_silu::group_norm_silu;
 use rem_worldmodel::norm_silu::kernel::{self, GroupShape};
 
@@ -28,18 +28,17 @@ const CASES: [Case; 5] = [
     (1, 4, 1, 1, 2),   // one value per channel
 ];
 
-fn random<Bk: Backend, const D: usize>(shape: [usize; D], mean: f64, std: f64) -> Tensor<Bk, D> {
-    Tensor::random(shape, Distribution::Normal(mean, std), &Default::default())
-}
-
 /// Input, gamma and beta of a case: an offset input, an affine that is not the
 /// initialiser's, so that every term of the gradients matters.
-fn operands<Bk: Backend>(case: &Case) -> (Tensor<Bk, 4>, Tensor<Bk, 1>, Tensor<Bk, 1>) {
+fn operands<Bk: Backend>(
+    case: &Case,
+    draws: &mut Draws,
+) -> (Tensor<Bk, 4>, Tensor<Bk, 1>, Tensor<Bk, 1>) {
     let &(n, c, h, w, _) = case;
     (
-        random([n, c, h, w], 0.7, 2.0),
-        random([c], 1.0, 0.5),
-        random([c], 0.0, 0.5),
+        draws.normal([n, c, h, w], 0.7, 2.0),
+        draws.normal([c], 1.0, 0.5),
+        draws.normal([c], 0.0, 0.5),
     )
 }
 
@@ -60,13 +59,14 @@ fn burns_group_norm<Bk: Backend>(
 
 #[test]
 fn kernel_matches_burns_group_norm_and_silu_forward_and_gradients() {
+    let mut draws = Draws::new(1);
     for case in &CASES {
-        let (x, gamma, beta) = operands::<B>(case);
+        let (x, gamma, beta) = operands::<B>(case, &mut draws);
         let (x, gamma, beta) = (x.require_grad(), gamma.require_grad(), beta.require_grad());
         let ours = group_norm_silu(x.clone(), gamma.clone(), beta.clone(), case.4, EPSILON);
         let norm = burns_group_norm(case, gamma.clone(), beta.clone());
         let reference = burn::tensor::activation::silu(norm.forward(x.clone()));
-        let upstream = random::<B, 4>(ours.dims(), 0.0, 1.0);
+        let upstream = draws.normal::<B, 4>(ours.dims(), 0.0, 1.0);
         let grads_ours = (ours.clone() * upstream.clone()).sum().backward();
         let grads_reference = (reference.clone() * upstream).sum().backward();
         assert_close(
@@ -96,8 +96,9 @@ fn kernel_matches_burns_group_norm_and_silu_forward_and_gradients() {
 /// exercise the kernel, not the composed fallback).
 #[test]
 fn without_autodiff_the_kernel_runs_and_matches_burn() {
+    let mut draws = Draws::new(2);
     for case in &CASES {
-        let (x, gamma, beta) = operands::<Flex>(case);
+        let (x, gamma, beta) = operands::<Flex>(case, &mut draws);
         let ours = values(group_norm_silu(
             x.clone(),
             gamma.clone(),
@@ -125,12 +126,13 @@ fn without_autodiff_the_kernel_runs_and_matches_burn() {
 /// tolerance is that of the difference, not of the kernel.
 #[test]
 fn gradients_match_central_differences() {
+    let mut draws = Draws::new(3);
     const STEP: f32 = 1e-2;
     let case = CASES[0];
-    let (x, gamma, beta) = operands::<B>(&case);
+    let (x, gamma, beta) = operands::<B>(&case, &mut draws);
     let (x, gamma, beta) = (x.require_grad(), gamma.require_grad(), beta.require_grad());
     let y = group_norm_silu(x.clone(), gamma.clone(), beta.clone(), case.4, EPSILON);
-    let r = random::<B, 4>(y.dims(), 0.0, 1.0);
+    let r = draws.normal::<B, 4>(y.dims(), 0.0, 1.0);
     let grads = (y * r.clone()).sum().backward();
     let loss = |x: Tensor<B, 4>, gamma: Tensor<B, 1>, beta: Tensor<B, 1>| -> f32 {
         values((group_norm_silu(x, gamma, beta, case.4, EPSILON) * r.clone()).sum())[0]
@@ -182,9 +184,10 @@ fn gradients_match_central_differences() {
 /// order, so a pool of one thread and one of two give the same bits.
 #[test]
 fn gradients_do_not_depend_on_the_thread_count() {
+    let mut draws = Draws::new(4);
     let case: Case = (9, 16, 12, 12, 4);
-    let (x, gamma, beta) = operands::<B>(&case);
-    let upstream = random::<B, 4>(x.dims(), 0.0, 1.0);
+    let (x, gamma, beta) = operands::<B>(&case, &mut draws);
+    let upstream = draws.normal::<B, 4>(x.dims(), 0.0, 1.0);
     let run_on = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

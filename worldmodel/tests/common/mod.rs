@@ -1,9 +1,38 @@
-//! What the world model's tests share: reading a tensor back and comparing it with a
-//! reference.
+//! What the world model's tests share: drawing inputs, reading a tensor back and
+//! comparing it with a reference.
 #![allow(dead_code)] // each test binary uses its own part
 
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::tensor::{Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+
+/// Normal draws from a generator of the test's own. burn's `Tensor::random` reads one
+/// global generator that every test of a binary shares while they run in parallel, so
+/// seeding it does not fix what a test draws; a tolerance at f32 rounding must hold
+/// for the same inputs on every run.
+pub struct Draws(StdRng);
+
+impl Draws {
+    pub fn new(seed: u64) -> Self {
+        Self(StdRng::seed_from_u64(seed))
+    }
+
+    /// A tensor of N(mean, std^2) draws.
+    pub fn normal<B: Backend, const D: usize>(
+        &mut self,
+        shape: [usize; D],
+        mean: f64,
+        std: f64,
+    ) -> Tensor<B, D> {
+        let n = shape.iter().product();
+        let values: Vec<f32> = (0..n)
+            .map(|_| (mean + std * self.0.sample::<f64, _>(StandardNormal)) as f32)
+            .collect();
+        Tensor::from_data(TensorData::new(values, shape), &Default::default())
+    }
+}
 
 /// The values of a tensor as f32.
 pub fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
