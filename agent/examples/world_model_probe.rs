@@ -2,7 +2,10 @@
 //! the episodes and with the frozen tokenizer of a run's checkpoint, and reports its
 //! losses and how many of its frames' most likely tokens are right
 //! (`rem_agent::frame_scores`) on held-out episodes (fresh ones, played with a
-//! uniformly random policy) every `--eval-every` steps. Settings are the run's,
+//! uniformly random policy) every `--eval-every` steps, each beside the forecast that
+//! nothing moves: its share of right tokens, and its token loss when read as a
+//! distribution with one probability of "no change" or one per token slot
+//! (`FrameScores::repeated_cross_entropy`). Settings are the run's,
 //! changed with `--set`.
 //!
 //!   cargo run --release -p rem-agent --example world_model_probe -- --run runs/out/catch-seed0
@@ -123,11 +126,20 @@ fn main() -> Result<()> {
                 done += scalar(loss.done);
             }
             let n = eval_batches.len() as f32;
+            let nothing_moves = |per_slot| {
+                let nats = foresight
+                    .frames
+                    .repeated_cross_entropy(shape.vocab, per_slot);
+                nats.unwrap_or(f64::NAN)
+            };
             println!(
-                "step {step:5}  train obs {:.4} reward {:.4}  held-out obs {:.4} reward {:.4} done {:.4}  {:.0} s",
+                "step {step:5}  train obs {:.4} reward {:.4}  held-out obs {:.4} (nothing moves: \
+                 {:.4}, per slot {:.4}) reward {:.4} done {:.4}  {:.0} s",
                 train_obs / count as f32,
                 train_reward / count as f32,
                 obs / n,
+                nothing_moves(false),
+                nothing_moves(true),
                 reward / n,
                 done / n,
                 started.elapsed().as_secs_f64()

@@ -8,7 +8,7 @@
 use rem_envs::frame::{FRAME_BYTES, FRAME_CHANNELS, FRAME_SIDE};
 
 /// Running counts over the tokens of real (unpadded) steps.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FrameScores {
     pub tokens: usize,
     /// Predicted tokens equal to the real ones.
@@ -19,6 +19,8 @@ pub struct FrameScores {
     pub changed: usize,
     /// Predicted tokens equal to real ones that changed.
     pub agree_on_changed: usize,
+    /// Per token slot k: `[tokens, repeated_agree]` of slot k alone.
+    pub repeated_by_slot: Vec<[usize; 2]>,
 }
 
 impl FrameScores {
@@ -44,8 +46,15 @@ impl FrameScores {
             real.len()
         );
         let k = real.len() / n;
+        if self.repeated_by_slot.is_empty() {
+            self.repeated_by_slot = vec![[0, 0]; k];
+        }
+        assert_eq!(self.repeated_by_slot.len(), k, "tokens per frame changed");
         for step in (0..n).filter(|&i| real_steps[i]) {
             for i in step * k..(step + 1) * k {
+                let slot = &mut self.repeated_by_slot[i - step * k];
+                slot[0] += 1;
+                slot[1] += (repeated[i] == real[i]) as usize;
                 let changed = real[i] != before[i];
                 let agree = predicted[i] == real[i];
                 self.tokens += 1;
@@ -55,6 +64,32 @@ impl FrameScores {
                 self.agree_on_changed += (agree && changed) as usize;
             }
         }
+    }
+
+    /// The cross-entropy, in nats per token, of "nothing moves" read as a distribution:
+    /// the best forecaster that gives the repeated frame's token one probability `q` and
+    /// spreads `1 - q` evenly over the other `vocab - 1` codes. Its best `q` is the
+    /// repeated frame's share of agreeing tokens, which gives
+    /// `H(q) = -q ln q - (1 - q) ln((1 - q) / (vocab - 1))`: the likelihood counterpart
+    /// of that share, to set beside a world model's token loss. `per_slot` fits one `q`
+    /// to each token slot instead (a score bar that never changes is certain), on the
+    /// scored tokens themselves, so a bar no forecaster of this kind reaches out of
+    /// sample. `None` before any token.
+    pub fn repeated_cross_entropy(&self, vocab: usize, per_slot: bool) -> Option<f64> {
+        assert!(vocab >= 2, "a vocabulary of {vocab} codes");
+        if self.tokens == 0 {
+            return None;
+        }
+        let nats = |[tokens, agree]: [usize; 2]| {
+            let q = agree as f64 / tokens as f64;
+            let term = |p: f64, share: f64| if share > 0.0 { -share * p.ln() } else { 0.0 };
+            tokens as f64 * (term(q, q) + term((1.0 - q) / (vocab - 1) as f64, 1.0 - q))
+        };
+        let total = match per_slot {
+            false => nats([self.tokens, self.repeated_agree]),
+            true => self.repeated_by_slot.iter().map(|&slot| nats(slot)).sum(),
+        };
+        Some(total / self.tokens as f64)
     }
 
     /// Two lines: agreement overall against the repeated frame's, then apart on the
@@ -183,6 +218,7 @@ mod tests {
                 repeated_agree: 2,
                 changed: 3,
                 agree_on_changed: 2,
+                repeated_by_slot: vec![[2, 1], [2, 1], [2, 0]],
             }
         );
         let table = scores.table("repeated");
@@ -191,6 +227,37 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("changed (50.0% of tokens): 66.7%; where it did not: 66.7%"));
+    }
+
+    #[test]
+    fn nothing_moves_as_a_distribution_scores_its_best_constant_probability() {
+        let mut scores = FrameScores::default();
+        assert_eq!(scores.repeated_cross_entropy(4, false), None);
+        // Two steps of 4 tokens, 6 of the 8 repeated right (q = 3/4); slots 0 and 1
+        // always right, slot 2 once, slot 3 once.
+        let real = [1, 2, 3, 0, 1, 2, 3, 0];
+        let repeated = [1, 2, 3, 1, 1, 2, 0, 0];
+        scores.add(&real, &real, &real, &repeated, &[true, true]);
+        // The mean of -ln p over the tokens, p = q(slot) where repeated right and
+        // (1 - q(slot)) / 3 where not.
+        let mean_nats = |q: &dyn Fn(usize) -> f64| {
+            let p = |i: usize| match repeated[i] == real[i] {
+                true => q(i % 4),
+                false => (1.0 - q(i % 4)) / 3.0,
+            };
+            (0..8).map(|i| -p(i).ln()).sum::<f64>() / 8.0
+        };
+        let one_q = scores.repeated_cross_entropy(4, false).unwrap();
+        assert!((one_q - mean_nats(&|_| 0.75)).abs() < 1e-12, "{one_q}");
+        assert!(mean_nats(&|_| 0.7) > one_q && mean_nats(&|_| 0.8) > one_q);
+        let per_slot = scores.repeated_cross_entropy(4, true).unwrap();
+        let fitted = |slot: usize| [1.0, 1.0, 0.5, 0.5][slot];
+        assert!((per_slot - mean_nats(&fitted)).abs() < 1e-12, "{per_slot}");
+        assert!(per_slot < one_q);
+        // Always right: no uncertainty left.
+        let mut sure = FrameScores::default();
+        sure.add(&real, &real, &real, &real, &[true, true]);
+        assert_eq!(sure.repeated_cross_entropy(4, false), Some(0.0));
     }
 
     #[test]
