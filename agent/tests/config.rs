@@ -129,6 +129,7 @@ fn the_committed_run_configs_load() {
         atari += 1;
     }
     assert_eq!(atari, 26);
+    let upndown = RunConfig::load(&runs.join("atari-cpu/UpNDown.toml"), &[]).unwrap();
     for entry in std::fs::read_dir(runs.join("atari-cpu")).unwrap() {
         let path = entry.unwrap().path();
         let config = RunConfig::load(&path, &[]).unwrap();
@@ -139,6 +140,13 @@ fn the_committed_run_configs_load() {
             (config.eval.temperature, config.collect.epsilon),
             (spec.eval.temperature, spec.collect.epsilon),
             "{stem} keeps the spec's protocol"
+        );
+        // One setting for every game, so that their scores compare.
+        let mut settings = config.clone();
+        settings.env.game = upndown.env.game.clone();
+        assert_eq!(
+            settings, upndown,
+            "{stem} differs from UpNDown.toml beyond its game"
         );
     }
 }
