@@ -387,10 +387,14 @@ fn tokens_right(model: &WorldModel<B>, codebook: &Tensor<B, 2>, batch: &TokenBat
 /// The option `prediction_sees_frame_before` puts "nothing moves" one step from POP's
 /// input: trained on still worlds, the model forecasts still frames it never saw,
 /// which the spec's prediction tokens, reading them only through retention, do not
-/// in as many steps.
+/// in as many steps. The seeds fix the draws only when the test runs alone (the other
+/// tests of this binary draw from burn's one generator meanwhile), so the steps are
+/// enough for every draw tried: 100% of the tokens right with the option in eight
+/// draws of the codebook and the initial weights, 30-49% without it. (In 60 steps
+/// one draw of five reached 96.6%.)
 #[test]
 fn prediction_tokens_that_see_the_frame_before_learn_a_still_world() {
-    const STILL_STEPS: u64 = 60;
+    const STILL_STEPS: u64 = 100;
     let device = Default::default();
     B::seed(&device, 3);
     let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
