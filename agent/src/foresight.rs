@@ -317,13 +317,13 @@ mod tests {
         let frames = all.frames;
         assert_eq!((frames.tokens, frames.changed), (6, 2));
         assert_eq!((frames.agree, frames.agree_on_changed), (3, 0));
-        assert_eq!(frames.repeated_agree, 4);
+        assert_eq!(frames.repeated_agree(), 4);
         assert_eq!(all.rewards.by_sign.map(|t| t.steps), [1, 1, 1]);
 
         let mut last = ForesightScores::default();
         last.add(&forecast, &truth, Repeated::LastSeen, Some(1));
         assert_eq!(last.frames.tokens, 2);
-        assert_eq!(last.frames.repeated_agree, last.frames.agree);
+        assert_eq!(last.frames.repeated_agree(), last.frames.agree);
         assert_eq!(last.rewards.by_sign.map(|t| t.steps), [1, 0, 0]);
     }
 }

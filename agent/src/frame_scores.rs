@@ -13,17 +13,21 @@ pub struct FrameScores {
     pub tokens: usize,
     /// Predicted tokens equal to the real ones.
     pub agree: usize,
-    /// Tokens of the repeated frame equal to the real ones.
-    pub repeated_agree: usize,
     /// Real tokens that differ from the same slot of the real frame before them.
     pub changed: usize,
     /// Predicted tokens equal to real ones that changed.
     pub agree_on_changed: usize,
-    /// Per token slot k: `[tokens, repeated_agree]` of slot k alone.
+    /// Per token slot k: `[tokens, tokens of the repeated frame equal to the real
+    /// ones]` of slot k alone.
     pub repeated_by_slot: Vec<[usize; 2]>,
 }
 
 impl FrameScores {
+    /// Tokens of the repeated frame equal to the real ones, over all slots.
+    pub fn repeated_agree(&self) -> usize {
+        self.repeated_by_slot.iter().map(|[_, agree]| agree).sum()
+    }
+
     /// Adds `N` steps of `K` tokens each (all slices `N * K`, step by step): the
     /// `predicted` frames, the `real` ones, the real frames one step `before` them and
     /// the `repeated` frames of the forecast that nothing moves. `real_steps[i]` is
@@ -59,7 +63,6 @@ impl FrameScores {
                 let agree = predicted[i] == real[i];
                 self.tokens += 1;
                 self.agree += agree as usize;
-                self.repeated_agree += (repeated[i] == real[i]) as usize;
                 self.changed += changed as usize;
                 self.agree_on_changed += (agree && changed) as usize;
             }
@@ -86,7 +89,7 @@ impl FrameScores {
             tokens as f64 * (term(q, q) + term((1.0 - q) / (vocab - 1) as f64, 1.0 - q))
         };
         let total = match per_slot {
-            false => nats([self.tokens, self.repeated_agree]),
+            false => nats([self.tokens, self.repeated_agree()]),
             true => self.repeated_by_slot.iter().map(|&slot| nats(slot)).sum(),
         };
         Some(total / self.tokens as f64)
@@ -100,7 +103,7 @@ impl FrameScores {
             "  frame tokens equal to the real ones: {} ({repeated}: {}), over {} tokens\n  \
              where the real frame changed ({} of tokens): {}; where it did not: {}",
             percent(self.agree, self.tokens),
-            percent(self.repeated_agree, self.tokens),
+            percent(self.repeated_agree(), self.tokens),
             self.tokens,
             percent(self.changed, self.tokens),
             percent(self.agree_on_changed, self.changed),
@@ -215,12 +218,12 @@ mod tests {
             FrameScores {
                 tokens: 6,
                 agree: 4,
-                repeated_agree: 2,
                 changed: 3,
                 agree_on_changed: 2,
                 repeated_by_slot: vec![[2, 1], [2, 1], [2, 0]],
             }
         );
+        assert_eq!(scores.repeated_agree(), 2);
         let table = scores.table("repeated");
         assert!(
             table.contains("66.7% (repeated: 33.3%), over 6 tokens"),

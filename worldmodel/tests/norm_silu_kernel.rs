@@ -126,8 +126,8 @@ fn without_autodiff_the_kernel_runs_and_matches_burn() {
 /// tolerance is that of the difference, not of the kernel.
 #[test]
 fn gradients_match_central_differences() {
-    let mut draws = Draws::new(3);
     const STEP: f32 = 1e-2;
+    let mut draws = Draws::new(3);
     let case = CASES[0];
     let (x, gamma, beta) = operands::<B>(&case, &mut draws);
     let (x, gamma, beta) = (x.require_grad(), gamma.require_grad(), beta.require_grad());
