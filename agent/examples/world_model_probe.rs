@@ -12,18 +12,29 @@
 //!
 //! Compares world-model settings on identical data in a fraction of a training run's
 //! time: the run's tokenizer and store stay fixed, only the world model changes.
+//!
+//! With `--export DIR` it trains nothing and writes the very batches it would train
+//! and score on as NumPy arrays instead, so that another implementation (REM's own
+//! PyTorch world model, say) can be trained and scored on identical data:
+//! `codebook.npy` `[vocab, d]` f32, and for `train` (`[steps, batch, T]`) and `eval`
+//! (`[16, 16, T]`): `{train,eval}_tokens.npy` `[.., T, K]` u16, `_actions` u8,
+//! `_rewards` f32, `_ends` u8 (the learner's episode ends), `_mask` u8 (1 = real
+//! frame, 0 = padding on the right).
 
 use anyhow::Result;
 use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
 use burn::prelude::*;
 use clap::Parser;
+use npyz::WriterBuilder;
 use rand::SeedableRng;
-use rem_agent::batches::{token_batch, token_batch_on, TokenCache};
+use rem_agent::batches::{encode_segments, token_batch, token_batch_on, TokenCache};
 use rem_agent::foresight::{teacher_forced, ForesightScores, RealSteps, Repeated};
 use rem_agent::run_folder::SavedRun;
 use rem_envs::store::{Padding, SegmentBatch};
+use rem_worldmodel::tokenizer::Tokenizer;
 use rem_worldmodel::world_model_trainer::WorldModelTrainer;
+use std::path::Path;
 
 type Train = Autodiff<Flex>;
 
@@ -45,6 +56,9 @@ struct Args {
     overrides: Vec<String>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Write the batches as .npy files to this folder and train nothing.
+    #[arg(long)]
+    export: Option<std::path::PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -90,16 +104,42 @@ fn main() -> Result<()> {
         .collect::<Result<_, _>>()?;
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
-    let started = std::time::Instant::now();
-    let (mut train_obs, mut train_reward, mut count) = (0.0, 0.0, 0);
-    for step in 1..=args.steps {
-        let segments = store.sample_segments(
+    let mut next_segments = || {
+        store.sample_segments(
             &mut rng,
             batch,
             seq_blocks,
             Padding::Right,
             context_blocks + 1,
+        )
+    };
+    if let Some(dir) = &args.export {
+        anyhow::ensure!(shape.vocab <= 1 << 16, "tokens are written as u16");
+        let train: Vec<SegmentBatch> = (0..args.steps)
+            .map(|_| next_segments())
+            .collect::<Result<_, _>>()?;
+        std::fs::create_dir_all(dir)?;
+        let codebook: Vec<f32> = tokenizer.codebook().into_data().to_vec()?;
+        write_npy(
+            &dir.join("codebook.npy"),
+            &[shape.vocab, codebook.len() / shape.vocab],
+            codebook,
         )?;
+        for (name, batches) in [("train", &train), ("eval", &eval_batches)] {
+            export_batches(dir, name, batches, &tokenizer, &mut cache)?;
+        }
+        println!(
+            "wrote {} training and {} held-out batches to {}",
+            train.len(),
+            eval_batches.len(),
+            dir.display()
+        );
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let (mut train_obs, mut train_reward, mut count) = (0.0, 0.0, 0);
+    for step in 1..=args.steps {
+        let segments = next_segments()?;
         let tokens = token_batch::<Train>(&tokenizer, &segments, &mut cache, &device, threads)?;
         let (next, stats) = trainer.step(model, &codebook, &tokens, step as u64);
         model = next;
@@ -148,5 +188,59 @@ fn main() -> Result<()> {
             (train_obs, train_reward, count) = (0.0, 0.0, 0);
         }
     }
+    Ok(())
+}
+
+/// Writes `values` as a C-order .npy array of `shape`.
+fn write_npy<T: npyz::AutoSerialize>(path: &Path, shape: &[usize], values: Vec<T>) -> Result<()> {
+    let shape: Vec<u64> = shape.iter().map(|&n| n as u64).collect();
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(&mut file)
+        .begin_nd()?;
+    writer.extend(values)?;
+    writer.finish()?;
+    Ok(())
+}
+
+/// `DIR/{name}_{tokens,actions,rewards,ends,mask}.npy` of equally shaped `batches`.
+fn export_batches(
+    dir: &Path,
+    name: &str,
+    batches: &[SegmentBatch],
+    tokenizer: &Tokenizer<Flex>,
+    cache: &mut TokenCache,
+) -> Result<()> {
+    let (n, first) = (batches.len(), &batches[0]);
+    let steps = [n, first.batch, first.len];
+    let mut tokens: Vec<u16> = Vec::new();
+    for segments in batches {
+        let encoded = encode_segments(tokenizer, segments, cache, &Default::default(), 1)?;
+        let codes = encoded.into_data().convert::<i64>().into_vec::<i64>()?;
+        tokens.extend(codes.into_iter().map(|code| code as u16));
+    }
+    let k = tokens.len() / steps.iter().product::<usize>();
+    let path = |field: &str| dir.join(format!("{name}_{field}.npy"));
+    let bytes = |field: fn(&SegmentBatch) -> Vec<u8>| batches.iter().flat_map(field).collect();
+    let rewards: Vec<f32> = batches.iter().flat_map(|s| s.rewards.clone()).collect();
+    write_npy(&path("tokens"), &[n, first.batch, first.len, k], tokens)?;
+    write_npy(
+        &path("actions"),
+        &steps,
+        bytes(|s| s.actions.iter().map(|&a| a as u8).collect()),
+    )?;
+    write_npy(&path("rewards"), &steps, rewards)?;
+    write_npy(
+        &path("ends"),
+        &steps,
+        bytes(|s| s.ends.iter().map(|&e| e as u8).collect()),
+    )?;
+    write_npy(
+        &path("mask"),
+        &steps,
+        bytes(|s| s.mask.iter().map(|&m| m as u8).collect()),
+    )?;
     Ok(())
 }
