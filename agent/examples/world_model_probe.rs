@@ -19,11 +19,13 @@
 //! `codebook.npy` `[vocab, d]` f32, and for `train` (`[steps, batch, T]`) and `eval`
 //! (`[16, 16, T]`): `{train,eval}_tokens.npy` `[.., T, K]` u16, `_actions` u8,
 //! `_rewards` f32, `_ends` u8 (the learner's episode ends), `_mask` u8 (1 = real
-//! frame, 0 = padding on the right).
+//! frame, 0 = padding on the right); and `world_model/PATH.npy`, the initial weights
+//! it would train from, one f32 array per parameter named by its module path
+//! (`retnet.layers.0.retention.query.weight`; a `Linear` weight is `[in, out]`).
 
 use anyhow::Result;
 use burn::backend::{Autodiff, Flex};
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use clap::Parser;
 use npyz::WriterBuilder;
@@ -119,14 +121,25 @@ fn main() -> Result<()> {
             .map(|_| next_segments())
             .collect::<Result<_, _>>()?;
         std::fs::create_dir_all(dir)?;
-        let codebook: Vec<f32> = tokenizer.codebook().into_data().to_vec()?;
-        write_npy(
-            &dir.join("codebook.npy"),
-            &[shape.vocab, codebook.len() / shape.vocab],
-            codebook,
-        )?;
+        let codes: Vec<f32> = tokenizer.codebook().into_data().to_vec()?;
+        let width = codes.len() / shape.vocab;
+        write_npy(&dir.join("codebook.npy"), &[shape.vocab, width], codes)?;
         for (name, batches) in [("train", &train), ("eval", &eval_batches)] {
             export_batches(dir, name, batches, &tokenizer, &mut cache)?;
+        }
+        // Parameters are drawn at their first use: a forward pass draws them in the
+        // order the first training step would, so these are the weights it starts from.
+        let first = token_batch::<Train>(&tokenizer, &train[0], &mut cache, &device, threads)?;
+        model.forward_train(&codebook, first.tokens, first.actions, context_blocks);
+        let mut parameters = NamedParameters::default();
+        model.visit(&mut parameters);
+        std::fs::create_dir_all(dir.join("world_model"))?;
+        for (path, shape, values) in parameters.found {
+            write_npy(
+                &dir.join("world_model").join(format!("{path}.npy")),
+                &shape,
+                values,
+            )?;
         }
         println!(
             "wrote {} training and {} held-out batches to {}",
@@ -203,6 +216,34 @@ fn write_npy<T: npyz::AutoSerialize>(path: &Path, shape: &[usize], values: Vec<T
     writer.extend(values)?;
     writer.finish()?;
     Ok(())
+}
+
+/// Every float parameter of a module: its path, shape and values.
+#[derive(Default)]
+struct NamedParameters {
+    path: Vec<String>,
+    found: Vec<(String, Vec<usize>, Vec<f32>)>,
+}
+
+impl<B: Backend> ModuleVisitor<B> for NamedParameters {
+    fn enter_module(&mut self, name: &str, _container: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let tensor = param.val();
+        let shape = tensor.dims().to_vec();
+        let values = tensor
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .expect("f32 values");
+        self.found.push((self.path.join("."), shape, values));
+    }
 }
 
 /// `DIR/{name}_{tokens,actions,rewards,ends,mask}.npy` of equally shaped `batches`.
