@@ -7,6 +7,10 @@ use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rem_worldmodel::imagination::{PopImagination, TokenByToken};
 use rem_worldmodel::world_model::{WorldModel, WorldModelConfig};
+use std::sync::MutexGuard;
+
+mod common;
+use common::own_generator;
 
 type B = Flex;
 
@@ -20,6 +24,8 @@ struct Fixture {
     codebook: Tensor<B, 2>,
     tokens: Tensor<B, 3, Int>,
     actions: Tensor<B, 2, Int>,
+    /// burn's generator, held while the model draws its parameters at first use.
+    _generator: MutexGuard<'static, ()>,
 }
 
 fn fixture(batch: usize, blocks: usize, seed: u64) -> Fixture {
@@ -32,6 +38,7 @@ fn fixture(batch: usize, blocks: usize, seed: u64) -> Fixture {
 }
 
 fn fixture_of(config: WorldModelConfig, batch: usize, blocks: usize, seed: u64) -> Fixture {
+    let generator = own_generator();
     let device = Default::default();
     B::seed(&device, seed);
     let model = config.init::<B>(&device);
@@ -48,6 +55,7 @@ fn fixture_of(config: WorldModelConfig, batch: usize, blocks: usize, seed: u64) 
         codebook,
         tokens: Tensor::from_data(TensorData::new(tokens, [batch, blocks, K]), &device),
         actions: Tensor::from_data(TensorData::new(actions, [batch, blocks]), &device),
+        _generator: generator,
     }
 }
 

@@ -11,7 +11,7 @@ use burn::module::{AutodiffModule, Module, ModuleVisitor, Param, ParamId};
 use burn::nn::Linear;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
-use common::values;
+use common::{own_generator, values};
 use rem_worldmodel::retention::MultiScaleRetentionConfig;
 use rem_worldmodel::retnet::{RetNet, RetNetConfig};
 use rem_worldmodel::world_model::WorldModelConfig;
@@ -119,6 +119,7 @@ fn prediction_tokens_and_action_embeddings_are_standard_normal() {
 
 #[test]
 fn retention_output_is_dropped_out_in_training_only() {
+    let _generator = own_generator();
     let device = Default::default();
     <B as Backend>::seed(&device, 5);
     let layer = MultiScaleRetentionConfig::new(16, 2)

@@ -12,17 +12,10 @@ use rem_worldmodel::tokenizer::{TokenizerConfig, TokenizerTrainer, TokenizerTrai
 use rem_worldmodel::world_model::{TokenBatch, WorldModel, WorldModelConfig};
 use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
 
+mod common;
+use common::own_generator;
+
 type B = Autodiff<Flex>;
-
-/// burn's random generator is one per process, and the tests of this binary run in
-/// parallel: each test holds this lock throughout, so that its seeds fix its draws.
-static GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn own_generator() -> std::sync::MutexGuard<'static, ()> {
-    GENERATOR
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 #[test]
 fn spec_world_model_has_about_4_8_million_parameters() {

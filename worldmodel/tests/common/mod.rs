@@ -7,6 +7,7 @@ use burn::tensor::{Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
+use std::sync::{Mutex, MutexGuard};
 
 /// Normal draws from a generator of the test's own. burn's `Tensor::random` reads one
 /// global generator that every test of a binary shares while they run in parallel, so
@@ -32,6 +33,17 @@ impl Draws {
             .collect();
         Tensor::from_data(TensorData::new(values, shape), &Default::default())
     }
+}
+
+/// burn's random generator is one per process, and the tests of a binary run in
+/// parallel: a test that seeds it holds this lock for as long as it draws from it
+/// (a model draws its parameters lazily, at their first use), so that its seeds fix
+/// its draws.
+pub fn own_generator() -> MutexGuard<'static, ()> {
+    static GENERATOR: Mutex<()> = Mutex::new(());
+    GENERATOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The values of a tensor as f32.
