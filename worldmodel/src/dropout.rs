@@ -49,16 +49,17 @@ impl Dropout {
 }
 
 /// `len` mask values, two per 64-bit draw: each 32-bit half below `prob * 2^32`
-/// drops its element.
+/// drops its element. Written without a branch per element: which elements drop is
+/// random, so a branch would be mispredicted at every other drop.
 fn keep_mask(stream: &mut SplitMix64, len: usize, prob: f64) -> Vec<f32> {
     let threshold = (prob * 4_294_967_296.0) as u64;
     let kept = (1.0 / (1.0 - prob)) as f32;
-    let value = |half: u64| if half < threshold { 0.0 } else { kept };
-    let mut mask = Vec::with_capacity(len + 1);
-    while mask.len() < len {
+    let value = |half: u64| kept * f32::from(u8::from(half >= threshold));
+    let mut mask = vec![0.0; len.next_multiple_of(2)];
+    for pair in mask.chunks_exact_mut(2) {
         let draw = stream.next_u64();
-        mask.push(value(draw >> 32));
-        mask.push(value(draw & 0xFFFF_FFFF));
+        pair[0] = value(draw >> 32);
+        pair[1] = value(draw & 0xFFFF_FFFF);
     }
     mask.truncate(len);
     mask
