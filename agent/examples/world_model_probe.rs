@@ -35,6 +35,7 @@ use rem_agent::foresight::{teacher_forced, ForesightScores, RealSteps, Repeated}
 use rem_agent::run_folder::SavedRun;
 use rem_envs::store::{Padding, SegmentBatch};
 use rem_worldmodel::tokenizer::Tokenizer;
+use rem_worldmodel::world_model::{TokenBatch, WorldModel};
 use rem_worldmodel::world_model_trainer::WorldModelTrainer;
 use std::path::Path;
 
@@ -83,106 +84,54 @@ fn main() -> Result<()> {
         store.num_episodes(),
         shape,
     );
-
-    let tokenizer = run.models.tokenizer;
-    let codebook = Tensor::<Train, 2>::from_inner(tokenizer.codebook());
-    let mut cache = TokenCache::default();
     let held_out = rem_agent::collect::random_episodes(
         &run.config.env.game,
         args.eval_episodes,
         args.seed + 1,
     )?;
     let mut eval_rng = rand::rngs::StdRng::seed_from_u64(args.seed + 2);
-    let eval_batches: Vec<SegmentBatch> = (0..16)
-        .map(|_| {
-            held_out.sample_segments(
-                &mut eval_rng,
-                16,
-                seq_blocks,
-                Padding::Right,
-                context_blocks + 1,
-            )
-        })
-        .collect::<Result<_, _>>()?;
+    let tokenizer = run.models.tokenizer;
+    let mut probe = Probe {
+        codebook: Tensor::from_inner(tokenizer.codebook()),
+        tokenizer,
+        cache: TokenCache::default(),
+        held_out: (0..16)
+            .map(|_| {
+                let first = context_blocks + 1;
+                held_out.sample_segments(&mut eval_rng, 16, seq_blocks, Padding::Right, first)
+            })
+            .collect::<Result<_, _>>()?,
+        context_blocks,
+        threads,
+        device,
+    };
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let mut next_segments = || {
-        store.sample_segments(
-            &mut rng,
-            batch,
-            seq_blocks,
-            Padding::Right,
-            context_blocks + 1,
-        )
+        let first = context_blocks + 1;
+        store.sample_segments(&mut rng, batch, seq_blocks, Padding::Right, first)
     };
     if let Some(dir) = &args.export {
-        anyhow::ensure!(shape.vocab <= 1 << 16, "tokens are written as u16");
         let train: Vec<SegmentBatch> = (0..args.steps)
             .map(|_| next_segments())
             .collect::<Result<_, _>>()?;
-        std::fs::create_dir_all(dir)?;
-        let codes: Vec<f32> = tokenizer.codebook().into_data().to_vec()?;
-        let width = codes.len() / shape.vocab;
-        write_npy(&dir.join("codebook.npy"), &[shape.vocab, width], codes)?;
-        for (name, batches) in [("train", &train), ("eval", &eval_batches)] {
-            export_batches(dir, name, batches, &tokenizer, &mut cache)?;
-        }
-        // Parameters are drawn at their first use: a forward pass draws them in the
-        // order the first training step would, so these are the weights it starts from.
-        let first = token_batch::<Train>(&tokenizer, &train[0], &mut cache, &device, threads)?;
-        model.forward_train(&codebook, first.tokens, first.actions, context_blocks);
-        let mut parameters = NamedParameters::default();
-        model.visit(&mut parameters);
-        std::fs::create_dir_all(dir.join("world_model"))?;
-        for (path, shape, values) in parameters.found {
-            write_npy(
-                &dir.join("world_model").join(format!("{path}.npy")),
-                &shape,
-                values,
-            )?;
-        }
-        println!(
-            "wrote {} training and {} held-out batches to {}",
-            train.len(),
-            eval_batches.len(),
-            dir.display()
-        );
-        return Ok(());
+        return probe.export(dir, model, &train);
     }
     let started = std::time::Instant::now();
     let (mut train_obs, mut train_reward, mut count) = (0.0, 0.0, 0);
     for step in 1..=args.steps {
         let segments = next_segments()?;
-        let tokens = token_batch::<Train>(&tokenizer, &segments, &mut cache, &device, threads)?;
-        let (next, stats) = trainer.step(model, &codebook, &tokens, step as u64);
+        let tokens = probe.train_batch(&segments)?;
+        let (next, stats) = trainer.step(model, &probe.codebook, &tokens, step as u64);
         model = next;
         train_obs += stats.obs;
         train_reward += stats.reward;
         count += 1;
         if step % args.eval_every == 0 || step == args.steps {
-            // Without autodiff: no dropout, no graph.
-            let eval_model = model.valid();
-            let eval_codebook = codebook.clone().inner();
-            let (mut obs, mut reward, mut done) = (0.0, 0.0, 0.0);
-            // The frames' most likely tokens against the real ones.
-            let mut foresight = ForesightScores::default();
-            for segments in &eval_batches {
-                let tokens = token_batch_on(&tokenizer, segments, &mut cache, &device, threads)?;
-                let truth = RealSteps::of(&tokens, context_blocks)?;
-                let forecast =
-                    teacher_forced(&eval_model, &eval_codebook, &tokens, context_blocks, 0.0);
-                foresight.add(&forecast.to_host()?, &truth, Repeated::Before, None);
-                let loss = eval_model.loss(&eval_codebook, &tokens, context_blocks);
-                let scalar = |t: Tensor<Flex, 1>| t.into_scalar().elem::<f32>();
-                obs += scalar(loss.obs);
-                reward += scalar(loss.reward);
-                done += scalar(loss.done);
-            }
-            let n = eval_batches.len() as f32;
+            let held_out = probe.score(&model)?;
             let nothing_moves = |per_slot| {
-                let nats = foresight
-                    .frames
-                    .repeated_cross_entropy(shape.vocab, per_slot);
+                let frames = &held_out.foresight.frames;
+                let nats = frames.repeated_cross_entropy(shape.vocab, per_slot);
                 nats.unwrap_or(f64::NAN)
             };
             println!(
@@ -190,18 +139,119 @@ fn main() -> Result<()> {
                  {:.4}, per slot {:.4}) reward {:.4} done {:.4}  {:.0} s",
                 train_obs / count as f32,
                 train_reward / count as f32,
-                obs / n,
+                held_out.obs,
                 nothing_moves(false),
                 nothing_moves(true),
-                reward / n,
-                done / n,
+                held_out.reward,
+                held_out.done,
                 started.elapsed().as_secs_f64()
             );
-            println!("{}", foresight.frames.table("the frame before, repeated"));
+            let repeated = "the frame before, repeated";
+            println!("{}", held_out.foresight.frames.table(repeated));
             (train_obs, train_reward, count) = (0.0, 0.0, 0);
         }
     }
     Ok(())
+}
+
+/// What every world model of a probe is trained with and scored on: the run's frozen
+/// tokenizer, its token cache and the held-out batches.
+struct Probe {
+    tokenizer: Tokenizer<Flex>,
+    codebook: Tensor<Train, 2>,
+    cache: TokenCache,
+    /// 16 batches of 16 segments of fresh random-play episodes.
+    held_out: Vec<SegmentBatch>,
+    context_blocks: usize,
+    threads: usize,
+    device: burn::tensor::Device<Flex>,
+}
+
+/// A world model's mean losses and frame scores over the held-out batches.
+struct HeldOutScores {
+    obs: f32,
+    reward: f32,
+    done: f32,
+    foresight: ForesightScores,
+}
+
+impl Probe {
+    fn train_batch(&mut self, segments: &SegmentBatch) -> Result<TokenBatch<Train>> {
+        let (tokenizer, cache) = (&self.tokenizer, &mut self.cache);
+        token_batch::<Train>(tokenizer, segments, cache, &self.device, self.threads)
+    }
+
+    /// Scores `model` without autodiff (no dropout, no graph): its losses, and its
+    /// frames' most likely tokens against the real ones.
+    fn score(&mut self, model: &WorldModel<Train>) -> Result<HeldOutScores> {
+        let (model, codebook) = (model.valid(), self.codebook.clone().inner());
+        let context = self.context_blocks;
+        let (mut obs, mut reward, mut done) = (0.0, 0.0, 0.0);
+        let mut foresight = ForesightScores::default();
+        for segments in &self.held_out {
+            let (tokenizer, cache) = (&self.tokenizer, &mut self.cache);
+            let tokens = token_batch_on(tokenizer, segments, cache, &self.device, self.threads)?;
+            let truth = RealSteps::of(&tokens, context)?;
+            let forecast = teacher_forced(&model, &codebook, &tokens, context, 0.0);
+            foresight.add(&forecast.to_host()?, &truth, Repeated::Before, None);
+            let loss = model.loss(&codebook, &tokens, context);
+            let scalar = |t: Tensor<Flex, 1>| t.into_scalar().elem::<f32>();
+            obs += scalar(loss.obs);
+            reward += scalar(loss.reward);
+            done += scalar(loss.done);
+        }
+        let n = self.held_out.len() as f32;
+        Ok(HeldOutScores {
+            obs: obs / n,
+            reward: reward / n,
+            done: done / n,
+            foresight,
+        })
+    }
+
+    /// Writes the codebook, the `train` batches and the held-out ones, and the
+    /// weights `model` would start training from, to `dir` (the module docs' layout).
+    fn export(
+        &mut self,
+        dir: &Path,
+        model: WorldModel<Train>,
+        train: &[SegmentBatch],
+    ) -> Result<()> {
+        let vocab = self.tokenizer.vocab();
+        anyhow::ensure!(vocab <= 1 << 16, "tokens are written as u16");
+        std::fs::create_dir_all(dir.join("world_model"))?;
+        let codes: Vec<f32> = self.tokenizer.codebook().into_data().to_vec()?;
+        write_npy(
+            &dir.join("codebook.npy"),
+            &[vocab, codes.len() / vocab],
+            codes,
+        )?;
+        for (name, batches) in [("train", train), ("eval", &self.held_out)] {
+            export_batches(dir, name, batches, &self.tokenizer, &mut self.cache)?;
+        }
+        // Parameters are drawn at their first use: a forward pass draws them in the
+        // order the first training step would, so these are the weights it starts from.
+        let first = self.train_batch(&train[0])?;
+        model.forward_train(
+            &self.codebook,
+            first.tokens,
+            first.actions,
+            self.context_blocks,
+        );
+        let mut parameters = NamedParameters::default();
+        model.visit(&mut parameters);
+        for (path, shape, values) in parameters.found {
+            let file = dir.join("world_model").join(format!("{path}.npy"));
+            write_npy(&file, &shape, values)?;
+        }
+        println!(
+            "wrote {} training and {} held-out batches to {}",
+            train.len(),
+            self.held_out.len(),
+            dir.display()
+        );
+        Ok(())
+    }
 }
 
 /// Writes `values` as a C-order .npy array of `shape`.
