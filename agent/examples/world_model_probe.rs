@@ -128,9 +128,9 @@ fn main() -> Result<()> {
         train_reward += stats.reward;
         count += 1;
         if step % args.eval_every == 0 || step == args.steps {
-            let held_out = probe.score(&model)?;
+            let scores = probe.score(&model)?;
             let nothing_moves = |per_slot| {
-                let frames = &held_out.foresight.frames;
+                let frames = &scores.foresight.frames;
                 let nats = frames.repeated_cross_entropy(shape.vocab, per_slot);
                 nats.unwrap_or(f64::NAN)
             };
@@ -139,15 +139,15 @@ fn main() -> Result<()> {
                  {:.4}, per slot {:.4}) reward {:.4} done {:.4}  {:.0} s",
                 train_obs / count as f32,
                 train_reward / count as f32,
-                held_out.obs,
+                scores.obs,
                 nothing_moves(false),
                 nothing_moves(true),
-                held_out.reward,
-                held_out.done,
+                scores.reward,
+                scores.done,
                 started.elapsed().as_secs_f64()
             );
             let repeated = "the frame before, repeated";
-            println!("{}", held_out.foresight.frames.table(repeated));
+            println!("{}", scores.foresight.frames.table(repeated));
             (train_obs, train_reward, count) = (0.0, 0.0, 0);
         }
     }
