@@ -102,6 +102,10 @@ pub struct TokenizerSection {
     pub base_channels: usize,
     /// Threads a training batch is split over, as `world_model.threads`.
     pub threads: usize,
+    /// Every this many steps, the codes that no frame of the step chose move onto the
+    /// encoder outputs that their codes fit worst (0: never, the spec; see
+    /// `rem_worldmodel::tokenizer::restart_unused_codes`).
+    pub restart_unused_codes_every: usize,
     pub optim: OptimSection,
 }
 
@@ -237,6 +241,7 @@ impl Default for TokenizerSection {
             embed_dim: model.embed_dim,
             base_channels: model.channels[0],
             threads: optim.threads,
+            restart_unused_codes_every: optim.restart_unused_codes_every,
             optim: OptimSection {
                 lr: optim.learning_rate,
                 weight_decay: optim.weight_decay,
@@ -336,6 +341,7 @@ impl From<&TokenizerSection> for TokenizerTrainerConfig {
             weight_decay: o.weight_decay,
             max_grad_norm: o.grad_clip,
             threads: section.threads,
+            restart_unused_codes_every: section.restart_unused_codes_every,
         }
     }
 }

@@ -7,8 +7,8 @@ use burn::tensor::{Distribution, Tensor};
 use rem_envs::{Frame, FRAME_BYTES};
 use rem_worldmodel::optim::clip_grad_norm;
 use rem_worldmodel::tokenizer::{
-    PerceptualLoss, Tokenizer, TokenizerConfig, TokenizerError, TokenizerTrainer,
-    TokenizerTrainerConfig,
+    restart_unused_codes, PerceptualLoss, Tokenizer, TokenizerConfig, TokenizerError,
+    TokenizerTrainer, TokenizerTrainerConfig,
 };
 
 type Cpu = Flex;
@@ -182,4 +182,76 @@ fn a_batch_split_over_threads_has_the_whole_batchs_loss_and_gradient_norm() {
         );
     }
     assert_eq!(split, step(3), "a split step repeats exactly");
+}
+
+/// The encoder outputs of `frames` as rows `[N, D]`, and each row's squared distance
+/// to the nearest row of `codebook`.
+fn outputs_and_misfits(
+    tokenizer: &Tokenizer<Train>,
+    frames: Tensor<Train, 4>,
+    codebook: &[f32],
+) -> (Vec<Vec<f32>>, Vec<f32>) {
+    let z = tokenizer.quantize(frames).z;
+    let [batch, dim, height, width] = z.dims();
+    let values: Vec<f32> = z
+        .permute([0, 2, 3, 1])
+        .reshape([batch * height * width, dim])
+        .into_data()
+        .to_vec()
+        .unwrap();
+    let rows: Vec<Vec<f32>> = values.chunks(dim).map(<[f32]>::to_vec).collect();
+    let misfits = rows
+        .iter()
+        .map(|row| {
+            codebook
+                .chunks(dim)
+                .map(|code| row.iter().zip(code).map(|(a, b)| (a - b) * (a - b)).sum())
+                .fold(f32::INFINITY, f32::min)
+        })
+        .collect();
+    (rows, misfits)
+}
+
+#[test]
+fn unused_codes_move_onto_the_outputs_their_codes_fit_worst() {
+    let device = Default::default();
+    let tokenizer: Tokenizer<Train> = TokenizerConfig::tiny().init(&device);
+    let frames =
+        rem_worldmodel::tokenizer::frames_to_tensor::<Train>(&rectangle_frames(3), &device)
+            .unwrap();
+    let (vocab, dim) = (tokenizer.vocab(), tokenizer.embed_dim());
+    // Codes 0-3 near the outputs, every other one far away, where nothing chooses it.
+    let mut codes: Vec<f32> = tokenizer.codebook().into_data().to_vec().unwrap();
+    for value in &mut codes[4 * dim..] {
+        *value += 1e3;
+    }
+    let codebook = Tensor::from_data(
+        burn::tensor::TensorData::new(codes.clone(), [vocab, dim]),
+        &device,
+    );
+    let tokenizer = tokenizer.with_codebook(codebook);
+    let (outputs, misfits) = outputs_and_misfits(&tokenizer, frames.clone(), &codes[..4 * dim]);
+    let mut worst_first: Vec<usize> = (0..outputs.len()).collect();
+    worst_first.sort_by(|&a, &b| misfits[b].total_cmp(&misfits[a]));
+
+    let (restarted, moved) = restart_unused_codes(tokenizer, frames.clone());
+    assert_eq!(moved, vocab - 4);
+    let after: Vec<f32> = restarted.codebook().into_data().to_vec().unwrap();
+    assert_eq!(after[..4 * dim], codes[..4 * dim], "used codes stay");
+    // Code 4 + k sits on an output whose misfit is the k-th largest (up to rounding:
+    // outputs of near-equal misfit may come in either order).
+    for (code, &kth) in (4..vocab).zip(&worst_first) {
+        let row = &after[code * dim..(code + 1) * dim];
+        let output = outputs.iter().position(|o| o[..] == *row);
+        let output = output.unwrap_or_else(|| panic!("code {code} is no encoder output"));
+        let (got, want) = (misfits[output], misfits[kth]);
+        assert!(
+            (got - want).abs() <= 1e-4 * want.max(1.0),
+            "code {code}: misfit {got}, the {}-th largest is {want}",
+            code - 3
+        );
+    }
+    // On the same frames the moved codes are chosen, and nothing is left to move.
+    let (_, moved_again) = restart_unused_codes(restarted, frames);
+    assert!(moved_again < vocab - 4, "{moved_again} codes still unused");
 }

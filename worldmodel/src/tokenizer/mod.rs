@@ -24,7 +24,9 @@ pub use encoder::Encoder;
 pub use frames::{frames_to_tensor, tensor_to_frames};
 pub use perceptual::{gradient_l1, image_gradients, PerceptualLoss};
 pub use quantizer::{tokens_grid, Quantized, VectorQuantizer};
-pub use train::{TokenizerStepStats, TokenizerTrainer, TokenizerTrainerConfig};
+pub use train::{
+    restart_unused_codes, TokenizerStepStats, TokenizerTrainer, TokenizerTrainerConfig,
+};
 
 use rem_envs::FRAME_SIDE;
 
@@ -196,6 +198,15 @@ impl<B: Backend> Tokenizer<B> {
     /// The codebook, `[vocab, embed_dim]`.
     pub fn codebook(&self) -> Tensor<B, 2> {
         self.quantizer.codebook()
+    }
+
+    /// The tokenizer with `codebook` in place of its own (see
+    /// [`VectorQuantizer::with_codebook`]).
+    pub fn with_codebook(self, codebook: Tensor<B, 2>) -> Self {
+        Self {
+            quantizer: self.quantizer.with_codebook(codebook),
+            ..self
+        }
     }
 
     /// Runs the encoder and the quantiser on `frames` (`[B, 3, 64, 64]` in [0, 1]).

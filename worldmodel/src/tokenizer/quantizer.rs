@@ -47,6 +47,14 @@ impl<B: Backend> VectorQuantizer<B> {
         }
     }
 
+    /// The quantiser with `codebook` (`[vocab, embed_dim]`) in place of its own, as
+    /// the same parameter (an optimiser keeps its state for it).
+    pub fn with_codebook(mut self, codebook: Tensor<B, 2>) -> Self {
+        assert_eq!(codebook.dims(), self.codebook().dims(), "codebook shape");
+        self.codebook.weight = self.codebook.weight.map(|_| codebook.require_grad());
+        self
+    }
+
     /// The codebook matrix, `[vocab, embed_dim]`.
     pub fn codebook(&self) -> Tensor<B, 2> {
         self.codebook.weight.val()

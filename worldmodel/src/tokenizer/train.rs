@@ -1,11 +1,12 @@
 //! One optimisation step of the tokenizer: AdamW with a global gradient-norm clip. The
 //! batch may be split over threads (`threads`), each running its share of the frames.
 
+use burn::module::AutodiffModule;
 use burn::module::Module;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::AdamW;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::Tensor;
+use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::{frames_to_tensor, Tokenizer, TokenizerError, TokenizerLoss};
@@ -23,6 +24,10 @@ pub struct TokenizerTrainerConfig {
     /// the gradients are added in frame order. A run is reproducible for a given
     /// value; different values sum in a different order.
     pub threads: usize,
+    /// Every this many steps (0: never, as in REM), the codes that no vector of that
+    /// step's frames chose are moved onto the encoder outputs that their own codes fit
+    /// worst ([`restart_unused_codes`]).
+    pub restart_unused_codes_every: usize,
 }
 
 impl Default for TokenizerTrainerConfig {
@@ -32,6 +37,7 @@ impl Default for TokenizerTrainerConfig {
             weight_decay: 0.01,
             max_grad_norm: 10.0,
             threads: 1,
+            restart_unused_codes_every: 0,
         }
     }
 }
@@ -51,6 +57,7 @@ pub struct TokenizerStepStats {
 pub struct TokenizerTrainer<B: AutodiffBackend> {
     config: TokenizerTrainerConfig,
     pub optimizer: OptimizerAdaptor<AdamW, Tokenizer<B>, B>,
+    steps: usize,
 }
 
 impl<B: AutodiffBackend> TokenizerTrainer<B> {
@@ -58,7 +65,11 @@ impl<B: AutodiffBackend> TokenizerTrainer<B> {
         // burn's own clipping works per parameter tensor; the reference clips the global
         // norm, which `clip_grad_norm` does before the optimiser sees the gradients.
         let optimizer = adamw(config.weight_decay);
-        Self { config, optimizer }
+        Self {
+            config,
+            optimizer,
+            steps: 0,
+        }
     }
 
     pub fn config(&self) -> &TokenizerTrainerConfig {
@@ -115,6 +126,67 @@ impl<B: AutodiffBackend> TokenizerTrainer<B> {
             perceptual: sum(|l| l.perceptual.as_ref()),
             grad_norm,
         };
+        self.steps += 1;
+        let every = c.restart_unused_codes_every;
+        let model = if every > 0 && self.steps.is_multiple_of(every) {
+            restart_unused_codes(model, frames).0
+        } else {
+            model
+        };
         (model, stats)
     }
+}
+
+/// Moves the codes that no encoder output of `frames` chose onto outputs of `frames`,
+/// one each, in code order: onto the output that its nearest code fits worst (largest
+/// |z - e|^2), then the next worst, and so on. A code that nothing chooses gets no
+/// gradient and would stay unused for good, while a rare object merged into a frequent
+/// one's code (catch's ball and paddle, docs/experiments.md) is what fits its code
+/// worst. The codebook stays the same parameter: a moved code's optimiser moments are
+/// those of an unused code, zero gradients decayed. Returns the tokenizer and how many
+/// codes moved.
+pub fn restart_unused_codes<B: AutodiffBackend>(
+    model: Tokenizer<B>,
+    frames: Tensor<B, 4>,
+) -> (Tokenizer<B>, usize) {
+    let quantized = model.valid().quantize(frames.inner());
+    let [batch, dim, height, width] = quantized.z.dims();
+    let flat = |t: Tensor<B::InnerBackend, 4>| {
+        t.permute([0, 2, 3, 1])
+            .reshape([batch * height * width, dim])
+    };
+    let (z, z_q) = (flat(quantized.z), flat(quantized.z_q));
+    let misfit: Vec<f32> = (z.clone() - z_q)
+        .powf_scalar(2.0)
+        .sum_dim(1)
+        .into_data()
+        .to_vec()
+        .expect("f32");
+    let z: Vec<f32> = z.into_data().to_vec().expect("f32");
+    let tokens: Vec<i64> = quantized
+        .tokens
+        .into_data()
+        .convert::<i64>()
+        .to_vec()
+        .expect("i64");
+    let codebook = model.codebook();
+    let device = codebook.device();
+    let mut codes: Vec<f32> = codebook.into_data().to_vec().expect("f32");
+    let mut used = vec![false; model.vocab()];
+    for &token in &tokens {
+        used[token as usize] = true;
+    }
+    let mut worst_first: Vec<usize> = (0..misfit.len()).collect();
+    worst_first.sort_by(|&a, &b| misfit[b].total_cmp(&misfit[a]));
+    let unused = (0..used.len()).filter(|&code| !used[code]);
+    let mut moved = 0;
+    for (code, vector) in unused.zip(worst_first) {
+        codes[code * dim..(code + 1) * dim].copy_from_slice(&z[vector * dim..(vector + 1) * dim]);
+        moved += 1;
+    }
+    if moved == 0 {
+        return (model, 0);
+    }
+    let codebook = Tensor::from_data(TensorData::new(codes, [used.len(), dim]), &device);
+    (model.with_codebook(codebook), moved)
 }
