@@ -31,9 +31,14 @@ fn wait_for_metric_lines(run_dir: &Path, child: &mut std::process::Child, lines:
 
 #[test]
 fn a_run_told_to_stop_by_sigterm_checkpoints_its_epoch_and_resumes_to_the_same_metrics() {
-    // Checkpoints every 5 epochs: a stop before epoch 5 writes one of its own.
+    // Checkpoints every 5 epochs: a stop before epoch 5 writes one of its own. The
+    // tokenizer's codes restart every 5 of its steps, which no stop after epoch 1-4 (2-8
+    // steps) divides: the resumed run keeps the uninterrupted run's schedule.
     let mut sets = TINY.to_vec();
-    sets.push("checkpoint.every_epochs=5");
+    sets.extend([
+        "checkpoint.every_epochs=5",
+        "tokenizer.restart_unused_codes_every=5",
+    ]);
     let whole = temp_dir("term-whole");
     assert!(train_with(&whole, &sets).status().unwrap().success());
 

@@ -29,6 +29,18 @@ pub fn adamw<B: AutodiffBackend, M: AutodiffModule<B>>(
     adamw_config(weight_decay).init()
 }
 
+/// How many steps `optimizer` has applied to `param`: AdamW's own count (its `time`),
+/// which the optimiser's record, and so a checkpoint, keeps; 0 before the first.
+pub fn adamw_steps<B: AutodiffBackend, M: AutodiffModule<B>, const D: usize>(
+    optimizer: &OptimizerAdaptor<AdamW, M, B>,
+    param: &Param<Tensor<B, D>>,
+) -> usize {
+    optimizer
+        .to_record()
+        .remove(&param.id)
+        .map_or(0, |record| record.into_state::<D>().momentum.time)
+}
+
 /// One optimisation step of `model` from `grads`, as every trained part takes it: the
 /// global gradient norm clipped to `max_norm`, AdamW at `lr`. Returns the updated
 /// model and the gradient norm before clipping.

@@ -15,7 +15,7 @@ mod train;
 
 use crate::error::ConfigError;
 use crate::optim::on_own_threads;
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -198,6 +198,11 @@ impl<B: Backend> Tokenizer<B> {
     /// The codebook, `[vocab, embed_dim]`.
     pub fn codebook(&self) -> Tensor<B, 2> {
         self.quantizer.codebook()
+    }
+
+    /// The codebook as the parameter an optimiser knows it by.
+    pub fn codebook_param(&self) -> &Param<Tensor<B, 2>> {
+        self.quantizer.codebook_param()
     }
 
     /// The tokenizer with `codebook` in place of its own (see

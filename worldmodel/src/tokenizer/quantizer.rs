@@ -60,6 +60,11 @@ impl<B: Backend> VectorQuantizer<B> {
         self.codebook.weight.val()
     }
 
+    /// The codebook as the parameter an optimiser knows it by.
+    pub fn codebook_param(&self) -> &Param<Tensor<B, 2>> {
+        &self.codebook.weight
+    }
+
     /// Nearest code index for each row of `flat` (`[N, D]`), as `[N]`.
     pub fn nearest_codes(&self, flat: Tensor<B, 2>) -> Tensor<B, 1, Int> {
         // Selection needs no gradient; detaching keeps the distance matmul off the tape.

@@ -10,7 +10,9 @@ use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::{frames_to_tensor, Tokenizer, TokenizerError, TokenizerLoss};
-use crate::optim::{adamw, apply_gradients, row_shares, sharded_gradients, sum_over_shares};
+use crate::optim::{
+    adamw, adamw_steps, apply_gradients, row_shares, sharded_gradients, sum_over_shares,
+};
 
 /// Optimiser settings; `Default` is the REM schedule for the tokenizer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,7 +59,6 @@ pub struct TokenizerStepStats {
 pub struct TokenizerTrainer<B: AutodiffBackend> {
     config: TokenizerTrainerConfig,
     pub optimizer: OptimizerAdaptor<AdamW, Tokenizer<B>, B>,
-    steps: usize,
 }
 
 impl<B: AutodiffBackend> TokenizerTrainer<B> {
@@ -65,11 +66,7 @@ impl<B: AutodiffBackend> TokenizerTrainer<B> {
         // burn's own clipping works per parameter tensor; the reference clips the global
         // norm, which `clip_grad_norm` does before the optimiser sees the gradients.
         let optimizer = adamw(config.weight_decay);
-        Self {
-            config,
-            optimizer,
-            steps: 0,
-        }
+        Self { config, optimizer }
     }
 
     pub fn config(&self) -> &TokenizerTrainerConfig {
@@ -126,9 +123,12 @@ impl<B: AutodiffBackend> TokenizerTrainer<B> {
             perceptual: sum(|l| l.perceptual.as_ref()),
             grad_norm,
         };
-        self.steps += 1;
+        // The step count is the optimiser's, not a counter of this trainer's: an
+        // optimiser loaded from a checkpoint continues the schedule where it was.
         let every = c.restart_unused_codes_every;
-        let model = if every > 0 && self.steps.is_multiple_of(every) {
+        let restart =
+            every > 0 && adamw_steps(&self.optimizer, model.codebook_param()).is_multiple_of(every);
+        let model = if restart {
             restart_unused_codes(model, frames).0
         } else {
             model
