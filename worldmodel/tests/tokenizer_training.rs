@@ -220,8 +220,20 @@ fn unused_codes_move_onto_the_outputs_their_codes_fit_worst() {
         rem_worldmodel::tokenizer::frames_to_tensor::<Train>(&rectangle_frames(3), &device)
             .unwrap();
     let (vocab, dim) = (tokenizer.vocab(), tokenizer.embed_dim());
-    // Codes 0-3 near the outputs, every other one far away, where nothing chooses it.
+    // Codes 0-3 on four distinct outputs, so each is chosen whatever the initial draw;
+    // every other code far away, where nothing chooses it.
     let mut codes: Vec<f32> = tokenizer.codebook().into_data().to_vec().unwrap();
+    let (all_outputs, _) = outputs_and_misfits(&tokenizer, frames.clone(), &codes);
+    let mut distinct: Vec<&Vec<f32>> = Vec::new();
+    for output in &all_outputs {
+        if distinct.len() < 4 && !distinct.contains(&output) {
+            distinct.push(output);
+        }
+    }
+    assert_eq!(distinct.len(), 4, "the frames give four distinct outputs");
+    for (code, output) in distinct.into_iter().enumerate() {
+        codes[code * dim..(code + 1) * dim].copy_from_slice(output);
+    }
     for value in &mut codes[4 * dim..] {
         *value += 1e3;
     }
