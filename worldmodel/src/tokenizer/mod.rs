@@ -23,7 +23,7 @@ pub use decoder::Decoder;
 pub use encoder::Encoder;
 pub use frames::{frames_to_tensor, tensor_to_frames};
 pub use perceptual::{gradient_l1, image_gradients, PerceptualLoss};
-pub use quantizer::{tokens_grid, Quantized, VectorQuantizer};
+pub use quantizer::{grid_rows, tokens_grid, Quantized, VectorQuantizer};
 pub use train::{
     restart_unused_codes, TokenizerStepStats, TokenizerTrainer, TokenizerTrainerConfig,
 };

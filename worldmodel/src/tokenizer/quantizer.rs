@@ -85,12 +85,10 @@ impl<B: Backend> VectorQuantizer<B> {
 
     /// Quantises encoder output `z` (`[B, D, side, side]`).
     pub fn quantize(&self, z: Tensor<B, 4>) -> Quantized<B> {
-        let [batch, dim, height, width] = z.dims();
-        let flat = z
-            .clone()
-            .permute([0, 2, 3, 1])
-            .reshape([batch * height * width, dim]);
-        let tokens = self.nearest_codes(flat).reshape([batch, height * width]);
+        let [batch, _, height, width] = z.dims();
+        let tokens = self
+            .nearest_codes(grid_rows(z.clone()))
+            .reshape([batch, height * width]);
         let z_q = tokens_grid(self.lookup(tokens.clone()), height, width);
         let z_straight_through = z.clone() + (z_q.clone() - z.clone()).detach();
         Quantized {
@@ -100,6 +98,14 @@ impl<B: Backend> VectorQuantizer<B> {
             z_straight_through,
         }
     }
+}
+
+/// `[B, D, height, width]` map -> `[B * height * width, D]` vectors, one row per grid
+/// cell, in row-major grid order per batch item (the rows [`tokens_grid`] takes back).
+pub fn grid_rows<B: Backend>(map: Tensor<B, 4>) -> Tensor<B, 2> {
+    let [batch, dim, height, width] = map.dims();
+    map.permute([0, 2, 3, 1])
+        .reshape([batch * height * width, dim])
 }
 
 /// `[B, K, D]` vectors in row-major grid order -> `[B, D, height, width]` map.

@@ -9,7 +9,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::{frames_to_tensor, Tokenizer, TokenizerError, TokenizerLoss};
+use super::{frames_to_tensor, grid_rows, Tokenizer, TokenizerError, TokenizerLoss};
 use crate::optim::{
     adamw, adamw_steps, apply_gradients, row_shares, sharded_gradients, sum_over_shares,
 };
@@ -150,12 +150,22 @@ pub fn restart_unused_codes<B: AutodiffBackend>(
     frames: Tensor<B, 4>,
 ) -> (Tokenizer<B>, usize) {
     let quantized = model.valid().quantize(frames.inner());
-    let [batch, dim, height, width] = quantized.z.dims();
-    let flat = |t: Tensor<B::InnerBackend, 4>| {
-        t.permute([0, 2, 3, 1])
-            .reshape([batch * height * width, dim])
-    };
-    let (z, z_q) = (flat(quantized.z), flat(quantized.z_q));
+    let tokens: Vec<i64> = quantized
+        .tokens
+        .into_data()
+        .convert::<i64>()
+        .to_vec()
+        .expect("i64");
+    let (vocab, dim) = (model.vocab(), model.embed_dim());
+    let mut used = vec![false; vocab];
+    for &token in &tokens {
+        used[token as usize] = true;
+    }
+    let unused: Vec<usize> = (0..vocab).filter(|&code| !used[code]).collect();
+    if unused.is_empty() {
+        return (model, 0);
+    }
+    let (z, z_q) = (grid_rows(quantized.z), grid_rows(quantized.z_q));
     let misfit: Vec<f32> = (z.clone() - z_q)
         .powf_scalar(2.0)
         .sum_dim(1)
@@ -163,30 +173,15 @@ pub fn restart_unused_codes<B: AutodiffBackend>(
         .to_vec()
         .expect("f32");
     let z: Vec<f32> = z.into_data().to_vec().expect("f32");
-    let tokens: Vec<i64> = quantized
-        .tokens
-        .into_data()
-        .convert::<i64>()
-        .to_vec()
-        .expect("i64");
+    let mut worst_first: Vec<usize> = (0..misfit.len()).collect();
+    worst_first.sort_by(|&a, &b| misfit[b].total_cmp(&misfit[a]));
     let codebook = model.codebook();
     let device = codebook.device();
     let mut codes: Vec<f32> = codebook.into_data().to_vec().expect("f32");
-    let mut used = vec![false; model.vocab()];
-    for &token in &tokens {
-        used[token as usize] = true;
-    }
-    let mut worst_first: Vec<usize> = (0..misfit.len()).collect();
-    worst_first.sort_by(|&a, &b| misfit[b].total_cmp(&misfit[a]));
-    let unused = (0..used.len()).filter(|&code| !used[code]);
-    let mut moved = 0;
-    for (code, vector) in unused.zip(worst_first) {
+    for (&code, vector) in unused.iter().zip(&worst_first) {
         codes[code * dim..(code + 1) * dim].copy_from_slice(&z[vector * dim..(vector + 1) * dim]);
-        moved += 1;
     }
-    if moved == 0 {
-        return (model, 0);
-    }
-    let codebook = Tensor::from_data(TensorData::new(codes, [used.len(), dim]), &device);
+    let moved = unused.len().min(worst_first.len());
+    let codebook = Tensor::from_data(TensorData::new(codes, [vocab, dim]), &device);
     (model.with_codebook(codebook), moved)
 }
