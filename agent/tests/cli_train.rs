@@ -441,6 +441,38 @@ fn a_run_with_every_part_split_over_threads_repeats_exactly() {
     let _ = std::fs::remove_dir_all(&second);
 }
 
+/// The CPU Atari runs' model sizes and batches (`runs/atari-cpu/UpNDown.toml`, on
+/// catch and with TINY's schedule but not its batches), run once on one rayon thread
+/// and once on two: the matrix products and our kernels split their work over the
+/// pool, and the metrics must not depend on its size.
+#[test]
+fn a_run_writes_the_same_metrics_on_one_rayon_thread_and_on_two() {
+    let run_on = |threads: &str| {
+        let dir = temp_dir(&format!("rayon-{threads}"));
+        let mut command = rem();
+        command
+            .args([
+                "train",
+                "--config",
+                "runs/atari-cpu/UpNDown.toml",
+                "--run-dir",
+            ])
+            .arg(&dir)
+            .args(["--set", "env.game=catch"])
+            .env("RAYON_NUM_THREADS", threads);
+        for item in TINY.iter().filter(|item| !item.contains(".batch=")) {
+            command.args(["--set", item]);
+        }
+        assert_success(&command.output().unwrap());
+        let metrics = metrics_without_timings(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        metrics
+    };
+    let one = run_on("1");
+    assert!(one[5].get("actor_critic").is_some());
+    assert_eq!(run_on("2"), one);
+}
+
 #[test]
 fn another_checkpoint_or_temperature_is_scored_in_a_folder_of_its_own() {
     let dir = temp_dir("eval-out");
