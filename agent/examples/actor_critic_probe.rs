@@ -17,8 +17,9 @@ use clap::Parser;
 use rand::SeedableRng;
 use rem_agent::actor_critic_trainer::ActorCriticTrainer;
 use rem_agent::batches::TokenCache;
-use rem_agent::evaluate::evaluate;
+use rem_agent::evaluate::{evaluate, Episodes};
 use rem_agent::models::AgentModels;
+use rem_agent::recording::Recording;
 use rem_agent::rollout::FrozenModels;
 use rem_agent::run_folder::SavedRun;
 
@@ -97,13 +98,17 @@ fn main() -> Result<()> {
                 world_model: world_model.clone(),
                 actor_critic: controller.valid(),
             };
+            let episodes = Episodes {
+                game: &run.config.env.game,
+                count: args.eval_episodes,
+                seed: args.seed + 2,
+            };
             let eval = evaluate(
                 &acting,
-                &run.config.env.game,
-                args.eval_episodes,
+                episodes,
                 run.config.eval.temperature,
-                args.seed + 2,
                 &mut eval_rng,
+                &mut Recording::none(),
                 &mut |_| {},
             )?;
             println!(

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor_critic::check_sampling;
 use crate::models::AgentModels;
+use crate::recording::Recording;
 use crate::run_folder::{RunFolder, SavedRun};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -36,20 +37,28 @@ pub struct EvalProgress {
 /// Told when the episodes start and each time one ends (a progress bar's update).
 pub type OnEpisodeEnd<'a> = &'a mut dyn FnMut(EvalProgress);
 
-/// Plays `episodes` evaluation episodes of `game` at once, seeded from `seed`, with the
-/// policy of `models`.
+/// Which evaluation episodes to play: `count` episodes of `game` at once, the
+/// environments seeded from `seed`.
+#[derive(Debug, Clone, Copy)]
+pub struct Episodes<'a> {
+    pub game: &'a str,
+    pub count: usize,
+    pub seed: u64,
+}
+
+/// Plays `episodes` with the policy of `models` at `temperature`; `record` keeps the
+/// frames of the episodes it asks for.
 pub fn evaluate<B: Backend>(
     models: &AgentModels<B>,
-    game: &str,
-    episodes: usize,
+    episodes: Episodes<'_>,
     temperature: f32,
-    seed: u64,
     rng: &mut impl Rng,
+    record: &mut Recording,
     on_episode_end: OnEpisodeEnd<'_>,
 ) -> Result<EvalStats> {
     let device = models.tokenizer.codebook().device();
-    let mut state = models.actor_critic.initial_state(episodes, &device);
-    play_episodes(game, episodes, seed, on_episode_end, |_| {
+    let mut state = models.actor_critic.initial_state(episodes.count, &device);
+    play_episodes(episodes, record, on_episode_end, |_| {
         Ok(move |observations: &[Frame]| {
             // Tensors are reference-counted: the clone copies no data.
             let (sampled, next) = models.act(observations, state.clone(), temperature, 0.0, rng)?;
@@ -64,15 +73,14 @@ pub fn evaluate<B: Backend>(
 /// of the game's when empty): a policy that only prefers some actions, with no eye
 /// for the screen, scored the same way.
 pub fn evaluate_random(
-    game: &str,
-    episodes: usize,
-    seed: u64,
+    episodes: Episodes<'_>,
     actions: &[String],
+    record: &mut Recording,
     on_episode_end: OnEpisodeEnd<'_>,
 ) -> Result<EvalStats> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5A4D);
-    play_episodes(game, episodes, seed, on_episode_end, |space| {
-        let allowed = action_indices(game, space, actions)?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(episodes.seed ^ 0x5A4D);
+    play_episodes(episodes, record, on_episode_end, |space| {
+        let allowed = action_indices(episodes.game, space, actions)?;
         Ok(move |observations: &[Frame]| {
             Ok(observations
                 .iter()
@@ -102,13 +110,17 @@ fn action_indices(game: &str, space: &ActionSpace, names: &[String]) -> Result<V
     Ok(indices)
 }
 
-/// Steps `episodes` evaluation environments together until each has finished one
-/// episode. `policy` is made from the game's actions once the first environment is
-/// up; it gets every environment's observation and returns one action per environment.
+/// Steps one evaluation environment per episode, all together, until each has
+/// finished one episode. `policy` is made from the game's actions once the first
+/// environment is up; it gets every environment's observation and returns one action
+/// per environment.
 fn play_episodes<Choose>(
-    game: &str,
-    episodes: usize,
-    seed: u64,
+    Episodes {
+        game,
+        count: episodes,
+        seed,
+    }: Episodes<'_>,
+    record: &mut Recording,
     on_episode_end: OnEpisodeEnd<'_>,
     policy: impl FnOnce(&ActionSpace) -> Result<Choose>,
 ) -> Result<EvalStats>
@@ -116,6 +128,11 @@ where
     Choose: FnMut(&[Frame]) -> Result<Vec<usize>>,
 {
     anyhow::ensure!(episodes > 0, "evaluation needs at least one episode");
+    ensure!(
+        record.wanted() <= episodes,
+        "cannot record {} episodes of {episodes}",
+        record.wanted()
+    );
     // The first environment alone, so that a bad request fails before the others start.
     let mut envs = make_envs(game, EnvMode::Eval, seed, 1)?;
     let mut choose = policy(envs[0].action_space())?;
@@ -133,6 +150,7 @@ where
         mean_return: None,
     });
     while ended < episodes {
+        record.observe(&observations, &running);
         let actions = choose(&observations)?;
         let results = pool.step(&actions)?;
         for (i, result) in results.iter().enumerate() {
@@ -179,19 +197,20 @@ pub struct EvalReport {
 
 /// What `rem eval --run` is asked for; each `None` takes the run's own: its latest
 /// checkpoint, `eval.final_episodes`, `eval.temperature`, and the run folder for
-/// eval.json.
+/// eval.json. `record` episodes are written as animations beside eval.json.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunEvalRequest<'a> {
     pub checkpoint: Option<&'a Path>,
     pub episodes: Option<usize>,
     pub temperature: Option<f32>,
     pub out: Option<&'a Path>,
+    pub record: usize,
 }
 
 /// Evaluates a run's checkpoint with the run's own configuration, as `request`
-/// changes it, and writes `eval.json`. The run folder's eval.json is the run's score,
-/// which `rem report` reads: only its latest checkpoint at its own temperature
-/// goes there, anything else needs `request.out`.
+/// changes it, and writes `eval.json` (and the recorded episodes). The run folder's
+/// eval.json is the run's score, which `rem report` reads: only its latest
+/// checkpoint at its own temperature goes there, anything else needs `request.out`.
 pub fn evaluate_run<B: Backend>(
     run_dir: &Path,
     request: &RunEvalRequest<'_>,
@@ -236,13 +255,17 @@ pub fn evaluate_run<B: Backend>(
     };
     let episodes = request.episodes.unwrap_or(config.eval.final_episodes);
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xE7A1);
+    let mut recording = Recording::first(request.record);
     let stats = evaluate(
         &models,
-        &config.env.game,
-        episodes,
+        Episodes {
+            game: &config.env.game,
+            count: episodes,
+            seed: config.seed ^ 0xE7A1,
+        },
         temperature,
-        config.seed ^ 0xE7A1,
         &mut rng,
+        &mut recording,
         on_episode_end,
     )?;
     let report = EvalReport {
@@ -254,6 +277,7 @@ pub fn evaluate_run<B: Backend>(
         mean_return: stats.mean_return,
     };
     write_report(&out, &report)?;
+    write_recording(&out, &recording)?;
     Ok(report)
 }
 
@@ -270,24 +294,26 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 /// `out_dir`, like a run's, so that `rem report` reads the uniform one as the game's
 /// baseline.
 pub fn evaluate_random_policy(
-    game: &str,
-    episodes: usize,
-    seed: u64,
+    episodes: Episodes<'_>,
     actions: &[String],
+    record: usize,
     out_dir: &Path,
     on_episode_end: OnEpisodeEnd<'_>,
 ) -> Result<EvalReport> {
-    let stats = evaluate_random(game, episodes, seed, actions, on_episode_end)?;
+    let mut recording = Recording::first(record);
+    let stats = evaluate_random(episodes, actions, &mut recording, on_episode_end)?;
     let report = EvalReport {
-        game: game.to_string(),
+        game: episodes.game.to_string(),
         checkpoint: random_policy_label(actions),
         temperature: None,
-        episodes,
+        episodes: episodes.count,
         returns: stats.returns,
         mean_return: stats.mean_return,
     };
     std::fs::create_dir_all(out_dir)?;
-    write_report(&RunFolder::new(out_dir), &report)?;
+    let folder = RunFolder::new(out_dir);
+    write_report(&folder, &report)?;
+    write_recording(&folder, &recording)?;
     Ok(report)
 }
 
@@ -309,6 +335,19 @@ fn random_policy_label(actions: &[String]) -> String {
 /// Whether a `checkpoint` names random play over some actions only.
 pub fn is_random_over_some_actions(checkpoint: &str) -> bool {
     checkpoint.starts_with(RANDOM_OVER)
+}
+
+/// Replaces the folder's recorded episodes with `recording`'s, if it holds any.
+fn write_recording(folder: &RunFolder, recording: &Recording) -> Result<()> {
+    if recording.wanted() == 0 {
+        return Ok(());
+    }
+    let dir = folder.episodes_dir();
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    recording.write(&dir)?;
+    Ok(())
 }
 
 fn write_report(folder: &RunFolder, report: &EvalReport) -> Result<()> {

@@ -11,7 +11,8 @@
 //!   format), `config` (run configurations), `interrupt` (stopping cleanly on a
 //!   signal).
 //! - Many runs: `sweep` (games x seeds, on this machine or as a Slurm job array).
-//! - Looking at runs: `report`, `plot`, `dream`, `images`, `progress`, `output` (stdout
+//! - Looking at runs: `report`, `plot`, `dream`, `images`, `recording` (evaluation
+//!   episodes as animations), `progress`, `output` (stdout
 //!   that outlives its reader), `foresight` (the world model's forecast of real
 //!   episodes, teacher-forced and imagined) scored by `reward_scores` and
 //!   `frame_scores`.
@@ -39,6 +40,7 @@ pub mod output;
 pub mod play;
 pub mod plot;
 pub mod progress;
+pub mod recording;
 pub mod report;
 pub mod returns;
 pub mod reward_scores;

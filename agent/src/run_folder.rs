@@ -8,6 +8,7 @@
 //! ├── learning_curve.svg   redrawn after every evaluation
 //! ├── eval.json            `rem eval`'s scores
 //! ├── dream.png            `rem dream`'s picture
+//! ├── episodes/            `rem eval --record`'s episodes: episode-1.png, ... (APNG)
 //! ├── checkpoints/
 //! │   ├── latest           the name of the newest complete checkpoint
 //! │   └── epoch-000040/
@@ -23,7 +24,7 @@
 //! older checkpoints are removed only then, so a crash always leaves one complete
 //! checkpoint. A kept folder under `models/` appears whole or not at all; it cannot
 //! be resumed from, but it can be evaluated or dreamt. A folder holding only an
-//! eval.json is a random-policy evaluation.
+//! eval.json (and perhaps episodes/) is a random-policy evaluation.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -50,6 +51,7 @@ const METRICS: &str = "metrics.jsonl";
 const LEARNING_CURVE: &str = "learning_curve.svg";
 const EVAL: &str = "eval.json";
 const DREAM: &str = "dream.png";
+const EPISODES: &str = "episodes";
 const CHECKPOINTS: &str = "checkpoints";
 const LATEST: &str = "latest";
 const KEPT_MODELS: &str = "models";
@@ -99,6 +101,11 @@ impl RunFolder {
 
     pub fn dream_file(&self) -> PathBuf {
         self.root.join(DREAM)
+    }
+
+    /// The evaluation episodes recorded by `rem eval --record`, as animated PNGs.
+    pub fn episodes_dir(&self) -> PathBuf {
+        self.root.join(EPISODES)
     }
 
     fn checkpoints_dir(&self) -> PathBuf {

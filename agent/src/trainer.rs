@@ -20,12 +20,13 @@ use rem_envs::store::EpisodeStore;
 use crate::batches::TokenCache;
 use crate::collect::{Acting, CollectStats, Collector};
 use crate::config::RunConfig;
-use crate::evaluate::{evaluate, EvalStats};
+use crate::evaluate::{evaluate, Episodes, EvalStats};
 use crate::interrupt::StopRequest;
 use crate::learner::Learner;
 use crate::metrics::{EpochMetrics, PhaseMeans, PhaseSums, StepStats};
 use crate::models::ModelShapes;
 use crate::progress::progress_bar_from;
+use crate::recording::Recording;
 use crate::run_folder::{Checkpoint, CheckpointContents, Progress, RunFolder};
 
 /// How [`Trainer::run`] ended.
@@ -231,13 +232,17 @@ impl<B: AutodiffBackend> Trainer<B> {
         bar: &ProgressBar,
     ) -> Result<EvalStats> {
         let c = &self.config;
+        let episodes = Episodes {
+            game: &c.env.game,
+            count: episodes,
+            seed: derive_seed(c.seed, epoch, 3),
+        };
         evaluate(
             &self.learner.acting_models(),
-            &c.env.game,
             episodes,
             c.eval.temperature,
-            derive_seed(c.seed, epoch, 3),
             rng,
+            &mut Recording::none(),
             &mut |p| {
                 let mean = p.mean_return.map(|m| format!(", mean return {m:.1}"));
                 bar.set_message(format!(

@@ -4,9 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use rem_agent::config::Device;
-use rem_agent::evaluate::{evaluate_random_policy, evaluate_run, EvalProgress, RunEvalRequest};
+use rem_agent::evaluate::{
+    evaluate_random_policy, evaluate_run, Episodes, EvalProgress, RunEvalRequest,
+};
 use rem_agent::outln;
 use rem_agent::progress::progress_bar;
+use rem_agent::run_folder::RunFolder;
 
 /// A policy `rem eval` can score without a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -53,6 +56,12 @@ pub struct EvalArgs {
     /// another needs --out).
     #[arg(long, conflicts_with = "policy")]
     temperature: Option<f32>,
+    /// Also write the first N episodes as animated PNGs that a web browser plays
+    /// (episodes/episode-K.png beside eval.json): the frames the policy chose its
+    /// actions on, enlarged 4 times, 15 steps a second. Each is kept in memory until
+    /// its episode ends (12 KiB a step).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    record: usize,
     #[arg(long, default_value = "cpu")]
     device: Device,
 }
@@ -68,6 +77,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         episodes,
         checkpoint,
         temperature,
+        record,
         device,
     } = args;
     let bar = progress_bar(0);
@@ -77,7 +87,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
         let mean = p.mean_return.map(|m| format!(": mean return {m:.2}"));
         bar.set_message(format!("eval{}", mean.unwrap_or_default()));
     };
-    let report = match (policy, run) {
+    // The report, and the folder of its eval.json, beside which the recorded episodes go.
+    let (report, folder) = match (policy, run) {
         (Some(EvalPolicy::Random), _) => {
             let game = game.expect("clap requires --game with --policy");
             let name = std::iter::once(game.as_str())
@@ -85,8 +96,14 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join("-");
             let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/out/random-{name}")));
-            let episodes = episodes.unwrap_or(100);
-            evaluate_random_policy(&game, episodes, seed, &actions, &out, &mut on_episode_end)?
+            let episodes = Episodes {
+                game: &game,
+                count: episodes.unwrap_or(100),
+                seed,
+            };
+            let report =
+                evaluate_random_policy(episodes, &actions, record, &out, &mut on_episode_end)?;
+            (report, out)
         }
         (None, Some(run)) => {
             let request = RunEvalRequest {
@@ -94,9 +111,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 episodes,
                 temperature,
                 out: out.as_deref(),
+                record,
             };
-            with_backend!(device, B => evaluate_run::<B>(
-                &run, &request, &Default::default(), &mut on_episode_end))?
+            let report = with_backend!(device, B => evaluate_run::<B>(
+                &run, &request, &Default::default(), &mut on_episode_end))?;
+            (report, out.unwrap_or(run))
         }
         (None, None) => unreachable!("clap requires --run without --policy"),
     };
@@ -115,5 +134,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
         report.episodes,
         report.checkpoint
     );
+    if record > 0 {
+        let dir = RunFolder::new(folder).episodes_dir();
+        outln!("episodes 1-{record} recorded in {}", dir.display());
+    }
     Ok(())
 }
