@@ -292,22 +292,7 @@ fn random_collection_epochs_ignore_the_policy() {
 #[test]
 fn the_random_policy_is_scored_with_the_evaluation_protocol() {
     let dir = temp_dir("random-eval");
-    let eval = |out: &Path| {
-        rem()
-            .args([
-                "eval",
-                "--policy",
-                "random",
-                "--game",
-                "catch",
-                "--episodes",
-                "40",
-            ])
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap()
-    };
+    let eval = |out: &Path| random_catch_eval(40, out).output().unwrap();
     let read = |out: &Path| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap()
     };
@@ -338,12 +323,7 @@ fn the_random_policy_is_scored_with_the_evaluation_protocol() {
 fn random_play_can_be_limited_to_named_actions() {
     let dir = temp_dir("random-actions");
     let eval = |out: &str, actions: Option<&str>| {
-        let mut command = rem();
-        command.args(["eval", "--policy", "random", "--game", "catch"]);
-        command
-            .args(["--episodes", "12"])
-            .arg("--out")
-            .arg(dir.join(out));
+        let mut command = random_catch_eval(12, &dir.join(out));
         if let Some(actions) = actions {
             command.args(["--actions", actions]);
         }
@@ -402,10 +382,7 @@ fn an_evaluation_whose_reader_leaves_still_writes_its_results() {
     let dir = temp_dir("reader-leaves");
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let output = rem()
-        .args(["eval", "--policy", "random", "--game", "catch"])
-        .args(["--episodes", "5", "--out"])
-        .arg(&dir)
+    let output = random_catch_eval(5, &dir)
         .stdout(writer)
         .stderr(Stdio::piped())
         .output()

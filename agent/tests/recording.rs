@@ -60,21 +60,7 @@ fn ball(frame: &[[u8; 3]]) -> (usize, bool) {
 #[test]
 fn recorded_episodes_hold_every_step_in_order_and_leave_the_scores_alone() {
     let eval = |dir: &Path, record: &[&str]| {
-        let out = rem()
-            .args([
-                "eval",
-                "--policy",
-                "random",
-                "--game",
-                "catch",
-                "--episodes",
-                "3",
-            ])
-            .args(record)
-            .arg("--out")
-            .arg(dir)
-            .output()
-            .unwrap();
+        let out = random_catch_eval(3, dir).args(record).output().unwrap();
         assert_success(&out);
         std::fs::read_to_string(dir.join("eval.json")).unwrap()
     };
@@ -103,18 +89,8 @@ fn recorded_episodes_hold_every_step_in_order_and_leave_the_scores_alone() {
 #[test]
 fn recording_more_episodes_than_are_played_is_refused() {
     let dir = temp_dir("record-too-many");
-    let out = rem()
-        .args([
-            "eval",
-            "--policy",
-            "random",
-            "--game",
-            "catch",
-            "--episodes",
-            "2",
-        ])
-        .args(["--record", "3", "--out"])
-        .arg(&dir)
+    let out = random_catch_eval(2, &dir)
+        .args(["--record", "3"])
         .output()
         .unwrap();
     assert_one_line_error(&out, "cannot record 3 episodes of 2");

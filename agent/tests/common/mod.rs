@@ -44,6 +44,25 @@ pub fn train_with(run_dir: &Path, sets: &[&str]) -> Command {
     command
 }
 
+/// `rem eval --policy random --game catch --episodes N --out DIR`; more arguments
+/// may follow.
+pub fn random_catch_eval(episodes: usize, out: &Path) -> Command {
+    let mut command = rem();
+    command
+        .args([
+            "eval",
+            "--policy",
+            "random",
+            "--game",
+            "catch",
+            "--episodes",
+        ])
+        .arg(episodes.to_string())
+        .arg("--out")
+        .arg(out);
+    command
+}
+
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rem-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
