@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use rand::SeedableRng;
@@ -19,7 +19,7 @@ use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
 use crate::rollout::{
     roll_out, FrozenModels, Generator, Rollout, RolloutSettings, StartSegments, CONTEXT_FRAMES,
 };
-use crate::run_folder::SavedRun;
+use crate::run_folder::{RunFolder, SavedRun};
 
 /// Real frames shown before the imagined ones in each row.
 pub const REAL_FRAMES_SHOWN: usize = 3;
@@ -174,7 +174,16 @@ pub fn dream_run<B: AutodiffBackend>(
     } = settings;
     anyhow::ensure!(rollouts > 0, "at least one rollout is needed");
     let run = SavedRun::<B>::open(run_dir, checkpoint, device)?;
-    let store = run.episodes()?;
+    let store = if run.checkpoint.has_store() {
+        run.episodes()?
+    } else {
+        // A folder kept under models/ has no store of its own; the latest
+        // checkpoint's holds its episodes and those collected since.
+        let latest = RunFolder::new(run_dir).latest_checkpoint()?;
+        latest
+            .context("the run has no checkpoint with an episode store")?
+            .store()?
+    };
     let SavedRun {
         config,
         shapes,

@@ -386,9 +386,19 @@ impl Checkpoint {
         })
     }
 
+    /// Whether the folder holds an episode store: one kept under `models/` does not.
+    pub fn has_store(&self) -> bool {
+        self.dir.join(part::STORE).exists()
+    }
+
     /// The episode store.
     pub fn store(&self) -> Result<EpisodeStore> {
         let path = self.dir.join(part::STORE);
+        anyhow::ensure!(
+            self.has_store(),
+            "{} holds no episode store (a folder kept under models/ holds only the models)",
+            self.dir.display()
+        );
         EpisodeStore::load(&path)
             .map_err(|e| anyhow::anyhow!("checkpoint file {} is damaged: {e}", path.display()))
     }

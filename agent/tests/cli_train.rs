@@ -506,3 +506,28 @@ fn another_checkpoint_or_temperature_is_scored_in_a_folder_of_its_own() {
     assert_eq!(read(&last)["returns"], own["returns"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_kept_model_folder_can_be_dreamt() {
+    // Kept folders hold only the models: the rollouts start from the episodes of
+    // the latest checkpoint.
+    let run = temp_dir("dream-kept");
+    let mut sets = TINY.to_vec();
+    sets.push("checkpoint.keep_models_every_epochs=2");
+    assert!(train_with(&run, &sets).status().unwrap().success());
+    let kept = run.join("models/epoch-000004");
+    assert!(!kept.join("store.bin").exists());
+    let out = run.join("kept.png");
+    let output = rem()
+        .args(["dream", "--rollouts", "2", "--horizon", "5", "--run"])
+        .arg(&run)
+        .arg("--checkpoint")
+        .arg(&kept)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    assert!(out.exists());
+    let _ = std::fs::remove_dir_all(&run);
+}

@@ -12,7 +12,8 @@ use rem_agent::run_folder::RunFolder;
 pub struct DreamArgs {
     #[arg(long, value_name = "RUN_DIR")]
     run: PathBuf,
-    /// A checkpoint folder (default: the run's latest).
+    /// A checkpoint folder (default: the run's latest). A folder kept under
+    /// RUN_DIR/models/ starts its rollouts from the latest checkpoint's episodes.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     #[arg(long, default_value_t = 8)]
