@@ -300,6 +300,26 @@ fn a_random_policy_folder_is_the_games_baseline_not_a_run() {
 }
 
 #[test]
+fn a_checkpoints_evaluation_folder_is_an_agent_score_of_unknown_seed() {
+    // `rem eval --run RUN --checkpoint RUN/models/epoch-N --out DIR`: an eval.json
+    // naming the checkpoint, no config.
+    let root = fresh_dir("checkpoint-eval");
+    let scored = root.join("epoch-40");
+    std::fs::create_dir_all(&scored).unwrap();
+    std::fs::write(
+        scored.join("eval.json"),
+        r#"{"game": "Boxing", "checkpoint": "run/models/epoch-000040", "temperature": 0.5, "episodes": 3, "returns": [4.0, 6.0, 8.0], "mean_return": 6.0}"#,
+    )
+    .unwrap();
+    let report = report_with(&[scored], &references(&root)).unwrap();
+    let run = &report.runs[0];
+    assert_eq!((run.policy, run.seed), (Policy::Agent, None));
+    assert!(close(run.score, 6.0));
+    assert_eq!(run.ci95, bootstrap_ci(&[4.0, 6.0, 8.0]));
+    assert_eq!(report.games[0].runs, 1);
+}
+
+#[test]
 fn bootstrap_interval_matches_the_normal_approximation_on_many_values() {
     assert_eq!(bootstrap_ci(&[3.0]), None, "one value has no interval");
     assert_eq!(bootstrap_ci(&[2.0, 2.0, 2.0]), Some((2.0, 2.0)));

@@ -1,5 +1,6 @@
 //! One folder -> [`RunScore`]: a training run's folder (config.toml, metrics.jsonl,
-//! eval.json) or a random-policy folder of `rem eval --policy random`.
+//! eval.json), a random-policy folder of `rem eval --policy random`, or the folder of
+//! a checkpoint's evaluation of `rem eval --run RUN --out DIR`.
 
 use std::path::Path;
 
@@ -15,9 +16,9 @@ use crate::run_folder::RunFolder;
 
 /// The game a run folder or a random-policy folder names, when it can be read.
 pub(super) fn named_game(run_dir: &Path) -> Option<String> {
-    let random = random_policy_eval(run_dir).ok().flatten();
-    match random {
-        Some(eval) => eval.get("game").and_then(Value::as_str).map(String::from),
+    let evaluation = evaluation_only(run_dir).ok().flatten();
+    match evaluation {
+        Some((eval, _)) => eval.get("game").and_then(Value::as_str).map(String::from),
         None => read_game_and_seed(run_dir).ok().map(|(game, _)| game),
     }
 }
@@ -25,11 +26,13 @@ pub(super) fn named_game(run_dir: &Path) -> Option<String> {
 /// Reads one run folder: its game and seed from `config.toml`, its score from
 /// `eval.json` when `rem eval` has written one, else from the last evaluation in
 /// `metrics.jsonl`. A folder of `rem eval --policy random` (an eval.json for the
-/// checkpoint "random" and no config) reads as the game's random-policy baseline.
+/// checkpoint "random" and no config) reads as the game's random-policy baseline; one
+/// of `rem eval --run RUN --out DIR` (an eval.json for a checkpoint and no config) as
+/// an agent's score of unknown seed.
 pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
     let context = || format!("run folder {}", run_dir.display());
     let eval_path = RunFolder::new(run_dir).eval_file();
-    if let Some(eval) = random_policy_eval(run_dir)? {
+    if let Some((eval, policy)) = evaluation_only(run_dir)? {
         let game = eval
             .get("game")
             .and_then(Value::as_str)
@@ -37,12 +40,7 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
         let game = canonical_game(game, references).with_context(context)?;
         let evaluation = evaluation_in(&eval, &eval_path, &game).with_context(context)?;
         return Ok(RunScore::new(
-            run_dir,
-            game,
-            None,
-            Policy::Random,
-            evaluation,
-            references,
+            run_dir, game, None, policy, evaluation, references,
         ));
     }
     let (game, seed) = read_game_and_seed(run_dir)?;
@@ -113,10 +111,11 @@ impl RunScore {
     }
 }
 
-/// The evaluation of a random-policy folder (an eval.json for the checkpoint
-/// "random" and no config), `None` for any other folder. An eval.json of random play
-/// over some actions only is an error: it is no game's baseline.
-fn random_policy_eval(run_dir: &Path) -> Result<Option<Value>> {
+/// The evaluation of a folder that holds an eval.json and no config, and whose policy
+/// it scored: the random policy for the checkpoint "random", else the agent; `None`
+/// for any other folder. An eval.json of random play over some actions only is an
+/// error: it is no game's baseline.
+fn evaluation_only(run_dir: &Path) -> Result<Option<(Value, Policy)>> {
     let folder = RunFolder::new(run_dir);
     let eval_path = folder.eval_file();
     if folder.holds_run() || !eval_path.exists() {
@@ -124,13 +123,13 @@ fn random_policy_eval(run_dir: &Path) -> Result<Option<Value>> {
     }
     let eval = read_json(&eval_path)?;
     match eval.get("checkpoint").and_then(Value::as_str) {
-        Some(RANDOM_POLICY) => Ok(Some(eval)),
+        Some(RANDOM_POLICY) => Ok(Some((eval, Policy::Random))),
         Some(other) if is_random_over_some_actions(other) => bail!(
             "{} scores \"{other}\": random play over some actions is no baseline, and \
              `rem report` compares runs with uniform random play only",
             eval_path.display()
         ),
-        _ => Ok(None),
+        _ => Ok(Some((eval, Policy::Agent))),
     }
 }
 
