@@ -289,10 +289,10 @@ fn same_folder(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Evaluates the uniformly random policy on `game` (over the named `actions`, or all
-/// of them when empty) with the evaluation protocol and writes `eval.json` into
+/// Evaluates the uniformly random policy on `episodes` (over the named `actions`, or
+/// all of them when empty) with the evaluation protocol and writes `eval.json` into
 /// `out_dir`, like a run's, so that `rem report` reads the uniform one as the game's
-/// baseline.
+/// baseline, with the first `record` episodes beside it.
 pub fn evaluate_random_policy(
     episodes: Episodes<'_>,
     actions: &[String],
@@ -346,8 +346,7 @@ fn write_recording(folder: &RunFolder, recording: &Recording) -> Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
-    recording.write(&dir)?;
-    Ok(())
+    recording.write(&dir)
 }
 
 fn write_report(folder: &RunFolder, report: &EvalReport) -> Result<()> {

@@ -1,7 +1,7 @@
 //! Evaluation episodes kept as the policy saw them, written as animated PNGs that a
 //! web browser plays: what a score looks like.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 use rem_envs::Frame;
@@ -49,19 +49,13 @@ impl Recording {
         }
     }
 
-    pub fn episodes(&self) -> &[Vec<Frame>] {
-        &self.episodes
-    }
-
-    /// Writes episode `k` (from 1) as `dir/episode-k.png`; returns the paths.
-    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
-        let mut paths = Vec::with_capacity(self.episodes.len());
+    /// Writes episode `k` (from 1) as `dir/episode-k.png`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
         for (i, frames) in self.episodes.iter().enumerate() {
             let path = dir.join(format!("episode-{}.png", i + 1));
             let bytes: Vec<&[u8]> = frames.iter().map(Frame::as_bytes).collect();
             write_animation(&path, &bytes, SCALE, STEPS_PER_SECOND)?;
-            paths.push(path);
         }
-        Ok(paths)
+        Ok(())
     }
 }

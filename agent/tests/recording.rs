@@ -5,13 +5,12 @@
 
 use std::path::Path;
 
+use rem_agent::recording::SCALE;
 use rem_envs::native::catch::{BALL, DROPS_PER_EPISODE, GRID, LAST_BALL};
 use rem_envs::FRAME_SIDE;
 
 mod common;
 use common::*;
-
-const SCALE: usize = 4;
 
 /// Each frame of an animated PNG, reduced to 64x64 RGB after checking that every
 /// 4x4 block of the enlarged frame is one colour.
