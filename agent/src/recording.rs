@@ -14,11 +14,10 @@ pub const SCALE: usize = 4;
 /// Steps shown per second: an Atari step is 4 frames of the console's 60.
 pub const STEPS_PER_SECOND: u16 = 15;
 
-/// The observations of the first `wanted` evaluation episodes, one per step taken (the
+/// The observations of the first [`Recording::wanted`] evaluation episodes, one per step taken (the
 /// frame each action was chosen on), in the order of the evaluation's returns.
 #[derive(Debug, Default)]
 pub struct Recording {
-    wanted: usize,
     episodes: Vec<Vec<Frame>>,
 }
 
@@ -31,13 +30,13 @@ impl Recording {
     /// Records the first `episodes` episodes.
     pub fn first(episodes: usize) -> Self {
         Self {
-            wanted: episodes,
             episodes: vec![Vec::new(); episodes],
         }
     }
 
+    /// How many episodes it records.
     pub fn wanted(&self) -> usize {
-        self.wanted
+        self.episodes.len()
     }
 
     /// Keeps the observations of the recorded environments whose episode still runs.

@@ -24,7 +24,8 @@
 //! older checkpoints are removed only then, so a crash always leaves one complete
 //! checkpoint. A kept folder under `models/` appears whole or not at all; it cannot
 //! be resumed from, but it can be evaluated or dreamt. A folder holding only an
-//! eval.json (and perhaps episodes/) is a random-policy evaluation.
+//! eval.json (and perhaps episodes/) is an evaluation of the random policy or of a
+//! checkpoint (`rem eval --out`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

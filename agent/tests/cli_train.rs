@@ -424,22 +424,14 @@ fn a_run_with_every_part_split_over_threads_repeats_exactly() {
 /// pool, and the metrics must not depend on its size.
 #[test]
 fn a_run_writes_the_same_metrics_on_one_rayon_thread_and_on_two() {
+    let mut sets = vec!["env.game=catch"];
+    sets.extend(TINY.iter().filter(|item| !item.contains(".batch=")));
     let run_on = |threads: &str| {
         let dir = temp_dir(&format!("rayon-{threads}"));
-        let mut command = rem();
+        let mut command = train_config("runs/atari-cpu/UpNDown.toml", &dir, &sets);
         command
-            .args([
-                "train",
-                "--config",
-                "runs/atari-cpu/UpNDown.toml",
-                "--run-dir",
-            ])
-            .arg(&dir)
-            .args(["--set", "env.game=catch"])
-            .env("RAYON_NUM_THREADS", threads);
-        for item in TINY.iter().filter(|item| !item.contains(".batch=")) {
-            command.args(["--set", item]);
-        }
+            .env("RAYON_NUM_THREADS", threads)
+            .stderr(Stdio::piped());
         assert_success(&command.output().unwrap());
         let metrics = metrics_without_timings(&dir);
         let _ = std::fs::remove_dir_all(&dir);

@@ -14,7 +14,7 @@ use crate::evaluate::{is_random_over_some_actions, RANDOM_POLICY};
 use crate::metrics::{read_metrics, EpochMetrics};
 use crate::run_folder::RunFolder;
 
-/// The game a run folder or a random-policy folder names, when it can be read.
+/// The game a run folder or an evaluation's folder names, when it can be read.
 pub(super) fn named_game(run_dir: &Path) -> Option<String> {
     let evaluation = evaluation_only(run_dir).ok().flatten();
     match evaluation {

@@ -33,9 +33,14 @@ pub fn rem() -> Command {
 
 /// `rem train` on runs/catch.toml with `sets` as overrides, quiet.
 pub fn train_with(run_dir: &Path, sets: &[&str]) -> Command {
+    train_config("runs/catch.toml", run_dir, sets)
+}
+
+/// `rem train` on `config` (relative to the repository) with `sets` as overrides, quiet.
+pub fn train_config(config: &str, run_dir: &Path, sets: &[&str]) -> Command {
     let mut command = rem();
     command
-        .args(["train", "--config", "runs/catch.toml", "--run-dir"])
+        .args(["train", "--config", config, "--run-dir"])
         .arg(run_dir);
     for item in sets {
         command.args(["--set", item]);
