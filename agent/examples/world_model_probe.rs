@@ -25,10 +25,9 @@
 
 use anyhow::Result;
 use burn::backend::{Autodiff, Flex};
-use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
+use burn::module::AutodiffModule;
 use burn::prelude::*;
 use clap::Parser;
-use npyz::WriterBuilder;
 use rand::SeedableRng;
 use rem_agent::batches::{encode_segments, token_batch, token_batch_on, TokenCache};
 use rem_agent::foresight::{teacher_forced, ForesightScores, RealSteps, Repeated};
@@ -38,6 +37,10 @@ use rem_worldmodel::tokenizer::Tokenizer;
 use rem_worldmodel::world_model::{TokenBatch, WorldModel};
 use rem_worldmodel::world_model_trainer::WorldModelTrainer;
 use std::path::Path;
+
+#[path = "common/npy.rs"]
+mod npy;
+use npy::{write_npy, write_parameters};
 
 type Train = Autodiff<Flex>;
 
@@ -238,12 +241,7 @@ impl Probe {
             first.actions,
             self.context_blocks,
         );
-        let mut parameters = NamedParameters::default();
-        model.visit(&mut parameters);
-        for (path, shape, values) in parameters.found {
-            let file = dir.join("world_model").join(format!("{path}.npy"));
-            write_npy(&file, &shape, values)?;
-        }
+        write_parameters(&dir.join("world_model"), &model)?;
         println!(
             "wrote {} training and {} held-out batches to {}",
             train.len(),
@@ -251,48 +249,6 @@ impl Probe {
             dir.display()
         );
         Ok(())
-    }
-}
-
-/// Writes `values` as a C-order .npy array of `shape`.
-fn write_npy<T: npyz::AutoSerialize>(path: &Path, shape: &[usize], values: Vec<T>) -> Result<()> {
-    let shape: Vec<u64> = shape.iter().map(|&n| n as u64).collect();
-    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut writer = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&shape)
-        .writer(&mut file)
-        .begin_nd()?;
-    writer.extend(values)?;
-    writer.finish()?;
-    Ok(())
-}
-
-/// Every float parameter of a module: its path, shape and values.
-#[derive(Default)]
-struct NamedParameters {
-    path: Vec<String>,
-    found: Vec<(String, Vec<usize>, Vec<f32>)>,
-}
-
-impl<B: Backend> ModuleVisitor<B> for NamedParameters {
-    fn enter_module(&mut self, name: &str, _container: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container: &str) {
-        self.path.pop();
-    }
-
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let tensor = param.val();
-        let shape = tensor.dims().to_vec();
-        let values = tensor
-            .into_data()
-            .convert::<f32>()
-            .to_vec()
-            .expect("f32 values");
-        self.found.push((self.path.join("."), shape, values));
     }
 }
 
