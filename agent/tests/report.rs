@@ -320,6 +320,52 @@ fn a_checkpoints_evaluation_folder_is_an_agent_score_of_unknown_seed() {
 }
 
 #[test]
+fn a_checkpoints_evaluation_beside_its_run_is_listed_but_not_counted_again() {
+    // The run scored 2.0; its epoch-40 models, evaluated into a folder inside the run
+    // (the committed layout) and into one elsewhere naming a checkpoint inside the run,
+    // scored 6.0. The game has one run, of mean 2.0.
+    let root = fresh_dir("checkpoint-eval-beside-run");
+    let run_dir = run(
+        &root,
+        "boxing-seed1",
+        "Boxing",
+        1,
+        Some(&eval_json("Boxing", &[1.0, 3.0])),
+        &[],
+    );
+    let checkpoint = run_dir.join("models/epoch-000040");
+    let checkpoint_eval = format!(
+        r#"{{"game": "Boxing", "checkpoint": "{}", "temperature": 0.5, "episodes": 3, "returns": [4.0, 6.0, 8.0], "mean_return": 6.0}}"#,
+        checkpoint.display()
+    );
+    let inside = run_dir.join("epoch-40");
+    let elsewhere = root.join("boxing-seed1-epoch-40");
+    for dir in [&inside, &elsewhere] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("eval.json"), &checkpoint_eval).unwrap();
+    }
+    let report = report_with(
+        &[run_dir.clone(), inside.clone(), elsewhere.clone()],
+        &references(&root),
+    )
+    .unwrap();
+    let canonical = run_dir.canonicalize().unwrap();
+    assert_eq!(report.runs[0].checkpoint_of, None);
+    assert_eq!(report.runs[1].checkpoint_of.as_ref(), Some(&canonical));
+    assert_eq!(report.runs[2].checkpoint_of.as_ref(), Some(&canonical));
+    assert_eq!(report.games[0].runs, 1);
+    assert!(close(report.games[0].mean_score, 2.0));
+    let table = report.to_string();
+    assert!(table.contains("-*"), "{table}");
+    assert!(table.contains("not counted again"), "{table}");
+
+    // Without its run, the same evaluation is the game's one score.
+    let alone = report_with(&[elsewhere], &references(&root)).unwrap();
+    assert_eq!(alone.runs[0].checkpoint_of, None);
+    assert!(close(alone.games[0].mean_score, 6.0));
+}
+
+#[test]
 fn bootstrap_interval_matches_the_normal_approximation_on_many_values() {
     assert_eq!(bootstrap_ci(&[3.0]), None, "one value has no interval");
     assert_eq!(bootstrap_ci(&[2.0, 2.0, 2.0]), Some((2.0, 2.0)));

@@ -14,7 +14,7 @@ mod statistics;
 mod table;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Result};
 
@@ -70,6 +70,13 @@ pub struct RunScore {
     /// its initialisation), pooled: what the run's learning is measured against, since
     /// an untrained policy's fixed preferences can already beat uniform play.
     pub initial_policy_returns: Vec<f64>,
+    /// For a folder of `rem eval --run RUN --out DIR`: the checkpoint it scored, as its
+    /// eval.json names it.
+    pub checkpoint: Option<PathBuf>,
+    /// The run of this report whose checkpoint this evaluation scored (the folder lies
+    /// in that run's folder, or the checkpoint does): listed, but not counted again in
+    /// the game's means.
+    pub checkpoint_of: Option<PathBuf>,
 }
 
 /// One Atari game over all of its runs, beside REM's published numbers.
@@ -114,10 +121,11 @@ pub fn report(run_dirs: &[PathBuf]) -> Result<Report> {
 
 pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Report> {
     ensure!(!run_dirs.is_empty(), "no run folders given");
-    let runs = run_dirs
+    let mut runs = run_dirs
         .iter()
         .map(|dir| read_run(dir, references))
         .collect::<Result<Vec<_>>>()?;
+    mark_checkpoint_evaluations(&mut runs);
     let mut per_game: BTreeMap<String, Vec<&RunScore>> = BTreeMap::new();
     let mut random_returns: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for run in &runs {
@@ -126,7 +134,7 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
                 .entry(run.game.clone())
                 .or_default()
                 .extend(&run.returns),
-            Policy::Agent if run.hns.is_some() => {
+            Policy::Agent if run.hns.is_some() && run.checkpoint_of.is_none() => {
                 per_game.entry(run.game.clone()).or_default().push(run)
             }
             Policy::Agent => {}
@@ -167,4 +175,26 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
         ours: Aggregates::from_hns(&our_hns),
         rem: Aggregates::from_hns(&rem_hns),
     })
+}
+
+/// Sets `checkpoint_of` on each evaluation of a checkpoint of a training run that is
+/// also in `runs`: one whose folder lies in the run's folder (`rem eval --run RUN --out
+/// RUN/epoch-40`), or whose checkpoint does (`RUN/models/epoch-000040`).
+fn mark_checkpoint_evaluations(runs: &mut [RunScore]) {
+    let canonical = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let training_runs: Vec<PathBuf> = runs
+        .iter()
+        .filter(|run| run.checkpoint.is_none() && run.policy == Policy::Agent)
+        .map(|run| canonical(&run.run_dir))
+        .collect();
+    for run in runs.iter_mut() {
+        let Some(checkpoint) = &run.checkpoint else {
+            continue;
+        };
+        let (folder, checkpoint) = (canonical(&run.run_dir), canonical(checkpoint));
+        run.checkpoint_of = training_runs
+            .iter()
+            .find(|dir| folder.starts_with(dir) || checkpoint.starts_with(dir))
+            .cloned();
+    }
 }

@@ -2,7 +2,7 @@
 //! eval.json), a random-policy folder of `rem eval --policy random`, or the folder of
 //! a checkpoint's evaluation of `rem eval --run RUN --out DIR`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
 use rem_envs::atari::AtariGame;
@@ -39,9 +39,14 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
             .with_context(|| format!("{} has no string `game`", eval_path.display()))?;
         let game = canonical_game(game, references).with_context(context)?;
         let evaluation = evaluation_in(&eval, &eval_path, &game).with_context(context)?;
-        return Ok(RunScore::new(
-            run_dir, game, None, policy, evaluation, references,
-        ));
+        let mut run = RunScore::new(run_dir, game, None, policy, evaluation, references);
+        if policy == Policy::Agent {
+            run.checkpoint = eval
+                .get("checkpoint")
+                .and_then(Value::as_str)
+                .map(PathBuf::from);
+        }
+        return Ok(run);
     }
     let (game, seed) = read_game_and_seed(run_dir)?;
     let game = canonical_game(&game, references).with_context(context)?;
@@ -107,6 +112,8 @@ impl RunScore {
             minutes: None,
             env_steps: None,
             initial_policy_returns: Vec::new(),
+            checkpoint: None,
+            checkpoint_of: None,
         }
     }
 }

@@ -71,6 +71,10 @@ impl Report {
                 Policy::Random => "random".to_string(),
                 Policy::Agent => run.seed.map_or("-".to_string(), |seed| seed.to_string()),
             };
+            let seed = match run.checkpoint_of {
+                Some(_) => format!("{seed}*"),
+                None => seed,
+            };
             let initial = &run.initial_policy_returns;
             let initial = if initial.is_empty() {
                 "-".to_string()
@@ -89,6 +93,12 @@ impl Report {
                 interval(run.ci95),
                 optional(run.hns, 3),
                 run.source
+            )?;
+        }
+        if self.runs.iter().any(|run| run.checkpoint_of.is_some()) {
+            writeln!(
+                f,
+                "* a checkpoint's evaluation of a run listed here: not counted again in its game's means"
             )?;
         }
         Ok(())
