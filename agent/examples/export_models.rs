@@ -54,7 +54,6 @@ mod npy;
 use npy::{write_gradients, write_npy, write_parameters, write_tensor};
 
 type Train = Autodiff<Flex>;
-type Inner = Flex;
 type Device = burn::backend::flex::FlexDevice;
 
 #[derive(Parser)]
@@ -149,28 +148,96 @@ fn export_tokenizer(dir: &Path, args: &Args, device: &Device) -> Result<()> {
     Ok(())
 }
 
-/// `[B, T, 64]` uniformly random tokens.
-fn random_tokens(rng: &mut StdRng, steps: usize) -> Vec<i64> {
-    (0..ROWS * steps * TOKENS)
-        .map(|_| rng.random_range(0..VOCAB as i64))
-        .collect()
+/// What one actor-critic training step reads, drawn at random: a burn-in of real steps
+/// and the imagined steps after it (tokens `[B, T, 64]`, actions `[B, T]`).
+struct RolloutInputs {
+    codebook: Vec<f32>,
+    burn_tokens: Vec<i64>,
+    burn_actions: Vec<i64>,
+    burn_mask: Vec<bool>,
+    tokens: Vec<i64>,
+    actions: Vec<i64>,
+    rewards: Vec<f32>,
+    ends: Vec<bool>,
 }
 
-/// The latent maps `[B * T, 256, 8, 8]` of `tokens` `[B, T, 64]` in `codebook`.
-fn latents<B: Backend>(
-    codebook: &Tensor<B, 2>,
-    tokens: &[i64],
-    device: &B::Device,
-) -> Tensor<B, 4> {
-    let frames = tokens.len() / TOKENS;
+impl RolloutInputs {
+    fn draw(rng: &mut StdRng, embed: usize) -> Self {
+        let mut values = |n: usize, range: std::ops::Range<i64>| -> Vec<i64> {
+            (0..n).map(|_| rng.random_range(range.clone())).collect()
+        };
+        let burn_tokens = values(ROWS * BURN_IN * TOKENS, 0..VOCAB as i64);
+        let burn_actions = values(ROWS * BURN_IN, 0..ACTIONS as i64);
+        let tokens = values(ROWS * IMAGINED * TOKENS, 0..VOCAB as i64);
+        let actions = values(ROWS * IMAGINED, 0..ACTIONS as i64);
+        // Left padding in rows 0 and 1, as segments from an episode's start have.
+        let padding = |row: usize| [5, 19].get(row).copied().unwrap_or(0);
+        Self {
+            codebook: (0..VOCAB * embed)
+                .map(|_| rng.random::<f32>() * 2.0 - 1.0)
+                .collect(),
+            burn_tokens,
+            burn_actions,
+            burn_mask: (0..ROWS * BURN_IN)
+                .map(|i| i % BURN_IN >= padding(i / BURN_IN))
+                .collect(),
+            tokens,
+            actions,
+            rewards: (0..ROWS * IMAGINED)
+                .map(|_| [-1.0, 0.0, 0.0, 1.0][rng.random_range(0..4)])
+                .collect(),
+            ends: (0..ROWS * IMAGINED).map(|_| rng.random_bool(0.1)).collect(),
+        }
+    }
+
+    fn write(&self, dir: &Path, embed: usize) -> Result<()> {
+        let bytes = |flags: &[bool]| flags.iter().map(|&f| f as u8).collect::<Vec<u8>>();
+        let (burn, imagined) = ([ROWS, BURN_IN], [ROWS, IMAGINED]);
+        write_npy(
+            &dir.join("codebook.npy"),
+            &[VOCAB, embed],
+            self.codebook.clone(),
+        )?;
+        write_npy(
+            &dir.join("burn_in_tokens.npy"),
+            &[ROWS, BURN_IN, TOKENS],
+            self.burn_tokens.clone(),
+        )?;
+        write_npy(
+            &dir.join("burn_in_actions.npy"),
+            &burn,
+            self.burn_actions.clone(),
+        )?;
+        write_npy(&dir.join("burn_in_mask.npy"), &burn, bytes(&self.burn_mask))?;
+        write_npy(
+            &dir.join("imagined_tokens.npy"),
+            &[ROWS, IMAGINED, TOKENS],
+            self.tokens.clone(),
+        )?;
+        write_npy(
+            &dir.join("imagined_actions.npy"),
+            &imagined,
+            self.actions.clone(),
+        )?;
+        write_npy(
+            &dir.join("imagined_rewards.npy"),
+            &imagined,
+            self.rewards.clone(),
+        )?;
+        write_npy(&dir.join("imagined_ends.npy"), &imagined, bytes(&self.ends))
+    }
+}
+
+/// The latent maps `[B, T, embed, 8, 8]` of `tokens` `[B, T, 64]` in `codebook`.
+fn latents<B: Backend>(codebook: &[f32], tokens: &[i64], device: &B::Device) -> Tensor<B, 5> {
+    let width = codebook.len() / VOCAB;
+    let codebook =
+        Tensor::<B, 2>::from_data(TensorData::new(codebook.to_vec(), [VOCAB, width]), device);
     let ids =
         Tensor::<B, 1, Int>::from_data(TensorData::new(tokens.to_vec(), [tokens.len()]), device);
-    let width = codebook.dims()[1];
-    let codes = codebook
-        .clone()
-        .select(0, ids)
-        .reshape([frames, TOKENS, width]);
-    latent_map(codes, 8)
+    let frames = tokens.len() / TOKENS;
+    let codes = codebook.select(0, ids).reshape([frames, TOKENS, width]);
+    latent_map(codes, 8).reshape([ROWS, frames / ROWS, width, 8, 8])
 }
 
 fn int_tensor<B: Backend, const D: usize>(
@@ -181,118 +248,72 @@ fn int_tensor<B: Backend, const D: usize>(
     Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
 }
 
+fn float_tensor<B: Backend, const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
 fn export_actor_critic(dir: &Path, rng: &mut StdRng, device: &Device) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    let model: ActorCritic<Train> = ActorCriticConfig::new(ACTIONS).init(device)?;
-    let embed = ActorCriticConfig::new(ACTIONS).embed_dim;
-    let codebook_values: Vec<f32> = (0..VOCAB * embed)
-        .map(|_| rng.random::<f32>() * 2.0 - 1.0)
-        .collect();
-    write_npy(
-        &dir.join("codebook.npy"),
-        &[VOCAB, embed],
-        codebook_values.clone(),
-    )?;
-    let codebook =
-        Tensor::<Inner, 2>::from_data(TensorData::new(codebook_values, [VOCAB, embed]), device);
-
-    // Burn-in: real steps, gradient-free, left padding in rows 0 and 1.
-    let burn_tokens = random_tokens(rng, BURN_IN);
-    let burn_actions: Vec<i64> = (0..ROWS * BURN_IN)
-        .map(|_| rng.random_range(0..ACTIONS as i64))
-        .collect();
-    let padding = |row: usize| match row {
-        0 => 5,
-        1 => 19,
-        _ => 0,
-    };
-    let mask: Vec<bool> = (0..ROWS * BURN_IN)
-        .map(|i| i % BURN_IN >= padding(i / BURN_IN))
-        .collect();
-    write_npy(
-        &dir.join("burn_in_tokens.npy"),
-        &[ROWS, BURN_IN, TOKENS],
-        burn_tokens.clone(),
-    )?;
-    write_npy(
-        &dir.join("burn_in_actions.npy"),
-        &[ROWS, BURN_IN],
-        burn_actions.clone(),
-    )?;
-    write_npy(
-        &dir.join("burn_in_mask.npy"),
-        &[ROWS, BURN_IN],
-        mask.iter().map(|&m| m as u8).collect(),
-    )?;
-    let burn_latents =
-        latents(&codebook, &burn_tokens, device).reshape([ROWS, BURN_IN, embed, 8, 8]);
-    let burned = model.valid().burn_in(
-        burn_latents,
-        int_tensor(&burn_actions, [ROWS, BURN_IN], device),
-        Tensor::from_data(TensorData::new(mask, [ROWS, BURN_IN]), device),
-    );
-
-    // Imagined steps: the tokens, actions and outcomes a rollout would have drawn.
-    let tokens = random_tokens(rng, IMAGINED);
-    let actions: Vec<i64> = (0..ROWS * IMAGINED)
-        .map(|_| rng.random_range(0..ACTIONS as i64))
-        .collect();
-    let rewards: Vec<f32> = (0..ROWS * IMAGINED)
-        .map(|_| [-1.0, 0.0, 0.0, 1.0][rng.random_range(0..4)])
-        .collect();
-    let ends: Vec<bool> = (0..ROWS * IMAGINED).map(|_| rng.random_bool(0.1)).collect();
-    write_npy(
-        &dir.join("imagined_tokens.npy"),
-        &[ROWS, IMAGINED, TOKENS],
-        tokens.clone(),
-    )?;
-    write_npy(
-        &dir.join("imagined_actions.npy"),
-        &[ROWS, IMAGINED],
-        actions.clone(),
-    )?;
-    write_npy(
-        &dir.join("imagined_rewards.npy"),
-        &[ROWS, IMAGINED],
-        rewards.clone(),
-    )?;
-    write_npy(
-        &dir.join("imagined_ends.npy"),
-        &[ROWS, IMAGINED],
-        ends.iter().map(|&e| e as u8).collect(),
-    )?;
+    let config = ActorCriticConfig::new(ACTIONS);
+    let model: ActorCritic<Train> = config.init(device)?;
+    let inputs = RolloutInputs::draw(rng, config.embed_dim);
+    inputs.write(dir, config.embed_dim)?;
     write_parameters(&dir.join("weights"), &model)?;
 
-    let maps = Tensor::<Train, 4>::from_inner(latents(&codebook, &tokens, device))
-        .reshape([ROWS, IMAGINED, embed, 8, 8]);
-    let actions = int_tensor::<Train, 2>(&actions, [ROWS, IMAGINED], device);
+    // Burn-in without gradient, then the imagined observations, each action fed after
+    // its observation.
+    let burned = model.valid().burn_in(
+        latents(&inputs.codebook, &inputs.burn_tokens, device),
+        int_tensor(&inputs.burn_actions, [ROWS, BURN_IN], device),
+        Tensor::from_data(
+            TensorData::new(inputs.burn_mask.clone(), [ROWS, BURN_IN]),
+            device,
+        ),
+    );
+    let maps = Tensor::<Train, 5>::from_inner(latents(&inputs.codebook, &inputs.tokens, device));
+    let actions = int_tensor::<Train, 2>(&inputs.actions, [ROWS, IMAGINED], device);
     let mut state = ActorCriticState::from_inner(burned);
     let (mut logits, mut values) = (Vec::new(), Vec::new());
     for step in 0..IMAGINED {
-        let map = maps.clone().narrow(1, step, 1).reshape([ROWS, embed, 8, 8]);
+        let [_, _, embed, side, _] = maps.dims();
+        let map = maps
+            .clone()
+            .narrow(1, step, 1)
+            .reshape([ROWS, embed, side, side]);
         let observed = model.observe(map, state);
         logits.push(observed.logits.unsqueeze_dim::<3>(1));
         values.push(observed.value.unsqueeze_dim::<2>(1));
         let action = actions.clone().narrow(1, step, 1).reshape([ROWS]);
         state = model.feed_action(action, observed.state);
     }
-    let logits = Tensor::cat(logits, 1);
-    let values = Tensor::cat(values, 1);
+    let (logits, values) = (Tensor::cat(logits, 1), Tensor::cat(values, 1));
     write_tensor(&dir.join("logits.npy"), logits.clone())?;
     write_tensor(&dir.join("values.npy"), values.clone())?;
+    write_losses(dir, &model, &inputs, logits, actions, values)
+}
 
-    // The losses over the 8 transitions; the 9th value only bootstraps.
-    let steps = IMAGINED - 1;
-    let rewards = Tensor::<Train, 2>::from_data(TensorData::new(rewards, [ROWS, IMAGINED]), device);
-    let continues = Tensor::<Train, 2>::from_data(
-        TensorData::new(
-            ends.iter()
-                .map(|&e| if e { 0.0f32 } else { 1.0 })
-                .collect::<Vec<_>>(),
-            [ROWS, IMAGINED],
-        ),
-        device,
-    );
+/// Lambda-returns and losses over the 8 transitions (the 9th value only bootstraps),
+/// and the gradients of the total loss.
+fn write_losses(
+    dir: &Path,
+    model: &ActorCritic<Train>,
+    inputs: &RolloutInputs,
+    logits: Tensor<Train, 3>,
+    actions: Tensor<Train, 2, Int>,
+    values: Tensor<Train, 2>,
+) -> Result<()> {
+    let (steps, device) = (IMAGINED - 1, values.device());
+    let rewards = float_tensor::<Train, 2>(inputs.rewards.clone(), [ROWS, IMAGINED], &device);
+    let continues: Vec<f32> = inputs
+        .ends
+        .iter()
+        .map(|&e| if e { 0.0 } else { 1.0 })
+        .collect();
+    let continues = float_tensor::<Train, 2>(continues, [ROWS, IMAGINED], &device);
     let returns = LambdaReturns::default().compute(
         rewards.narrow(1, 0, steps),
         continues.narrow(1, 0, steps),
@@ -304,7 +325,7 @@ fn export_actor_critic(dir: &Path, rng: &mut StdRng, device: &Device) -> Result<
         actions.narrow(1, 0, steps),
         values.narrow(1, 0, steps),
         returns,
-        Tensor::ones([ROWS, steps], device),
+        Tensor::ones([ROWS, steps], &device),
         ENTROPY_WEIGHT,
     );
     let terms = [&loss.policy, &loss.value, &loss.entropy, &loss.total];
@@ -318,6 +339,6 @@ fn export_actor_critic(dir: &Path, rng: &mut StdRng, device: &Device) -> Result<
     );
     write_npy(&dir.join("losses.npy"), &[scalars.len()], scalars)?;
     let grads = loss.total.backward();
-    write_gradients(&dir.join("gradients"), &model, &grads)?;
+    write_gradients(&dir.join("gradients"), model, &grads)?;
     Ok(())
 }
