@@ -268,7 +268,7 @@ fn export_actor_critic(dir: &Path, rng: &mut StdRng, device: &Device) -> Result<
     // its observation.
     let burned = model.valid().burn_in(
         latents(&inputs.codebook, &inputs.burn_tokens, device),
-        int_tensor(&inputs.burn_actions, [ROWS, BURN_IN], device),
+        Some(int_tensor(&inputs.burn_actions, [ROWS, BURN_IN], device)),
         Tensor::from_data(
             TensorData::new(inputs.burn_mask.clone(), [ROWS, BURN_IN]),
             device,

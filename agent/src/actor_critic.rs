@@ -259,9 +259,11 @@ impl<B: Backend> ActorCritic<B> {
     }
 
     /// Runs a real segment through the LSTM exactly as acting does: for each step t,
-    /// observe `latents[:, t]` then feed `actions[:, t]`. Steps where `mask[:, t]` is
-    /// false (padding; segments are left-padded) leave the state unchanged, so a
-    /// left-padded row starts from the zero state at its first real frame.
+    /// observe `latents[:, t]` then feed `actions[:, t]`. With `actions` `None` it
+    /// only observes, as REM's burn-in does (docs/deviations.md). Steps where
+    /// `mask[:, t]` is false (padding; segments are left-padded) leave the state
+    /// unchanged, so a left-padded row starts from the zero state at its first real
+    /// frame.
     ///
     /// Shapes: `latents` [B, T, embed_dim, side, side], `actions` [B, T], `mask` [B, T].
     /// For a 21-frame training segment pass the first 20 frames with their actions;
@@ -276,16 +278,18 @@ impl<B: Backend> ActorCritic<B> {
     pub fn burn_in(
         &self,
         latents: Tensor<B, 5>,
-        actions: Tensor<B, 2, Int>,
+        actions: Option<Tensor<B, 2, Int>>,
         mask: Tensor<B, 2, Bool>,
     ) -> ActorCriticState<B> {
         let [batch, steps, channels, rows, cols] = latents.dims();
         self.check_latents(&[batch, channels, rows, cols]);
-        assert_eq!(
-            actions.dims(),
-            [batch, steps],
-            "burn-in actions must be [batch, steps] = [{batch}, {steps}]"
-        );
+        if let Some(actions) = &actions {
+            assert_eq!(
+                actions.dims(),
+                [batch, steps],
+                "burn-in actions must be [batch, steps] = [{batch}, {steps}]"
+            );
+        }
         assert_eq!(
             mask.dims(),
             [batch, steps],
@@ -302,9 +306,15 @@ impl<B: Backend> ActorCritic<B> {
         let features = features.reshape([batch, steps, width]);
         for step in 0..steps {
             let frame = features.clone().narrow(1, step, 1).reshape([batch, width]);
-            let action = actions.clone().narrow(1, step, 1).reshape([batch]);
             let real = mask.clone().narrow(1, step, 1).reshape([batch]);
-            let stepped = self.feed_action(action, self.lstm_step(frame, state.clone()));
+            let observed = self.lstm_step(frame, state.clone());
+            let stepped = match &actions {
+                Some(actions) => {
+                    let action = actions.clone().narrow(1, step, 1).reshape([batch]);
+                    self.feed_action(action, observed)
+                }
+                None => observed,
+            };
             state = state.select_rows(real, stepped);
         }
         state

@@ -85,6 +85,7 @@ impl<B: AutodiffBackend> ActorCriticTrainer<B> {
             generator: Generator::Pop,
             world_temperature: s.world_temperature,
             expected_outcomes: s.expected_outcomes,
+            burn_in_feeds_actions: s.burn_in_feeds_actions,
         };
         let (returns, entropy_weight) = (&self.returns, s.entropy_weight);
         let rows = start.tokens.dims()[0];

@@ -142,6 +142,9 @@ pub struct ActorCriticSection {
     /// Real frames the controller's LSTM is burnt in on before imagining; the segment
     /// is one frame longer (its last frame is the first observation).
     pub burn_in: usize,
+    /// Feed each burn-in frame's action after observing it, as acting does (true);
+    /// false observes only, as REM's burn-in does (docs/deviations.md).
+    pub burn_in_feeds_actions: bool,
     /// World-model blocks an imagined rollout spans, the 2 real context frames
     /// included (REM's `imagine_horizon`): `horizon - 1` observations, the losses over
     /// the first `horizon - 2`. At most `world_model.seq_blocks`.
@@ -291,6 +294,7 @@ impl Default for ActorCriticSection {
             hidden: model.hidden,
             lstm: model.lstm,
             burn_in: 20,
+            burn_in_feeds_actions: true,
             horizon: 10,
             gamma: GAMMA,
             lambda: LAMBDA,

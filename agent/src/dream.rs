@@ -226,6 +226,7 @@ pub fn dream_run<B: AutodiffBackend>(
         world_temperature: world_temperature.unwrap_or(config.actor_critic.world_temperature),
         // Drawn, so that the listed rewards and ends are events.
         expected_outcomes: false,
+        burn_in_feeds_actions: config.actor_critic.burn_in_feeds_actions,
     };
     let rollout = roll_out(&frozen, &models.actor_critic, start, settings, &mut rng)?;
     let n = shown.min(rollouts);

@@ -153,6 +153,9 @@ pub struct RolloutSettings {
     pub world_temperature: f32,
     /// Rewards and ends as the world model's expectations instead of draws.
     pub expected_outcomes: bool,
+    /// The burn-in feeds each real frame's action, as acting does; false observes
+    /// only, as REM does.
+    pub burn_in_feeds_actions: bool,
 }
 
 impl RolloutSettings {
@@ -190,14 +193,17 @@ pub fn roll_out<B: AutodiffBackend>(
         |tokens: Tensor<B::InnerBackend, 2, Int>| frozen.tokenizer.embed_tokens_grid(tokens);
 
     // Burn-in over the first T-1 frames, without gradient, feeding actions exactly
-    // as acting does.
+    // as acting does (unless the settings ask for REM's observe-only burn-in).
     let burn_in_len = t - 1;
     let all = latents(start.tokens.clone().reshape([n * t, k]));
     let [_, e, s, _] = all.dims();
     let all = all.reshape([n, t, e, s, s]);
+    let burn_in_actions = settings
+        .burn_in_feeds_actions
+        .then(|| start.actions.clone().narrow(1, 0, burn_in_len));
     let state = controller.valid().burn_in(
         all.clone().narrow(1, 0, burn_in_len),
-        start.actions.clone().narrow(1, 0, burn_in_len),
+        burn_in_actions,
         start.mask.clone().narrow(1, 0, burn_in_len),
     );
     let mut rollout = RolloutBuilder::new(

@@ -140,7 +140,7 @@ fn burn_in_equals_the_manual_observe_and_feed_action_sequence() {
     let latents = Tensor::stack::<5>(frames, 1);
     let burned = model.burn_in(
         latents,
-        int_tensor(actions, [batch, steps]),
+        Some(int_tensor(actions, [batch, steps])),
         bool_tensor(vec![true; batch * steps], [batch, steps]),
     );
     assert_states_close(burned, manual, 1e-5);
@@ -158,11 +158,38 @@ fn burn_in_feeds_the_actions() {
     let mask = bool_tensor(vec![true; batch * steps], [batch, steps]);
     let zeros = model.burn_in(
         latents.clone(),
-        int_tensor(vec![0; 6], [batch, steps]),
+        Some(int_tensor(vec![0; 6], [batch, steps])),
         mask.clone(),
     );
-    let threes = model.burn_in(latents, int_tensor(vec![3; 6], [batch, steps]), mask);
+    let threes = model.burn_in(latents, Some(int_tensor(vec![3; 6], [batch, steps])), mask);
     assert!(max_abs_diff(&to_vec(zeros.h), &to_vec(threes.h)) > 1e-4);
+}
+
+#[test]
+fn burn_in_without_actions_only_observes_as_rems_does() {
+    let (config, model) = tiny_model::<Cpu>();
+    let mut rng = StdRng::seed_from_u64(9);
+    let (batch, steps, pad) = (2, 4, 1);
+    let frames: Vec<Tensor<Cpu, 4>> = (0..steps)
+        .map(|_| step_latents(&config, batch, &mut rng))
+        .collect();
+    // Row 0 is left-padded by one step; row 1 is real throughout.
+    let real = |b: usize, t: usize| b == 1 || t >= pad;
+
+    let mut manual = model.initial_state(batch, &Default::default());
+    for (t, frame) in frames.iter().enumerate() {
+        let observed = model.observe(frame.clone(), manual.clone()).state;
+        let rows = (0..batch).map(|b| real(b, t)).collect();
+        manual = manual.select_rows(bool_tensor(rows, [batch]), observed);
+    }
+
+    let mask = (0..batch * steps).map(|i| real(i / steps, i % steps));
+    let burned = model.burn_in(
+        Tensor::stack::<5>(frames, 1),
+        None,
+        bool_tensor(mask.collect(), [batch, steps]),
+    );
+    assert_states_close(burned, manual, 1e-5);
 }
 
 #[test]
@@ -183,7 +210,7 @@ fn burn_in_holds_the_state_over_left_padding() {
         .collect();
     let padded = model.burn_in(
         latents.clone(),
-        int_tensor(actions.clone(), [batch, steps]),
+        Some(int_tensor(actions.clone(), [batch, steps])),
         bool_tensor(mask, [batch, steps]),
     );
 
@@ -193,7 +220,7 @@ fn burn_in_holds_the_state_over_left_padding() {
     let row0_actions = actions[pad..steps].to_vec();
     let unpadded = model.burn_in(
         row0_latents,
-        int_tensor(row0_actions, [1, real_steps]),
+        Some(int_tensor(row0_actions, [1, real_steps])),
         bool_tensor(vec![true; real_steps], [1, real_steps]),
     );
     let row0 = ActorCriticState {
@@ -394,7 +421,7 @@ fn gradient_free_burn_in_lifts_into_the_autodiff_backend() {
     let mask = bool_tensor::<Cpu, 2>(vec![true; batch * steps], [batch, steps]);
     let inner = model
         .valid()
-        .burn_in(Tensor::stack::<5>(frames, 1), actions, mask);
+        .burn_in(Tensor::stack::<5>(frames, 1), Some(actions), mask);
     let state = ActorCriticState::<Train>::from_inner(inner);
 
     let out = model.observe(step_latents(&config, batch, &mut rng), state);

@@ -40,6 +40,8 @@ fn an_empty_file_gives_the_spec_defaults() {
     );
     assert_eq!((a.conv1, a.conv2, a.hidden, a.lstm), (128, 64, 512, 512));
     assert_eq!((a.burn_in, a.horizon), (20, 10));
+    // A deliberate difference: REM's burn-in observes only (docs/deviations.md).
+    assert!(a.burn_in_feeds_actions);
     assert_eq!((a.gamma, a.lambda, a.entropy_weight), (0.995, 0.95, 0.001));
     assert_eq!(
         (

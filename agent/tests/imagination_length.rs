@@ -1,6 +1,8 @@
 //! Imagined rollouts have the reference's length (algorithm.md, section 4): the spec's horizon 10
 //! with the 2-frame context gives 9 observations per row, the last real frame's and 8
 //! imagined ones, and the world model never runs past the 10 blocks it trains on.
+//! The burn-in before a rollout feeds the real actions, or only observes as REM's
+//! does, as its settings say.
 
 use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
@@ -53,6 +55,7 @@ fn spec_rollouts_have_nine_observations_within_the_training_length() {
             generator,
             world_temperature: 1.0,
             expected_outcomes: false,
+            burn_in_feeds_actions: true,
         };
         let segments = start(
             3,
@@ -86,4 +89,70 @@ fn spec_rollouts_have_nine_observations_within_the_training_length() {
         );
         assert!(rollout.world_positions <= trained_positions);
     }
+}
+
+/// The first observation's logits, the policy after burn-in on the last real frame:
+/// with `feeds_actions` the burn-in feeds each real frame's action, without it it
+/// only observes.
+#[test]
+fn the_rollouts_burn_in_feeds_actions_or_only_observes_as_set() {
+    let n_actions = 4;
+    let shapes = ModelShapes::small(n_actions);
+    let k = shapes.world_model.tokens_per_frame;
+    let device = Default::default();
+    let models = shapes.init::<Train>(&device).unwrap();
+    let (tokenizer, world_model) = (models.tokenizer.valid(), models.world_model.valid());
+    let frozen = FrozenModels::<Train> {
+        tokenizer: &tokenizer,
+        world_model: &world_model,
+    };
+    let (n, t) = (3, 6);
+    let first_logits = |feeds_actions: bool| {
+        let settings = RolloutSettings {
+            horizon: 4,
+            generator: Generator::Pop,
+            world_temperature: 1.0,
+            expected_outcomes: false,
+            burn_in_feeds_actions: feeds_actions,
+        };
+        let segments = start(n, t, k, shapes.tokenizer.vocab, n_actions);
+        let rollout = roll_out(
+            &frozen,
+            &models.actor_critic,
+            segments,
+            settings,
+            &mut StdRng::seed_from_u64(2),
+        )
+        .unwrap();
+        let logits = rollout.logits.narrow(1, 0, 1).reshape([n, n_actions]);
+        logits.inner().into_data().to_vec::<f32>().unwrap()
+    };
+    let expected = |feeds_actions: bool| {
+        let segments = start(n, t, k, shapes.tokenizer.vocab, n_actions);
+        let latents = tokenizer.embed_tokens_grid(segments.tokens.reshape([n * t, k]));
+        let [_, e, side, _] = latents.dims();
+        let latents = latents.reshape([n, t, e, side, side]);
+        let controller = models.actor_critic.valid();
+        let actions = segments.actions.narrow(1, 0, t - 1);
+        let state = controller.burn_in(
+            latents.clone().narrow(1, 0, t - 1),
+            feeds_actions.then_some(actions),
+            segments.mask.narrow(1, 0, t - 1),
+        );
+        let last = latents.narrow(1, t - 1, 1).reshape([n, e, side, side]);
+        let observed = controller.observe(last, state);
+        observed.logits.into_data().to_vec::<f32>().unwrap()
+    };
+    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+    for feeds_actions in [true, false] {
+        let (got, want) = (first_logits(feeds_actions), expected(feeds_actions));
+        assert!(
+            close(&got, &want),
+            "feeds_actions {feeds_actions}: {got:?} against {want:?}"
+        );
+    }
+    assert!(
+        !close(&first_logits(true), &first_logits(false)),
+        "the actions change the state"
+    );
 }

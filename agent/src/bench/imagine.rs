@@ -119,6 +119,7 @@ pub fn run_imagine_bench<B: AutodiffBackend>(
             generator,
             world_temperature: 1.0,
             expected_outcomes: false,
+            burn_in_feeds_actions: true,
         };
         let mut shares = RolloutShare::split(start, rng, bench.threads);
         if shares.len() == 1 {
