@@ -5,6 +5,7 @@
 //! for number.
 //!
 //!   cargo run --release -p rem-agent --example export_models -- --out DIR [--game Breakout]
+//!       [--rem-burn-in]
 //!
 //! `DIR/tokenizer/`:
 //! - `frames.npy` `[N, 3, 64, 64]` f32 in [0, 1]: frames of `--game` under uniformly
@@ -28,7 +29,8 @@
 //! - `weights/PATH.npy`;
 //! - `logits.npy` `[B, 9, A]`, `values.npy` `[B, 9]`: each imagined observation after
 //!   the burn-in, with every action fed through the LSTM after its observation (burn-in
-//!   included; algorithm.md, section 7);
+//!   included; algorithm.md, section 7); with `--rem-burn-in` the burn-in only
+//!   observes, as REM's does (`actor_critic.burn_in_feeds_actions = false`);
 //! - `returns.npy` `[B, 8]`: lambda-returns (gamma 0.995, lambda 0.95);
 //! - `losses.npy`: policy, value, entropy (nats), total (entropy weight 0.001);
 //! - `gradients/PATH.npy`: the gradient of the total loss for each parameter.
@@ -69,6 +71,9 @@ struct Args {
     frames: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Burn the actor-critic in as REM does, observing without feeding actions.
+    #[arg(long)]
+    rem_burn_in: bool,
 }
 
 const ROWS: usize = 8;
@@ -84,7 +89,13 @@ fn main() -> Result<()> {
     Train::seed(&device, args.seed);
     let mut rng = StdRng::seed_from_u64(args.seed);
     export_tokenizer(&args.out.join("tokenizer"), &args, &device)?;
-    export_actor_critic(&args.out.join("actor_critic"), &mut rng, &device)?;
+    let feed_actions = !args.rem_burn_in;
+    export_actor_critic(
+        &args.out.join("actor_critic"),
+        feed_actions,
+        &mut rng,
+        &device,
+    )?;
     println!("wrote {}", args.out.display());
     Ok(())
 }
@@ -256,7 +267,12 @@ fn float_tensor<B: Backend, const D: usize>(
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 
-fn export_actor_critic(dir: &Path, rng: &mut StdRng, device: &Device) -> Result<()> {
+fn export_actor_critic(
+    dir: &Path,
+    feed_actions: bool,
+    rng: &mut StdRng,
+    device: &Device,
+) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let config = ActorCriticConfig::new(ACTIONS);
     let model: ActorCritic<Train> = config.init(device)?;
@@ -264,11 +280,13 @@ fn export_actor_critic(dir: &Path, rng: &mut StdRng, device: &Device) -> Result<
     inputs.write(dir, config.embed_dim)?;
     write_parameters(&dir.join("weights"), &model)?;
 
-    // Burn-in without gradient, then the imagined observations, each action fed after
-    // its observation.
+    // Burn-in without gradient (feeding its actions unless REM's), then the imagined
+    // observations, each action fed after its observation.
+    let burn_in_actions =
+        feed_actions.then(|| int_tensor(&inputs.burn_actions, [ROWS, BURN_IN], device));
     let burned = model.valid().burn_in(
         latents(&inputs.codebook, &inputs.burn_tokens, device),
-        Some(int_tensor(&inputs.burn_actions, [ROWS, BURN_IN], device)),
+        burn_in_actions,
         Tensor::from_data(
             TensorData::new(inputs.burn_mask.clone(), [ROWS, BURN_IN]),
             device,
