@@ -10,8 +10,10 @@ use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rem_agent::config::RunConfig;
-use rem_agent::models::ModelShapes;
-use rem_agent::rollout::{roll_out, FrozenModels, Generator, RolloutSettings, StartSegments};
+use rem_agent::models::{AgentModels, ModelShapes};
+use rem_agent::rollout::{
+    roll_out, FrozenModels, Generator, Rollout, RolloutSettings, StartSegments,
+};
 
 type Train = Autodiff<Flex>;
 
@@ -31,6 +33,32 @@ fn start(n: usize, t: usize, k: usize, vocab: usize, actions: usize) -> StartSeg
     }
 }
 
+/// POP or token-by-token rollouts at temperature 1 with drawn outcomes.
+fn settings(horizon: usize, generator: Generator, burn_in_feeds_actions: bool) -> RolloutSettings {
+    RolloutSettings {
+        horizon,
+        generator,
+        world_temperature: 1.0,
+        expected_outcomes: false,
+        burn_in_feeds_actions,
+    }
+}
+
+/// One batch of rollouts of `models` from `segments`, always with the same draws.
+fn roll_out_with(
+    models: &AgentModels<Train>,
+    segments: StartSegments<Train>,
+    settings: RolloutSettings,
+) -> Rollout<Train> {
+    let (tokenizer, world_model) = (models.tokenizer.valid(), models.world_model.valid());
+    let frozen = FrozenModels::<Train> {
+        tokenizer: &tokenizer,
+        world_model: &world_model,
+    };
+    let mut rng = StdRng::seed_from_u64(2);
+    roll_out(&frozen, &models.actor_critic, segments, settings, &mut rng).unwrap()
+}
+
 #[test]
 fn spec_rollouts_have_nine_observations_within_the_training_length() {
     let config = RunConfig::default();
@@ -43,20 +71,8 @@ fn spec_rollouts_have_nine_observations_within_the_training_length() {
     assert_eq!(k, 64);
     let device = Default::default();
     let models = shapes.init::<Train>(&device).unwrap();
-    let (tokenizer, world_model) = (models.tokenizer.valid(), models.world_model.valid());
-    let frozen = FrozenModels::<Train> {
-        tokenizer: &tokenizer,
-        world_model: &world_model,
-    };
     let trained_positions = seq_blocks * shapes.world_model.block_len();
     for generator in [Generator::Pop, Generator::TokenByToken] {
-        let settings = RolloutSettings {
-            horizon,
-            generator,
-            world_temperature: 1.0,
-            expected_outcomes: false,
-            burn_in_feeds_actions: true,
-        };
         let segments = start(
             3,
             config.actor_critic.burn_in + 1,
@@ -64,14 +80,7 @@ fn spec_rollouts_have_nine_observations_within_the_training_length() {
             shapes.tokenizer.vocab,
             n_actions,
         );
-        let rollout = roll_out(
-            &frozen,
-            &models.actor_critic,
-            segments,
-            settings,
-            &mut StdRng::seed_from_u64(2),
-        )
-        .unwrap();
+        let rollout = roll_out_with(&models, segments, settings(horizon, generator, true));
         assert_eq!(rollout.values.dims(), [3, 9], "{generator:?}: observations");
         assert_eq!(rollout.logits.dims(), [3, 9, n_actions]);
         assert_eq!(rollout.rewards.dims(), [3, 8], "{generator:?}: transitions");
@@ -101,35 +110,23 @@ fn the_rollouts_burn_in_feeds_actions_or_only_observes_as_set() {
     let k = shapes.world_model.tokens_per_frame;
     let device = Default::default();
     let models = shapes.init::<Train>(&device).unwrap();
-    let (tokenizer, world_model) = (models.tokenizer.valid(), models.world_model.valid());
-    let frozen = FrozenModels::<Train> {
-        tokenizer: &tokenizer,
-        world_model: &world_model,
-    };
     let (n, t) = (3, 6);
     let first_logits = |feeds_actions: bool| {
-        let settings = RolloutSettings {
-            horizon: 4,
-            generator: Generator::Pop,
-            world_temperature: 1.0,
-            expected_outcomes: false,
-            burn_in_feeds_actions: feeds_actions,
-        };
         let segments = start(n, t, k, shapes.tokenizer.vocab, n_actions);
-        let rollout = roll_out(
-            &frozen,
-            &models.actor_critic,
+        let rollout = roll_out_with(
+            &models,
             segments,
-            settings,
-            &mut StdRng::seed_from_u64(2),
-        )
-        .unwrap();
+            settings(4, Generator::Pop, feeds_actions),
+        );
         let logits = rollout.logits.narrow(1, 0, 1).reshape([n, n_actions]);
         logits.inner().into_data().to_vec::<f32>().unwrap()
     };
     let expected = |feeds_actions: bool| {
         let segments = start(n, t, k, shapes.tokenizer.vocab, n_actions);
-        let latents = tokenizer.embed_tokens_grid(segments.tokens.reshape([n * t, k]));
+        let latents = models
+            .tokenizer
+            .valid()
+            .embed_tokens_grid(segments.tokens.reshape([n * t, k]));
         let [_, e, side, _] = latents.dims();
         let latents = latents.reshape([n, t, e, side, side]);
         let controller = models.actor_critic.valid();
