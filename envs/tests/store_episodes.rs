@@ -489,3 +489,28 @@ fn tiled_segments_hold_every_step_after_the_context_once() {
     assert!(store.tile_segments(20, 4, 20, 2).is_err());
     assert!(store.tile_segments(6, 0, 3, 2).is_err());
 }
+
+#[test]
+fn open_episode_tails_hold_each_episode_in_progress_last_steps_left_padded() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_episode(&mut store, 0, 1, 3); // env 0: ended, then 5 steps in progress
+    for tag in 10..15 {
+        store.push(0, step(tag));
+    }
+    for tag in 20..22 {
+        store.push(1, step(tag)); // env 1: 2 steps in progress
+    }
+    push_episode(&mut store, 2, 30, 4); // env 2: its episode just ended
+
+    let tails = store.open_episode_tails(&[2, 0, 1], 3);
+    assert_eq!((tails.batch, tails.len), (3, 3));
+    let tags = |b: usize| (0..3).map(|t| tails.frame(b, t)[0]).collect::<Vec<_>>();
+    assert_eq!(tags(0), [0, 0, 0]);
+    assert_eq!(tags(1), [12, 13, 14]);
+    assert_eq!(tags(2), [0, 20, 21]);
+    assert_eq!(
+        tails.mask,
+        [false, false, false, true, true, true, false, true, true]
+    );
+    assert_eq!(tails.actions, [0, 0, 0, 0, 1, 2, 0, 2, 0]);
+}

@@ -171,4 +171,22 @@ impl EpisodeStore {
             })
             .collect())
     }
+
+    /// The last `len` steps of each environment's episode in progress, one segment
+    /// per id in `env_ids`, padded on the left where the episode is shorter; an id
+    /// without an episode in progress (its last one just ended) gives padding only.
+    /// A collector that rebuilds its policy's state, as REM's does, burns it in on these.
+    pub fn open_episode_tails(&self, env_ids: &[usize], len: usize) -> SegmentBatch {
+        let mut out = SegmentBatch::padded(env_ids.len(), len);
+        for (b, env_id) in env_ids.iter().enumerate() {
+            let Some(episode) = self.open.get(env_id) else {
+                continue;
+            };
+            let real = len.min(episode.len());
+            for t in 0..real {
+                out.copy_step(b, len - real + t, episode, episode.len() - real + t);
+            }
+        }
+        out
+    }
 }
