@@ -8,7 +8,7 @@
 
 use anyhow::Result;
 use burn::tensor::backend::Backend;
-use burn::tensor::TensorData;
+use burn::tensor::{Bool, Int, Tensor, TensorData};
 use rand::Rng;
 use rem_envs::store::EpisodeStore;
 use rem_envs::vector::{EnvPool, PoolEvents};
@@ -23,6 +23,18 @@ use crate::models::AgentModels;
 pub struct Acting {
     pub temperature: f32,
     pub epsilon: f32,
+}
+
+/// Where the acting policy's recurrent state comes from when a collection starts
+/// (`collect.policy_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyState {
+    /// Kept from the previous collection; reset only where an episode ended.
+    Carried,
+    /// Started afresh and burnt in on the episode's last stored steps, as REM's
+    /// collector does at each call (docs/deviations.md).
+    Rebuilt,
 }
 
 /// What a checkpoint keeps of the collector.
@@ -98,14 +110,8 @@ impl<B: Backend> Collector<B> {
             let rows = envs;
             let width = h.len() / rows;
             ActorCriticState {
-                h: burn::tensor::Tensor::from_data(
-                    TensorData::new(h.clone(), [rows, width]),
-                    device,
-                ),
-                c: burn::tensor::Tensor::from_data(
-                    TensorData::new(c.clone(), [rows, width]),
-                    device,
-                ),
+                h: Tensor::from_data(TensorData::new(h.clone(), [rows, width]), device),
+                c: Tensor::from_data(TensorData::new(c.clone(), [rows, width]), device),
             }
         });
         collector.log = log;
@@ -120,12 +126,40 @@ impl<B: Backend> Collector<B> {
     pub fn log(&self) -> CollectorLog {
         let mut log = self.log.clone();
         log.policy_state = self.policy_state.as_ref().map(|s| {
-            let flat = |t: &burn::tensor::Tensor<B, 2>| {
-                t.clone().into_data().convert::<f32>().into_vec().unwrap()
-            };
+            let flat =
+                |t: &Tensor<B, 2>| t.clone().into_data().convert::<f32>().into_vec().unwrap();
             (flat(&s.h), flat(&s.c))
         });
         log
+    }
+
+    /// Starts the policy afresh and burns it in on the last `steps` stored steps of
+    /// each environment's episode in progress, as REM's collector does before each
+    /// collection; `feed_actions` as in [`ActorCritic::burn_in`]. An environment
+    /// whose episode has just begun starts from the zero state.
+    ///
+    /// [`ActorCritic::burn_in`]: crate::actor_critic::ActorCritic::burn_in
+    pub fn rebuild_policy_state(
+        &mut self,
+        models: &AgentModels<B>,
+        store: &EpisodeStore,
+        steps: usize,
+        feed_actions: bool,
+    ) -> Result<()> {
+        let envs = self.observations.len();
+        let tails = store.open_episode_tails(&(0..envs).collect::<Vec<_>>(), steps);
+        let device = models.tokenizer.codebook().device();
+        let latents = models.latents(&tails.frames)?;
+        let [_, channels, rows, cols] = latents.dims();
+        let latents = latents.reshape([envs, steps, channels, rows, cols]);
+        let actions = feed_actions.then(|| {
+            let ids = tails.actions.iter().map(|&a| a as i64).collect::<Vec<_>>();
+            Tensor::<B, 2, Int>::from_data(TensorData::new(ids, [envs, steps]), &device)
+        });
+        let mask =
+            Tensor::<B, 2, Bool>::from_data(TensorData::new(tails.mask, [envs, steps]), &device);
+        self.policy_state = Some(models.actor_critic.burn_in(latents, actions, mask));
+        Ok(())
     }
 
     /// Takes `steps` steps in every environment with the current policy.
@@ -165,10 +199,7 @@ impl<B: Backend> Collector<B> {
                     self.log.running_returns[i] = 0.0;
                 }
             }
-            let ended = burn::tensor::Tensor::<B, 1, burn::tensor::Bool>::from_data(
-                TensorData::new(ended, [envs]),
-                &device,
-            );
+            let ended = Tensor::<B, 1, Bool>::from_data(TensorData::new(ended, [envs]), &device);
             self.policy_state = Some(state.reset_rows(ended));
             self.observations = results.iter().map(|r| r.next_obs().clone()).collect();
         }

@@ -10,6 +10,7 @@ use rem_worldmodel::tokenizer::{TokenizerConfig, TokenizerTrainerConfig};
 use rem_worldmodel::world_model_trainer::WorldModelTrainerConfig;
 
 use crate::actor_critic::{check_sampling, ActorCriticConfig, ENTROPY_WEIGHT};
+use crate::collect::PolicyState;
 use crate::returns::{LambdaReturns, GAMMA, LAMBDA};
 use crate::rollout::CONTEXT_FRAMES;
 
@@ -61,6 +62,12 @@ pub struct CollectSection {
     /// An untrained policy's small action biases keep the paddle or player in one
     /// part of the screen, and the world model then knows little of the rest.
     pub random_until_epoch: usize,
+    /// The acting policy's recurrent state at each epoch's collection: "carried" over
+    /// from the last one (reset where an episode ends), or "rebuilt" from the zero
+    /// state by a burn-in on the episode's last `actor_critic.burn_in` stored steps
+    /// (feeding their actions as `actor_critic.burn_in_feeds_actions` says), as REM's
+    /// collector does (docs/deviations.md).
+    pub policy_state: PolicyState,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +228,7 @@ impl Default for CollectSection {
             temperature: 1.0,
             epsilon: 0.01,
             random_until_epoch: 0,
+            policy_state: PolicyState::Carried,
         }
     }
 }

@@ -4,6 +4,7 @@
 use anyhow::Result;
 use burn::module::Module;
 use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
 use rand::Rng;
 use rem_envs::Frame;
 use rem_worldmodel::retnet::RetNetConfig;
@@ -139,16 +140,21 @@ impl<B: Backend> AgentModels<B> {
             .iter()
             .flat_map(|f| f.as_bytes().iter().copied())
             .collect();
-        let (tokens, _) = self
-            .tokenizer
-            .encode(frames_to_tensor::<B>(&bytes, &device)?);
-        let seen = self
-            .actor_critic
-            .observe(self.tokenizer.embed_tokens_grid(tokens), state);
+        let seen = self.actor_critic.observe(self.latents(&bytes)?, state);
         let sampled = sample_actions(seen.logits, temperature, epsilon, rng)?;
         let state = self
             .actor_critic
             .feed_action(sampled.taken_tensor::<B>(&device), seen.state);
         Ok((sampled, state))
+    }
+
+    /// What the controller reads of frames: each one's tokens as codebook vectors.
+    /// Shapes: `frames` N frames of `[64, 64, 3]` bytes -> `[N, embed_dim, side, side]`.
+    pub fn latents(&self, frames: &[u8]) -> Result<Tensor<B, 4>> {
+        let device = self.tokenizer.codebook().device();
+        let (tokens, _) = self
+            .tokenizer
+            .encode(frames_to_tensor::<B>(frames, &device)?);
+        Ok(self.tokenizer.embed_tokens_grid(tokens))
     }
 }

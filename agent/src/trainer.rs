@@ -18,7 +18,7 @@ use rem_envs::rng::{mix_seed, SplitMix64};
 use rem_envs::store::EpisodeStore;
 
 use crate::batches::TokenCache;
-use crate::collect::{Acting, CollectStats, Collector};
+use crate::collect::{Acting, CollectStats, Collector, PolicyState};
 use crate::config::RunConfig;
 use crate::evaluate::{evaluate, Episodes, EvalStats};
 use crate::interrupt::StopRequest;
@@ -199,6 +199,15 @@ impl<B: AutodiffBackend> Trainer<B> {
         };
         let rounds = c.steps_per_epoch.div_ceil(c.envs);
         let models = self.learner.acting_models();
+        if c.policy_state == PolicyState::Rebuilt {
+            let a = &self.config.actor_critic;
+            self.collector.rebuild_policy_state(
+                &models,
+                &self.store,
+                a.burn_in,
+                a.burn_in_feeds_actions,
+            )?;
+        }
         let stats = self
             .collector
             .collect(&models, &mut self.store, rounds, acting, rng)?;

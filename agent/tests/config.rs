@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use rem_agent::collect::PolicyState;
 use rem_agent::config::RunConfig;
 
 fn write(name: &str, text: &str) -> PathBuf {
@@ -68,6 +69,8 @@ fn an_empty_file_gives_the_spec_defaults() {
         (c.temperature, c.epsilon, c.random_until_epoch, c.envs),
         (1.0, 0.01, 0, 1)
     );
+    // A deliberate difference: REM's collector rebuilds it (docs/deviations.md).
+    assert_eq!(c.policy_state, PolicyState::Carried);
     let e = &config.eval;
     assert_eq!(
         (e.every_epochs, e.episodes, e.final_episodes, e.temperature),
@@ -243,6 +246,13 @@ fn sampling_discount_and_device_settings_are_checked_at_load() {
         "device=\"gpu\"",
         "unknown variant `gpu`, expected `cpu` or `cuda`",
     );
+
+    refused(
+        "collect.policy_state=kept",
+        "unknown variant `kept`, expected `carried` or `rebuilt`",
+    );
+    let rebuilt = RunConfig::load(&path, &["collect.policy_state=rebuilt".to_string()]).unwrap();
+    assert_eq!(rebuilt.collect.policy_state, PolicyState::Rebuilt);
 
     let cuda = RunConfig::load(&path, &["device=\"cuda\"".to_string()]).unwrap();
     assert_eq!(cuda.device, rem_agent::config::Device::Cuda);
