@@ -8,7 +8,7 @@
 
 use anyhow::Result;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Bool, Int, Tensor, TensorData};
+use burn::tensor::{Bool, Tensor, TensorData};
 use rand::Rng;
 use rem_envs::store::EpisodeStore;
 use rem_envs::vector::{EnvPool, PoolEvents};
@@ -16,6 +16,7 @@ use rem_envs::{make_envs, EnvMode, Frame};
 use serde::{Deserialize, Serialize};
 
 use crate::actor_critic::ActorCriticState;
+use crate::batches::{actions_tensor, mask_tensor};
 use crate::models::AgentModels;
 
 /// Acting settings.
@@ -152,12 +153,8 @@ impl<B: Backend> Collector<B> {
         let latents = models.latents(&tails.frames)?;
         let [_, channels, rows, cols] = latents.dims();
         let latents = latents.reshape([envs, steps, channels, rows, cols]);
-        let actions = feed_actions.then(|| {
-            let ids = tails.actions.iter().map(|&a| a as i64).collect::<Vec<_>>();
-            Tensor::<B, 2, Int>::from_data(TensorData::new(ids, [envs, steps]), &device)
-        });
-        let mask =
-            Tensor::<B, 2, Bool>::from_data(TensorData::new(tails.mask, [envs, steps]), &device);
+        let actions = feed_actions.then(|| actions_tensor(&tails, &device));
+        let mask = mask_tensor(&tails, &device);
         self.policy_state = Some(models.actor_critic.burn_in(latents, actions, mask));
         Ok(())
     }
