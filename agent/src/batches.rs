@@ -29,6 +29,14 @@ impl TokenCache {
         self.tokens.is_empty()
     }
 
+    /// Forgets every frame once more than `max_frames` are cached: frames of
+    /// episodes the store has dropped would otherwise stay for good.
+    pub fn forget_beyond(&mut self, max_frames: usize) {
+        if self.tokens.len() > max_frames {
+            self.tokens.clear();
+        }
+    }
+
     /// Tokens `[N, K]` of `frames` (consecutive HWC frames), encoding only the
     /// frames not seen before, in one batch split over `threads` threads (the tokens
     /// do not depend on `threads`).

@@ -45,6 +45,10 @@ pub struct Trainer<B: AutodiffBackend> {
     learner: Learner<B>,
     store: EpisodeStore,
     collector: Collector<B::InnerBackend>,
+    /// Tokens of stored frames under the current tokenizer, kept from epoch to epoch
+    /// while the tokenizer does not train (runs/atari-cpu freezes it after epoch 10),
+    /// so that a frozen tokenizer encodes each frame once instead of once an epoch.
+    tokens: TokenCache,
     /// The last completed epoch.
     epoch: usize,
     env_steps: usize,
@@ -87,6 +91,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             learner: Learner::new(&config, &shapes, &device)?,
             store: EpisodeStore::new(config.store.max_mib << 20),
             collector,
+            tokens: TokenCache::default(),
             epoch: 0,
             env_steps: 0,
             folder,
@@ -160,9 +165,12 @@ impl<B: AutodiffBackend> Trainer<B> {
                     l.tokenizer_step(store, &mut rng)
                 })
             })?);
+            self.tokens = TokenCache::default();
         }
-        // The tokenizer is frozen from here to the end of the epoch.
-        let mut tokens = TokenCache::default();
+        // The tokenizer is frozen from here to the end of the epoch. A cache of more
+        // than twice the store's frames holds mostly frames the store has dropped.
+        self.tokens.forget_beyond(2 * self.store.num_steps());
+        let mut tokens = std::mem::take(&mut self.tokens);
         if w.trains_in(epoch) {
             let mut dropout_seeds = SplitMix64::new(derive_seed(c.seed, epoch, 3));
             m.world_model = Some(clock.time("world_model", || {
@@ -178,6 +186,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 })
             })?);
         }
+        self.tokens = tokens;
 
         let e = &c.eval;
         let last = epoch == c.collect.epochs;

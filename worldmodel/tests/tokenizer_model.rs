@@ -76,6 +76,42 @@ fn tokens_encoded_on_threads_are_the_tokens_of_one_call() {
     }
 }
 
+/// What a frame encodes to does not depend on the frames encoded with it, so tokens
+/// kept from an earlier call (the agent's `TokenCache`, which a run keeps from epoch
+/// to epoch while its tokenizer is frozen) are the tokens encoding it again would give.
+#[test]
+fn a_frames_encoding_does_not_depend_on_the_frames_encoded_with_it() {
+    let device = Default::default();
+    for config in [TokenizerConfig::default(), TokenizerConfig::tiny()] {
+        let tokenizer: Tokenizer<Cpu> = config.init(&device);
+        // 49 frames: two whole passes of the CPU encoder (24 frames) and one frame.
+        let frames = random_frames::<Cpu>(49, &device);
+        let whole = tokenizer.quantize(frames.clone());
+        let (z_whole, tokens_whole) = (host(whole.z), host_int(whole.tokens));
+        let z_len = z_whole.len() / 49;
+        let k = tokens_whole.len() / 49;
+        // One frame alone, and the last 30 frames in reverse order (other neighbours,
+        // other places in the encoder's passes).
+        let reversed: Vec<usize> = (19..49).rev().collect();
+        for order in [vec![0], vec![24], vec![48], reversed] {
+            let picked = Tensor::cat(
+                order.iter().map(|&i| frames.clone().narrow(0, i, 1)).collect(),
+                0,
+            );
+            let part = tokenizer.quantize(picked);
+            let (z, tokens) = (host(part.z), host_int(part.tokens));
+            for (row, &i) in order.iter().enumerate() {
+                assert_eq!(
+                    z[row * z_len..][..z_len],
+                    z_whole[i * z_len..][..z_len],
+                    "encoder output of frame {i}"
+                );
+                assert_eq!(tokens[row * k..][..k], tokens_whole[i * k..][..k]);
+            }
+        }
+    }
+}
+
 #[test]
 fn decoding_tokens_equals_decoding_the_quantised_latents() {
     let device = Default::default();
