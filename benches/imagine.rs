@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use burn::backend::{Autodiff, Flex};
 use rem_agent::bench::{run_imagine_bench, BenchSize, ImagineBench};
+use rem_agent::rollout::Generator;
 use rem_benches::{env_usize, python, python_imports, run_python_script};
 
 /// Seconds per call of each generator (`Pop`, `TokenByToken`), fastest run kept.
@@ -108,6 +109,7 @@ fn main() -> Result<()> {
             n_actions: 18,
             seed: 0,
             threads: env_usize("REM_BENCH_THREADS", 2),
+            generators: vec![Generator::Pop, Generator::TokenByToken],
         };
         println!("{size:?} sizes, batch {batch}, horizon 10: {repeats} runs per side of {iterations} timed calls");
         let (mut ours, mut torch) = (Fastest::new(), Fastest::new());

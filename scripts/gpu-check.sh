@@ -1,82 +1,127 @@
 #!/usr/bin/env bash
-# The GPU check: on a machine with one NVIDIA GPU and a `--features cuda` binary built
-# elsewhere, runs
-#   (a) the imagination benchmark at spec sizes, POP and token-by-token;
-#   (b) the same benchmark in PyTorch (scripts/torch_imagine.py), if python3 can import
-#       torch, and the ratio ours / PyTorch;
-#   (c) two short training epochs of an Atari-100K config with tokenizer, world model
-#       and actor-critic all active, then seconds per phase and epoch.
-# Each part has its own time limit so that the whole fits in 8 minutes: (a) 270 s,
-# (b) 150 s, (c) what is left of REM_BUDGET (at most 270 s). A part that fails or runs
-# out of time is reported and the next one still runs.
+# The GPU check: on a machine with one NVIDIA GPU, with what scripts/gpu-bundle.sh built
+# elsewhere (dist/rem-cuda.tar.xz, unpacked here into dist/rem-cuda and dist/tests/),
+# runs in this order, each part under its own time limit within REM_BUDGET:
+#   (t)  the equivalence tests (retention forms, RetNet forms, POP, imagined outcomes)
+#        on burn's CUDA backend, with the CPU's tolerances;
+#   (a)  `rem bench imagine` at spec sizes, batch 128, horizon 10: POP and token-by-token,
+#        with the warm-up call (kernel compilation, autotuning) timed apart;
+#   (b)  the same call in PyTorch, scripts/torch_imagine.py --controller-grad, and the
+#        ratio ours / PyTorch;
+#   (w)  POP at batch 128 again in a new process: the warm-up with the caches (a) saved;
+#   (a8) and (b8): batch 8, ours and PyTorch;
+#   (p)  `rem bench phases`: seconds per step of each phase at the spec's sizes and
+#        batches, and the epoch and 600-epoch run they add up to;
+#   (c)  a short Atari run at spec sizes, all three parts training from epoch 1, printing
+#        each epoch's losses and seconds per phase.
+# After each part: its seconds, exit status and peak GPU memory in use (nvidia-smi,
+# sampled every 100 ms). A part that fails or runs out of time is reported and the next
+# one still runs.
 #
-#   scripts/gpu-check.sh [BINARY]          (default dist/rem-cuda)
+#   scripts/gpu-check.sh 2>&1 | tee $OUT/gpu-check.log
 #
-# Preparing the binary and what it needs (see docs/gpu.md):
-#   CARGO_TARGET_DIR=target-cuda cargo build --release --features cuda
-#   mkdir -p dist && strip -o dist/rem-cuda target-cuda/release/rem
-#   python3 -m pip download --no-deps -d .whl ale-py==0.12.1   # for a machine without network
+# cubecl's kernel caches (docs/gpu.md, "cubecl caches"): for the run the script writes a
+# cubecl.toml in the repository root (removed at exit) that puts the autotune results
+# and the compiled PTX in .cubecl-cache/<GPU name>/, and points the driver's PTX-to-SASS
+# cache (CUDA_CACHE_PATH) there too. If OUT is set, .cubecl-cache/ is packed into
+# $OUT/cubecl-cache.tar.gz at exit; unpack that in the repository root before the next
+# run to start warm (`tar -xzf cubecl-cache.tar.gz`).
 #
-# cubecl's kernel caches (docs/gpu.md, "cubecl caches"): with the CUDA device the script
-# writes a cubecl.toml in the repository root for the run (removed at exit) that puts the
-# autotune results and the compiled PTX in .cubecl-cache/<GPU name>/, and points the
-# driver's PTX-to-SASS cache (CUDA_CACHE_PATH) there too. If OUT is set, .cubecl-cache/
-# is copied to $OUT/cubecl-cache at exit; copy that back to .cubecl-cache/ before the next
-# run to start warm.
-#
-# Knobs (environment): REM_DEVICE (cuda), REM_SIZE (spec), REM_BATCH (128),
-# REM_GAME (Breakout), REM_STEPS (training steps per phase and epoch, 20),
-# REM_SET (extra `--set key=value` words for training), REM_BUDGET (seconds for the whole
-# script, 470), REM_CUBECL_CACHE (cache folder, .cubecl-cache; `off` leaves cubecl's
-# defaults alone, for a cold start), OUT (where the run goes).
-# `REM_DEVICE=cpu REM_SIZE=small REM_BATCH=8 REM_STEPS=1 REM_SET="..."` runs the same
-# flow on a CPU machine as a dry run.
-set -euo pipefail
+# Knobs (environment): REM_GAME (Breakout), REM_STEPS (training steps per phase and
+# epoch in (c), 10), REM_EPOCHS (epochs in (c), 3), REM_BUDGET (seconds for the whole
+# script, 530), REM_CUBECL_CACHE (cache folder, .cubecl-cache; `off` leaves cubecl's
+# defaults alone, for a cold start), REM_DEVICE (cuda; `cpu` with REM_SIZE=small and
+# REM_BATCH=8 runs the same flow as a dry run on a CPU machine), REM_BINARY (the rem to
+# run, dist/rem-cuda), REM_SET (extra `key=value` overrides for (p) and (c)), OUT (where
+# results go).
+set -uo pipefail
 cd "$(dirname "$0")/.."
+repo=$PWD
 
-rem=${1:-dist/rem-cuda}
 device=${REM_DEVICE:-cuda}
 size=${REM_SIZE:-spec}
 batch=${REM_BATCH:-128}
 game=${REM_GAME:-Breakout}
-steps=${REM_STEPS:-20}
-budget=${REM_BUDGET:-470}
+steps=${REM_STEPS:-10}
+epochs=${REM_EPOCHS:-3}
+budget=${REM_BUDGET:-530}
 cache_base=${REM_CUBECL_CACHE:-.cubecl-cache}
-out=${OUT:-$(mktemp -d)}
-[[ -x $rem ]] || { echo "error: no executable binary at $rem (see the header of $0)" >&2; exit 2; }
+work=$(mktemp -d)
+rem=${REM_BINARY:-dist/rem-cuda}
 
-# Runs a part under `timeout`; reports, rather than stops at, a failure.
+if [[ ! -x $rem && -f dist/rem-cuda.tar.xz ]]; then
+    tar -C dist -xJf dist/rem-cuda.tar.xz || exit 2
+fi
+[[ -x $rem ]] || { echo "error: no $rem; build it with scripts/gpu-bundle.sh" >&2; exit 2; }
+
+have_gpu() { [[ $device == cuda ]] && command -v nvidia-smi >/dev/null; }
+sampler=
+# Samples the GPU memory in use every 100 ms into $work/memory.txt until `peak_memory`.
+sample_memory() {
+    have_gpu || return 0
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 \
+        > "$work/memory.txt" 2>/dev/null &
+    sampler=$!
+}
+peak_memory() {
+    [[ -n $sampler ]] || { echo "n/a"; return; }
+    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null; sampler=
+    echo "$(sort -n "$work/memory.txt" | tail -n 1) MiB"
+}
+
+# part NAME LIMIT COMMAND...: runs COMMAND under the smaller of LIMIT and what is left of
+# the budget, its output also in $work/NAME.txt; reports rather than stops at a failure.
 part() {
-    local status=0
-    "$@" || status=$?
-    if ((status == 124)); then
-        echo "-- stopped at its time limit"
-    elif ((status != 0)); then
-        echo "-- failed with exit status $status"
+    local name=$1 limit=$2
+    shift 2
+    local left=$((budget - SECONDS))
+    ((limit > left)) && limit=$left
+    if ((limit < 20)); then
+        echo "== ($name) skipped: ${left} s of the ${budget} s budget left"
+        return
     fi
+    echo "== ($name) limit ${limit} s: $*"
+    sample_memory
+    local started=$SECONDS
+    timeout -k 20 "$limit" "$@" 2>&1 | tee "$work/$name.txt"
+    local status=${PIPESTATUS[0]}
+    local peak
+    peak=$(peak_memory)
+    local verdict="exit status $status"
+    ((status == 124)) && verdict="stopped at its time limit"
+    echo "-- ($name) $((SECONDS - started)) s, $verdict, peak GPU memory in use $peak"
 }
 
 created_toml=
 finish() {
     [[ -n $created_toml ]] && rm -f cubecl.toml
-    if [[ $device == cuda && $cache_base != off && -d $cache_base && -n ${OUT:-} ]]; then
-        mkdir -p "$OUT/cubecl-cache"
-        cp -r "$cache_base/." "$OUT/cubecl-cache/"
-        echo "cubecl caches copied to \$OUT/cubecl-cache ($(du -sh "$cache_base" | cut -f1))"
+    if [[ -n ${OUT:-} ]]; then
+        [[ -s $work/run/metrics.jsonl ]] && cp "$work/run/metrics.jsonl" "$OUT/atari-metrics.jsonl"
+        if [[ $device == cuda && $cache_base != off && -d $cache_base ]]; then
+            tar -czf "$OUT/cubecl-cache.tar.gz" "$(basename "$cache_base")"
+            echo "cubecl caches packed into \$OUT/cubecl-cache.tar.gz ($(du -h "$OUT/cubecl-cache.tar.gz" | cut -f1))"
+        fi
     fi
     echo "== total $SECONDS s"
 }
 trap finish EXIT
 
 if [[ $device == cuda ]]; then
-    # The CUDA runtime pieces the binary loads at run time (docs/gpu.md).
+    # The CUDA runtime pieces the binary loads at run time (docs/gpu.md): the driver,
+    # NVRTC and the headers NVRTC compiles against.
     export CUDA_PATH=${CUDA_PATH:-/usr/local/cuda}
-    export LD_LIBRARY_PATH="$CUDA_PATH/targets/x86_64-linux/lib:/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}"
-    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+    lib=$CUDA_PATH/targets/x86_64-linux/lib
+    if ! ls "$lib"/libnvrtc.so* >/dev/null 2>&1; then
+        nvrtc=$(find / -name 'libnvrtc.so*' -not -path '/proc/*' 2>/dev/null | head -n 1)
+        [[ -n $nvrtc ]] && lib=$(dirname "$nvrtc")
+    fi
+    export LD_LIBRARY_PATH="$lib:/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}"
+    nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv,noheader
+    echo "NVRTC: $(ls "$lib"/libnvrtc.so* 2>/dev/null | head -n 1)"
     if [[ $cache_base != off ]]; then
         # One folder per GPU model: cubecl's autotune keys name the device only by index.
         gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1)
-        [[ $cache_base == /* ]] || cache_base="$PWD/$cache_base"
+        [[ $cache_base == /* ]] || cache_base="$repo/$cache_base"
         cache_dir="$cache_base/$(printf %s "$gpu" | tr -c 'A-Za-z0-9._-' '_')"
         mkdir -p "$cache_dir"
         chmod -R u+w "$cache_base"  # copies of returned files may be read-only
@@ -94,67 +139,93 @@ EOF
             created_toml=1
         fi
         export CUDA_CACHE_PATH="$cache_dir/nv-compute-cache"
-        echo "cubecl caches: $cache_dir ($(find "$cache_dir" -type f | wc -l) files, $(du -sh "$cache_dir" | cut -f1))"
+        echo "cubecl caches: $cache_dir ($(find "$cache_dir" -type f | wc -l) files, $(du -sh "$cache_dir" | cut -f1)) at the start"
     fi
 fi
 
-# The Atari games run in ale-py worker processes; install the carried wheel if needed.
-if ! python3 -c "import ale_py" 2>/dev/null; then
-    python3 -m pip install --quiet --no-deps --no-index --find-links .whl --target "$out/python" ale-py
-    export PYTHONPATH="$out/python${PYTHONPATH:+:$PYTHONPATH}"
-fi
-
-echo "== (a) imagination: $size sizes, batch $batch, horizon 10 (after one warm-up call)"
-part timeout 270 "$rem" bench imagine --size "$size" --batch "$batch" --horizon 10 \
-    --iterations 3 --device "$device" | tee "$out/imagine.txt"
-
-echo "== (b) the same in PyTorch: scripts/torch_imagine.py"
-if python3 -c "import torch" 2>/dev/null; then
-    part timeout 150 python3 scripts/torch_imagine.py --size "$size" --batch "$batch" --horizon 10 \
-        --iterations 3 --device "$device" | tee "$out/torch_imagine.txt"
-    # Imagined frames/s of one generator in a benchmark's output.
-    fps() { awk -v g="$1" '$1 == g && $5 == "imagined" { print $4 }' "$2"; }
-    for generator in Pop TokenByToken; do
-        ours=$(fps "$generator" "$out/imagine.txt")
-        theirs=$(fps "$generator" "$out/torch_imagine.txt")
-        if [[ -n $ours && -n $theirs ]]; then
-            awk -v g="$generator" -v a="$ours" -v b="$theirs" \
-                'BEGIN { printf "%-14s ours / PyTorch: %.2fx (%s vs %s imagined frames/s)\n", g, a / b, a, b }'
+# (t) Each test binary in its own folder and HOME, side by side, so that none reads the
+# cubecl.toml above or shares cubecl's default caches with another.
+equivalence_tests() {
+    local t name failed=0
+    for t in dist/tests/*; do
+        name=$(basename "$t")
+        mkdir -p "$work/tests/$name"
+        (cd "$work/tests/$name" && HOME=$PWD "$repo/$t" > output.txt 2>&1) &
+    done
+    wait
+    for t in dist/tests/*; do
+        name=$(basename "$t")
+        if grep -q "^test result: ok" "$work/tests/$name/output.txt"; then
+            echo "$name: $(grep '^test result' "$work/tests/$name/output.txt")"
+        else
+            failed=1
+            echo "$name: FAILED"
+            grep -E "^test |panicked|assert|left|right|Error|error" "$work/tests/$name/output.txt" | head -n 30
         fi
     done
-else
-    echo "(b) skipped: python3 cannot import torch"
+    return $failed
+}
+if [[ $device == cuda ]]; then
+    export -f equivalence_tests
+    export work repo
+    part t 120 bash -c equivalence_tests
 fi
 
-limit=$((budget - SECONDS))
-((limit > 270)) && limit=270
-echo "== (c) two epochs of $game, $steps steps per phase, all three components (limit ${limit} s)"
-# Epoch 1 includes kernel compilation and autotuning; epoch 2 is the warm number.
+bench=("$rem" bench imagine --size "$size" --horizon 10 --device "$device")
+torch_bench=(python3 scripts/torch_imagine.py --size "$size" --horizon 10 --controller-grad
+    --device "$device")
+# The ratio ours / PyTorch of each generator, from two outputs' `s/call` lines.
+ratios() {
+    local generator ours theirs
+    [[ -f $work/$1.txt && -f $work/$2.txt ]] || return 0
+    for generator in Pop TokenByToken; do
+        ours=$(awk -v g="$generator" '$1 == g && $3 == "s/call" { print $2 }' "$work/$1.txt")
+        theirs=$(awk -v g="$generator" '$1 == g && $3 == "s/call" { print $2 }' "$work/$2.txt")
+        if [[ -n $ours && -n $theirs ]]; then
+            awk -v g="$generator" -v a="$ours" -v b="$theirs" 'BEGIN {
+                printf "%-14s ours %.3f s/call, PyTorch %.3f s/call: ours at %.2fx PyTorch speed\n", g, a, b, b / a }'
+        fi
+    done
+}
+have_torch=
+python3 -c "import torch" 2>/dev/null && have_torch=1
+
+part a 240 "${bench[@]}" --batch "$batch" --iterations 2
+[[ -n $have_torch ]] && part b 50 "${torch_bench[@]}" --batch "$batch" --iterations 3
+ratios a b
+part w 60 "${bench[@]}" --batch "$batch" --iterations 1 --generator pop
+part a8 50 "${bench[@]}" --batch 8 --iterations 2
+[[ -n $have_torch ]] && part b8 30 "${torch_bench[@]}" --batch 8 --iterations 3
+ratios a8 b8
 read -r -a extra <<< "${REM_SET:-}"
+extra_sets=()
+for word in "${extra[@]}"; do extra_sets+=(--set "$word"); done
+part p 90 "$rem" bench phases --device "$device" --iterations 2 "${extra_sets[@]}"
+
+# (c) The Atari games run in ale-py worker processes; install the carried wheel if needed.
+if ! python3 -c "import ale_py" 2>/dev/null; then
+    python3 -m pip install --quiet --no-deps --no-index --find-links .whl --target "$work/python" ale-py
+    export PYTHONPATH="$work/python${PYTHONPATH:+:$PYTHONPATH}"
+fi
 sets=()
 for key in tokenizer world_model actor_critic; do
     sets+=(--set "$key.optim.start_epoch=1" --set "$key.optim.steps_per_epoch=$steps")
 done
-for word in "${extra[@]}"; do sets+=(--set "$word"); done
-if ((limit < 30)); then
-    echo "-- skipped: only ${limit} s of the ${budget} s budget left"
-    exit 0
-fi
-part timeout "$limit" "$rem" train --config "runs/atari100k/$game.toml" --set "device=$device" \
-    --run-dir "$out/run" --set collect.epochs=2 --set collect.collect_until_epoch=2 \
+part c 300 "$rem" train --config "runs/atari100k/$game.toml" --set "device=$device" \
+    --run-dir "$work/run" --set "collect.epochs=$epochs" --set "collect.collect_until_epoch=$epochs" \
     --set eval.every_epochs=0 --set eval.final_episodes=1 --set checkpoint.every_epochs=100 \
-    "${sets[@]}"
-
-[[ -s $out/run/metrics.jsonl ]] || { echo "-- no epoch finished"; exit 0; }
-python3 - "$out/run/metrics.jsonl" "$steps" <<'EOF'
+    "${sets[@]}" "${extra_sets[@]}"
+if [[ -s $work/run/metrics.jsonl ]]; then
+    python3 - "$work/run/metrics.jsonl" "$steps" <<'EOF'
 import json, sys
 steps = int(sys.argv[2])
-print("== seconds per phase (per step in brackets)")
+print("== (c) each epoch's losses (total) and seconds per phase (per step in brackets)")
 for line in open(sys.argv[1]):
     m = json.loads(line)
-    parts = []
-    for phase, seconds in m["seconds"].items():
-        per_step = f" ({seconds / steps:.3f}/step)" if phase in ("tokenizer", "world_model", "actor_critic") else ""
-        parts.append(f"{phase} {seconds:.2f}{per_step}")
-    print(f"epoch {m['epoch']}: " + ", ".join(parts))
+    losses = ", ".join(f"{k} {m[k]['total']:.4f}" for k in ("tokenizer", "world_model", "actor_critic")
+                       if isinstance(m.get(k), dict) and "total" in m[k])
+    seconds = ", ".join(f"{k} {v:.2f}" + (f" ({v / steps:.3f}/step)" if k != "collect" else "")
+                        for k, v in m["seconds"].items())
+    print(f"epoch {m['epoch']}: losses: {losses}; seconds: {seconds}")
 EOF
+fi

@@ -540,8 +540,10 @@ def main():
     results = {}
     with torch.no_grad():
         for label, generator_class in (("Pop", PopImagination), ("TokenByToken", TokenByToken)):
+            started = time.perf_counter()
             one_call(generator_class)  # warm-up: allocation, cuDNN algorithm choice, compilation
             sync()
+            warm_up = time.perf_counter() - started
             started = time.perf_counter()
             for _ in range(args.iterations):
                 one_call(generator_class)
@@ -550,8 +552,12 @@ def main():
             results[label] = n * args.horizon / seconds
             generated = n * (args.horizon - 2) / seconds
             print(f"{label:<14} {seconds:>8.3f} s/call  {generated:>8.1f} generated frames/s  "
-                  f"{results[label]:>8.1f} B x horizon/s", flush=True)
+                  f"{results[label]:>8.1f} B x horizon/s  (warm-up {warm_up:.1f} s)", flush=True)
     print(f"POP / token-by-token: {results['Pop'] / results['TokenByToken']:.2f}x")
+    if device.type == "cuda":
+        gib = 2**30
+        print(f"peak GPU memory: {torch.cuda.max_memory_allocated(device) / gib:.2f} GiB allocated, "
+              f"{torch.cuda.max_memory_reserved(device) / gib:.2f} GiB reserved")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ use crate::actor_critic::{sample_actions, ActorCritic, ActorCriticState};
 pub const CONTEXT_FRAMES: usize = 2;
 
 /// How imagined frames are generated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Generator {
     /// Parallel observation prediction: two network calls a step.
     Pop,

@@ -2,12 +2,11 @@
 
 mod common;
 
-use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
 use common::values;
 use rem_worldmodel::imagination::Outcome;
 
-type B = Flex;
+type B = common::EquivalenceBackend;
 
 /// `rows` copies of one step whose reward sign is -1/0/+1 with probability 0.2/0.5/0.3
 /// and which ends with probability 0.1.
@@ -56,7 +55,7 @@ fn tokens_drawn_from_a_thread_stream_follow_the_softmax_and_repeat() {
         .flat_map(|_| probs.map(|p| if p > 0.0 { p.ln() } else { -1e9 }))
         .collect();
     let logits =
-        Tensor::<Flex, 2>::from_data(TensorData::new(logits, [rows, 4]), &Default::default());
+        Tensor::<B, 2>::from_data(TensorData::new(logits, [rows, 4]), &Default::default());
     let draw = |seed| -> Vec<i64> {
         with_thread_stream(seed, || sample_logits(logits.clone(), 1.0))
             .into_data()

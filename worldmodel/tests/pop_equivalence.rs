@@ -1,7 +1,6 @@
 //! POP's imagination must reproduce its training pass, its chunk call must equal
 //! the recurrent form, and imagination must not grow its state with the horizon.
 
-use burn::backend::Flex;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
@@ -12,7 +11,7 @@ use std::sync::MutexGuard;
 mod common;
 use common::own_generator;
 
-type B = Flex;
+type B = common::EquivalenceBackend;
 
 const K: usize = 4;
 const VOCAB: usize = 8;

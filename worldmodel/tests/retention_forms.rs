@@ -1,11 +1,12 @@
 //! The parallel, recurrent, chunkwise and read-only forms of multi-scale retention
 //! compute the same function.
 
-use burn::backend::Flex;
+mod common;
+
 use burn::tensor::{Distribution, Tensor};
 use rem_worldmodel::retention::{MultiScaleRetention, MultiScaleRetentionConfig, RetentionState};
 
-type B = Flex;
+type B = common::EquivalenceBackend;
 
 const TOLERANCE: f32 = 1e-4;
 

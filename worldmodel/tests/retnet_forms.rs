@@ -1,11 +1,12 @@
 //! The parallel, recurrent, chunkwise and read-only forms agree through a
 //! two-layer RetNet stack.
 
-use burn::backend::Flex;
+mod common;
+
 use burn::tensor::{Distribution, Tensor};
 use rem_worldmodel::retnet::{RetNet, RetNetConfig, RetNetState};
 
-type B = Flex;
+type B = common::EquivalenceBackend;
 
 const TOLERANCE: f32 = 1e-4;
 const WIDTH: usize = 16;

@@ -9,6 +9,15 @@ use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use std::sync::{Mutex, MutexGuard};
 
+/// The backend of the equivalence tests (the forms of retention and of the RetNet, POP,
+/// the imagined outcomes): burn's CPU backend, or, in a `--features cuda` build, its CUDA
+/// backend, so that the same tests with the same tolerances check the GPU (docs/gpu.md).
+/// A plain `cargo test` needs no GPU.
+#[cfg(not(feature = "cuda"))]
+pub type EquivalenceBackend = burn::backend::Flex;
+#[cfg(feature = "cuda")]
+pub type EquivalenceBackend = burn::backend::Cuda;
+
 /// Normal draws from a generator of the test's own. burn's `Tensor::random` reads one
 /// global generator that every test of a binary shares while they run in parallel, so
 /// seeding it does not fix what a test draws; a tolerance at f32 rounding must hold
