@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Builds, on a machine with the Rust toolchain, what scripts/gpu-check.sh runs on a GPU
-# machine that has none: the `--features cuda` release binary and the test binaries of
-# the equivalence tests (which run on burn's CUDA backend in that build), stripped and
-# packed into dist/rem-cuda.tar.xz; and the ale-py wheel in .whl/ for a GPU machine
-# without network. Needs no GPU, nvcc or CUDA libraries.
+# machine that has none: the `--features cuda` release binary (burn's CUDA backend with
+# fusion) and the test binaries of the equivalence tests (which run on that backend in
+# this build), the `--features autotune` release binary (the same with burn's
+# autotuning), all stripped and packed into dist/rem-cuda.tar.xz; and the ale-py wheel
+# in .whl/ for a GPU machine without network. Needs no GPU, nvcc or CUDA libraries.
 #
-#   scripts/gpu-bundle.sh            (CARGO_TARGET_DIR defaults to target-cuda)
+#   scripts/gpu-bundle.sh     (target folders target-cuda/ and target-cuda-autotune/)
 #
 # Carry dist/rem-cuda.tar.xz, .whl and .cubecl-cache (if present) to the GPU machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target-cuda}
+export CARGO_TARGET_DIR=target-cuda
 
 # The tests whose forms must agree on any backend (worldmodel/tests/common: EquivalenceBackend).
 tests=(retention_forms retnet_forms pop_equivalence imagined_outcomes)
@@ -28,10 +29,13 @@ for line in sys.stdin:
         print(m["target"]["name"], m["executable"])
 ')
 
+CARGO_TARGET_DIR=target-cuda-autotune cargo build --release --features autotune -p rem-agent
+
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/tests" dist
-strip -o "$stage/rem-cuda" "$CARGO_TARGET_DIR/release/rem"
+strip -o "$stage/rem-cuda" target-cuda/release/rem
+strip -o "$stage/rem-cuda-autotune" target-cuda-autotune/release/rem
 while read -r name path; do
     strip -o "$stage/tests/$name" "$path"
 done <<< "$executables"

@@ -13,7 +13,12 @@
 #   (p)  `rem bench phases`: seconds per step of each phase at the spec's sizes and
 #        batches, and the epoch and 600-epoch run they add up to;
 #   (c)  a short Atari run at spec sizes, all three parts training from epoch 1, printing
-#        each epoch's losses and seconds per phase.
+#        each epoch's losses and seconds per phase;
+#   (u)  (a)'s POP call with the `autotune` build (burn's autotuning on), for the rest of
+#        the budget.
+# Every part but (u) runs the `cuda` build: burn's CUDA backend with fusion, without
+# autotuning, which on an H200 kept the first imagination call from ending within 240 s
+# (docs/gpu.md, "Autotuning").
 # After each part: its seconds, exit status and peak GPU memory in use (nvidia-smi,
 # sampled every 100 ms). A part that fails or runs out of time is reported and the next
 # one still runs.
@@ -23,17 +28,19 @@
 # cubecl's kernel caches (docs/gpu.md, "cubecl caches"): for the run the script writes a
 # cubecl.toml in the repository root (removed at exit) that puts the autotune results
 # and the compiled PTX in .cubecl-cache/<GPU name>/, and points the driver's PTX-to-SASS
-# cache (CUDA_CACHE_PATH) there too. If OUT is set, .cubecl-cache/ is packed into
-# $OUT/cubecl-cache.tar.gz at exit; unpack that in the repository root before the next
-# run to start warm (`tar -xzf cubecl-cache.tar.gz`).
+# cache (CUDA_CACHE_PATH) there too. After each part it prints how many kernels were
+# compiled and autotune runs made so far. If OUT is set, the autotune results are
+# packed into $OUT/cubecl-autotune.tar.gz at exit, and all the caches into
+# $OUT/cubecl-cache.tar.gz if that is under 15 MB; unpack either in the repository root
+# before the next run to start warm (`tar -xzf cubecl-autotune.tar.gz`).
 #
 # Knobs (environment): REM_GAME (Breakout), REM_STEPS (training steps per phase and
 # epoch in (c), 10), REM_EPOCHS (epochs in (c), 3), REM_BUDGET (seconds for the whole
-# script, 530), REM_CUBECL_CACHE (cache folder, .cubecl-cache; `off` leaves cubecl's
-# defaults alone, for a cold start), REM_DEVICE (cuda; `cpu` with REM_SIZE=small and
-# REM_BATCH=8 runs the same flow as a dry run on a CPU machine), REM_BINARY (the rem to
-# run, dist/rem-cuda), REM_SET (extra `key=value` overrides for (p) and (c)), OUT (where
-# results go).
+# script, 530), REM_TESTS_LIMIT (seconds for (t), 100), REM_CUBECL_CACHE (cache folder,
+# .cubecl-cache; `off` leaves cubecl's defaults alone, for a cold start), REM_DEVICE
+# (cuda; `cpu` with REM_SIZE=small and REM_BATCH=8 runs the same flow as a dry run on a
+# CPU machine), REM_BINARY (the rem to run, dist/rem-cuda), REM_SET (extra `key=value`
+# overrides for (p) and (c)), OUT (where results go).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -46,8 +53,11 @@ steps=${REM_STEPS:-10}
 epochs=${REM_EPOCHS:-3}
 budget=${REM_BUDGET:-530}
 cache_base=${REM_CUBECL_CACHE:-.cubecl-cache}
+tests_limit=${REM_TESTS_LIMIT:-100}
+cache_dir=
 work=$(mktemp -d)
 rem=${REM_BINARY:-dist/rem-cuda}
+rem_autotune=dist/rem-cuda-autotune
 
 if [[ ! -x $rem && -f dist/rem-cuda.tar.xz ]]; then
     tar -C dist -xJf dist/rem-cuda.tar.xz || exit 2
@@ -90,6 +100,17 @@ part() {
     local verdict="exit status $status"
     ((status == 124)) && verdict="stopped at its time limit"
     echo "-- ($name) $((SECONDS - started)) s, $verdict, peak GPU memory in use $peak"
+    cache_counts
+}
+
+# What cubecl's caches hold: kernels compiled (PTX) and autotune results, one line each.
+cache_counts() {
+    [[ -n $cache_dir && -d $cache_dir ]] || return 0
+    local kernels tuned
+    kernels=$(find "$cache_dir" -name toc.json.log -exec cat {} + 2>/dev/null | wc -l)
+    tuned=$(grep -c "Fastest result" "$work/autotune.log" 2>/dev/null)
+    echo "   cubecl caches: $kernels kernels compiled, ${tuned:-0} autotune runs," \
+        "$(du -sh "$cache_dir" | cut -f1) (autotune $(du -shc "$cache_dir"/autotune 2>/dev/null | tail -n 1 | cut -f1))"
 }
 
 created_toml=
@@ -97,9 +118,19 @@ finish() {
     [[ -n $created_toml ]] && rm -f cubecl.toml
     if [[ -n ${OUT:-} ]]; then
         [[ -s $work/run/metrics.jsonl ]] && cp "$work/run/metrics.jsonl" "$OUT/atari-metrics.jsonl"
-        if [[ $device == cuda && $cache_base != off && -d $cache_base ]]; then
-            tar -czf "$OUT/cubecl-cache.tar.gz" "$(basename "$cache_base")"
-            echo "cubecl caches packed into \$OUT/cubecl-cache.tar.gz ($(du -h "$OUT/cubecl-cache.tar.gz" | cut -f1))"
+        if [[ -n $cache_dir && -d $cache_dir ]]; then
+            # The autotune results are small and spare the next run the tuning; the
+            # compiled kernels come back too while they fit in what $OUT returns.
+            (cd "$cache_base/.." && find "$(basename "$cache_base")" -type d -name autotune -print0 |
+                tar -czf "$OUT/cubecl-autotune.tar.gz" --null -T -)
+            echo "autotune results packed into \$OUT/cubecl-autotune.tar.gz ($(du -h "$OUT/cubecl-autotune.tar.gz" | cut -f1))"
+            tar -C "$cache_base/.." -czf "$work/cubecl-cache.tar.gz" "$(basename "$cache_base")"
+            if (($(stat -c %s "$work/cubecl-cache.tar.gz") < 15 * 1024 * 1024)); then
+                cp "$work/cubecl-cache.tar.gz" "$OUT/"
+                echo "all cubecl caches packed into \$OUT/cubecl-cache.tar.gz ($(du -h "$OUT/cubecl-cache.tar.gz" | cut -f1))"
+            else
+                echo "all cubecl caches: $(du -h "$work/cubecl-cache.tar.gz" | cut -f1) packed, too large to return"
+            fi
         fi
     fi
     echo "== total $SECONDS s"
@@ -133,42 +164,55 @@ if [[ $device == cuda ]]; then
 [autotune]
 cache = { file = "$cache_dir" }
 
+[autotune.logger]
+level = "minimal"
+file = "$work/autotune.log"
+
 [compilation]
 cache = { file = "$cache_dir" }
 EOF
             created_toml=1
         fi
-        export CUDA_CACHE_PATH="$cache_dir/nv-compute-cache"
+        export CUDA_CACHE_PATH="$cache_dir/nv-compute-cache" CUDA_CACHE_MAXSIZE=4294967296
         echo "cubecl caches: $cache_dir ($(find "$cache_dir" -type f | wc -l) files, $(du -sh "$cache_dir" | cut -f1)) at the start"
     fi
 fi
 
 # (t) Each test binary in its own folder and HOME, side by side, so that none reads the
-# cubecl.toml above or shares cubecl's default caches with another.
+# cubecl.toml above or shares cubecl's default caches with another; each under its own
+# limit, so that the tests that finished are reported when one binary runs out of time.
 equivalence_tests() {
-    local t name failed=0
+    local t name status failed=0
     for t in dist/tests/*; do
         name=$(basename "$t")
         mkdir -p "$work/tests/$name"
-        (cd "$work/tests/$name" && HOME=$PWD "$repo/$t" > output.txt 2>&1) &
+        (cd "$work/tests/$name" && HOME=$PWD timeout "$test_limit" "$repo/$t" > output.txt 2>&1
+         echo $? > status) &
     done
     wait
     for t in dist/tests/*; do
         name=$(basename "$t")
-        if grep -q "^test result: ok" "$work/tests/$name/output.txt"; then
+        status=$(cat "$work/tests/$name/status")
+        if ((status == 0)); then
             echo "$name: $(grep '^test result' "$work/tests/$name/output.txt")"
-        else
-            failed=1
-            echo "$name: FAILED"
-            grep -E "^test |panicked|assert|left|right|Error|error" "$work/tests/$name/output.txt" | head -n 30
+            continue
         fi
+        failed=1
+        if ((status == 124)); then
+            echo "$name: stopped at its ${test_limit} s limit after" \
+                "$(grep -c ' \.\.\. ok$' "$work/tests/$name/output.txt") passed test(s)"
+        else
+            echo "$name: FAILED (exit status $status)"
+        fi
+        grep -E "^test |panicked|assert|left|right|Error|error" "$work/tests/$name/output.txt" | head -n 30
     done
     return $failed
 }
 if [[ $device == cuda ]]; then
+    test_limit=$((tests_limit - 5))
     export -f equivalence_tests
-    export work repo
-    part t 120 bash -c equivalence_tests
+    export work repo test_limit
+    part t "$tests_limit" bash -c equivalence_tests
 fi
 
 bench=("$rem" bench imagine --size "$size" --horizon 10 --device "$device")
@@ -211,7 +255,7 @@ sets=()
 for key in tokenizer world_model actor_critic; do
     sets+=(--set "$key.optim.start_epoch=1" --set "$key.optim.steps_per_epoch=$steps")
 done
-part c 300 "$rem" train --config "runs/atari100k/$game.toml" --set "device=$device" \
+part c 200 "$rem" train --config "runs/atari100k/$game.toml" --set "device=$device" \
     --run-dir "$work/run" --set "collect.epochs=$epochs" --set "collect.collect_until_epoch=$epochs" \
     --set eval.every_epochs=0 --set eval.final_episodes=1 --set checkpoint.every_epochs=100 \
     "${sets[@]}" "${extra_sets[@]}"
@@ -228,4 +272,13 @@ for line in open(sys.argv[1]):
                         for k, v in m["seconds"].items())
     print(f"epoch {m['epoch']}: losses: {losses}; seconds: {seconds}")
 EOF
+fi
+
+# (u) burn's autotuning (the `autotune` build): POP at batch 128, for what is left of the
+# budget. Each result is saved as soon as its operation is tuned, so even a run stopped
+# at its limit spares the next one that tuning (cubecl-autotune.tar.gz, above).
+if [[ $device == cuda && -x $rem_autotune ]]; then
+    part u 600 "$rem_autotune" bench imagine --size "$size" --horizon 10 --device "$device" \
+        --batch "$batch" --iterations 2 --generator pop
+    ratios u b
 fi
