@@ -54,8 +54,7 @@ fn tokens_drawn_from_a_thread_stream_follow_the_softmax_and_repeat() {
     let logits: Vec<f32> = (0..rows)
         .flat_map(|_| probs.map(|p| if p > 0.0 { p.ln() } else { -1e9 }))
         .collect();
-    let logits =
-        Tensor::<B, 2>::from_data(TensorData::new(logits, [rows, 4]), &Default::default());
+    let logits = Tensor::<B, 2>::from_data(TensorData::new(logits, [rows, 4]), &Default::default());
     let draw = |seed| -> Vec<i64> {
         with_thread_stream(seed, || sample_logits(logits.clone(), 1.0))
             .into_data()

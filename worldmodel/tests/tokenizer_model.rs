@@ -95,7 +95,10 @@ fn a_frames_encoding_does_not_depend_on_the_frames_encoded_with_it() {
         let reversed: Vec<usize> = (19..49).rev().collect();
         for order in [vec![0], vec![24], vec![48], reversed] {
             let picked = Tensor::cat(
-                order.iter().map(|&i| frames.clone().narrow(0, i, 1)).collect(),
+                order
+                    .iter()
+                    .map(|&i| frames.clone().narrow(0, i, 1))
+                    .collect(),
                 0,
             );
             let part = tokenizer.quantize(picked);

@@ -32,7 +32,8 @@ pub struct ImagineBench {
     pub seed: u64,
     /// Threads the frames are encoded on and the rows imagined on, as a training step
     /// with `actor_critic.threads` does.
-    pub threads: usize,    /// The generators timed, in this order.
+    pub threads: usize,
+    /// The generators timed, in this order.
     pub generators: Vec<Generator>,
 }
 
@@ -44,7 +45,8 @@ pub struct ImagineResult {
     /// first observation of a row is a real frame).
     pub generated_frames_per_second: f64,
     /// `B x horizon` per second, the unit of the reference's figures.
-    pub frames_per_second: f64,    /// The first, untimed call: allocation, kernel compilation and autotuning on a GPU.
+    pub frames_per_second: f64,
+    /// The first, untimed call: allocation, kernel compilation and autotuning on a GPU.
     pub warm_up_seconds: f64,
 }
 
