@@ -204,7 +204,7 @@ equivalence_tests() {
         else
             echo "$name: FAILED (exit status $status)"
         fi
-        grep -E "^test |panicked|assert|left|right|Error|error" "$work/tests/$name/output.txt" | head -n 30
+        grep -E "^test |panicked|diff|assert|left|right|Error|error" "$work/tests/$name/output.txt" | head -n 40
     done
     return $failed
 }
