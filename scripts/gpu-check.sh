@@ -268,7 +268,8 @@ for line in open(sys.argv[1]):
     m = json.loads(line)
     losses = ", ".join(f"{k} {m[k]['total']:.4f}" for k in ("tokenizer", "world_model", "actor_critic")
                        if isinstance(m.get(k), dict) and "total" in m[k])
-    seconds = ", ".join(f"{k} {v:.2f}" + (f" ({v / steps:.3f}/step)" if k != "collect" else "")
+    per_step = ("tokenizer", "world_model", "actor_critic")
+    seconds = ", ".join(f"{k} {v:.2f}" + (f" ({v / steps:.3f}/step)" if k in per_step else "")
                         for k, v in m["seconds"].items())
     print(f"epoch {m['epoch']}: losses: {losses}; seconds: {seconds}")
 EOF
