@@ -103,7 +103,7 @@ part() {
     cache_counts
 }
 
-# What cubecl's caches hold: kernels compiled (PTX) and autotune results, one line each.
+# What cubecl's caches hold, on one line: kernels compiled (PTX) and autotune runs made.
 cache_counts() {
     [[ -n $cache_dir && -d $cache_dir ]] || return 0
     local kernels tuned
@@ -124,12 +124,17 @@ finish() {
             (cd "$cache_base/.." && find "$(basename "$cache_base")" -type d -name autotune -print0 |
                 tar -czf "$OUT/cubecl-autotune.tar.gz" --null -T -)
             echo "autotune results packed into \$OUT/cubecl-autotune.tar.gz ($(du -h "$OUT/cubecl-autotune.tar.gz" | cut -f1))"
-            tar -C "$cache_base/.." -czf "$work/cubecl-cache.tar.gz" "$(basename "$cache_base")"
-            if (($(stat -c %s "$work/cubecl-cache.tar.gz") < 15 * 1024 * 1024)); then
+            # Packing is skipped above 60 MB unpacked: it costs device time and would not
+            # come back packed under 15 MB anyway.
+            if (($(du -sb "$cache_base" | cut -f1) < 60 * 1024 * 1024)); then
+                tar -C "$cache_base/.." -czf "$work/cubecl-cache.tar.gz" "$(basename "$cache_base")"
+            fi
+            if [[ -f $work/cubecl-cache.tar.gz ]] &&
+                (($(stat -c %s "$work/cubecl-cache.tar.gz") < 15 * 1024 * 1024)); then
                 cp "$work/cubecl-cache.tar.gz" "$OUT/"
                 echo "all cubecl caches packed into \$OUT/cubecl-cache.tar.gz ($(du -h "$OUT/cubecl-cache.tar.gz" | cut -f1))"
             else
-                echo "all cubecl caches: $(du -h "$work/cubecl-cache.tar.gz" | cut -f1) packed, too large to return"
+                echo "all cubecl caches: $(du -sh "$cache_base" | cut -f1), too large to return"
             fi
         fi
     fi
