@@ -109,7 +109,7 @@ fn main() -> Result<()> {
             n_actions: 18,
             seed: 0,
             threads: env_usize("REM_BENCH_THREADS", 2),
-            generators: vec![Generator::Pop, Generator::TokenByToken],
+            generators: Generator::ALL.to_vec(),
         };
         println!("{size:?} sizes, batch {batch}, horizon 10: {repeats} runs per side of {iterations} timed calls");
         let (mut ours, mut torch) = (Fastest::new(), Fastest::new());

@@ -13,8 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=target-cuda
 
-# The tests whose forms must agree on any backend (worldmodel/tests/common: EquivalenceBackend).
-tests=(retention_forms retnet_forms pop_equivalence imagined_outcomes)
+# The tests whose forms must agree on any backend: those on worldmodel/tests/common's
+# EquivalenceBackend.
+mapfile -t tests < <(grep -l EquivalenceBackend worldmodel/tests/*.rs | xargs -n 1 basename -s .rs)
 
 cargo build --release --features cuda -p rem-agent
 # --release: the test binaries then share the release build's dependencies.

@@ -223,13 +223,15 @@ fi
 bench=("$rem" bench imagine --size "$size" --horizon 10 --device "$device")
 torch_bench=(python3 scripts/torch_imagine.py --size "$size" --horizon 10 --controller-grad
     --device "$device")
-# The ratio ours / PyTorch of each generator, from two outputs' `s/call` lines.
+# Seconds per call of generator $1 in part $2's output.
+seconds_per_call() { awk -v g="$1" '$1 == g && $3 == "s/call" { print $2 }' "$work/$2.txt"; }
+# The ratio ours / PyTorch of each generator, from two parts' outputs.
 ratios() {
     local generator ours theirs
     [[ -f $work/$1.txt && -f $work/$2.txt ]] || return 0
     for generator in Pop TokenByToken; do
-        ours=$(awk -v g="$generator" '$1 == g && $3 == "s/call" { print $2 }' "$work/$1.txt")
-        theirs=$(awk -v g="$generator" '$1 == g && $3 == "s/call" { print $2 }' "$work/$2.txt")
+        ours=$(seconds_per_call "$generator" "$1")
+        theirs=$(seconds_per_call "$generator" "$2")
         if [[ -n $ours && -n $theirs ]]; then
             awk -v g="$generator" -v a="$ours" -v b="$theirs" 'BEGIN {
                 printf "%-14s ours %.3f s/call, PyTorch %.3f s/call: ours at %.2fx PyTorch speed\n", g, a, b, b / a }'

@@ -34,6 +34,11 @@ pub enum Generator {
     TokenByToken,
 }
 
+impl Generator {
+    /// Both generators, in the order the imagination benchmarks time them.
+    pub const ALL: [Generator; 2] = [Generator::Pop, Generator::TokenByToken];
+}
+
 /// The frozen parts, on the backend without autodiff.
 pub struct FrozenModels<'m, B: AutodiffBackend> {
     pub tokenizer: &'m Tokenizer<B::InnerBackend>,

@@ -80,7 +80,7 @@ fn imagine(args: BenchImagineArgs) -> Result<()> {
         mut generators,
     } = args;
     if generators.is_empty() {
-        generators = vec![Generator::Pop, Generator::TokenByToken];
+        generators = Generator::ALL.to_vec();
     }
     let bench = ImagineBench {
         size,
