@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use burn::backend::{Autodiff, Flex};
 use rem_agent::bench::{run_imagine_bench, BenchSize, ImagineBench};
-use rem_agent::rollout::Generator;
+use rem_agent::imagination::rollout::Generator;
 use rem_benches::{env_usize, python, python_imports, run_python_script};
 
 /// Seconds per call of each generator (`Pop`, `TokenByToken`), fastest run kept.

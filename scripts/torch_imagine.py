@@ -4,8 +4,8 @@ actor-critic imagination call, POP against token-by-token, at the same model siz
 
     python3 scripts/torch_imagine.py --size spec --batch 128 --horizon 10 --iterations 3
 
-One call does what actor-critic training does in rem (agent/src/rollout.rs, driven by
-agent/src/bench/imagine.rs), from real frames on:
+One call does what actor-critic training does in rem (agent/src/imagination/rollout.rs,
+driven by agent/src/bench/imagine.rs), from real frames on:
 
   1. convert the segments' frames (21 per segment, random bytes) to [0, 1] floats on the
      host, move them to the device, and tokenize them: encoder, then the nearest

@@ -18,7 +18,7 @@ a store of 1,000 random frames in episodes of 200. Per step:
                 pass of blocks 2..9's prediction tokens (8 x 64 rows, each at its own
                 rotary position); CE of tokens, reward sign and end over blocks 2..9 and
                 real steps; dropout 0.1 where rem has it.
-  actor_critic  actor_critic_trainer.rs, rollout.rs, returns.rs: 128 segments of 21
+  actor_critic  imagination/{actor_critic_trainer,rollout,returns}.rs: 128 segments of 21
                 frames encoded as above, burn-in without gradient, POP imagination of
                 horizon 10 (9 observations; world model and tokenizer under no_grad, the
                 controller's graph recorded), lambda-returns, policy + value - entropy.

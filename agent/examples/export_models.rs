@@ -46,7 +46,7 @@ use rand::{Rng, SeedableRng};
 use rem_agent::actor_critic::{
     latent_map, ActorCritic, ActorCriticConfig, ActorCriticLoss, ActorCriticState, ENTROPY_WEIGHT,
 };
-use rem_agent::returns::LambdaReturns;
+use rem_agent::imagination::returns::LambdaReturns;
 use rem_envs::{make_env, EnvMode};
 use rem_worldmodel::tokenizer::{frames_to_tensor, TokenizerConfig};
 use std::path::{Path, PathBuf};

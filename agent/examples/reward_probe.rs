@@ -3,7 +3,7 @@
 //! its own episodes (or fresh ones), teacher-forced (real tokens throughout, as in
 //! training) and imagined (from two real blocks on, every frame imagined and stepped
 //! with the action really taken); see `rem_agent::foresight`. Frames are set against
-//! the forecast that nothing moves (`rem_agent::frame_scores`).
+//! the forecast that nothing moves (`rem_agent::foresight::frame_scores`).
 //!
 //!   cargo run --release -p rem-agent --example reward_probe -- --run RUN_DIR [--held-out 3] [--per-step]
 //!
@@ -15,11 +15,11 @@ use burn::backend::Flex;
 use burn::tensor::Tensor;
 use clap::Parser;
 use rem_agent::batches::{token_batch_on, TokenCache};
-use rem_agent::collect::random_episodes;
+use rem_agent::foresight::frame_scores::MotionScores;
 use rem_agent::foresight::{imagined, teacher_forced, ForesightScores, RealSteps, Repeated};
-use rem_agent::frame_scores::MotionScores;
-use rem_agent::progress::progress_bar;
 use rem_agent::run_folder::SavedRun;
+use rem_agent::terminal::progress::progress_bar;
+use rem_agent::training::collect::random_episodes;
 use rem_worldmodel::stream::with_thread_stream;
 
 #[derive(Parser)]

@@ -2,7 +2,7 @@
 //! episodes with the run's settings (changed with `--set`) and, every `--eval-every`
 //! steps, reports on held-out episodes (fresh ones, played with a uniformly random
 //! policy) its reconstruction loss, how many codes it uses and how its tokens follow
-//! the pixels (`rem_agent::frame_scores::MotionScores`): of the token squares whose
+//! the pixels (`rem_agent::foresight::frame_scores::MotionScores`): of the token squares whose
 //! pixels changed from one step to the next, the share whose token changed too.
 //!
 //!   cargo run --release -p rem-agent --example tokenizer_probe -- --run RUN_DIR \
@@ -17,10 +17,10 @@ use burn::module::AutodiffModule;
 use burn::prelude::*;
 use clap::Parser;
 use rand::SeedableRng;
-use rem_agent::collect::random_episodes;
+use rem_agent::foresight::frame_scores::MotionScores;
 use rem_agent::foresight::row_spans;
-use rem_agent::frame_scores::MotionScores;
 use rem_agent::run_folder::SavedRun;
+use rem_agent::training::collect::random_episodes;
 use rem_envs::frame::FRAME_BYTES;
 use rem_envs::store::{Padding, SegmentBatch};
 use rem_worldmodel::tokenizer::{frames_to_tensor, Tokenizer, TokenizerTrainer};

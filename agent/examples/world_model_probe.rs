@@ -1,7 +1,7 @@
 //! How fast does a fresh world model learn a run's game? Trains a new world model on
 //! the episodes and with the frozen tokenizer of a run's checkpoint, and reports its
 //! losses and how many of its frames' most likely tokens are right
-//! (`rem_agent::frame_scores`) on held-out episodes (fresh ones, played with a
+//! (`rem_agent::foresight::frame_scores`) on held-out episodes (fresh ones, played with a
 //! uniformly random policy) every `--eval-every` steps, each beside the forecast that
 //! nothing moves: its share of right tokens, and its token loss when read as a
 //! distribution with one probability of "no change" or one per token slot
@@ -87,7 +87,7 @@ fn main() -> Result<()> {
         store.num_episodes(),
         shape,
     );
-    let held_out = rem_agent::collect::random_episodes(
+    let held_out = rem_agent::training::collect::random_episodes(
         &run.config.env.game,
         args.eval_episodes,
         args.seed + 1,

@@ -10,9 +10,9 @@ use rem_worldmodel::tokenizer::{TokenizerConfig, TokenizerTrainerConfig};
 use rem_worldmodel::world_model_trainer::WorldModelTrainerConfig;
 
 use crate::actor_critic::{check_sampling, ActorCriticConfig, ENTROPY_WEIGHT};
-use crate::collect::PolicyState;
-use crate::returns::{LambdaReturns, GAMMA, LAMBDA};
-use crate::rollout::CONTEXT_FRAMES;
+use crate::imagination::returns::{LambdaReturns, GAMMA, LAMBDA};
+use crate::imagination::rollout::CONTEXT_FRAMES;
+use crate::training::collect::PolicyState;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -16,7 +16,7 @@ use rem_envs::FRAME_BYTES;
 use rem_worldmodel::tokenizer::tensor_to_frames;
 
 use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
-use crate::rollout::{
+use crate::imagination::rollout::{
     roll_out, FrozenModels, Generator, Rollout, RolloutSettings, StartSegments, CONTEXT_FRAMES,
 };
 use crate::run_folder::{RunFolder, SavedRun};
@@ -279,7 +279,7 @@ fn write_picture(out: &Path, segments: &SegmentBatch, decoded: &[u8], rows: usiz
             [real, dreamt].concat()
         })
         .collect();
-    crate::images::write_frame_grid(out, &grid)
+    crate::figures::images::write_frame_grid(out, &grid)
 }
 
 /// The rewards, ends and actions of each of the `rollouts` rows.

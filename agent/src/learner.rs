@@ -19,11 +19,11 @@ use rem_envs::store::{EpisodeStore, Padding};
 use rem_worldmodel::tokenizer::{TokenizerStepStats, TokenizerTrainer};
 use rem_worldmodel::world_model_trainer::{WorldModelStepStats, WorldModelTrainer};
 
-use crate::actor_critic_trainer::{ActorCriticStepStats, ActorCriticTrainer};
 use crate::batches::{token_batch, TokenCache};
 use crate::config::RunConfig;
+use crate::imagination::actor_critic_trainer::{ActorCriticStepStats, ActorCriticTrainer};
+use crate::imagination::rollout::FrozenModels;
 use crate::models::{AgentModels, ModelShapes};
-use crate::rollout::FrozenModels;
 use crate::run_folder::{Checkpoint, OptimizerRecords};
 
 pub struct Learner<B: AutodiffBackend> {

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use rem_agent::interrupt::{RunStopped, STOPPED_EXIT_CODE};
+use rem_agent::training::interrupt::{RunStopped, STOPPED_EXIT_CODE};
 
 /// Runs `$body` with `$b` bound to the backend (without autodiff) of `$device`. Model
 /// code is generic over burn's backend; the choice is made here alone.
@@ -61,7 +61,7 @@ enum Command {
     Report(cli::report::ReportArgs),
     /// Learning check of the world-model half: collect random-policy frames, train a
     /// small tokenizer then a small world model on them, write reconstructions.
-    Fit(rem_agent::fit::FitSettings),
+    Fit(rem_agent::checks::fit::FitSettings),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),

@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rem_agent::actor_critic::{
     sample_action_from_logits, sample_actions, ActorCriticLoss, ENTROPY_WEIGHT,
 };
-use rem_agent::returns::{LambdaReturns, GAMMA, LAMBDA};
+use rem_agent::imagination::returns::{LambdaReturns, GAMMA, LAMBDA};
 
 type Cpu = Flex;
 type Train = Autodiff<Flex>;

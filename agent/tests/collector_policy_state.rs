@@ -7,8 +7,8 @@ use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rem_agent::actor_critic::ActorCriticState;
-use rem_agent::collect::{Acting, Collector};
 use rem_agent::models::{AgentModels, ModelShapes};
+use rem_agent::training::collect::{Acting, Collector};
 use rem_envs::store::{EpisodeStore, SegmentBatch};
 
 const ENVS: usize = 2;

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use rem_agent::collect::PolicyState;
 use rem_agent::config::RunConfig;
+use rem_agent::training::collect::PolicyState;
 
 fn write(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rem-config-test-{}", std::process::id()));

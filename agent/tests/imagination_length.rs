@@ -10,10 +10,10 @@ use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rem_agent::config::RunConfig;
-use rem_agent::models::{AgentModels, ModelShapes};
-use rem_agent::rollout::{
+use rem_agent::imagination::rollout::{
     roll_out, FrozenModels, Generator, Rollout, RolloutSettings, StartSegments,
 };
+use rem_agent::models::{AgentModels, ModelShapes};
 
 type Train = Autodiff<Flex>;
 

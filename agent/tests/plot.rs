@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use rem_agent::metrics::read_metrics;
-use rem_agent::plot::{write_learning_curve, BarChart, BarGroup};
+use rem_agent::figures::plot::{write_learning_curve, BarChart, BarGroup};
+use rem_agent::training::metrics::read_metrics;
 
 fn fresh_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rem-plot-test-{}-{name}", std::process::id()));

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use rem_agent::recording::SCALE;
+use rem_agent::figures::recording::SCALE;
 use rem_envs::native::catch::{BALL, DROPS_PER_EPISODE, GRID, LAST_BALL};
 use rem_envs::FRAME_SIDE;
 

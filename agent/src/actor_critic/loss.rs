@@ -6,7 +6,7 @@
 //! r_t and a successor value V_{t+1}; V_8 only bootstraps. The loss covers exactly
 //! those 8 effective steps: logits, actions and values of steps 0..7, and the
 //! lambda-returns G_0..G_7 computed from r_0..r_7 and V_0..V_8 (see
-//! `crate::returns`). The means are over those 8 steps, as in the reference.
+//! `crate::imagination::returns`). The means are over those 8 steps, as in the reference.
 
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;

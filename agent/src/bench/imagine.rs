@@ -15,10 +15,10 @@ use rem_worldmodel::tokenizer::frames_to_tensor;
 
 use super::BenchSize;
 use crate::actor_critic::ActorCritic;
-use crate::models::ModelShapes;
-use crate::rollout::{
+use crate::imagination::rollout::{
     FrozenModels, Generator, Rollout, RolloutSettings, RolloutShare, StartSegments,
 };
+use crate::models::ModelShapes;
 
 #[derive(Debug, Clone)]
 pub struct ImagineBench {

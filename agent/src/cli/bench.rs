@@ -8,7 +8,7 @@ use rem_agent::bench::{
     run_imagine_bench, run_phases_bench, BenchSize, ImagineBench, ImagineResult, PhasesBench,
 };
 use rem_agent::config::{Device, RunConfig};
-use rem_agent::rollout::Generator;
+use rem_agent::imagination::rollout::Generator;
 use rem_agent::{out, outln};
 
 #[derive(clap::Subcommand)]

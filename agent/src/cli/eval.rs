@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use rem_agent::config::Device;
-use rem_agent::evaluate::{
+use rem_agent::outln;
+use rem_agent::run_folder::RunFolder;
+use rem_agent::terminal::progress::progress_bar;
+use rem_agent::training::evaluate::{
     evaluate_random_policy, evaluate_run, Episodes, EvalProgress, RunEvalRequest,
 };
-use rem_agent::outln;
-use rem_agent::progress::progress_bar;
-use rem_agent::run_folder::RunFolder;
 
 /// A policy `rem eval` can score without a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -20,7 +20,7 @@ pub fn run(args: PlayArgs) -> Result<()> {
         episodes,
         seed,
     } = args;
-    let returns = rem_agent::play::play_random(&game, episodes, seed)?;
+    let returns = rem_agent::checks::play::play_random(&game, episodes, seed)?;
     let mean = returns.iter().sum::<f32>() / returns.len().max(1) as f32;
     outln!(
         "{game}: mean return {mean:.2} over {} episodes (random policy)",

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use rem_agent::interrupt::StopRequest;
 use rem_agent::sweep::slurm::SlurmOptions;
 use rem_agent::sweep::{GameChoice, SweepPlan};
+use rem_agent::training::interrupt::StopRequest;
 use rem_agent::{out, outln};
 
 use super::train::train;

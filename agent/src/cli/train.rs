@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use burn::backend::Autodiff;
 use rem_agent::config::RunConfig;
-use rem_agent::interrupt::{RunStopped, StopRequest};
 use rem_agent::outln;
 use rem_agent::run_folder::RunFolder;
-use rem_agent::trainer::{RunEnd, Trainer};
+use rem_agent::training::interrupt::{RunStopped, StopRequest};
+use rem_agent::training::{RunEnd, Trainer};
 
 #[derive(clap::Args)]
 pub struct TrainArgs {

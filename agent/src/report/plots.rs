@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{bail, ensure, Result};
 
 use super::{Aggregates, Report};
-use crate::plot::{BarChart, BarGroup};
+use crate::figures::plot::{BarChart, BarGroup};
 
 /// Bar chart of each game's mean human-normalised score, ours beside REM's.
 pub fn write_report_plot(report: &Report, svg_path: &Path) -> Result<()> {

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 
 use super::{log_file, SweepPlan};
-use crate::interrupt::{StopRequest, STOPPED_EXIT_CODE};
-use crate::progress::progress_bar;
+use crate::terminal::progress::progress_bar;
+use crate::training::interrupt::{StopRequest, STOPPED_EXIT_CODE};
 
 /// How each task of a local sweep ended.
 #[derive(Debug, Default)]

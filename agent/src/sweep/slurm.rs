@@ -11,7 +11,7 @@ use std::process::Command;
 use anyhow::{bail, ensure, Context, Result};
 
 use super::{SweepPlan, LOGS_DIR};
-use crate::interrupt::STOPPED_EXIT_CODE;
+use crate::training::interrupt::STOPPED_EXIT_CODE;
 
 const SCRIPT_FILE: &str = "sweep.sbatch";
 const JOBS_FILE: &str = "slurm_jobs";

@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::{slurm, SweepPlan};
-use crate::metrics::read_metrics;
 use crate::run_folder::RunFolder;
+use crate::training::metrics::read_metrics;
 
 /// One run of a sweep.
 #[derive(Debug, Clone, PartialEq)]

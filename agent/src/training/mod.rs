@@ -4,6 +4,14 @@
 //! checkpoints. Every epoch's randomness is derived from the run seed and the epoch
 //! number, so a resumed run continues exactly as an uninterrupted one. The steps
 //! themselves are [`Learner`]'s; the files are [`RunFolder`]'s.
+//!
+//! Its parts: `collect` (acting in the real games), `evaluate`, `metrics` (one
+//! line per epoch) and `interrupt` (stopping cleanly on a signal).
+
+pub mod collect;
+pub mod evaluate;
+pub mod interrupt;
+pub mod metrics;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,16 +26,16 @@ use rem_envs::rng::{mix_seed, SplitMix64};
 use rem_envs::store::EpisodeStore;
 
 use crate::batches::TokenCache;
-use crate::collect::{Acting, CollectStats, Collector, PolicyState};
 use crate::config::RunConfig;
-use crate::evaluate::{evaluate, Episodes, EvalStats};
-use crate::interrupt::StopRequest;
+use crate::figures::recording::Recording;
 use crate::learner::Learner;
-use crate::metrics::{EpochMetrics, PhaseMeans, PhaseSums, StepStats};
 use crate::models::ModelShapes;
-use crate::progress::progress_bar_from;
-use crate::recording::Recording;
 use crate::run_folder::{Checkpoint, CheckpointContents, Progress, RunFolder};
+use crate::terminal::progress::progress_bar_from;
+use crate::training::collect::{Acting, CollectStats, Collector, PolicyState};
+use crate::training::evaluate::{evaluate, Episodes, EvalStats};
+use crate::training::interrupt::StopRequest;
+use crate::training::metrics::{EpochMetrics, PhaseMeans, PhaseSums, StepStats};
 
 /// How [`Trainer::run`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +125,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             bar.suspend(|| crate::outln!("{}", metrics.summary_line()));
             self.folder.append_metrics(&metrics)?;
             if metrics.eval.is_some() {
-                crate::plot::write_learning_curve(
+                crate::figures::plot::write_learning_curve(
                     &self.folder.metrics_file(),
                     &self.folder.learning_curve_file(),
                 )?;

@@ -16,8 +16,8 @@ use serde::Serialize;
 use crate::actor_critic::{ActorCritic, ActorCriticLoss};
 use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
 use crate::config::ActorCriticSection;
-use crate::returns::LambdaReturns;
-use crate::rollout::{
+use crate::imagination::returns::LambdaReturns;
+use crate::imagination::rollout::{
     FrozenModels, Generator, Rollout, RolloutSettings, RolloutShare, StartSegments, CONTEXT_FRAMES,
 };
 

@@ -12,8 +12,8 @@ use rem_envs::{make_envs, ActionSpace, EnvMode, Frame};
 use serde::{Deserialize, Serialize};
 
 use crate::actor_critic::check_sampling;
+use crate::figures::recording::Recording;
 use crate::models::AgentModels;
-use crate::recording::Recording;
 use crate::run_folder::{RunFolder, SavedRun};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

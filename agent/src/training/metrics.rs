@@ -22,9 +22,9 @@ use rem_worldmodel::tokenizer::TokenizerStepStats;
 use rem_worldmodel::world_model_trainer::WorldModelStepStats;
 use serde::{Deserialize, Serialize};
 
-use crate::actor_critic_trainer::ActorCriticStepStats;
-use crate::collect::CollectStats;
-use crate::evaluate::EvalStats;
+use crate::imagination::actor_critic_trainer::ActorCriticStepStats;
+use crate::training::collect::CollectStats;
+use crate::training::evaluate::EvalStats;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EpochMetrics {

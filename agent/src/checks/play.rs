@@ -5,7 +5,7 @@ use anyhow::Result;
 use rand::{Rng, SeedableRng};
 use rem_envs::{make_env, EnvMode};
 
-use crate::progress::progress_bar;
+use crate::terminal::progress::progress_bar;
 
 /// Plays `episodes` episodes with uniformly random actions; returns their returns.
 pub fn play_random(game: &str, episodes: usize, seed: u64) -> Result<Vec<f32>> {

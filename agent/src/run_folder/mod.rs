@@ -27,6 +27,8 @@
 //! eval.json (and perhaps episodes/) is an evaluation of the random policy or of a
 //! checkpoint (`rem eval --out`).
 
+pub mod checkpoint_file;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -42,10 +44,10 @@ use rem_worldmodel::world_model::WorldModel;
 use serde::{Deserialize, Serialize};
 
 use crate::actor_critic::ActorCritic;
-use crate::checkpoint_file::{read_bytes, read_record, write_bytes, write_record};
-use crate::collect::CollectorLog;
 use crate::config::RunConfig;
 use crate::models::{AgentModels, ModelShapes};
+use crate::run_folder::checkpoint_file::{read_bytes, read_record, write_bytes, write_record};
+use crate::training::collect::CollectorLog;
 
 const CONFIG: &str = "config.toml";
 const METRICS: &str = "metrics.jsonl";

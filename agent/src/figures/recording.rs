@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 use rem_envs::Frame;
 
-use crate::images::write_animation;
+use crate::figures::images::write_animation;
 
 /// Each 64x64 frame is enlarged 4 times (256 x 256 pixels) by pixel repetition.
 pub const SCALE: usize = 4;

@@ -34,10 +34,10 @@ pub fn print(text: std::fmt::Arguments<'_>) {
 #[macro_export]
 macro_rules! outln {
     () => {
-        $crate::output::print(format_args!("\n"))
+        $crate::terminal::output::print(format_args!("\n"))
     };
     ($($arg:tt)*) => {
-        $crate::output::print(format_args!("{}\n", format_args!($($arg)*)))
+        $crate::terminal::output::print(format_args!("{}\n", format_args!($($arg)*)))
     };
 }
 
@@ -45,6 +45,6 @@ macro_rules! outln {
 #[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => {
-        $crate::output::print(format_args!($($arg)*))
+        $crate::terminal::output::print(format_args!($($arg)*))
     };
 }

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use anyhow::{Context, Result};
 
-use crate::metrics::{read_metrics, EpochMetrics};
+use crate::training::metrics::{read_metrics, EpochMetrics};
 
 const EVAL_COLOR: &str = "#1f5fa8";
 const GRID: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);

@@ -17,10 +17,10 @@ use rem_worldmodel::tokenizer::{frames_to_tensor, tensor_to_frames, Tokenizer};
 
 use crate::batches::TokenCache;
 use crate::config::RunConfig;
-use crate::images::write_frame_grid;
+use crate::figures::images::write_frame_grid;
 use crate::learner::Learner;
 use crate::models::ModelShapes;
-use crate::progress::progress_bar;
+use crate::terminal::progress::progress_bar;
 
 /// What `rem fit` collects and trains.
 #[derive(Debug, Clone, clap::Args)]

@@ -4,6 +4,9 @@
 //! actor-critic's rollouts step with the policy's). The gap between the two is what
 //! open-loop imagination loses. Scored by [`RewardScores`] and [`FrameScores`].
 
+pub mod frame_scores;
+pub mod reward_scores;
+
 use anyhow::Result;
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
@@ -13,8 +16,8 @@ use rem_envs::store::SegmentBatch;
 use rem_worldmodel::imagination::{sample_logits, PopImagination};
 use rem_worldmodel::world_model::{TokenBatch, WorldModel, REWARD_CLASSES};
 
-use crate::frame_scores::{FrameScores, MotionScores};
-use crate::reward_scores::RewardScores;
+use crate::foresight::frame_scores::{FrameScores, MotionScores};
+use crate::foresight::reward_scores::RewardScores;
 
 /// A world model's forecast of the scored blocks `context..T` of a batch.
 #[derive(Debug, Clone)]
