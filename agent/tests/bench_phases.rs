@@ -51,6 +51,7 @@ fn phases_are_timed_and_projected_over_the_schedule() {
     let epochs: Vec<usize> = report.timings.iter().map(|t| t.epochs).collect();
     assert_eq!(epochs, [40, 5, 26, 10], "runs/catch.toml's schedule");
     assert!(report.timings.iter().all(|t| t.seconds_per_step > 0.0));
+    assert!(report.timings.iter().all(|t| t.warm_up_seconds > 0.0));
 
     // runs/catch.toml: 40 epochs of collection, tokenizer epochs 1-5, world model
     // 5-30, actor-critic 31-40.

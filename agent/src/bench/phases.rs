@@ -40,6 +40,8 @@ pub struct PhaseTiming {
     /// What one step processes, e.g. "64 x 10 blocks".
     pub work: String,
     pub seconds_per_step: f64,
+    /// The untimed first step (on a GPU it compiles the kernels, and can take minutes).
+    pub warm_up_seconds: f64,
     /// Steps in an epoch where the phase runs.
     pub steps_per_epoch: usize,
     /// Epochs of the schedule in which the phase runs.
@@ -72,17 +74,21 @@ pub fn run_phases_bench<B: AutodiffBackend>(
     let (t, w, a) = (&c.tokenizer.optim, &c.world_model, &c.actor_critic);
     let epochs_where =
         |runs: &dyn Fn(usize) -> bool| (1..=c.collect.epochs).filter(|&e| runs(e)).count();
+    let (seconds_per_step, warm_up_seconds) = time_acting(&learner, c, bench.iterations, &mut rng)?;
     let mut timings = vec![PhaseTiming {
         phase: "acting",
         work: format!("{} env(s), one step", c.collect.envs),
-        seconds_per_step: time_acting(&learner, c, bench.iterations, &mut rng)?,
+        seconds_per_step,
+        warm_up_seconds,
         steps_per_epoch: c.collect.steps_per_epoch.div_ceil(c.collect.envs),
         epochs: c.collect.collect_until_epoch,
     }];
     report(&timings[0]);
     let mut time =
         |phase, work: String, optim: &OptimSection, step: &mut dyn FnMut() -> Result<()>| {
+            let started = Instant::now();
             step()?; // warm-up: allocations, autotuning, JIT
+            let warm_up_seconds = started.elapsed().as_secs_f64();
             let started = Instant::now();
             for _ in 0..bench.iterations {
                 step()?;
@@ -91,6 +97,7 @@ pub fn run_phases_bench<B: AutodiffBackend>(
                 phase,
                 work,
                 seconds_per_step: started.elapsed().as_secs_f64() / bench.iterations as f64,
+                warm_up_seconds,
                 steps_per_epoch: optim.steps_per_epoch,
                 epochs: epochs_where(&|epoch| optim.trains_in(epoch)),
             };
@@ -118,13 +125,14 @@ pub fn run_phases_bench<B: AutodiffBackend>(
     Ok(project(c, timings))
 }
 
-/// The policy's forward pass for one step of `collect.envs` environments.
+/// The policy's forward pass for one step of `collect.envs` environments: seconds per
+/// step, and of the untimed first step.
 fn time_acting<B: AutodiffBackend>(
     learner: &Learner<B>,
     c: &RunConfig,
     iterations: usize,
     rng: &mut StdRng,
-) -> Result<f64> {
+) -> Result<(f64, f64)> {
     let models = learner.acting_models();
     let device = models.tokenizer.codebook().device();
     let frames: Vec<Frame> = (0..c.collect.envs).map(|_| random_frame(rng)).collect();
@@ -132,12 +140,17 @@ fn time_acting<B: AutodiffBackend>(
     let (temperature, epsilon) = (c.collect.temperature, c.collect.epsilon);
     // Many steps per iteration: one is milliseconds.
     let steps = 20 * iterations;
+    let started = Instant::now();
     (_, state) = models.act(&frames, state, temperature, epsilon, rng)?;
+    let warm_up_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
     for _ in 0..steps {
         (_, state) = models.act(&frames, state, temperature, epsilon, rng)?;
     }
-    Ok(started.elapsed().as_secs_f64() / steps as f64)
+    Ok((
+        started.elapsed().as_secs_f64() / steps as f64,
+        warm_up_seconds,
+    ))
 }
 
 /// Seconds of an epoch with every phase, and of the whole schedule.
@@ -176,18 +189,19 @@ fn random_frame(rng: &mut StdRng) -> Frame {
 }
 
 /// ```text
-/// phase          work                    s/step   steps/epoch   s/epoch
+/// acting        1 env(s), one step        0.0123 s/step  x  200 =      2.46 s/epoch  (warm-up 0.1 s)
 /// ```
 impl fmt::Display for PhaseTiming {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:<13} {:<22} {:>9.4} s/step  x {:>4} = {:>9.2} s/epoch",
+            "{:<13} {:<22} {:>9.4} s/step  x {:>4} = {:>9.2} s/epoch  (warm-up {:.1} s)",
             self.phase,
             self.work,
             self.seconds_per_step,
             self.steps_per_epoch,
-            self.seconds_per_step * self.steps_per_epoch as f64
+            self.seconds_per_step * self.steps_per_epoch as f64,
+            self.warm_up_seconds
         )
     }
 }
