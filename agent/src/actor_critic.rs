@@ -152,7 +152,7 @@ impl<B: Backend> ActorCriticState<B> {
         }
     }
 
-    /// Rows where `take_new` [B] is true come from `new`, the others from `self`.
+    /// Rows where `take_new` `[B]` is true come from `new`, the others from `self`.
     pub fn select_rows(self, take_new: Tensor<B, 1, Bool>, new: Self) -> Self {
         let [batch, width] = self.h.dims();
         let mask = take_new.unsqueeze_dim::<2>(1).expand([batch, width]);
@@ -162,7 +162,7 @@ impl<B: Backend> ActorCriticState<B> {
         }
     }
 
-    /// Zeroes the rows where `reset` [B] is true (episodes that just ended).
+    /// Zeroes the rows where `reset` `[B]` is true (episodes that just ended).
     pub fn reset_rows(self, reset: Tensor<B, 1, Bool>) -> Self {
         let [batch, width] = self.h.dims();
         let zeros = Self::zeros(batch, width, &self.h.device());
@@ -186,7 +186,7 @@ impl<B: AutodiffBackend> ActorCriticState<B> {
 pub struct Observation<B: Backend> {
     /// Unnormalised action scores, [B, n_actions].
     pub logits: Tensor<B, 2>,
-    /// Critic estimate, [B].
+    /// Critic estimate, `[B]`.
     pub value: Tensor<B, 1>,
     /// State after the observation, before the action is fed.
     pub state: ActorCriticState<B>,
@@ -243,7 +243,7 @@ impl<B: Backend> ActorCritic<B> {
         }
     }
 
-    /// Action step: feeds the embedding of the action taken, `actions` [B], through
+    /// Action step: feeds the embedding of the action taken, `actions` `[B]`, through
     /// the LSTM cell.
     ///
     /// # Panics

@@ -18,7 +18,7 @@ pub struct SampledActions {
 }
 
 impl SampledActions {
-    /// The taken actions as an Int tensor [B], ready for `feed_action`.
+    /// The taken actions as an Int tensor `[B]`, ready for `feed_action`.
     pub fn taken_tensor<B: Backend>(&self, device: &B::Device) -> Tensor<B, 1, Int> {
         let ids: Vec<i64> = self.taken.iter().map(|&a| a as i64).collect();
         Tensor::from_data(TensorData::new(ids, [self.taken.len()]), device)

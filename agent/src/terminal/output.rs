@@ -29,7 +29,7 @@ pub fn print(text: std::fmt::Arguments<'_>) {
     }
 }
 
-/// `println!` through [`print`]: a line on stdout that is dropped once the reader has
+/// `println!` through [`print()`]: a line on stdout that is dropped once the reader has
 /// gone.
 #[macro_export]
 macro_rules! outln {
@@ -41,7 +41,7 @@ macro_rules! outln {
     };
 }
 
-/// `print!` through [`print`].
+/// `print!` through [`print()`].
 #[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => {
