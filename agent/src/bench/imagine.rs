@@ -2,8 +2,6 @@
 //! imagination call (encode the real context, burn in the controller, imagine
 //! `horizon` frames while it acts), for POP and token-by-token in the same run.
 
-use std::time::Instant;
-
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
@@ -13,7 +11,7 @@ use rem_envs::FRAME_BYTES;
 use rem_worldmodel::optim::on_own_threads;
 use rem_worldmodel::tokenizer::frames_to_tensor;
 
-use super::BenchSize;
+use super::{time_calls, BenchSize};
 use crate::actor_critic::ActorCritic;
 use crate::imagination::rollout::{
     FrozenModels, Generator, Rollout, RolloutSettings, RolloutShare, StartSegments,
@@ -145,21 +143,14 @@ pub fn run_imagine_bench<B: AutodiffBackend>(
 
     let mut results = Vec::new();
     for &generator in &bench.generators {
-        let started = Instant::now();
-        one_call(generator, &mut rng)?; // warm-up: allocation, autotuning, JIT
-        let warm_up_seconds = started.elapsed().as_secs_f64();
-        let started = Instant::now();
-        let mut generated = 0;
-        for _ in 0..bench.iterations {
-            generated = one_call(generator, &mut rng)?;
-        }
-        let seconds_per_call = started.elapsed().as_secs_f64() / bench.iterations as f64;
+        let times = time_calls(bench.iterations, || one_call(generator, &mut rng))?;
+        let seconds_per_call = times.seconds_per_call;
         let result = ImagineResult {
             generator,
             seconds_per_call,
-            generated_frames_per_second: (bench.batch * generated) as f64 / seconds_per_call,
+            generated_frames_per_second: (bench.batch * times.last) as f64 / seconds_per_call,
             frames_per_second: (bench.batch * bench.horizon) as f64 / seconds_per_call,
-            warm_up_seconds,
+            warm_up_seconds: times.warm_up_seconds,
         };
         report(&result);
         results.push(result);

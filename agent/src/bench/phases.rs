@@ -9,7 +9,6 @@
 //! environments' own time is not included (see the env_throughput bench).
 
 use std::fmt;
-use std::time::Instant;
 
 use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
@@ -18,6 +17,7 @@ use rand::{Rng, SeedableRng};
 use rem_envs::store::{EpisodeStore, Transition};
 use rem_envs::{Frame, FRAME_BYTES};
 
+use super::{time_calls, CallTimes};
 use crate::batches::TokenCache;
 use crate::config::{OptimSection, RunConfig};
 use crate::learner::Learner;
@@ -74,30 +74,24 @@ pub fn run_phases_bench<B: AutodiffBackend>(
     let (t, w, a) = (&c.tokenizer.optim, &c.world_model, &c.actor_critic);
     let epochs_where =
         |runs: &dyn Fn(usize) -> bool| (1..=c.collect.epochs).filter(|&e| runs(e)).count();
-    let (seconds_per_step, warm_up_seconds) = time_acting(&learner, c, bench.iterations, &mut rng)?;
+    let acting = time_acting(&learner, c, bench.iterations, &mut rng)?;
     let mut timings = vec![PhaseTiming {
         phase: "acting",
         work: format!("{} env(s), one step", c.collect.envs),
-        seconds_per_step,
-        warm_up_seconds,
+        seconds_per_step: acting.seconds_per_call,
+        warm_up_seconds: acting.warm_up_seconds,
         steps_per_epoch: c.collect.steps_per_epoch.div_ceil(c.collect.envs),
         epochs: c.collect.collect_until_epoch,
     }];
     report(&timings[0]);
     let mut time =
         |phase, work: String, optim: &OptimSection, step: &mut dyn FnMut() -> Result<()>| {
-            let started = Instant::now();
-            step()?; // warm-up: allocations, autotuning, JIT
-            let warm_up_seconds = started.elapsed().as_secs_f64();
-            let started = Instant::now();
-            for _ in 0..bench.iterations {
-                step()?;
-            }
+            let times = time_calls(bench.iterations, &mut *step)?;
             let timing = PhaseTiming {
                 phase,
                 work,
-                seconds_per_step: started.elapsed().as_secs_f64() / bench.iterations as f64,
-                warm_up_seconds,
+                seconds_per_step: times.seconds_per_call,
+                warm_up_seconds: times.warm_up_seconds,
                 steps_per_epoch: optim.steps_per_epoch,
                 epochs: epochs_where(&|epoch| optim.trains_in(epoch)),
             };
@@ -125,32 +119,25 @@ pub fn run_phases_bench<B: AutodiffBackend>(
     Ok(project(c, timings))
 }
 
-/// The policy's forward pass for one step of `collect.envs` environments: seconds per
-/// step, and of the untimed first step.
+/// The policy's forward pass for one step of `collect.envs` environments.
 fn time_acting<B: AutodiffBackend>(
     learner: &Learner<B>,
     c: &RunConfig,
     iterations: usize,
     rng: &mut StdRng,
-) -> Result<(f64, f64)> {
+) -> Result<CallTimes<()>> {
     let models = learner.acting_models();
     let device = models.tokenizer.codebook().device();
     let frames: Vec<Frame> = (0..c.collect.envs).map(|_| random_frame(rng)).collect();
-    let mut state = models.actor_critic.initial_state(frames.len(), &device);
+    let mut state = Some(models.actor_critic.initial_state(frames.len(), &device));
     let (temperature, epsilon) = (c.collect.temperature, c.collect.epsilon);
     // Many steps per iteration: one is milliseconds.
-    let steps = 20 * iterations;
-    let started = Instant::now();
-    (_, state) = models.act(&frames, state, temperature, epsilon, rng)?;
-    let warm_up_seconds = started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    for _ in 0..steps {
-        (_, state) = models.act(&frames, state, temperature, epsilon, rng)?;
-    }
-    Ok((
-        started.elapsed().as_secs_f64() / steps as f64,
-        warm_up_seconds,
-    ))
+    time_calls(20 * iterations, || {
+        let previous = state.take().expect("each step puts the state back");
+        let (_, next) = models.act(&frames, previous, temperature, epsilon, rng)?;
+        state = Some(next);
+        Ok(())
+    })
 }
 
 /// Seconds of an epoch with every phase, and of the whole schedule.
