@@ -271,12 +271,12 @@ if [[ -s $work/run/metrics.jsonl ]]; then
 import json, sys
 steps = int(sys.argv[2])
 print("== (c) each epoch's losses (total) and seconds per phase (per step in brackets)")
+parts = ("tokenizer", "world_model", "actor_critic")  # the phases that take optimisation steps
 for line in open(sys.argv[1]):
     m = json.loads(line)
-    losses = ", ".join(f"{k} {m[k]['total']:.4f}" for k in ("tokenizer", "world_model", "actor_critic")
+    losses = ", ".join(f"{k} {m[k]['total']:.4f}" for k in parts
                        if isinstance(m.get(k), dict) and "total" in m[k])
-    per_step = ("tokenizer", "world_model", "actor_critic")
-    seconds = ", ".join(f"{k} {v:.2f}" + (f" ({v / steps:.3f}/step)" if k in per_step else "")
+    seconds = ", ".join(f"{k} {v:.2f}" + (f" ({v / steps:.3f}/step)" if k in parts else "")
                         for k, v in m["seconds"].items())
     print(f"epoch {m['epoch']}: losses: {losses}; seconds: {seconds}")
 EOF
