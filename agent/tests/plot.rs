@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use rem_agent::figures::plot::{write_learning_curve, BarChart, BarGroup};
+use rem_agent::report::write_learning_curves;
 use rem_agent::training::metrics::read_metrics;
 
 fn fresh_dir(name: &str) -> PathBuf {
@@ -336,4 +337,98 @@ fn bar_chart_draws_present_values_on_both_sides_of_zero() {
         texts(&whiskered).iter().any(|t| t == "4"),
         "the axis reaches 4"
     );
+}
+
+/// A catch run folder (config and metrics.jsonl) under `root`.
+fn catch_run(root: &Path, name: &str, seed: i64, metrics: &[&str]) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!("seed = {seed}\n[env]\ngame = \"catch\"\n"),
+    )
+    .unwrap();
+    write_metrics(&dir, metrics);
+    dir
+}
+
+#[test]
+fn learning_curves_draw_each_run_beside_the_random_policy() {
+    let root = fresh_dir("curves");
+    let seed0 = catch_run(
+        &root,
+        "catch-seed0",
+        0,
+        &[
+            r#"{"epoch": 1, "env_steps": 200, "eval": {"episodes": 8, "mean_return": -9.0, "returns": []}, "seconds": {}}"#,
+            r#"{"epoch": 2, "env_steps": 400, "collect": {"episodes": 1, "mean_return": 4.0}, "seconds": {}}"#,
+            r#"{"epoch": 3, "env_steps": 600, "eval": {"episodes": 8, "mean_return": -7.0, "returns": []}, "seconds": {}}"#,
+            r#"{"epoch": 4, "env_steps": 800, "eval": {"episodes": 32, "mean_return": 8.5, "returns": []}, "seconds": {}}"#,
+        ],
+    );
+    let seed1 = catch_run(
+        &root,
+        "catch-seed1",
+        1,
+        &[
+            r#"{"epoch": 2, "env_steps": 400, "eval": {"episodes": 8, "mean_return": -3.0, "returns": []}, "seconds": {}}"#,
+            r#"{"epoch": 4, "env_steps": 800, "eval": {"episodes": 8, "mean_return": 2.0, "returns": []}, "seconds": {}}"#,
+        ],
+    );
+    let random = root.join("random-catch");
+    std::fs::create_dir_all(&random).unwrap();
+    std::fs::write(
+        random.join("eval.json"),
+        r#"{"game": "catch", "checkpoint": "random", "episodes": 2, "returns": [-8.0, -6.0], "mean_return": -7.0}"#,
+    )
+    .unwrap();
+    let report = rem_agent::report::report(&[seed0, seed1, random]).unwrap();
+    let folder = root.join("curves");
+    let written = write_learning_curves(&report, &folder).unwrap();
+    assert_eq!(written, vec![folder.join("catch.svg")]);
+    let svg = std::fs::read_to_string(&written[0]).unwrap();
+    assert_well_formed(&svg);
+
+    // One line per run, in the order given, with a point per logged evaluation.
+    let first = series_line(&svg, "#1F5FA8").unwrap();
+    let second = series_line(&svg, "#E07B39").unwrap();
+    assert_eq!(
+        first.len(),
+        3,
+        "the epoch without an evaluation is no point"
+    );
+    assert_eq!(second.len(), 2);
+    assert_eq!(first[2].0, second[1].0, "both end at 800 environment steps");
+    // The random policy's mean (-7) is a dashed line at the height of seed 0's -7.
+    let dashes = polylines(&svg, "#505050");
+    assert!(dashes.len() > 4, "a dashed line: {} pieces", dashes.len());
+    let at_minus_seven = first[1].1;
+    let data_dashes = &dashes[..dashes.len() - 3]; // the legend's sample is 3 dashes
+    assert!(data_dashes
+        .iter()
+        .flatten()
+        .all(|&(_, y)| y == at_minus_seven));
+    let texts = texts(&svg);
+    for text in [
+        "catch: evaluation during training",
+        "catch-seed0",
+        "catch-seed1",
+        "random policy (-7.0)",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == text),
+            "missing {text:?} in {texts:?}"
+        );
+    }
+
+    // Nothing to draw is an error, not an empty folder.
+    let no_curves = catch_run(&root, "catch-final-only", 2, &[]);
+    std::fs::write(
+        no_curves.join("eval.json"),
+        r#"{"game": "catch", "checkpoint": "ckpt", "episodes": 1, "returns": [1.0], "mean_return": 1.0}"#,
+    )
+    .unwrap();
+    let report = rem_agent::report::report(&[no_curves]).unwrap();
+    let error = write_learning_curves(&report, &root.join("none")).unwrap_err();
+    assert!(error.to_string().contains("no learning curve"), "{error}");
 }

@@ -18,6 +18,11 @@ pub struct ReportArgs {
     /// intervals, ours beside REM's (SVG) here.
     #[arg(long)]
     aggregates_out: Option<PathBuf>,
+    /// Also draw each game's learning curves into this folder as GAME.svg: every
+    /// run's evaluations during training (metrics.jsonl) against environment steps,
+    /// one line per run, and the random policy's mean return as a dashed line.
+    #[arg(long, value_name = "FOLDER")]
+    curves: Option<PathBuf>,
 }
 
 pub fn run(args: ReportArgs) -> Result<()> {
@@ -25,6 +30,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         run_dirs,
         out,
         aggregates_out,
+        curves,
     } = args;
     let (run_dirs, unfinished) = rem_agent::sweep::expand_sweeps(&run_dirs)?;
     if !unfinished.is_empty() {
@@ -39,6 +45,11 @@ pub fn run(args: ReportArgs) -> Result<()> {
     if let Some(path) = aggregates_out {
         rem_agent::report::write_aggregates_plot(&report, &path)?;
         outln!("wrote {}", path.display());
+    }
+    if let Some(folder) = curves {
+        for path in rem_agent::report::write_learning_curves(&report, &folder)? {
+            outln!("wrote {}", path.display());
+        }
     }
     Ok(())
 }

@@ -15,6 +15,8 @@ use crate::training::metrics::{read_metrics, EpochMetrics};
 const EVAL_COLOR: &str = "#1f5fa8";
 const GRID: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
 const COLLECT_COLOR: &str = "#a0a0a0";
+const REFERENCE_RED: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
+const REFERENCE_GREY: RGBColor = RGBColor(0x50, 0x50, 0x50);
 
 /// One named line of a [`LinePlot`].
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +35,9 @@ pub struct LinePlot {
     pub x_label: String,
     pub y_label: String,
     pub series: Vec<Series>,
+    /// A dashed horizontal line across the plot with its label, e.g. the random
+    /// policy's score.
+    pub reference_line: Option<(f64, String)>,
 }
 
 /// One coloured set of bars of a [`BarChart`]: a value per category, `None` where missing.
@@ -83,6 +88,7 @@ pub fn learning_curve(records: &[EpochMetrics], title: &str) -> LinePlot {
                 markers: false,
             },
         ],
+        reference_line: None,
     }
 }
 
@@ -133,10 +139,17 @@ impl LinePlot {
             })
             .collect();
         let x = Scale::covering(series.iter().flatten().map(|p| p.0));
-        let y = Scale::covering(with_headroom(series.iter().flatten().map(|p| p.1)));
+        let reference = self.reference_line.as_ref().map(|(value, _)| *value);
+        let legend_rows = self.series.len() + usize::from(reference.is_some());
+        let height = 460 + 20 * legend_rows.saturating_sub(2) as u32;
+        let y = Scale::covering(with_legend_room(
+            series.iter().flatten().map(|p| p.1).chain(reference),
+            legend_rows,
+            height,
+        ));
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, (760, 460)).into_drawing_area();
+            let root = SVGBackend::with_string(&mut svg, (760, height)).into_drawing_area();
             let mut chart = chart_frame(&root, &self.title, 44, x.min..x.max, y.min..y.max)?;
             chart
                 .configure_mesh()
@@ -172,6 +185,9 @@ impl LinePlot {
                         .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
                         .map_err(draw_error)?;
                 }
+            }
+            if let Some((value, label)) = &self.reference_line {
+                draw_reference_line(&mut chart, *value, (x.min, x.max), label, REFERENCE_GREY)?;
             }
             if series.iter().all(Vec::is_empty) {
                 let centre = ((x.min + x.max) / 2.0, (y.min + y.max) / 2.0);
@@ -238,8 +254,9 @@ impl BarChart {
             .flat_map(|g| g.values.iter().flatten().copied().chain(interval_ends(g)))
             .filter(|v| v.is_finite());
         let reference = self.reference_line.as_ref().map(|(value, _)| *value);
-        let y = Scale::covering(with_headroom(
+        let y = Scale::covering(with_room_above(
             values.chain(std::iter::once(0.0)).chain(reference),
+            LEGEND_ROOM,
         ));
         let categories = self.categories.len().max(1);
         let groups = self.groups.len().max(1);
@@ -300,15 +317,8 @@ impl BarChart {
                 .draw_series(LineSeries::new(ends, BLACK.stroke_width(1)))
                 .map_err(draw_error)?;
             if let Some((value, label)) = &self.reference_line {
-                let red = RGBColor(0xc0, 0x39, 0x2b);
-                let line = [(0.0, *value), (categories as f64, *value)];
-                chart
-                    .draw_series(DashedLineSeries::new(line, 6, 4, red.stroke_width(1)))
-                    .map_err(draw_error)?
-                    .label(label)
-                    .legend(move |(lx, ly)| {
-                        PathElement::new(vec![(lx, ly), (lx + 20, ly)], red.stroke_width(1))
-                    });
+                let span = (0.0, categories as f64);
+                draw_reference_line(&mut chart, *value, span, label, REFERENCE_RED)?;
             }
             draw_legend(&mut chart)?;
             root.present().map_err(draw_error)?;
@@ -342,6 +352,31 @@ fn chart_frame<'a, 'b>(
         .map_err(draw_error)
 }
 
+/// A dashed horizontal line at `value` from `x.0` to `x.1`, named in the legend.
+fn draw_reference_line<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    value: f64,
+    (left, right): (f64, f64),
+    label: &str,
+    color: RGBColor,
+) -> Result<()> {
+    let line = [(left, value), (right, value)];
+    chart
+        .draw_series(DashedLineSeries::new(line, 6, 4, color.stroke_width(1)))
+        .map_err(draw_error)?
+        .label(label)
+        .legend(move |(lx, ly)| {
+            let dash = move |from: i32| {
+                PathElement::new(
+                    vec![(lx + from, ly), (lx + from + 4, ly)],
+                    color.stroke_width(1),
+                )
+            };
+            EmptyElement::at((0, 0)) + dash(0) + dash(8) + dash(16)
+        });
+    Ok(())
+}
+
 fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<()> {
     chart
         .configure_series_labels()
@@ -353,16 +388,34 @@ fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<()> {
         .map_err(draw_error)
 }
 
-/// `values` and one more 40% of their span above them: room for the legend,
-/// which sits in the upper left corner.
-fn with_headroom(values: impl Iterator<Item = f64>) -> impl Iterator<Item = f64> {
+/// The share of their span left above the values for the legend, which sits in
+/// the upper left corner.
+const LEGEND_ROOM: f64 = 0.4;
+
+/// `values` and room above them for a legend of `rows` entries in a canvas
+/// `height` pixels high: at least [`LEGEND_ROOM`] of their span, more when
+/// the legend would take a larger share of the plotting area (about 150 pixels of
+/// the canvas go to the title, margins and x labels; a legend row takes 19).
+fn with_legend_room(
+    values: impl Iterator<Item = f64>,
+    rows: usize,
+    height: u32,
+) -> impl Iterator<Item = f64> {
+    let legend = 19.0 * rows as f64 + 16.0;
+    let area = f64::from(height) - 150.0;
+    let share = (legend / area).min(0.8);
+    with_room_above(values, (share / (1.0 - share)).max(LEGEND_ROOM))
+}
+
+/// `values` and one more `fraction` of their span above them.
+fn with_room_above(values: impl Iterator<Item = f64>, fraction: f64) -> impl Iterator<Item = f64> {
     let values: Vec<f64> = values.collect();
     let (low, high) = values
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
             (l.min(v), h.max(v))
         });
-    let room = (high > low).then_some(high + 0.4 * (high - low));
+    let room = (high > low).then_some(high + fraction * (high - low));
     values.into_iter().chain(room)
 }
 

@@ -5,8 +5,10 @@
 //! - `read`: one run folder (or random-policy folder) -> [`RunScore`];
 //! - `references`: the random, human and REM score files;
 //! - `statistics`: bootstrap intervals, mean / median / IQM and their aggregates;
-//! - `table` and `plots`: the report as text and as SVG bar charts.
+//! - `table` and `plots`: the report as text and as SVG bar charts;
+//! - `curves`: each game's runs as learning curves beside the random policy.
 
+mod curves;
 mod plots;
 mod read;
 mod references;
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Result};
 
+pub use curves::write_learning_curves;
 pub use plots::{write_aggregates_plot, write_report_plot};
 use read::named_game;
 pub use read::read_run;
@@ -66,6 +69,9 @@ pub struct RunScore {
     pub minutes: Option<f64>,
     /// Environment steps collected by the end of the run.
     pub env_steps: Option<u64>,
+    /// `(environment steps, mean return)` of each evaluation in metrics.jsonl, in
+    /// order: the run's learning curve.
+    pub evaluations: Vec<(u64, f64)>,
     /// Returns of every evaluation before the first actor-critic step (the policy at
     /// its initialisation), pooled: what the run's learning is measured against, since
     /// an untrained policy's fixed preferences can already beat uniform play.

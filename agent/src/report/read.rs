@@ -63,6 +63,11 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
         run.minutes = Some(records.iter().map(EpochMetrics::total_seconds).sum::<f64>() / 60.0);
         run.env_steps = records.last().map(|record| record.env_steps as u64);
         run.initial_policy_returns = initial_policy_returns(&records);
+        run.evaluations = records
+            .iter()
+            .filter_map(|record| Some((record.env_steps as u64, record.eval.as_ref()?)))
+            .map(|(steps, eval)| (steps, f64::from(eval.mean_return)))
+            .collect();
     }
     Ok(run)
 }
@@ -111,6 +116,7 @@ impl RunScore {
             returns,
             minutes: None,
             env_steps: None,
+            evaluations: Vec::new(),
             initial_policy_returns: Vec::new(),
             checkpoint: None,
             checkpoint_of: None,

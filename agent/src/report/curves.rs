@@ -1,0 +1,78 @@
+//! The report's runs as learning curves: per game, every run's evaluation returns
+//! over environment steps, beside the random policy's mean.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{ensure, Result};
+
+use super::{mean, Policy, Report};
+use crate::figures::plot::{LinePlot, Series};
+
+/// One colour per run of a game, in the order the runs were given (then again); no
+/// grey, which is the random policy's.
+const RUN_COLORS: [&str; 10] = [
+    "#1f5fa8", "#e07b39", "#2e9e4f", "#c0392b", "#8e5ec4", "#8c564b", "#d45fb0", "#e6a817",
+    "#b5b82a", "#17a2b8",
+];
+
+/// Writes `folder/<game>.svg` for every game with a run that logged evaluations
+/// (metrics.jsonl): one line per run, its evaluations during training against the
+/// environment steps collected by then, and the random policy's mean return over
+/// the random-policy folders of the report as a dashed line. Returns the files.
+pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathBuf>> {
+    let mut plots: BTreeMap<&str, LinePlot> = BTreeMap::new();
+    // Only training runs log evaluations; a random-policy folder or a checkpoint's
+    // evaluation has none.
+    for run in report.runs.iter().filter(|run| !run.evaluations.is_empty()) {
+        let plot = plots.entry(&run.game).or_insert_with(|| LinePlot {
+            title: format!("{}: evaluation during training", run.game),
+            x_label: "environment steps".into(),
+            y_label: "mean evaluation return".into(),
+            series: vec![],
+            reference_line: random_policy_line(report, &run.game),
+        });
+        let color = RUN_COLORS[plot.series.len() % RUN_COLORS.len()];
+        plot.series.push(Series {
+            label: folder_name(&run.run_dir),
+            color: color.into(),
+            points: run
+                .evaluations
+                .iter()
+                .map(|&(x, y)| (x as f64, y))
+                .collect(),
+            markers: true,
+        });
+    }
+    ensure!(
+        !plots.is_empty(),
+        "no run of the report logged an evaluation in its metrics.jsonl, so there is \
+         no learning curve to draw"
+    );
+    plots
+        .into_iter()
+        .map(|(game, plot)| {
+            let path = folder.join(format!("{game}.svg"));
+            plot.write(&path)?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// The random policy's mean return on `game`, all its folders' episodes pooled.
+fn random_policy_line(report: &Report, game: &str) -> Option<(f64, String)> {
+    let random = report.runs.iter();
+    let returns: Vec<f64> = random
+        .filter(|run| run.policy == Policy::Random && run.game == game)
+        .flat_map(|run| run.returns.iter().copied())
+        .collect();
+    (!returns.is_empty()).then(|| {
+        let value = mean(&returns);
+        (value, format!("random policy ({value:.1})"))
+    })
+}
+
+fn folder_name(dir: &Path) -> String {
+    let name = dir.file_name().unwrap_or(dir.as_os_str());
+    name.to_string_lossy().into_owned()
+}
