@@ -352,7 +352,7 @@ fn chart_frame<'a, 'b>(
         .map_err(draw_error)
 }
 
-/// A dashed horizontal line at `value` from `x.0` to `x.1`, named in the legend.
+/// A dashed horizontal line at `value` from `left` to `right`, named in the legend.
 fn draw_reference_line<'a, 'b: 'a>(
     chart: &mut Chart<'a, 'b>,
     value: f64,
