@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Result};
 
-use super::{mean, Policy, Report};
+use super::{mean, random_policy_returns, Report};
 use crate::figures::plot::{LinePlot, Series};
 
 /// One colour per run of a game, in the order the runs were given (then again); no
@@ -21,6 +21,7 @@ const RUN_COLORS: [&str; 10] = [
 /// environment steps collected by then, and the random policy's mean return over
 /// the random-policy folders of the report as a dashed line. Returns the files.
 pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathBuf>> {
+    let random_returns = random_policy_returns(&report.runs);
     let mut plots: BTreeMap<&str, LinePlot> = BTreeMap::new();
     // Only training runs log evaluations; a random-policy folder or a checkpoint's
     // evaluation has none.
@@ -30,7 +31,10 @@ pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathB
             x_label: "environment steps".into(),
             y_label: "mean evaluation return".into(),
             series: vec![],
-            reference_line: random_policy_line(report, &run.game),
+            reference_line: random_returns
+                .get(&run.game)
+                .filter(|returns| !returns.is_empty())
+                .map(|returns| random_policy_line(returns)),
         });
         let color = RUN_COLORS[plot.series.len() % RUN_COLORS.len()];
         plot.series.push(Series {
@@ -59,17 +63,10 @@ pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathB
         .collect()
 }
 
-/// The random policy's mean return on `game`, all its folders' episodes pooled.
-fn random_policy_line(report: &Report, game: &str) -> Option<(f64, String)> {
-    let random = report.runs.iter();
-    let returns: Vec<f64> = random
-        .filter(|run| run.policy == Policy::Random && run.game == game)
-        .flat_map(|run| run.returns.iter().copied())
-        .collect();
-    (!returns.is_empty()).then(|| {
-        let value = mean(&returns);
-        (value, format!("random policy ({value:.1})"))
-    })
+/// The random policy's mean return, its episodes pooled over the game's folders.
+fn random_policy_line(returns: &[f64]) -> (f64, String) {
+    let value = mean(returns);
+    (value, format!("random policy ({value:.1})"))
 }
 
 fn folder_name(dir: &Path) -> String {

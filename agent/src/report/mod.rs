@@ -133,19 +133,12 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
         .collect::<Result<Vec<_>>>()?;
     mark_checkpoint_evaluations(&mut runs);
     let mut per_game: BTreeMap<String, Vec<&RunScore>> = BTreeMap::new();
-    let mut random_returns: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for run in &runs {
-        match run.policy {
-            Policy::Random => random_returns
-                .entry(run.game.clone())
-                .or_default()
-                .extend(&run.returns),
-            Policy::Agent if run.hns.is_some() && run.checkpoint_of.is_none() => {
-                per_game.entry(run.game.clone()).or_default().push(run)
-            }
-            Policy::Agent => {}
+        if run.policy == Policy::Agent && run.hns.is_some() && run.checkpoint_of.is_none() {
+            per_game.entry(run.game.clone()).or_default().push(run)
         }
     }
+    let random_returns = random_policy_returns(&runs);
     let mut our_hns = BTreeMap::new();
     let mut rem_hns = BTreeMap::new();
     let mut games = Vec::new();
@@ -181,6 +174,18 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
         ours: Aggregates::from_hns(&our_hns),
         rem: Aggregates::from_hns(&rem_hns),
     })
+}
+
+/// Per game, the episode returns of its random-policy folders among `runs`, pooled.
+fn random_policy_returns(runs: &[RunScore]) -> BTreeMap<String, Vec<f64>> {
+    let mut returns: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for run in runs.iter().filter(|run| run.policy == Policy::Random) {
+        returns
+            .entry(run.game.clone())
+            .or_default()
+            .extend(&run.returns);
+    }
+    returns
 }
 
 /// Sets `checkpoint_of` on each evaluation of a checkpoint of a training run that is
