@@ -1,7 +1,10 @@
 //! SVG plots: learning curves from metrics.jsonl, bar charts, atomic writes.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::run_folder;
 use rem_agent::figures::plot::{write_learning_curve, BarChart, BarGroup};
 use rem_agent::report::write_learning_curves;
 use rem_agent::training::metrics::read_metrics;
@@ -339,26 +342,15 @@ fn bar_chart_draws_present_values_on_both_sides_of_zero() {
     );
 }
 
-/// A catch run folder (config and metrics.jsonl) under `root`.
-fn catch_run(root: &Path, name: &str, seed: i64, metrics: &[&str]) -> PathBuf {
-    let dir = root.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("config.toml"),
-        format!("seed = {seed}\n[env]\ngame = \"catch\"\n"),
-    )
-    .unwrap();
-    write_metrics(&dir, metrics);
-    dir
-}
-
 #[test]
 fn learning_curves_draw_each_run_beside_the_random_policy() {
     let root = fresh_dir("curves");
-    let seed0 = catch_run(
+    let seed0 = run_folder(
         &root,
         "catch-seed0",
+        "catch",
         0,
+        None,
         &[
             r#"{"epoch": 1, "env_steps": 200, "eval": {"episodes": 8, "mean_return": -9.0, "returns": []}, "seconds": {}}"#,
             r#"{"epoch": 2, "env_steps": 400, "collect": {"episodes": 1, "mean_return": 4.0}, "seconds": {}}"#,
@@ -366,10 +358,12 @@ fn learning_curves_draw_each_run_beside_the_random_policy() {
             r#"{"epoch": 4, "env_steps": 800, "eval": {"episodes": 32, "mean_return": 8.5, "returns": []}, "seconds": {}}"#,
         ],
     );
-    let seed1 = catch_run(
+    let seed1 = run_folder(
         &root,
         "catch-seed1",
+        "catch",
         1,
+        None,
         &[
             r#"{"epoch": 2, "env_steps": 400, "eval": {"episodes": 8, "mean_return": -3.0, "returns": []}, "seconds": {}}"#,
             r#"{"epoch": 4, "env_steps": 800, "eval": {"episodes": 8, "mean_return": 2.0, "returns": []}, "seconds": {}}"#,
@@ -422,12 +416,16 @@ fn learning_curves_draw_each_run_beside_the_random_policy() {
     }
 
     // Nothing to draw is an error, not an empty folder.
-    let no_curves = catch_run(&root, "catch-final-only", 2, &[]);
-    std::fs::write(
-        no_curves.join("eval.json"),
-        r#"{"game": "catch", "checkpoint": "ckpt", "episodes": 1, "returns": [1.0], "mean_return": 1.0}"#,
-    )
-    .unwrap();
+    let no_curves = run_folder(
+        &root,
+        "catch-final-only",
+        "catch",
+        2,
+        Some(
+            r#"{"game": "catch", "checkpoint": "ckpt", "episodes": 1, "returns": [1.0], "mean_return": 1.0}"#,
+        ),
+        &[],
+    );
     let report = rem_agent::report::report(&[no_curves]).unwrap();
     let error = write_learning_curves(&report, &root.join("none")).unwrap_err();
     assert!(error.to_string().contains("no learning curve"), "{error}");

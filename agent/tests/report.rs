@@ -6,6 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use common::run_folder;
 use rem_agent::report::{
     bootstrap_ci, interquartile_mean, locate_reference_dir, median, reference_data_dir,
     report_with, write_report_plot, Aggregates, Policy, References, ScoreSource,
@@ -43,38 +44,6 @@ fn references(root: &Path) -> References {
     References::load(&dir).unwrap()
 }
 
-/// A run folder with a config and, optionally, eval.json and metrics.jsonl.
-fn run(
-    root: &Path,
-    name: &str,
-    game: &str,
-    seed: i64,
-    eval_json: Option<&str>,
-    metrics: &[&str],
-) -> PathBuf {
-    let dir = root.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("config.toml"),
-        format!("seed = {seed}\n\n[env]\ngame = \"{game}\"\n"),
-    )
-    .unwrap();
-    if let Some(eval) = eval_json {
-        std::fs::write(dir.join("eval.json"), eval).unwrap();
-    }
-    if !metrics.is_empty() {
-        std::fs::write(
-            dir.join("metrics.jsonl"),
-            metrics
-                .iter()
-                .map(|line| format!("{line}\n"))
-                .collect::<String>(),
-        )
-        .unwrap();
-    }
-    dir
-}
-
 fn eval_json(game: &str, returns: &[f64]) -> String {
     let mean = returns.iter().sum::<f64>() / returns.len() as f64;
     format!(
@@ -91,7 +60,7 @@ fn close(actual: f64, expected: f64) -> bool {
 /// (HNS 0.25); catch is native (no HNS).
 fn mixed_runs(root: &Path) -> Vec<PathBuf> {
     vec![
-        run(
+        run_folder(
             root,
             "breakout-0",
             "Breakout",
@@ -99,7 +68,7 @@ fn mixed_runs(root: &Path) -> Vec<PathBuf> {
             Some(&eval_json("Breakout", &[6.0, 8.0])),
             &[],
         ),
-        run(
+        run_folder(
             root,
             "breakout-1",
             "breakout",
@@ -111,7 +80,7 @@ fn mixed_runs(root: &Path) -> Vec<PathBuf> {
                 r#"{"epoch": 21, "env_steps": 4200, "collect": {"episodes": 1, "mean_return": 40.0}, "seconds": {}}"#,
             ],
         ),
-        run(
+        run_folder(
             root,
             "pong-0",
             "Pong",
@@ -119,7 +88,7 @@ fn mixed_runs(root: &Path) -> Vec<PathBuf> {
             Some(&eval_json("Pong", &[-15.0])),
             &[],
         ),
-        run(
+        run_folder(
             root,
             "catch-0",
             "catch",
@@ -197,7 +166,7 @@ fn aggregates_over_games_match_hand_computation() {
 #[test]
 fn eval_json_wins_over_training_evaluations() {
     let root = fresh_dir("preferred");
-    let dir = run(
+    let dir = run_folder(
         &root,
         "breakout",
         "Breakout",
@@ -213,7 +182,7 @@ fn eval_json_wins_over_training_evaluations() {
 #[test]
 fn a_run_reports_its_minutes_env_steps_and_interval() {
     let root = fresh_dir("budget");
-    let dir = run(
+    let dir = run_folder(
         &root,
         "boxing",
         "Boxing",
@@ -237,7 +206,7 @@ fn a_run_reports_its_minutes_env_steps_and_interval() {
 fn the_initial_policy_is_scored_by_the_evaluations_before_the_first_actor_critic_step() {
     let root = fresh_dir("initial-policy");
     let ac = r#""actor_critic": {"total": 0.5}"#;
-    let dir = run(
+    let dir = run_folder(
         &root,
         "boxing",
         "Boxing",
@@ -276,7 +245,7 @@ fn a_random_policy_folder_is_the_games_baseline_not_a_run() {
         r#"{"game": "Boxing", "checkpoint": "random", "episodes": 4, "returns": [0.0, 1.0, -1.0, 2.0], "mean_return": 0.5}"#,
     )
     .unwrap();
-    let agent = run(
+    let agent = run_folder(
         &root,
         "boxing-0",
         "Boxing",
@@ -325,7 +294,7 @@ fn a_checkpoints_evaluation_beside_its_run_is_listed_but_not_counted_again() {
     // (the committed layout) and into one elsewhere naming a checkpoint inside the run,
     // scored 6.0. The game has one run, of mean 2.0.
     let root = fresh_dir("checkpoint-eval-beside-run");
-    let run_dir = run(
+    let run_dir = run_folder(
         &root,
         "boxing-seed1",
         "Boxing",
@@ -467,7 +436,7 @@ fn rem_published_scores_reproduce_the_spec_aggregates() {
 #[test]
 fn a_run_without_any_evaluation_is_an_error_naming_its_folder() {
     let root = fresh_dir("no-eval");
-    let dir = run(
+    let dir = run_folder(
         &root,
         "breakout-early",
         "Breakout",
@@ -488,7 +457,7 @@ fn a_run_without_any_evaluation_is_an_error_naming_its_folder() {
 #[test]
 fn an_unknown_game_is_an_error() {
     let root = fresh_dir("unknown");
-    let dir = run(
+    let dir = run_folder(
         &root,
         "zork",
         "Zork",
@@ -509,7 +478,7 @@ fn an_unknown_game_is_an_error() {
 #[test]
 fn an_atari_game_without_reference_scores_is_an_error() {
     let root = fresh_dir("unreferenced");
-    let dir = run(
+    let dir = run_folder(
         &root,
         "alien",
         "Alien",
@@ -527,7 +496,7 @@ fn an_atari_game_without_reference_scores_is_an_error() {
 #[test]
 fn an_eval_file_for_another_game_is_an_error() {
     let root = fresh_dir("mismatch");
-    let dir = run(
+    let dir = run_folder(
         &root,
         "pong",
         "Pong",

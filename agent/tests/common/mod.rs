@@ -157,3 +157,36 @@ pub fn assert_same_metrics_as_alone(run_dir: &Path, config: &Path, seed: u64, na
     );
     let _ = std::fs::remove_dir_all(&alone);
 }
+
+/// A run folder `root/name` as training and evaluation leave it: a config naming
+/// `game` and `seed` and, optionally, eval.json and metrics.jsonl (one line each).
+pub fn run_folder(
+    root: &Path,
+    name: &str,
+    game: &str,
+    seed: i64,
+    eval_json: Option<&str>,
+    metrics: &[&str],
+) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!("seed = {seed}\n\n[env]\ngame = \"{game}\"\n"),
+    )
+    .unwrap();
+    if let Some(eval) = eval_json {
+        std::fs::write(dir.join("eval.json"), eval).unwrap();
+    }
+    if !metrics.is_empty() {
+        std::fs::write(
+            dir.join("metrics.jsonl"),
+            metrics
+                .iter()
+                .map(|line| format!("{line}\n"))
+                .collect::<String>(),
+        )
+        .unwrap();
+    }
+    dir
+}
