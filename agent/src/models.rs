@@ -13,7 +13,7 @@ use rem_worldmodel::tokenizer::{Tokenizer, TokenizerConfig};
 use rem_worldmodel::world_model::{WorldModel, WorldModelConfig};
 
 use crate::actor_critic::{
-    sample_actions, ActorCritic, ActorCriticConfig, ActorCriticState, SampledActions,
+    sample_actions_in_rows, ActorCritic, ActorCriticConfig, ActorCriticState, SampledActions,
 };
 use crate::config::RunConfig;
 
@@ -135,13 +135,29 @@ impl<B: Backend> AgentModels<B> {
         epsilon: f32,
         rng: &mut impl Rng,
     ) -> Result<(SampledActions, ActorCriticState<B>)> {
+        let all = vec![true; frames.len()];
+        self.act_in_rows(frames, &all, state, temperature, epsilon, rng)
+    }
+
+    /// [`Self::act`] for the rows of a batch where `rows` is true: `frames` and `state`
+    /// hold those rows alone, and they draw from `rng` what they would in the whole
+    /// batch ([`sample_actions_in_rows`]).
+    pub fn act_in_rows(
+        &self,
+        frames: &[Frame],
+        rows: &[bool],
+        state: ActorCriticState<B>,
+        temperature: f32,
+        epsilon: f32,
+        rng: &mut impl Rng,
+    ) -> Result<(SampledActions, ActorCriticState<B>)> {
         let device = self.tokenizer.codebook().device();
         let bytes: Vec<u8> = frames
             .iter()
             .flat_map(|f| f.as_bytes().iter().copied())
             .collect();
         let seen = self.actor_critic.observe(self.latents(&bytes)?, state);
-        let sampled = sample_actions(seen.logits, temperature, epsilon, rng)?;
+        let sampled = sample_actions_in_rows(seen.logits, rows, temperature, epsilon, rng)?;
         let state = self
             .actor_critic
             .feed_action(sampled.taken_tensor::<B>(&device), seen.state);

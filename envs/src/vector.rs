@@ -1,7 +1,8 @@
 //! Vectorised collection: one std thread per environment, driven by commands over
 //! crossbeam channels.
 //!
-//! * `step` sends every worker its action, then waits for all answers. A finished
+//! * `step` sends every worker its action, then waits for all answers (`step_only`
+//!   the same for some of them). A finished
 //!   environment is reset by its worker right away (with `reset(None)`, continuing
 //!   the random stream seeded by `reset_all`), and its `PoolStep` carries both the
 //!   terminal observation and the next episode's first one.
@@ -354,22 +355,25 @@ impl EnvPool {
                 actions.len()
             )));
         }
-        for (i, worker) in self.workers.iter().enumerate() {
-            worker.check_alive(i)?;
-            if self.observations[i].is_none() {
-                return Err(EnvError::NeedsReset);
-            }
-            worker.actions.check(actions[i])?;
-        }
+        let all: Vec<usize> = (0..self.workers.len()).collect();
+        self.step_only(&all, actions)
+    }
 
+    /// Steps the environments `env_ids` (ascending, each below `num_envs`) with
+    /// `actions`, one each, as [`Self::step`] does; the others wait where they are.
+    /// The results are in `env_ids`' order. An evaluation steps only its unfinished
+    /// episodes this way.
+    pub fn step_only(&mut self, env_ids: &[usize], actions: &[usize]) -> EnvResult<Vec<PoolStep>> {
+        self.check_step(env_ids, actions)?;
         let mut first_error = None;
-        for (i, worker) in self.workers.iter_mut().enumerate() {
-            if let Err(e) = worker.send(i, Command::Step(actions[i])) {
+        for (&i, &action) in env_ids.iter().zip(actions) {
+            if let Err(e) = self.workers[i].send(i, Command::Step(action)) {
                 first_error.get_or_insert(e);
             }
         }
-        let mut results = Vec::with_capacity(actions.len());
-        for (i, worker) in self.workers.iter_mut().enumerate() {
+        let mut results = Vec::with_capacity(env_ids.len());
+        for &i in env_ids {
+            let worker = &mut self.workers[i];
             let reply = if worker.dead.is_some() {
                 None
             } else {
@@ -387,7 +391,7 @@ impl EnvPool {
         }
 
         // Record in environment order so that the store does not depend on timing.
-        for (i, result) in results.iter().enumerate() {
+        for ((&i, &action), result) in env_ids.iter().zip(actions).zip(&results) {
             let Some(result) = result else {
                 self.observations[i] = None;
                 continue;
@@ -395,7 +399,7 @@ impl EnvPool {
             let obs = self.observations[i]
                 .replace(result.next_obs().clone())
                 .expect("checked above");
-            let transition = Transition::new(obs, actions[i], &result.step);
+            let transition = Transition::new(obs, action, &result.step);
             self.send(PoolEvent::Transition {
                 env_id: i,
                 transition,
@@ -410,6 +414,33 @@ impl EnvPool {
             Some(e) => Err(e),
             None => Ok(results.into_iter().map(|r| r.expect("no error")).collect()),
         }
+    }
+
+    /// Whether `env_ids` may step with `actions`: as many actions as ids, the ids
+    /// ascending and in range, each environment alive, reset, and given a valid action.
+    fn check_step(&self, env_ids: &[usize], actions: &[usize]) -> EnvResult<()> {
+        if actions.len() != env_ids.len() {
+            return Err(EnvError::Backend(format!(
+                "expected {} actions (one per stepped environment), got {}",
+                env_ids.len(),
+                actions.len()
+            )));
+        }
+        let n = self.workers.len();
+        if !env_ids.windows(2).all(|pair| pair[0] < pair[1]) || env_ids.iter().any(|&i| i >= n) {
+            return Err(EnvError::Backend(format!(
+                "environments to step must be ascending and below {n}, got {env_ids:?}"
+            )));
+        }
+        for (&i, &action) in env_ids.iter().zip(actions) {
+            let worker = &self.workers[i];
+            worker.check_alive(i)?;
+            if self.observations[i].is_none() {
+                return Err(EnvError::NeedsReset);
+            }
+            worker.actions.check(action)?;
+        }
+        Ok(())
     }
 }
 

@@ -168,6 +168,69 @@ fn bad_calls_are_errors_and_leave_the_pool_usable() {
     pool.step(&[0, 1, 2]).unwrap();
 }
 
+#[test]
+fn environments_stepped_alone_go_as_with_the_others_and_the_rest_wait() {
+    // Pool `some` steps only environment 1 (80 steps: past catch's 70-step episode);
+    // pool `all` steps all three. Each environment draws from its own seeded stream.
+    let (mut all, mut some) = (catch_pool(3, 6), catch_pool(3, 6));
+    let first = all.reset_all().unwrap();
+    assert!(some.reset_all().unwrap() == first);
+    let mut ended = 0;
+    for t in 0..80 {
+        let action = t % 3;
+        let together = all.step(&[0, action, 2]).unwrap();
+        let alone = some.step_only(&[1], &[action]).unwrap();
+        assert_eq!(alone.len(), 1);
+        let (a, b) = (&together[1], &alone[0]);
+        assert_eq!(
+            (a.step.reward, a.step.done()),
+            (b.step.reward, b.step.done()),
+            "step {t}"
+        );
+        assert!(a.next_obs() == b.next_obs(), "step {t}");
+        ended += b.step.done() as usize;
+    }
+    assert_eq!(ended, 1, "environment 1 ended an episode and went on");
+    for waiting in [0, 2] {
+        assert!(some.observation(waiting) == Some(&first[waiting]));
+    }
+    // They step again from where they waited.
+    let resumed = some.step_only(&[0, 2], &[1, 1]).unwrap();
+    assert_eq!(resumed.len(), 2);
+}
+
+#[test]
+fn stepping_some_environments_checks_which_and_how() {
+    let mut pool = catch_pool(3, 0);
+    let events = pool.record_events();
+    pool.reset_all().unwrap();
+    for (ids, actions, needle) in [
+        (&[2, 1][..], &[0, 0][..], "ascending"),
+        (&[1, 1][..], &[0, 0][..], "ascending"),
+        (&[3][..], &[0][..], "below 3"),
+        (&[0, 1][..], &[0][..], "expected 2 actions"),
+    ] {
+        let err = pool.step_only(ids, actions).unwrap_err();
+        assert!(err.to_string().contains(needle), "{ids:?}: {err}");
+    }
+    assert!(matches!(
+        pool.step_only(&[1], &[3]),
+        Err(EnvError::InvalidAction { action: 3, n: 3 })
+    ));
+    assert_eq!(events.pending().len(), 0, "rejected calls step nothing");
+    assert!(pool.step_only(&[], &[]).unwrap().is_empty());
+    pool.step_only(&[0, 2], &[1, 2]).unwrap();
+    let stepped: Vec<usize> = events
+        .pending()
+        .iter()
+        .map(|e| match e {
+            PoolEvent::Transition { env_id, .. } => *env_id,
+            PoolEvent::EpisodeAborted { env_id } => panic!("aborted {env_id}"),
+        })
+        .collect();
+    assert_eq!(stepped, vec![0, 2]);
+}
+
 /// How a `Faulty` environment misbehaves at its `fail_at`-th step.
 #[derive(Clone, Copy)]
 enum Fault {

@@ -21,7 +21,10 @@ mod sampling;
 
 pub use loss::{ActorCriticLoss, ENTROPY_WEIGHT};
 pub use lstm_cell::LstmCell;
-pub use sampling::{check_sampling, sample_action_from_logits, sample_actions, SampledActions};
+pub use sampling::{
+    check_sampling, sample_action_from_logits, sample_actions, sample_actions_in_rows,
+    SampledActions,
+};
 
 use anyhow::ensure;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -149,6 +152,17 @@ impl<B: Backend> ActorCriticState<B> {
         Self {
             h: self.h.detach(),
             c: self.c.detach(),
+        }
+    }
+
+    /// The rows `rows` of the state, in that order: `[B, lstm]` -> `[rows.len(), lstm]`.
+    pub fn keep_rows(self, rows: &[usize]) -> Self {
+        let device = self.h.device();
+        let ids: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+        let ids = Tensor::<B, 1, Int>::from_data(TensorData::new(ids, [rows.len()]), &device);
+        Self {
+            h: self.h.select(0, ids.clone()),
+            c: self.c.select(0, ids),
         }
     }
 

@@ -34,24 +34,55 @@ pub fn sample_actions<B: Backend, R: Rng + ?Sized>(
     epsilon: f32,
     rng: &mut R,
 ) -> anyhow::Result<SampledActions> {
+    let rows = vec![true; logits.dims()[0]];
+    sample_actions_in_rows(logits, &rows, temperature, epsilon, rng)
+}
+
+/// [`sample_actions`] for the rows of a batch where `computed` is true, whose logits
+/// alone `logits` holds, in order. Each row left out takes the draws from `rng` that a
+/// row of uniform logits would and keeps no action, so every computed row draws what it
+/// would in the whole batch: an evaluation that stops computing its ended episodes acts
+/// as one that computes them all.
+pub fn sample_actions_in_rows<B: Backend, R: Rng + ?Sized>(
+    logits: Tensor<B, 2>,
+    computed: &[bool],
+    temperature: f32,
+    epsilon: f32,
+    rng: &mut R,
+) -> anyhow::Result<SampledActions> {
     check_sampling(temperature, epsilon)?;
     let [batch, n_actions] = logits.dims();
     ensure!(n_actions > 0, "cannot sample from logits with zero actions");
+    let rows = computed.iter().filter(|&&c| c).count();
+    ensure!(
+        rows == batch,
+        "{batch} rows of logits for {rows} computed rows of {}",
+        computed.len()
+    );
     let values = logits
         .into_data()
         .convert::<f32>()
         .into_vec::<f32>()
         .map_err(|err| anyhow!("cannot read logits on the host: {err:?}"))?;
+    let uniform = vec![0.0; n_actions];
+    let mut rows = values.chunks(n_actions);
     let mut taken = Vec::with_capacity(batch);
     let mut was_random = Vec::with_capacity(batch);
-    for row in values.chunks(n_actions) {
+    for &is_computed in computed {
+        let row = match is_computed {
+            true => rows.next().expect("counted above"),
+            false => &uniform[..],
+        };
         let random = rng.random_bool(f64::from(epsilon));
-        taken.push(if random {
+        let action = if random {
             rng.random_range(0..n_actions)
         } else {
             sample_action_from_logits(row, temperature, rng)?
-        });
-        was_random.push(random);
+        };
+        if is_computed {
+            taken.push(action);
+            was_random.push(random);
+        }
     }
     Ok(SampledActions { taken, was_random })
 }

@@ -1,6 +1,8 @@
 //! Evaluation (algorithm.md, section 6): whole episodes with the evaluation wrappers, the
 //! policy sampling at temperature 0.5 without epsilon, all episodes stepped
-//! together so that the policy runs batched.
+//! together so that the policy runs batched. Only the episodes still running are
+//! stepped and computed; they draw the random numbers they would draw if the ended
+//! ones were computed too, so an episode's actions do not depend on when the others end.
 
 use std::path::Path;
 
@@ -58,10 +60,26 @@ pub fn evaluate<B: Backend>(
 ) -> Result<EvalStats> {
     let device = models.tokenizer.codebook().device();
     let mut state = models.actor_critic.initial_state(episodes.count, &device);
+    // The episodes whose rows `state` holds: those that ran at the step before.
+    let mut state_rows: Vec<usize> = (0..episodes.count).collect();
     play_episodes(episodes, record, on_episode_end, |_| {
-        Ok(move |observations: &[Frame]| {
+        Ok(move |observations: &[Frame], running: &[bool]| {
+            if observations.len() < state_rows.len() {
+                let kept: Vec<usize> = (0..running.len()).filter(|&e| running[e]).collect();
+                let rows: Vec<usize> = kept
+                    .iter()
+                    .map(|e| {
+                        state_rows
+                            .binary_search(e)
+                            .expect("episodes end, none start")
+                    })
+                    .collect();
+                state = state.clone().keep_rows(&rows);
+                state_rows = kept;
+            }
             // Tensors are reference-counted: the clone copies no data.
-            let (sampled, next) = models.act(observations, state.clone(), temperature, 0.0, rng)?;
+            let (sampled, next) =
+                models.act_in_rows(observations, running, state.clone(), temperature, 0.0, rng)?;
             state = next;
             Ok(sampled.taken)
         })
@@ -81,10 +99,18 @@ pub fn evaluate_random(
     let mut rng = rand::rngs::StdRng::seed_from_u64(episodes.seed ^ 0x5A4D);
     play_episodes(episodes, record, on_episode_end, |space| {
         let allowed = action_indices(episodes.game, space, actions)?;
-        Ok(move |observations: &[Frame]| {
-            Ok(observations
+        Ok(move |_: &[Frame], running: &[bool]| {
+            // A draw for every episode, ended or not, so that each episode's actions
+            // do not depend on when the others end.
+            let draws: Vec<usize> = running
                 .iter()
                 .map(|_| allowed[rng.random_range(0..allowed.len())])
+                .collect();
+            Ok(draws
+                .into_iter()
+                .zip(running)
+                .filter(|(_, &r)| r)
+                .map(|(a, _)| a)
                 .collect())
         })
     })
@@ -111,9 +137,10 @@ fn action_indices(game: &str, space: &ActionSpace, names: &[String]) -> Result<V
 }
 
 /// Steps one evaluation environment per episode, all together, until each has
-/// finished one episode. `policy` is made from the game's actions once the first
-/// environment is up; it gets every environment's observation and returns one action
-/// per environment.
+/// finished one episode; an environment whose episode has ended waits. `policy` is
+/// made from the game's actions once the first environment is up. At each step it
+/// gets the observations of the episodes still running and which episodes those are
+/// (`running`, one flag per episode), and returns one action per observation.
 fn play_episodes<Choose>(
     Episodes {
         game,
@@ -125,7 +152,7 @@ fn play_episodes<Choose>(
     policy: impl FnOnce(&ActionSpace) -> Result<Choose>,
 ) -> Result<EvalStats>
 where
-    Choose: FnMut(&[Frame]) -> Result<Vec<usize>>,
+    Choose: FnMut(&[Frame], &[bool]) -> Result<Vec<usize>>,
 {
     anyhow::ensure!(episodes > 0, "evaluation needs at least one episode");
     ensure!(
@@ -151,26 +178,30 @@ where
     });
     while ended < episodes {
         record.observe(&observations, &running);
-        let actions = choose(&observations)?;
-        let results = pool.step(&actions)?;
-        for (i, result) in results.iter().enumerate() {
-            if running[i] {
-                returns[i] += result.step.reward;
-                running[i] = !result.step.done();
-                if !running[i] {
-                    ended += 1;
-                    ended_sum += returns[i];
-                    on_episode_end(EvalProgress {
-                        ended,
-                        episodes,
-                        mean_return: Some(ended_sum / ended as f32),
-                    });
-                }
+        let stepped: Vec<usize> = (0..episodes).filter(|&i| running[i]).collect();
+        let seen: Vec<Frame> = stepped.iter().map(|&i| observations[i].clone()).collect();
+        let actions = choose(&seen, &running)?;
+        ensure!(
+            actions.len() == stepped.len(),
+            "the policy chose {} actions for {} running episodes",
+            actions.len(),
+            stepped.len()
+        );
+        let results = pool.step_only(&stepped, &actions)?;
+        for (&i, result) in stepped.iter().zip(&results) {
+            returns[i] += result.step.reward;
+            observations[i] = result.next_obs().clone();
+            if result.step.done() {
+                running[i] = false;
+                ended += 1;
+                ended_sum += returns[i];
+                on_episode_end(EvalProgress {
+                    ended,
+                    episodes,
+                    mean_return: Some(ended_sum / ended as f32),
+                });
             }
         }
-        // Finished environments keep stepping (the pool resets them); their
-        // later rewards are not counted.
-        observations = results.iter().map(|r| r.next_obs().clone()).collect();
     }
     let mean_return = returns.iter().sum::<f32>() / episodes as f32;
     Ok(EvalStats {
