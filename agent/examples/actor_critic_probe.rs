@@ -8,8 +8,12 @@
 //!
 //! Compares actor-critic settings on one world model without collecting or training
 //! anything else, a fraction of a training run's time.
+//!
+//! With `--checkpoint DIR --continue-controller` it goes on training the controller of
+//! a kept checkpoint (e.g. `RUN/models/epoch-000050`) against that checkpoint's frozen
+//! world model: whether the real score holds while the world model stays as it was.
 
-use anyhow::Result;
+use anyhow::{ensure, Result};
 use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
 use burn::prelude::*;
@@ -20,7 +24,7 @@ use rem_agent::figures::recording::Recording;
 use rem_agent::imagination::actor_critic_trainer::ActorCriticTrainer;
 use rem_agent::imagination::rollout::FrozenModels;
 use rem_agent::models::AgentModels;
-use rem_agent::run_folder::SavedRun;
+use rem_agent::run_folder::{RunFolder, SavedRun};
 use rem_agent::training::evaluate::{evaluate, Episodes};
 
 type Train = Autodiff<Flex>;
@@ -30,6 +34,14 @@ struct Args {
     /// A run folder; its latest checkpoint gives the world model and the start episodes.
     #[arg(long)]
     run: std::path::PathBuf,
+    /// Take the models from this checkpoint folder instead (the start episodes still
+    /// come from the latest checkpoint when it holds none, as a folder under models/ does).
+    #[arg(long)]
+    checkpoint: Option<std::path::PathBuf>,
+    /// Go on training the checkpoint's controller instead of a fresh one (Adam's moments
+    /// start from zero: a kept folder holds no optimiser state).
+    #[arg(long)]
+    continue_controller: bool,
     #[arg(long, default_value_t = 600)]
     steps: usize,
     #[arg(long, default_value_t = 50)]
@@ -47,9 +59,17 @@ struct Args {
 fn main() -> Result<()> {
     let args = Args::parse();
     let device = Default::default();
-    let run = SavedRun::<Flex>::open(&args.run, None, &device)?;
-    let store = run.episodes()?;
+    let run = SavedRun::<Train>::open(&args.run, args.checkpoint.as_deref(), &device)?;
+    let store = match run.checkpoint.has_store() {
+        true => run.episodes()?,
+        false => RunFolder::new(&args.run).checkpoint(None)?.store()?,
+    };
     let (config, shapes) = run.reconfigured(&args.overrides)?;
+    ensure!(
+        !args.continue_controller
+            || format!("{:?}", shapes.actor_critic) == format!("{:?}", run.shapes.actor_critic),
+        "--continue-controller goes on with the checkpoint's controller: --set cannot change its shape"
+    );
     let settings = config.actor_critic;
     let shape = shapes.actor_critic;
     println!(
@@ -70,13 +90,17 @@ fn main() -> Result<()> {
     );
 
     <Train as Backend>::seed(&device, args.seed);
-    let mut controller = shape.init::<Train>(&device)?;
-    let mut trainer = ActorCriticTrainer::<Train>::new(&settings)?;
     let AgentModels {
         tokenizer,
         world_model,
-        ..
+        actor_critic,
     } = run.models;
+    let (tokenizer, world_model) = (tokenizer.valid(), world_model.valid());
+    let mut controller = match args.continue_controller {
+        true => actor_critic,
+        false => shape.init::<Train>(&device)?,
+    };
+    let mut trainer = ActorCriticTrainer::<Train>::new(&settings)?;
     let frozen = FrozenModels::<Train> {
         tokenizer: &tokenizer,
         world_model: &world_model,
