@@ -1,11 +1,11 @@
 //! Vectorised collection: one std thread per environment, driven by commands over
 //! crossbeam channels.
 //!
-//! * `step` sends every worker its action, then waits for all answers (`step_only`
-//!   the same for some of them). A finished
-//!   environment is reset by its worker right away (with `reset(None)`, continuing
-//!   the random stream seeded by `reset_all`), and its `PoolStep` carries both the
-//!   terminal observation and the next episode's first one.
+//! * `step` sends every worker its action, then waits for all answers; `step_only`
+//!   does the same for some workers while the others wait. A finished environment is
+//!   reset by its worker right away (with `reset(None)`, continuing the random stream
+//!   seeded by `reset_all`), and its `PoolStep` carries both the terminal observation
+//!   and the next episode's first one.
 //! * Once `record_events` is called, each step's transitions go into a channel of
 //!   `PoolEvent`s towards the episode store, in environment order after all answers
 //!   arrived, so that the store's contents depend only on the pool seed and the
