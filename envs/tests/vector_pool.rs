@@ -176,9 +176,11 @@ fn environments_stepped_alone_go_as_with_the_others_and_the_rest_wait() {
     let first = all.reset_all().unwrap();
     assert!(some.reset_all().unwrap() == first);
     let mut ended = 0;
+    let mut first_steps = None;
     for t in 0..80 {
         let action = t % 3;
         let together = all.step(&[0, action, 2]).unwrap();
+        first_steps.get_or_insert_with(|| [together[0].clone(), together[2].clone()]);
         let alone = some.step_only(&[1], &[action]).unwrap();
         assert_eq!(alone.len(), 1);
         let (a, b) = (&together[1], &alone[0]);
@@ -194,9 +196,12 @@ fn environments_stepped_alone_go_as_with_the_others_and_the_rest_wait() {
     for waiting in [0, 2] {
         assert!(some.observation(waiting) == Some(&first[waiting]));
     }
-    // They step again from where they waited.
-    let resumed = some.step_only(&[0, 2], &[1, 1]).unwrap();
-    assert_eq!(resumed.len(), 2);
+    // They go on from where they waited: their first step is the one `all` took.
+    let resumed = some.step_only(&[0, 2], &[0, 2]).unwrap();
+    for (waited, stepped) in resumed.iter().zip(&first_steps.unwrap()) {
+        assert_eq!(waited.step.reward, stepped.step.reward);
+        assert!(waited.next_obs() == stepped.next_obs());
+    }
 }
 
 #[test]
