@@ -4,7 +4,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::run_folder;
+use common::{run_folder, write_metrics};
 use rem_agent::figures::plot::{write_learning_curve, BarChart, BarGroup};
 use rem_agent::report::write_learning_curves;
 use rem_agent::training::metrics::read_metrics;
@@ -14,19 +14,6 @@ fn fresh_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn write_metrics(dir: &Path, lines: &[&str]) -> PathBuf {
-    let path = dir.join("metrics.jsonl");
-    std::fs::write(
-        &path,
-        lines
-            .iter()
-            .map(|line| format!("{line}\n"))
-            .collect::<String>(),
-    )
-    .unwrap();
-    path
 }
 
 fn plot(dir: &Path) -> String {

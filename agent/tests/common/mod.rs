@@ -179,14 +179,21 @@ pub fn run_folder(
         std::fs::write(dir.join("eval.json"), eval).unwrap();
     }
     if !metrics.is_empty() {
-        std::fs::write(
-            dir.join("metrics.jsonl"),
-            metrics
-                .iter()
-                .map(|line| format!("{line}\n"))
-                .collect::<String>(),
-        )
-        .unwrap();
+        write_metrics(&dir, metrics);
     }
     dir
+}
+
+/// `dir/metrics.jsonl` with `lines`, one per line; returns its path.
+pub fn write_metrics(dir: &Path, lines: &[&str]) -> PathBuf {
+    let path = dir.join("metrics.jsonl");
+    std::fs::write(
+        &path,
+        lines
+            .iter()
+            .map(|line| format!("{line}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    path
 }
