@@ -26,6 +26,16 @@ def rom_id(game):
     return game[0].lower() + "".join("_" + c.lower() if c.isupper() else c for c in game[1:])
 
 
+def raw_ale(game):
+    """The game's ROM in an emulator seeded 0, without sticky actions or log lines."""
+    ale = ale_py.ALEInterface()
+    ale.setInt("random_seed", 0)
+    ale.setFloat("repeat_action_probability", 0.0)
+    ale.setLoggerMode(ale_py.LoggerMode.Error)
+    ale.loadROM(roms.get_rom_path(rom_id(game)))
+    return ale
+
+
 def mean_return(ale, actions, rng, preferred):
     totals = []
     for _ in range(EPISODES):
@@ -45,10 +55,7 @@ def mean_return(ale, actions, rng, preferred):
 
 def main():
     for game in sys.argv[1].split(","):
-        ale = ale_py.ALEInterface()
-        ale.setInt("random_seed", 0)
-        ale.setFloat("repeat_action_probability", 0.0)
-        ale.loadROM(roms.get_rom_path(rom_id(game)))
+        ale = raw_ale(game)
         actions = ale.getMinimalActionSet()
         rng = np.random.default_rng(0)
         cells = [f"uniform {mean_return(ale, actions, rng, None):.0f}"]

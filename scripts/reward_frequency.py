@@ -14,22 +14,16 @@ games, not for reporting scores.
 
 import sys
 
-import ale_py
 import numpy as np
-from ale_py import roms
 
-from action_bias import FRAME_SKIP, rom_id
+from action_bias import FRAME_SKIP, raw_ale
 
 STEPS, MAX_EPISODE_STEPS = 6000, 3000
 
 
 def main():
     for game in sys.argv[1].split(","):
-        ale = ale_py.ALEInterface()
-        ale.setInt("random_seed", 0)
-        ale.setFloat("repeat_action_probability", 0.0)
-        ale.setLoggerMode(ale_py.LoggerMode.Error)
-        ale.loadROM(roms.get_rom_path(rom_id(game)))
+        ale = raw_ale(game)
         actions = ale.getMinimalActionSet()
         rng = np.random.default_rng(0)
         steps = rewarded = episodes = 0
