@@ -16,6 +16,7 @@
 use anyhow::{ensure, Result};
 use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
+use burn::optim::Optimizer;
 use burn::prelude::*;
 use clap::Parser;
 use rand::SeedableRng;
@@ -38,8 +39,9 @@ struct Args {
     /// come from the latest checkpoint when it holds none, as a folder under models/ does).
     #[arg(long)]
     checkpoint: Option<std::path::PathBuf>,
-    /// Go on training the checkpoint's controller instead of a fresh one (Adam's moments
-    /// start from zero: a kept folder holds no optimiser state).
+    /// Go on training the checkpoint's controller instead of a fresh one, with its
+    /// optimiser state where the folder holds it (kept folders of older runs do not:
+    /// Adam's moments then start from zero, which the first line says).
     #[arg(long)]
     continue_controller: bool,
     #[arg(long, default_value_t = 600)]
@@ -101,6 +103,15 @@ fn main() -> Result<()> {
         false => shape.init::<Train>(&device)?,
     };
     let mut trainer = ActorCriticTrainer::<Train>::new(&settings)?;
+    if args.continue_controller {
+        match run.checkpoint.actor_critic_optimizer::<Train>(&device)? {
+            Some(record) => {
+                trainer.optimizer = trainer.optimizer.load_record(record);
+                println!("the controller goes on with its optimiser state");
+            }
+            None => println!("the folder holds no optimiser state: Adam's moments start from zero"),
+        }
+    }
     let frozen = FrozenModels::<Train> {
         tokenizer: &tokenizer,
         world_model: &world_model,

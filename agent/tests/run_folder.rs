@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use burn::backend::Flex;
+use burn::backend::{Autodiff, Flex};
 use rem_agent::run_folder::{RunFolder, SavedRun};
 
 /// A two-epoch catch run with every phase trained, a checkpoint each epoch and the
@@ -92,6 +92,7 @@ fn kept_models_outlive_later_checkpoints_and_open_like_one() {
     );
     let models_and_state = [
         "actor_critic.bin",
+        "actor_critic_optim.bin",
         "state.json",
         "tokenizer.bin",
         "world_model.bin",
@@ -116,5 +117,18 @@ fn kept_models_outlive_later_checkpoints_and_open_like_one() {
     let run = SavedRun::<Flex>::open(&run_dir, Some(&kept(1)), &Default::default()).unwrap();
     assert_eq!(run.checkpoint.progress().unwrap().epoch, 1);
     assert_eq!(run.shapes.actor_critic.n_actions, 3);
+
+    // The controller's optimiser state opens too; a folder kept before it was kept
+    // there has none, which is not an error.
+    let optimizer = |dir: &Path| {
+        RunFolder::new(&run_dir)
+            .checkpoint(Some(dir))
+            .unwrap()
+            .actor_critic_optimizer::<Autodiff<Flex>>(&Default::default())
+            .unwrap()
+    };
+    assert!(optimizer(&kept(2)).is_some());
+    std::fs::remove_file(kept(1).join("actor_critic_optim.bin")).unwrap();
+    assert!(optimizer(&kept(1)).is_none());
     let _ = std::fs::remove_dir_all(&run_dir);
 }

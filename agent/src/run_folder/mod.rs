@@ -17,7 +17,8 @@
 //! │       ├── store.bin    the episode store
 //! │       └── state.json   epoch, env steps, action count, the collector's log
 //! └── models/              kept every `checkpoint.keep_models_every_epochs`
-//!     └── epoch-000030/    the three models and state.json of that epoch
+//!     └── epoch-000030/    the three models, actor_critic_optim.bin and state.json
+//!                          of that epoch
 //! ```
 //!
 //! `latest` is switched only after everything its checkpoint holds is on disk, and the
@@ -252,8 +253,9 @@ impl RunFolder {
         Ok(checkpoint)
     }
 
-    /// Copies the models and state of `checkpoint` into `models/<its name>/`, which
-    /// later checkpoints leave alone. The copy is made in a temporary folder and
+    /// Copies the models, the controller's optimiser state (so that a probe can go on
+    /// training the controller as the run would have) and the state of `checkpoint`
+    /// into `models/<its name>/`, which later checkpoints leave alone. The copy is made in a temporary folder and
     /// renamed, so a crash leaves no partial folder.
     fn keep_models(&self, checkpoint: &Checkpoint) -> Result<()> {
         let name = checkpoint
@@ -272,6 +274,7 @@ impl RunFolder {
             part::TOKENIZER,
             part::WORLD_MODEL,
             part::ACTOR_CRITIC,
+            part::ACTOR_CRITIC_OPTIM,
             part::PROGRESS,
         ] {
             std::fs::copy(checkpoint.dir().join(file), partial.join(file))
@@ -389,6 +392,19 @@ impl Checkpoint {
         })
     }
 
+    /// The controller's optimiser state, where the folder holds it: every checkpoint
+    /// does, a folder kept under `models/` from before it was kept there does not.
+    pub fn actor_critic_optimizer<B: AutodiffBackend>(
+        &self,
+        device: &B::Device,
+    ) -> Result<Option<OptimizerRecord<ActorCritic<B>, B>>> {
+        let path = self.dir.join(part::ACTOR_CRITIC_OPTIM);
+        match path.exists() {
+            true => Ok(Some(read_record::<B, _>(&path, device)?)),
+            false => Ok(None),
+        }
+    }
+
     /// Whether the folder holds an episode store: one kept under `models/` does not.
     pub fn has_store(&self) -> bool {
         self.dir.join(part::STORE).exists()
@@ -399,7 +415,7 @@ impl Checkpoint {
         let path = self.dir.join(part::STORE);
         anyhow::ensure!(
             self.has_store(),
-            "{} holds no episode store (a folder kept under models/ holds only the models)",
+            "{} holds no episode store (a folder kept under models/ holds none)",
             self.dir.display()
         );
         EpisodeStore::load(&path)
