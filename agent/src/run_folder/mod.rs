@@ -255,8 +255,8 @@ impl RunFolder {
 
     /// Copies the models, the controller's optimiser state (so that a probe can go on
     /// training the controller as the run would have) and the state of `checkpoint`
-    /// into `models/<its name>/`, which later checkpoints leave alone. The copy is made in a temporary folder and
-    /// renamed, so a crash leaves no partial folder.
+    /// into `models/<its name>/`, which later checkpoints leave alone. The copy is
+    /// made in a temporary folder and renamed, so a crash leaves no partial folder.
     fn keep_models(&self, checkpoint: &Checkpoint) -> Result<()> {
         let name = checkpoint
             .dir()
