@@ -3,60 +3,20 @@
 
 mod common;
 
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::Tensor;
+use common::forms::{assert_close, check_forms_agree, max_abs_diff, random, run_recurrent};
 use rem_worldmodel::retention::{MultiScaleRetention, MultiScaleRetentionConfig, RetentionState};
 
 type B = common::EquivalenceBackend;
 
-const TOLERANCE: f32 = 1e-4;
+const WIDTH: usize = 16;
 
 fn layer() -> MultiScaleRetention<B> {
-    MultiScaleRetentionConfig::new(16, 2).init(&Default::default())
-}
-
-fn random<const D: usize>(shape: [usize; D]) -> Tensor<B, D> {
-    Tensor::random(shape, Distribution::Normal(0.0, 1.0), &Default::default())
-}
-
-fn max_abs_diff<const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> f32 {
-    assert_eq!(a.dims(), b.dims(), "shapes differ");
-    (a - b)
-        .abs()
-        .into_data()
-        .to_vec::<f32>()
-        .unwrap()
-        .into_iter()
-        .fold(0.0, f32::max)
-}
-
-fn assert_close<const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>, what: &str) {
-    let diff = max_abs_diff(a, b);
-    assert!(diff <= TOLERANCE, "{what}: max abs diff {diff}");
+    MultiScaleRetentionConfig::new(WIDTH, 2).init(&Default::default())
 }
 
 fn assert_same_state(a: &RetentionState<B>, b: &RetentionState<B>, what: &str) {
-    assert_eq!(a.next_positions, b.next_positions, "{what}: positions");
-    assert_close(a.memory.clone(), b.memory.clone(), what);
-}
-
-/// Runs the recurrent form token by token; returns the outputs and every state.
-fn run_recurrent(
-    layer: &MultiScaleRetention<B>,
-    x: Tensor<B, 3>,
-    state: &RetentionState<B>,
-) -> (Tensor<B, 3>, Vec<RetentionState<B>>) {
-    let [batch, time, width] = x.dims();
-    let mut state = state.clone();
-    let mut outputs = Vec::new();
-    let mut states = Vec::new();
-    for t in 0..time {
-        let token = x.clone().narrow(1, t, 1).reshape([batch, width]);
-        let (y, next) = layer.forward_recurrent(token, &state);
-        outputs.push(y.reshape([batch, 1, width]));
-        states.push(next.clone());
-        state = next;
-    }
-    (Tensor::cat(outputs, 1), states)
+    common::forms::assert_same_state::<B, MultiScaleRetention<B>>(a, b, what);
 }
 
 fn check_all_forms_agree(
@@ -65,44 +25,7 @@ fn check_all_forms_agree(
     time: usize,
     chunk: usize,
 ) {
-    let what = format!(
-        "time {time}, chunk {chunk}, positions {:?}",
-        state.next_positions
-    );
-    let x = random([state.batch_size(), time, 16]);
-    let (parallel, parallel_state) = layer.forward_parallel(x.clone(), state);
-    let (recurrent, recurrent_states) = run_recurrent(layer, x.clone(), state);
-    let (chunkwise, chunkwise_state) = layer.forward_chunkwise(x.clone(), state, chunk);
-    let readonly = layer.forward_readonly(x, state);
-
-    let expected_positions: Vec<usize> = state.next_positions.iter().map(|p| p + time).collect();
-    assert_eq!(parallel_state.next_positions, expected_positions, "{what}");
-    assert_close(
-        parallel.clone(),
-        recurrent,
-        &format!("parallel vs recurrent, {what}"),
-    );
-    assert_close(
-        parallel.clone(),
-        chunkwise,
-        &format!("parallel vs chunkwise, {what}"),
-    );
-    assert_close(
-        parallel,
-        readonly,
-        &format!("parallel vs read-only, {what}"),
-    );
-    let last = recurrent_states.last().unwrap();
-    assert_same_state(
-        &parallel_state,
-        last,
-        &format!("parallel vs recurrent state, {what}"),
-    );
-    assert_same_state(
-        &chunkwise_state,
-        last,
-        &format!("chunkwise vs recurrent state, {what}"),
-    );
+    check_forms_agree(layer, state, WIDTH, time, chunk);
 }
 
 #[test]
@@ -134,7 +57,7 @@ fn forms_agree_from_a_nonzero_start_position() {
 fn a_sequence_split_across_parallel_calls_gives_the_same_result() {
     let layer = layer();
     let state = layer.zero_state(2, &Default::default());
-    let x = random([2, 9, 16]);
+    let x = random([2, 9, WIDTH]);
     let (whole, whole_state) = layer.forward_parallel(x.clone(), &state);
     let (head, mid_state) = layer.forward_parallel(x.clone().narrow(1, 0, 4), &state);
     let (tail, end_state) = layer.forward_parallel(x.narrow(1, 4, 5), &mid_state);
@@ -147,7 +70,7 @@ fn a_sequence_split_across_parallel_calls_gives_the_same_result() {
 fn checkpoints_are_the_states_after_every_interval() {
     let layer = layer();
     let state = RetentionState::new(random([2, 2, 8, 8]), vec![3, 65]);
-    let x = random([2, 13, 16]);
+    let x = random([2, 13, WIDTH]);
     let (_, recurrent_states) = run_recurrent(&layer, x.clone(), &state);
     // Interval longer than, shorter than, and equal to the chunk.
     for (chunk, every) in [(6, 4), (3, 6), (4, 4), (13, 5)] {
@@ -179,13 +102,13 @@ fn checkpoints_are_the_states_after_every_interval() {
 #[test]
 fn stacked_states_keep_each_row_at_its_own_position() {
     let layer = layer();
-    let prefix = random([1, 7, 16]);
+    let prefix = random([1, 7, WIDTH]);
     let (_, early) = layer.forward_parallel(
         prefix.clone().narrow(1, 0, 3),
         &layer.zero_state(1, &Default::default()),
     );
     let (_, late) = layer.forward_parallel(prefix, &layer.zero_state(1, &Default::default()));
-    let queries = random([2, 4, 16]);
+    let queries = random([2, 4, WIDTH]);
     let stacked = RetentionState::cat(vec![early.clone(), late.clone()]);
     assert_eq!(stacked.next_positions, vec![3, 7]);
     let together = layer.forward_readonly(queries.clone(), &stacked);
@@ -201,7 +124,7 @@ fn stacked_states_keep_each_row_at_its_own_position() {
 #[test]
 fn rotary_positions_are_relative_within_a_sequence_and_absolute_against_memory() {
     let layer = layer();
-    let x = random([1, 6, 16]);
+    let x = random([1, 6, WIDTH]);
     let empty = layer.zero_state(1, &Default::default());
     let (at_zero, _) = layer.forward_parallel(x.clone(), &empty);
     let (shifted, _) = layer.forward_parallel(x.clone(), &empty.clone().starting_at(40));
@@ -232,7 +155,7 @@ fn a_wrong_input_width_is_rejected() {
 fn a_state_of_another_batch_size_is_rejected() {
     let layer = layer();
     let state = RetentionState::new(random([2, 2, 8, 8]), vec![0, 0]);
-    let _ = layer.forward_parallel(random([3, 3, 16]), &state);
+    let _ = layer.forward_parallel(random([3, 3, WIDTH]), &state);
 }
 
 #[test]

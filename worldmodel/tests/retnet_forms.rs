@@ -3,12 +3,12 @@
 
 mod common;
 
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::Tensor;
+use common::forms::{assert_close, random, run_recurrent};
 use rem_worldmodel::retnet::{RetNet, RetNetConfig, RetNetState};
 
 type B = common::EquivalenceBackend;
 
-const TOLERANCE: f32 = 1e-4;
 const WIDTH: usize = 16;
 
 fn stack() -> RetNet<B> {
@@ -22,83 +22,12 @@ fn stack() -> RetNet<B> {
     config.init(&Default::default())
 }
 
-fn random<const D: usize>(shape: [usize; D]) -> Tensor<B, D> {
-    Tensor::random(shape, Distribution::Normal(0.0, 1.0), &Default::default())
-}
-
-fn assert_close<const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>, what: &str) {
-    assert_eq!(a.dims(), b.dims(), "{what}: shapes differ");
-    let diff = (a - b)
-        .abs()
-        .into_data()
-        .to_vec::<f32>()
-        .unwrap()
-        .into_iter()
-        .fold(0.0, f32::max);
-    assert!(diff <= TOLERANCE, "{what}: max abs diff {diff}");
-}
-
 fn assert_same_state(a: &RetNetState<B>, b: &RetNetState<B>, what: &str) {
-    assert_eq!(a.layers.len(), b.layers.len(), "{what}: layer count");
-    for (i, (la, lb)) in a.layers.iter().zip(&b.layers).enumerate() {
-        assert_eq!(
-            la.next_positions, lb.next_positions,
-            "{what}: layer {i} positions"
-        );
-        assert_close(
-            la.memory.clone(),
-            lb.memory.clone(),
-            &format!("{what}: layer {i}"),
-        );
-    }
-}
-
-fn run_recurrent(
-    net: &RetNet<B>,
-    x: Tensor<B, 3>,
-    state: &RetNetState<B>,
-) -> (Tensor<B, 3>, Vec<RetNetState<B>>) {
-    let [batch, time, width] = x.dims();
-    let mut state = state.clone();
-    let (mut outputs, mut states) = (Vec::new(), Vec::new());
-    for t in 0..time {
-        let token = x.clone().narrow(1, t, 1).reshape([batch, width]);
-        let (y, next) = net.forward_recurrent(token, &state);
-        outputs.push(y.reshape([batch, 1, width]));
-        states.push(next.clone());
-        state = next;
-    }
-    (Tensor::cat(outputs, 1), states)
+    common::forms::assert_same_state::<B, RetNet<B>>(a, b, what);
 }
 
 fn check_forms_agree(net: &RetNet<B>, state: &RetNetState<B>, time: usize, chunk: usize) {
-    let what = format!(
-        "time {time}, chunk {chunk}, positions {:?}",
-        state.next_positions()
-    );
-    let x = random([state.batch_size(), time, WIDTH]);
-    let (parallel, parallel_state) = net.forward_parallel(x.clone(), state);
-    let (recurrent, recurrent_states) = run_recurrent(net, x.clone(), state);
-    let (chunkwise, chunkwise_state) = net.forward_chunkwise(x.clone(), state, chunk);
-    let readonly = net.forward_readonly(x, state);
-    assert_close(
-        parallel.clone(),
-        recurrent,
-        &format!("parallel vs recurrent, {what}"),
-    );
-    assert_close(
-        parallel.clone(),
-        chunkwise,
-        &format!("parallel vs chunkwise, {what}"),
-    );
-    assert_close(
-        parallel,
-        readonly,
-        &format!("parallel vs read-only, {what}"),
-    );
-    let last = recurrent_states.last().unwrap();
-    assert_same_state(&parallel_state, last, &format!("parallel state, {what}"));
-    assert_same_state(&chunkwise_state, last, &format!("chunkwise state, {what}"));
+    common::forms::check_forms_agree(net, state, WIDTH, time, chunk);
 }
 
 #[test]

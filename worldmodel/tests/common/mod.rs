@@ -9,6 +9,8 @@ use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use std::sync::{Mutex, MutexGuard};
 
+pub mod forms;
+
 /// The backend of the equivalence tests (the forms of retention and of the RetNet, POP,
 /// the imagined outcomes): burn's CPU backend, or, in a `--features cuda` build, its CUDA
 /// backend, so that the same tests with the same tolerances check the GPU (docs/gpu.md).
