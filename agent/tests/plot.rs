@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use common::{run_folder, write_metrics};
 use rem_agent::figures::plot::{write_learning_curve, BarChart, BarGroup};
-use rem_agent::report::write_learning_curves;
+use rem_agent::report::{bootstrap_ci, write_learning_curves};
 use rem_agent::training::metrics::read_metrics;
 
 fn fresh_dir(name: &str) -> PathBuf {
@@ -416,4 +416,69 @@ fn learning_curves_draw_each_run_beside_the_random_policy() {
     let report = rem_agent::report::report(&[no_curves]).unwrap();
     let error = write_learning_curves(&report, &root.join("none")).unwrap_err();
     assert!(error.to_string().contains("no learning curve"), "{error}");
+}
+
+#[test]
+fn kept_models_scored_again_replace_their_points_and_carry_whiskers() {
+    // Training evaluated epochs 2 (8 episodes) and 4 (the final, 4 episodes); the kept
+    // models of epochs 2 and 3 were scored again; epoch 9's evaluation lies beyond
+    // the metrics, and the one in epoch-1/ scored another epoch's models: both are
+    // left out.
+    let root = fresh_dir("kept-curves");
+    let run = run_folder(
+        &root,
+        "catch-seed0",
+        "catch",
+        0,
+        None,
+        &[
+            r#"{"epoch": 1, "env_steps": 200, "seconds": {}}"#,
+            r#"{"epoch": 2, "env_steps": 400, "eval": {"episodes": 2, "mean_return": -9.0, "returns": [-9.0, -9.0]}, "seconds": {}}"#,
+            r#"{"epoch": 3, "env_steps": 600, "seconds": {}}"#,
+            r#"{"epoch": 4, "env_steps": 800, "eval": {"episodes": 4, "mean_return": 2.5, "returns": [1.0, 2.0, 3.0, 4.0]}, "seconds": {}}"#,
+        ],
+    );
+    let scored = [
+        (2, 2, "[5.0, 6.0, 7.0]"),
+        (3, 3, "[3.0, 5.0]"),
+        (9, 9, "[1.0, 1.0]"),
+        (1, 4, "[8.0, 8.0]"),
+    ];
+    for (epoch, models, returns) in scored {
+        let dir = run.join(format!("epoch-{epoch}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let eval = format!(
+            r#"{{"game": "catch", "checkpoint": "models/epoch-{models:06}", "temperature": 0.5, "episodes": 2, "returns": {returns}}}"#
+        );
+        std::fs::write(dir.join("eval.json"), eval).unwrap();
+    }
+    let report = rem_agent::report::report(&[run]).unwrap();
+    let kept = &report.runs[0].kept_evaluations;
+    let read: Vec<(usize, u64, f64)> = kept
+        .iter()
+        .map(|k| (k.epoch, k.env_steps, k.mean_return))
+        .collect();
+    assert_eq!(read, [(2, 400, 6.0), (3, 600, 4.0)]);
+    assert_eq!(kept[0].ci95, bootstrap_ci(&[5.0, 6.0, 7.0]));
+
+    let written = write_learning_curves(&report, &root.join("curves")).unwrap();
+    let svg = std::fs::read_to_string(&written[0]).unwrap();
+    assert_well_formed(&svg);
+    let lines = polylines(&svg, "#1F5FA8");
+    let data = &lines[0];
+    assert_eq!(data.len(), 3, "epochs 2 and 3 rescored, epoch 4 the final");
+    // Rescored, epoch 2 sits at 6.0, above the final 2.5; as logged it was -9.0.
+    assert!(data[0].1 < data[2].1, "pixel y grows downwards: {data:?}");
+    // One whisker per rescored epoch and one at the final evaluation, each a
+    // six-point path centred on its point and spanning it.
+    let whiskers: Vec<_> = lines.iter().filter(|l| l.len() == 6).collect();
+    assert_eq!(whiskers.len(), 3, "{lines:?}");
+    for (whisker, point) in whiskers.iter().zip(data) {
+        assert_eq!(whisker[2].0, point.0);
+        let (top, bottom) = (whisker[3].1, whisker[2].1);
+        assert!(
+            top <= point.1 && point.1 <= bottom,
+            "{whisker:?} around {point:?}"
+        );
+    }
 }

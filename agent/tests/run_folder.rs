@@ -130,5 +130,39 @@ fn kept_models_outlive_later_checkpoints_and_open_like_one() {
     assert!(optimizer(&kept(2)).is_some());
     std::fs::remove_file(kept(1).join("actor_critic_optim.bin")).unwrap();
     assert!(optimizer(&kept(1)).is_none());
+
+    // `rem eval --kept` scores every kept epoch into RUN/epoch-N/, once.
+    let listed: Vec<usize> = RunFolder::new(&run_dir)
+        .kept_models()
+        .unwrap()
+        .into_iter()
+        .map(|(epoch, _)| epoch)
+        .collect();
+    assert_eq!(listed, [1, 2]);
+    let score_kept = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_rem"))
+            .args(["eval", "--kept", "--episodes", "2", "--run"])
+            .arg(&run_dir)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let first = score_kept();
+    for epoch in [1, 2] {
+        let eval = std::fs::read_to_string(run_dir.join(format!("epoch-{epoch}/eval.json")));
+        let eval: serde_json::Value = serde_json::from_str(&eval.unwrap()).unwrap();
+        assert_eq!(eval["episodes"], 2);
+        let scored = eval["checkpoint"].as_str().unwrap();
+        assert!(
+            scored.ends_with(&format!("models/epoch-{epoch:06}")),
+            "{scored}"
+        );
+        assert!(
+            first.contains(&format!("epoch    {epoch}: mean return")),
+            "{first}"
+        );
+    }
+    assert!(score_kept().contains("epoch    2: scored already"));
     let _ = std::fs::remove_dir_all(&run_dir);
 }

@@ -1,10 +1,12 @@
 //! `rem eval`: the evaluation protocol on a run's checkpoint or the random policy.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{ensure, Result};
+use burn::tensor::backend::Backend;
 use rem_agent::config::Device;
 use rem_agent::outln;
+use rem_agent::report::bootstrap_ci;
 use rem_agent::run_folder::RunFolder;
 use rem_agent::terminal::progress::progress_bar;
 use rem_agent::training::evaluate::{
@@ -52,6 +54,12 @@ pub struct EvalArgs {
     /// RUN_DIR/models/ (needs --out).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
+    /// Score every model the run kept (RUN_DIR/models/epoch-N, from
+    /// `checkpoint.keep_models_every_epochs`) into RUN_DIR/epoch-N/eval.json, skipping
+    /// those scored already. `rem report --curves` then draws these evaluations, with
+    /// their 95% intervals, in place of the run's own evaluations of those epochs.
+    #[arg(long, requires = "run", conflicts_with_all = ["checkpoint", "out", "record", "temperature"])]
+    kept: bool,
     /// The policy's sampling temperature (default: the run's eval.temperature;
     /// another needs --out).
     #[arg(long, conflicts_with = "policy")]
@@ -76,10 +84,16 @@ pub fn run(args: EvalArgs) -> Result<()> {
         out,
         episodes,
         checkpoint,
+        kept,
         temperature,
         record,
         device,
     } = args;
+    if kept {
+        let run = run.expect("clap requires --run with --kept");
+        return with_backend!(device, B => score_kept_models::<B>(
+            &run, episodes, &Default::default()));
+    }
     let bar = progress_bar(0);
     let mut on_episode_end = |p: EvalProgress| {
         bar.set_length(p.episodes as u64);
@@ -137,6 +151,54 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if record > 0 {
         let dir = RunFolder::new(folder).episodes_dir();
         outln!("episodes 1-{record} recorded in {}", dir.display());
+    }
+    Ok(())
+}
+
+/// `rem eval --run RUN --kept`: each kept model's evaluation, at the run's own
+/// temperature, into RUN/epoch-N/.
+fn score_kept_models<B: Backend>(
+    run: &Path,
+    episodes: Option<usize>,
+    device: &B::Device,
+) -> Result<()> {
+    let kept = RunFolder::new(run).kept_models()?;
+    ensure!(
+        !kept.is_empty(),
+        "{} keeps no models (its config's checkpoint.keep_models_every_epochs is 0, or no \
+         such epoch has ended)",
+        run.display()
+    );
+    for (epoch, checkpoint) in kept {
+        let out = run.join(format!("epoch-{epoch}"));
+        if RunFolder::new(&out).eval_file().exists() {
+            outln!("epoch {epoch:>4}: scored already in {}", out.display());
+            continue;
+        }
+        let bar = progress_bar(0);
+        let request = RunEvalRequest {
+            checkpoint: Some(checkpoint.dir()),
+            episodes,
+            temperature: None,
+            out: Some(&out),
+            record: 0,
+        };
+        let report = evaluate_run::<B>(run, &request, device, &mut |p: EvalProgress| {
+            bar.set_length(p.episodes as u64);
+            bar.set_position(p.ended as u64);
+            bar.set_message(format!("epoch {epoch}: eval"));
+        })?;
+        bar.finish_and_clear();
+        let returns: Vec<f64> = report.returns.iter().map(|&r| f64::from(r)).collect();
+        let interval = bootstrap_ci(&returns)
+            .map(|(low, high)| format!(" [{low:.1}, {high:.1}]"))
+            .unwrap_or_default();
+        outln!(
+            "epoch {epoch:>4}: mean return {:.1}{interval} over {} episodes, in {}",
+            report.mean_return,
+            report.episodes,
+            out.display()
+        );
     }
     Ok(())
 }

@@ -20,7 +20,10 @@ pub struct ReportArgs {
     aggregates_out: Option<PathBuf>,
     /// Also draw each game's learning curves into this folder as GAME.svg: every
     /// run's evaluations during training (metrics.jsonl) against environment steps,
-    /// one line per run, and the random policy's mean return as a dashed line.
+    /// one line per run, and the random policy's mean return as a dashed line. Where
+    /// `rem eval --run RUN --kept` scored the run's kept models again, those
+    /// evaluations take the place of the run's own at their epochs; they and the
+    /// final evaluation carry their 95% intervals as whiskers.
     #[arg(long, value_name = "FOLDER")]
     curves: Option<PathBuf>,
 }

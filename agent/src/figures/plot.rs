@@ -26,6 +26,9 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Draw a dot at every point, not only the line.
     pub markers: bool,
+    /// Whiskers in the line's colour: `(x, (low, high))`, e.g. the 95% interval of
+    /// the points measured well enough to have one worth drawing; empty for none.
+    pub intervals: Vec<(f64, (f64, f64))>,
 }
 
 /// Lines over a shared numeric x axis.
@@ -80,12 +83,14 @@ pub fn learning_curve(records: &[EpochMetrics], title: &str) -> LinePlot {
                 color: EVAL_COLOR.into(),
                 points: points(|r| r.eval.as_ref().map(|e| e.mean_return)),
                 markers: true,
+                intervals: Vec::new(),
             },
             Series {
                 label: "collect mean return".into(),
                 color: COLLECT_COLOR.into(),
                 points: points(|r| r.collect.as_ref()?.mean_return),
                 markers: false,
+                intervals: Vec::new(),
             },
         ],
         reference_line: None,
@@ -139,11 +144,18 @@ impl LinePlot {
             })
             .collect();
         let x = Scale::covering(series.iter().flatten().map(|p| p.0));
+        let interval_ends = self.series.iter().flat_map(|s| &s.intervals);
+        let interval_ends = interval_ends.flat_map(|&(_, (low, high))| [low, high]);
         let reference = self.reference_line.as_ref().map(|(value, _)| *value);
         let legend_rows = self.series.len() + usize::from(reference.is_some());
         let height = 460 + 20 * legend_rows.saturating_sub(2) as u32;
         let y = Scale::covering(with_legend_room(
-            series.iter().flatten().map(|p| p.1).chain(reference),
+            series
+                .iter()
+                .flatten()
+                .map(|p| p.1)
+                .chain(interval_ends.filter(|v| v.is_finite()))
+                .chain(reference),
             legend_rows,
             height,
         ));
@@ -185,6 +197,11 @@ impl LinePlot {
                         .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
                         .map_err(draw_error)?;
                 }
+                let half_cap = 0.008 * (x.max - x.min);
+                let whiskers = style.intervals.iter().filter_map(|&(at, interval)| {
+                    whisker(at, interval, half_cap, color.stroke_width(1))
+                });
+                chart.draw_series(whiskers).map_err(draw_error)?;
             }
             if let Some((value, label)) = &self.reference_line {
                 draw_reference_line(&mut chart, *value, (x.min, x.max), label, REFERENCE_GREY)?;
@@ -220,23 +237,33 @@ fn whiskers(
     centre: impl Fn(usize) -> f64,
     half_cap: f64,
 ) -> Vec<PathElement<(f64, f64)>> {
-    let finite = |(low, high): (f64, f64)| low.is_finite() && high.is_finite();
     let intervals = group.intervals.iter().enumerate();
     intervals
-        .filter_map(|(i, ci)| Some((centre(i), ci.filter(|&ci| finite(ci))?)))
-        .map(|(x, (low, high))| {
-            let (left, right) = (x - half_cap, x + half_cap);
-            let path = [
-                (left, low),
-                (right, low),
-                (x, low),
-                (x, high),
-                (left, high),
-                (right, high),
-            ];
-            PathElement::new(path.to_vec(), BLACK.stroke_width(1))
-        })
+        .filter_map(|(i, ci)| whisker(centre(i), (*ci)?, half_cap, BLACK.stroke_width(1)))
         .collect()
+}
+
+/// A vertical line from `low` to `high` at `x` with caps `half_cap` wide on each side;
+/// `None` for an interval with an infinite end.
+fn whisker(
+    x: f64,
+    (low, high): (f64, f64),
+    half_cap: f64,
+    style: ShapeStyle,
+) -> Option<PathElement<(f64, f64)>> {
+    if !(low.is_finite() && high.is_finite()) {
+        return None;
+    }
+    let (left, right) = (x - half_cap, x + half_cap);
+    let path = [
+        (left, low),
+        (right, low),
+        (x, low),
+        (x, high),
+        (left, high),
+        (right, high),
+    ];
+    Some(PathElement::new(path.to_vec(), style))
 }
 
 impl BarChart {

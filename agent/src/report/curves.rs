@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Result};
 
-use super::{mean, random_policy_returns, Report};
+use super::{mean, random_policy_returns, Report, RunScore, ScoreSource};
 use crate::figures::plot::{LinePlot, Series};
 
 /// One colour per run of a game, in the order the runs were given (then again); no
@@ -18,8 +18,9 @@ const RUN_COLORS: [&str; 10] = [
 
 /// Writes `folder/<game>.svg` for every game with a run that logged evaluations
 /// (metrics.jsonl): one line per run, its evaluations during training against the
-/// environment steps collected by then, and the random policy's mean return over
-/// the random-policy folders of the report as a dashed line. Returns the files.
+/// environment steps collected by then ([`curve_of`]), and the random policy's mean
+/// return over the random-policy folders of the report as a dashed line. Returns the
+/// files.
 pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathBuf>> {
     let random_returns = random_policy_returns(&report.runs);
     let mut plots: BTreeMap<&str, LinePlot> = BTreeMap::new();
@@ -37,15 +38,13 @@ pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathB
                 .map(|returns| random_policy_line(returns)),
         });
         let color = RUN_COLORS[plot.series.len() % RUN_COLORS.len()];
+        let (points, intervals) = curve_of(run);
         plot.series.push(Series {
             label: folder_name(&run.run_dir),
             color: color.into(),
-            points: run
-                .evaluations
-                .iter()
-                .map(|&(x, y)| (x as f64, y))
-                .collect(),
+            points,
             markers: true,
+            intervals,
         });
     }
     ensure!(
@@ -61,6 +60,28 @@ pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathB
             Ok(path)
         })
         .collect()
+}
+
+/// A run's curve: its evaluations during training, each replaced by the evaluation of
+/// the models kept at that point where `rem eval --kept` made one (and such points
+/// added where training did not evaluate); and the 95% intervals, as whiskers, of
+/// those kept evaluations and of the final one, the evaluations of many episodes.
+fn curve_of(run: &RunScore) -> (Vec<(f64, f64)>, Vec<(f64, (f64, f64))>) {
+    let mut points: BTreeMap<u64, f64> = run.evaluations.iter().copied().collect();
+    let mut intervals = Vec::new();
+    for kept in &run.kept_evaluations {
+        points.insert(kept.env_steps, kept.mean_return);
+        intervals.extend(kept.ci95.map(|ci| (kept.env_steps as f64, ci)));
+    }
+    // The run's score is its last logged evaluation unless `rem eval` rescored it.
+    let scored_last = matches!(run.source, ScoreSource::TrainingEval { .. });
+    let last_evaluation = run.evaluations.last().map(|&(steps, _)| steps);
+    let at_the_end = last_evaluation.is_some() && last_evaluation == run.env_steps;
+    if let (true, Some(ci), Some(steps)) = (scored_last && at_the_end, run.ci95, run.env_steps) {
+        intervals.push((steps as f64, ci));
+    }
+    let points = points.into_iter().map(|(x, y)| (x as f64, y)).collect();
+    (points, intervals)
 }
 
 /// The random policy's mean return, its episodes pooled over the game's folders.

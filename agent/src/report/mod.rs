@@ -72,6 +72,9 @@ pub struct RunScore {
     /// `(environment steps, mean return)` of each evaluation in metrics.jsonl, in
     /// order: the run's learning curve.
     pub evaluations: Vec<(u64, f64)>,
+    /// The run's kept models scored again (`rem eval --run RUN --kept`, in
+    /// `RUN/epoch-N/`), oldest first.
+    pub kept_evaluations: Vec<KeptEvaluation>,
     /// Returns of every evaluation before the first actor-critic step (the policy at
     /// its initialisation), pooled: what the run's learning is measured against, since
     /// an untrained policy's fixed preferences can already beat uniform play.
@@ -83,6 +86,18 @@ pub struct RunScore {
     /// in that run's folder, or the checkpoint does): listed, but not counted again in
     /// the game's means.
     pub checkpoint_of: Option<PathBuf>,
+}
+
+/// An evaluation of the models a run kept at an epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptEvaluation {
+    pub epoch: usize,
+    /// Environment steps collected by the end of that epoch.
+    pub env_steps: u64,
+    pub mean_return: f64,
+    pub episodes: usize,
+    /// 95% bootstrap interval of the mean return.
+    pub ci95: Option<(f64, f64)>,
 }
 
 /// One Atari game over all of its runs, beside REM's published numbers.

@@ -9,7 +9,7 @@ use rem_envs::atari::AtariGame;
 use serde_json::Value;
 
 use super::statistics::{bootstrap_ci, mean};
-use super::{Policy, References, RunScore, ScoreSource};
+use super::{KeptEvaluation, Policy, References, RunScore, ScoreSource};
 use crate::run_folder::RunFolder;
 use crate::training::evaluate::{is_random_over_some_actions, RANDOM_POLICY};
 use crate::training::metrics::{read_metrics, EpochMetrics};
@@ -68,8 +68,54 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
             .filter_map(|record| Some((record.env_steps as u64, record.eval.as_ref()?)))
             .map(|(steps, eval)| (steps, f64::from(eval.mean_return)))
             .collect();
+        run.kept_evaluations = kept_evaluations(run_dir, &run.game, &records)?;
     }
     Ok(run)
+}
+
+/// The evaluations of the run's kept models that `rem eval --run RUN --kept` wrote to
+/// `RUN/epoch-N/eval.json`, placed at the environment steps of epoch N in `records`
+/// (metrics.jsonl), oldest first. One of an epoch not logged there, or of another
+/// checkpoint than the epoch's, is left out.
+fn kept_evaluations(
+    run_dir: &Path,
+    game: &str,
+    records: &[EpochMetrics],
+) -> Result<Vec<KeptEvaluation>> {
+    let mut kept = Vec::new();
+    for entry in
+        std::fs::read_dir(run_dir).with_context(|| format!("cannot read {}", run_dir.display()))?
+    {
+        let dir = entry?.path();
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let Some(epoch) = name.strip_prefix("epoch-").and_then(|e| e.parse().ok()) else {
+            continue;
+        };
+        let eval_path = RunFolder::new(&dir).eval_file();
+        if !eval_path.exists() {
+            continue;
+        }
+        // Without the epoch's record its steps are unknown: no point to draw.
+        let Some(record) = records.iter().find(|record| record.epoch == epoch) else {
+            continue;
+        };
+        let eval = read_json(&eval_path)?;
+        // Only an evaluation of that epoch's kept models belongs on the curve.
+        let scored = eval.get("checkpoint").and_then(Value::as_str);
+        if !scored.is_some_and(|c| c.ends_with(&format!("epoch-{epoch:06}"))) {
+            continue;
+        }
+        let evaluation = evaluation_in(&eval, &eval_path, game)?;
+        kept.push(KeptEvaluation {
+            epoch,
+            env_steps: record.env_steps as u64,
+            mean_return: evaluation.score,
+            episodes: evaluation.returns.len(),
+            ci95: bootstrap_ci(&evaluation.returns),
+        });
+    }
+    kept.sort_by_key(|k| k.epoch);
+    Ok(kept)
 }
 
 /// Episode returns of the evaluations made before the epoch of the first
@@ -117,6 +163,7 @@ impl RunScore {
             minutes: None,
             env_steps: None,
             evaluations: Vec::new(),
+            kept_evaluations: Vec::new(),
             initial_policy_returns: Vec::new(),
             checkpoint: None,
             checkpoint_of: None,

@@ -200,6 +200,28 @@ impl RunFolder {
         Ok(Some(Checkpoint { dir }))
     }
 
+    /// The models kept under `models/` (`checkpoint.keep_models_every_epochs`), as
+    /// checkpoints with their epochs, oldest first; none where nothing was kept.
+    pub fn kept_models(&self) -> Result<Vec<(usize, Checkpoint)>> {
+        let root = self.root.join(KEPT_MODELS);
+        if !root.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut kept = Vec::new();
+        for entry in
+            std::fs::read_dir(&root).with_context(|| format!("cannot read {}", root.display()))?
+        {
+            let dir = entry?.path();
+            // A copy still being made is a hidden `.epoch-N.partial`.
+            let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if let Some(epoch) = name.strip_prefix("epoch-").and_then(|e| e.parse().ok()) {
+                kept.push((epoch, Checkpoint::at(dir)));
+            }
+        }
+        kept.sort_by_key(|(epoch, _)| *epoch);
+        Ok(kept)
+    }
+
     /// The checkpoint in folder `dir` if given, else the latest (an error if none).
     pub fn checkpoint(&self, dir: Option<&Path>) -> Result<Checkpoint> {
         match dir {
