@@ -470,11 +470,14 @@ fn kept_models_scored_again_replace_their_points_and_carry_whiskers() {
     // Rescored, epoch 2 sits at 6.0, above the final 2.5; as logged it was -9.0.
     assert!(data[0].1 < data[2].1, "pixel y grows downwards: {data:?}");
     // One whisker per rescored epoch and one at the final evaluation, each a
-    // six-point path centred on its point and spanning it.
+    // six-point path centred on its point and spanning it, with whole caps even at
+    // the last x, on the frame's edge.
     let whiskers: Vec<_> = lines.iter().filter(|l| l.len() == 6).collect();
     assert_eq!(whiskers.len(), 3, "{lines:?}");
     for (whisker, point) in whiskers.iter().zip(data) {
         assert_eq!(whisker[2].0, point.0);
+        let (left, right) = (point.0 - whisker[0].0, whisker[1].0 - point.0);
+        assert!(left > 0.0 && (left - right).abs() <= 1.0, "{whisker:?}");
         let (top, bottom) = (whisker[3].1, whisker[2].1);
         assert!(
             top <= point.1 && point.1 <= bottom,

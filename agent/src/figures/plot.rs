@@ -162,7 +162,12 @@ impl LinePlot {
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (760, height)).into_drawing_area();
-            let mut chart = chart_frame(&root, &self.title, 44, x.min..x.max, y.min..y.max)?;
+            // Whiskers at the first or last x would lose half their caps to the frame.
+            let half_cap = 0.008 * (x.max - x.min);
+            let has_whiskers = self.series.iter().any(|s| !s.intervals.is_empty());
+            let pad = if has_whiskers { 2.0 * half_cap } else { 0.0 };
+            let (left, right) = (x.min - pad, x.max + pad);
+            let mut chart = chart_frame(&root, &self.title, 44, left..right, y.min..y.max)?;
             chart
                 .configure_mesh()
                 .x_labels(x.ticks().len())
@@ -197,14 +202,13 @@ impl LinePlot {
                         .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
                         .map_err(draw_error)?;
                 }
-                let half_cap = 0.008 * (x.max - x.min);
                 let whiskers = style.intervals.iter().filter_map(|&(at, interval)| {
                     whisker(at, interval, half_cap, color.stroke_width(1))
                 });
                 chart.draw_series(whiskers).map_err(draw_error)?;
             }
             if let Some((value, label)) = &self.reference_line {
-                draw_reference_line(&mut chart, *value, (x.min, x.max), label, REFERENCE_GREY)?;
+                draw_reference_line(&mut chart, *value, (left, right), label, REFERENCE_GREY)?;
             }
             if series.iter().all(Vec::is_empty) {
                 let centre = ((x.min + x.max) / 2.0, (y.min + y.max) / 2.0);
