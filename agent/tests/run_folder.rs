@@ -131,7 +131,8 @@ fn kept_models_outlive_later_checkpoints_and_open_like_one() {
     std::fs::remove_file(kept(1).join("actor_critic_optim.bin")).unwrap();
     assert!(optimizer(&kept(1)).is_none());
 
-    // `rem eval --kept` scores every kept epoch into RUN/epoch-N/, once.
+    // `rem eval --kept` scores every kept epoch into RUN/epoch-N/, once for each
+    // episode count; the last epoch's models were scored by the run's final evaluation.
     let listed: Vec<usize> = RunFolder::new(&run_dir)
         .kept_models()
         .unwrap()
@@ -139,30 +140,55 @@ fn kept_models_outlive_later_checkpoints_and_open_like_one() {
         .map(|(epoch, _)| epoch)
         .collect();
     assert_eq!(listed, [1, 2]);
-    let score_kept = || {
+    let score_kept = |episodes: usize| {
         let output = Command::new(env!("CARGO_BIN_EXE_rem"))
-            .args(["eval", "--kept", "--episodes", "2", "--run"])
+            .args([
+                "eval",
+                "--kept",
+                "--episodes",
+                &episodes.to_string(),
+                "--run",
+            ])
             .arg(&run_dir)
             .output()
             .unwrap();
         assert!(output.status.success(), "{output:?}");
         String::from_utf8(output.stdout).unwrap()
     };
-    let first = score_kept();
-    for epoch in [1, 2] {
+    let scored_episodes = |epoch: usize| {
         let eval = std::fs::read_to_string(run_dir.join(format!("epoch-{epoch}/eval.json")));
-        let eval: serde_json::Value = serde_json::from_str(&eval.unwrap()).unwrap();
-        assert_eq!(eval["episodes"], 2);
+        let eval: serde_json::Value = serde_json::from_str(&eval.ok()?).unwrap();
         let scored = eval["checkpoint"].as_str().unwrap();
         assert!(
             scored.ends_with(&format!("models/epoch-{epoch:06}")),
             "{scored}"
         );
+        eval["episodes"].as_u64()
+    };
+    // One episode: the final evaluation (eval.final_episodes = 1) has epoch 2's.
+    let first = score_kept(1);
+    assert!(first.contains("epoch    1: mean return"), "{first}");
+    assert!(
+        first.contains("epoch    2: scored by the run's own evaluation"),
+        "{first}"
+    );
+    assert_eq!(scored_episodes(1), Some(1));
+    assert_eq!(scored_episodes(2), None);
+    // Two episodes: more than either had, so both are scored (epoch 1 again).
+    let second = score_kept(2);
+    for epoch in [1, 2] {
+        assert_eq!(scored_episodes(epoch), Some(2));
         assert!(
-            first.contains(&format!("epoch    {epoch}: mean return")),
-            "{first}"
+            second.contains(&format!("epoch    {epoch}: mean return")),
+            "{second}"
         );
     }
-    assert!(score_kept().contains("epoch    2: scored already"));
+    let third = score_kept(2);
+    for epoch in [1, 2] {
+        assert!(
+            third.contains(&format!("epoch    {epoch}: scored already")),
+            "{third}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&run_dir);
 }

@@ -1,8 +1,9 @@
 //! `rem eval`: the evaluation protocol on a run's checkpoint or the random policy.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 use burn::tensor::backend::Backend;
 use rem_agent::config::Device;
 use rem_agent::outln;
@@ -10,8 +11,10 @@ use rem_agent::report::bootstrap_ci;
 use rem_agent::run_folder::RunFolder;
 use rem_agent::terminal::progress::progress_bar;
 use rem_agent::training::evaluate::{
-    evaluate_random_policy, evaluate_run, Episodes, EvalProgress, RunEvalRequest,
+    evaluate_random_policy, evaluate_run, Episodes, EvalProgress, EvalReport, EvalStats,
+    RunEvalRequest,
 };
+use rem_agent::training::metrics::read_metrics;
 
 /// A policy `rem eval` can score without a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -55,9 +58,11 @@ pub struct EvalArgs {
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     /// Score every model the run kept (RUN_DIR/models/epoch-N, from
-    /// `checkpoint.keep_models_every_epochs`) into RUN_DIR/epoch-N/eval.json, skipping
-    /// those scored already. `rem report --curves` then draws these evaluations, with
-    /// their 95% intervals, in place of the run's own evaluations of those epochs.
+    /// `checkpoint.keep_models_every_epochs`) into RUN_DIR/epoch-N/eval.json. An epoch
+    /// scored already with at least as many episodes is skipped: by an earlier call,
+    /// or by the run's own evaluation of that epoch in metrics.jsonl (usually the
+    /// final one). `rem report --curves` then draws these evaluations, with their 95%
+    /// intervals, in place of the run's own evaluations of those epochs.
     #[arg(long, requires = "run", conflicts_with_all = ["checkpoint", "out", "record", "temperature"])]
     kept: bool,
     /// The policy's sampling temperature (default: the run's eval.temperature;
@@ -162,17 +167,35 @@ fn score_kept_models<B: Backend>(
     episodes: Option<usize>,
     device: &B::Device,
 ) -> Result<()> {
-    let kept = RunFolder::new(run).kept_models()?;
+    let folder = RunFolder::new(run);
+    let kept = folder.kept_models()?;
     ensure!(
         !kept.is_empty(),
         "{} keeps no models (its config's checkpoint.keep_models_every_epochs is 0, or no \
          such epoch has ended)",
         run.display()
     );
+    let wanted = match episodes {
+        Some(count) => count,
+        None => folder.config(&[])?.eval.final_episodes,
+    };
+    let own_evaluations = own_evaluations(&folder)?;
     for (epoch, checkpoint) in kept {
         let out = run.join(format!("epoch-{epoch}"));
-        if RunFolder::new(&out).eval_file().exists() {
-            outln!("epoch {epoch:>4}: scored already in {}", out.display());
+        if let Some(count) = episodes_scored(&RunFolder::new(&out).eval_file())? {
+            if count >= wanted {
+                outln!("epoch {epoch:>4}: scored already in {}", out.display());
+                continue;
+            }
+        }
+        if let Some(own) = own_evaluations.get(&epoch).filter(|e| e.episodes >= wanted) {
+            outln!(
+                "epoch {epoch:>4}: scored by the run's own evaluation, mean return {:.1} over \
+                 {} episodes, in {}",
+                own.mean_return,
+                own.episodes,
+                folder.metrics_file().display()
+            );
             continue;
         }
         let bar = progress_bar(0);
@@ -201,4 +224,30 @@ fn score_kept_models<B: Backend>(
         );
     }
     Ok(())
+}
+
+/// The run's own evaluations (metrics.jsonl) by epoch; none where it logged none. Each
+/// scored the models kept at the end of its epoch, at the run's temperature.
+fn own_evaluations(folder: &RunFolder) -> Result<BTreeMap<usize, EvalStats>> {
+    let path = folder.metrics_file();
+    if !path.exists() {
+        return Ok(BTreeMap::new());
+    }
+    let records = read_metrics(&path)?;
+    Ok(records
+        .into_iter()
+        .filter_map(|record| Some((record.epoch, record.eval?)))
+        .collect())
+}
+
+/// The episode count of the eval.json at `path`, if one is there.
+fn episodes_scored(path: &Path) -> Result<Option<usize>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let report: EvalReport = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an evaluation", path.display()))?;
+    Ok(Some(report.episodes))
 }

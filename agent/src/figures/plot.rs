@@ -26,10 +26,13 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Draw a dot at every point, not only the line.
     pub markers: bool,
-    /// Whiskers in the line's colour: `(x, (low, high))`, e.g. the 95% interval of
-    /// the points measured well enough to have one worth drawing; empty for none.
-    pub intervals: Vec<(f64, (f64, f64))>,
+    /// Whiskers in the line's colour, e.g. the 95% intervals of the points measured
+    /// well enough to have one worth drawing; empty for none.
+    pub intervals: Vec<Whisker>,
 }
+
+/// A whisker of a [`Series`]: `(x, (low, high))`.
+pub type Whisker = (f64, (f64, f64));
 
 /// Lines over a shared numeric x axis.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{ensure, Result};
 
 use super::{mean, random_policy_returns, Report, RunScore, ScoreSource};
-use crate::figures::plot::{LinePlot, Series};
+use crate::figures::plot::{LinePlot, Series, Whisker};
 
 /// One colour per run of a game, in the order the runs were given (then again); no
 /// grey, which is the random policy's.
@@ -66,7 +66,7 @@ pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathB
 /// the models kept at that point where `rem eval --kept` made one (and such points
 /// added where training did not evaluate); and the 95% intervals, as whiskers, of
 /// those kept evaluations and of the final one, the evaluations of many episodes.
-fn curve_of(run: &RunScore) -> (Vec<(f64, f64)>, Vec<(f64, (f64, f64))>) {
+fn curve_of(run: &RunScore) -> (Vec<(f64, f64)>, Vec<Whisker>) {
     let mut points: BTreeMap<u64, f64> = run.evaluations.iter().copied().collect();
     let mut intervals = Vec::new();
     for kept in &run.kept_evaluations {
