@@ -173,6 +173,10 @@ pub fn dream_run<B: AutodiffBackend>(
         shown,
     } = settings;
     anyhow::ensure!(rollouts > 0, "at least one rollout is needed");
+    anyhow::ensure!(
+        shown > 0,
+        "at least one rollout must be shown: the PNG draws them"
+    );
     let run = SavedRun::<B>::open(run_dir, checkpoint, device)?;
     let store = if run.checkpoint.has_store() {
         run.episodes()?

@@ -521,5 +521,18 @@ fn a_kept_model_folder_can_be_dreamt() {
         .unwrap();
     assert_success(&output);
     assert!(out.exists());
+
+    // Nothing to draw is refused with a reason, not a panic.
+    let none_shown = rem()
+        .args(["dream", "--show", "0", "--run"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert_eq!(none_shown.status.code(), Some(1), "{none_shown:?}");
+    let stderr = String::from_utf8_lossy(&none_shown.stderr);
+    assert!(
+        stderr.contains("at least one rollout must be shown"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&run);
 }
