@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use burn::tensor::backend::Backend;
 use rem_agent::config::Device;
 use rem_agent::outln;
@@ -11,7 +11,7 @@ use rem_agent::report::bootstrap_ci;
 use rem_agent::run_folder::RunFolder;
 use rem_agent::terminal::progress::progress_bar;
 use rem_agent::training::evaluate::{
-    evaluate_random_policy, evaluate_run, Episodes, EvalProgress, EvalReport, EvalStats,
+    evaluate_random_policy, evaluate_run, read_report, Episodes, EvalProgress, EvalStats,
     RunEvalRequest,
 };
 use rem_agent::training::metrics::read_metrics;
@@ -182,11 +182,10 @@ fn score_kept_models<B: Backend>(
     let own_evaluations = own_evaluations(&folder)?;
     for (epoch, checkpoint) in kept {
         let out = run.join(format!("epoch-{epoch}"));
-        if let Some(count) = episodes_scored(&RunFolder::new(&out).eval_file())? {
-            if count >= wanted {
-                outln!("epoch {epoch:>4}: scored already in {}", out.display());
-                continue;
-            }
+        let scored = read_report(&RunFolder::new(&out))?;
+        if scored.is_some_and(|report| report.episodes >= wanted) {
+            outln!("epoch {epoch:>4}: scored already in {}", out.display());
+            continue;
         }
         if let Some(own) = own_evaluations.get(&epoch).filter(|e| e.episodes >= wanted) {
             outln!(
@@ -238,16 +237,4 @@ fn own_evaluations(folder: &RunFolder) -> Result<BTreeMap<usize, EvalStats>> {
         .into_iter()
         .filter_map(|record| Some((record.epoch, record.eval?)))
         .collect())
-}
-
-/// The episode count of the eval.json at `path`, if one is there.
-fn episodes_scored(path: &Path) -> Result<Option<usize>> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let report: EvalReport = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not an evaluation", path.display()))?;
-    Ok(Some(report.episodes))
 }

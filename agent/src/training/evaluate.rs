@@ -380,6 +380,19 @@ fn write_recording(folder: &RunFolder, recording: &Recording) -> Result<()> {
     recording.write(&dir)
 }
 
+/// The folder's eval.json, as [`write_report`] wrote it; `None` where there is none.
+pub fn read_report(folder: &RunFolder) -> Result<Option<EvalReport>> {
+    let path = folder.eval_file();
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let report = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an evaluation", path.display()))?;
+    Ok(Some(report))
+}
+
 fn write_report(folder: &RunFolder, report: &EvalReport) -> Result<()> {
     let path = folder.eval_file();
     rem_envs::durable::write_atomically(&path, |w| {
