@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rem_worldmodel::retnet::RetNetConfig;
 use rem_worldmodel::tokenizer::{TokenizerConfig, TokenizerTrainerConfig};
@@ -375,16 +375,14 @@ impl From<&WorldModelSection> for WorldModelTrainerConfig {
 impl RunConfig {
     /// Reads a TOML file, applies `key=value` overrides (dotted keys, TOML values)
     /// and checks the result. Every error names the file or the override.
+    ///
+    /// A file may start from another: `base = "UpNDown.toml"` (a path relative to the
+    /// file) lays the file's keys over that file's, which may have a base of its own.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config {}", path.display()))?;
-        let file: toml::Table = text
-            .parse()
-            .map_err(|e| anyhow!("{}: {}", path.display(), one_line(&e)))?;
-        // Defaults first, the file over them: unknown keys survive the merge and
+        // Defaults first, the files over them: unknown keys survive the merge and
         // are then rejected by `deny_unknown_fields`.
         let mut table = Self::default_table();
-        merge(&mut table, file);
+        merge(&mut table, read_with_bases(path, &mut Vec::new())?);
         Self::from_table(table, overrides, &path.display().to_string())
     }
 
@@ -479,6 +477,43 @@ impl RunConfig {
         Ok(())
     }
 }
+
+/// The keys of the file at `path` laid over those of its `base` chain; `chain` holds
+/// the files that named it, so that a file reached twice is refused, not looped on.
+fn read_with_bases(path: &Path, chain: &mut Vec<PathBuf>) -> Result<toml::Table> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    let mut file: toml::Table = text
+        .parse()
+        .map_err(|e| anyhow!("{}: {}", path.display(), one_line(&e)))?;
+    let Some(base) = file.remove(BASE_KEY) else {
+        return Ok(file);
+    };
+    let Some(base) = base.as_str() else {
+        bail!(
+            "{}: {BASE_KEY} must be a file name, e.g. {BASE_KEY} = \"UpNDown.toml\"",
+            path.display()
+        );
+    };
+    let base = path.parent().unwrap_or(Path::new("")).join(base);
+    // Compared by canonical path: "a/../b.toml" and "b.toml" are the same file.
+    let here = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    chain.push(here);
+    if std::fs::canonicalize(&base).is_ok_and(|b| chain.contains(&b)) {
+        bail!(
+            "{}: {BASE_KEY} {} is a file that this one already starts from (a loop)",
+            path.display(),
+            base.display()
+        );
+    }
+    let mut table =
+        read_with_bases(&base, chain).with_context(|| format!("base of {}", path.display()))?;
+    merge(&mut table, file);
+    Ok(table)
+}
+
+/// The top-level key naming the file that a run config starts from.
+const BASE_KEY: &str = "base";
 
 /// Recursively lays `over` onto `base`: tables merge, everything else replaces.
 fn merge(base: &mut toml::Table, over: toml::Table) {

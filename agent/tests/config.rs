@@ -8,8 +8,8 @@ use rem_agent::training::collect::PolicyState;
 
 fn write(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rem-config-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -112,6 +112,58 @@ fn overrides_apply_last_and_unknown_ones_fail() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("lrr"), "{error}");
+}
+
+#[test]
+fn a_file_starts_from_its_base_and_sets_keys_over_it() {
+    // Paths are relative to the file that names them, through a chain of two.
+    write(
+        "root.toml",
+        "seed = 1\n[world_model]\nlayers = 3\nheads = 1\n",
+    );
+    write(
+        "games/middle.toml",
+        "base = \"../root.toml\"\n[world_model]\nlayers = 2\n",
+    );
+    let top = write(
+        "games/top.toml",
+        "base = \"middle.toml\"\n[env]\ngame = \"bricks\"\n",
+    );
+    let config = RunConfig::load(&top, &["seed=4".into()]).unwrap();
+    assert_eq!(config.env.game, "bricks");
+    assert_eq!(
+        (config.world_model.layers, config.world_model.heads),
+        (2, 1)
+    );
+    assert_eq!(config.seed, 4, "overrides still come last");
+    assert_eq!(config.world_model.ffn, RunConfig::default().world_model.ffn);
+}
+
+#[test]
+fn a_missing_looping_or_misspelt_base_is_an_error_naming_the_file() {
+    let missing = write("orphan.toml", "base = \"nowhere.toml\"\n");
+    let error = format!("{:#}", RunConfig::load(&missing, &[]).unwrap_err());
+    assert!(
+        error.contains("orphan.toml") && error.contains("nowhere.toml"),
+        "{error}"
+    );
+    write("loop-a.toml", "base = \"loop-b.toml\"\n");
+    let b = write("loop-b.toml", "base = \"loop-a.toml\"\n");
+    let error = format!("{:#}", RunConfig::load(&b, &[]).unwrap_err());
+    assert!(error.contains("loop"), "{error}");
+    let itself = write("itself.toml", "base = \"itself.toml\"\n");
+    let error = format!("{:#}", RunConfig::load(&itself, &[]).unwrap_err());
+    assert!(error.contains("loop"), "{error}");
+    let number = write("number.toml", "base = 3\n");
+    let error = format!("{:#}", RunConfig::load(&number, &[]).unwrap_err());
+    assert!(
+        error.contains("number.toml") && error.contains("base"),
+        "{error}"
+    );
+    // A base key inside a section is an unknown key like any other.
+    let nested = write("nested.toml", "[env]\nbase = \"root.toml\"\n");
+    let error = format!("{:#}", RunConfig::load(&nested, &[]).unwrap_err());
+    assert!(error.contains("base"), "{error}");
 }
 
 #[test]
