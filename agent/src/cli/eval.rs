@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Result};
 use burn::tensor::backend::Backend;
+use indicatif::ProgressBar;
 use rem_agent::config::Device;
 use rem_agent::outln;
 use rem_agent::report::bootstrap_ci;
 use rem_agent::run_folder::RunFolder;
 use rem_agent::terminal::progress::progress_bar;
 use rem_agent::training::evaluate::{
-    evaluate_random_policy, evaluate_run, read_report, Episodes, EvalProgress, EvalStats,
-    RunEvalRequest,
+    evaluate_random_policy, evaluate_run, read_report, Episodes, EvalProgress, EvalReport,
+    EvalStats, OnEpisodeEnd, RunEvalRequest,
 };
 use rem_agent::training::metrics::read_metrics;
 
@@ -80,65 +81,67 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    let EvalArgs {
-        run,
-        policy,
-        game,
-        actions,
-        seed,
-        out,
-        episodes,
-        checkpoint,
-        kept,
-        temperature,
-        record,
-        device,
-    } = args;
-    if kept {
-        let run = run.expect("clap requires --run with --kept");
-        return with_backend!(device, B => score_kept_models::<B>(
-            &run, episodes, &Default::default()));
+    if args.kept {
+        let run = args.run.expect("clap requires --run with --kept");
+        return with_backend!(args.device, B => score_kept_models::<B>(
+            &run, args.episodes, &Default::default()));
     }
     let bar = progress_bar(0);
-    let mut on_episode_end = |p: EvalProgress| {
-        bar.set_length(p.episodes as u64);
-        bar.set_position(p.ended as u64);
-        let mean = p.mean_return.map(|m| format!(": mean return {m:.2}"));
-        bar.set_message(format!("eval{}", mean.unwrap_or_default()));
-    };
+    let mut on_episode_end = show_progress(&bar, "eval");
     // The report, and the folder of its eval.json, beside which the recorded episodes go.
-    let (report, folder) = match (policy, run) {
-        (Some(EvalPolicy::Random), _) => {
-            let game = game.expect("clap requires --game with --policy");
-            let name = std::iter::once(game.as_str())
-                .chain(actions.iter().map(String::as_str))
-                .collect::<Vec<_>>()
-                .join("-");
-            let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/out/random-{name}")));
-            let episodes = Episodes {
-                game: &game,
-                count: episodes.unwrap_or(100),
-                seed,
-            };
-            let report =
-                evaluate_random_policy(episodes, &actions, record, &out, &mut on_episode_end)?;
-            (report, out)
-        }
+    let (report, folder) = match (args.policy, &args.run) {
+        (Some(EvalPolicy::Random), _) => score_random_policy(&args, &mut on_episode_end)?,
         (None, Some(run)) => {
             let request = RunEvalRequest {
-                checkpoint: checkpoint.as_deref(),
-                episodes,
-                temperature,
-                out: out.as_deref(),
-                record,
+                checkpoint: args.checkpoint.as_deref(),
+                episodes: args.episodes,
+                temperature: args.temperature,
+                out: args.out.as_deref(),
+                record: args.record,
             };
-            let report = with_backend!(device, B => evaluate_run::<B>(
-                &run, &request, &Default::default(), &mut on_episode_end))?;
-            (report, out.unwrap_or(run))
+            let report = with_backend!(args.device, B => evaluate_run::<B>(
+                run, &request, &Default::default(), &mut on_episode_end))?;
+            (report, args.out.clone().unwrap_or_else(|| run.clone()))
         }
         (None, None) => unreachable!("clap requires --run without --policy"),
     };
     bar.finish_and_clear();
+    print_report(&report);
+    if args.record > 0 {
+        let dir = RunFolder::new(folder).episodes_dir();
+        outln!("episodes 1-{} recorded in {}", args.record, dir.display());
+    }
+    Ok(())
+}
+
+/// `rem eval --policy random --game G`: its report and the folder it went to
+/// (runs/out/random-<game>[-<action>...] unless `--out` names one).
+fn score_random_policy(
+    args: &EvalArgs,
+    on_episode_end: OnEpisodeEnd<'_>,
+) -> Result<(EvalReport, PathBuf)> {
+    let game = args
+        .game
+        .as_deref()
+        .expect("clap requires --game with --policy");
+    let name = std::iter::once(game)
+        .chain(args.actions.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("-");
+    let out =
+        (args.out.clone()).unwrap_or_else(|| PathBuf::from(format!("runs/out/random-{name}")));
+    let episodes = Episodes {
+        game,
+        count: args.episodes.unwrap_or(100),
+        seed: args.seed,
+    };
+    let report =
+        evaluate_random_policy(episodes, &args.actions, args.record, &out, on_episode_end)?;
+    Ok((report, out))
+}
+
+/// Each episode's return, then the mean and what was scored.
+fn print_report(report: &EvalReport) {
     for (i, r) in report.returns.iter().enumerate() {
         outln!("episode {:>4}  return {r:>8.2}", i + 1);
     }
@@ -153,11 +156,16 @@ pub fn run(args: EvalArgs) -> Result<()> {
         report.episodes,
         report.checkpoint
     );
-    if record > 0 {
-        let dir = RunFolder::new(folder).episodes_dir();
-        outln!("episodes 1-{record} recorded in {}", dir.display());
+}
+
+/// A progress bar's update for each ended episode: `label` and the mean return so far.
+fn show_progress<'a>(bar: &'a ProgressBar, label: &'a str) -> impl FnMut(EvalProgress) + 'a {
+    move |p: EvalProgress| {
+        bar.set_length(p.episodes as u64);
+        bar.set_position(p.ended as u64);
+        let mean = p.mean_return.map(|m| format!(": mean return {m:.2}"));
+        bar.set_message(format!("{label}{}", mean.unwrap_or_default()));
     }
-    Ok(())
 }
 
 /// `rem eval --run RUN --kept`: each kept model's evaluation, at the run's own
@@ -205,11 +213,8 @@ fn score_kept_models<B: Backend>(
             out: Some(&out),
             record: 0,
         };
-        let report = evaluate_run::<B>(run, &request, device, &mut |p: EvalProgress| {
-            bar.set_length(p.episodes as u64);
-            bar.set_position(p.ended as u64);
-            bar.set_message(format!("epoch {epoch}: eval"));
-        })?;
+        let label = format!("epoch {epoch}: eval");
+        let report = evaluate_run::<B>(run, &request, device, &mut show_progress(&bar, &label))?;
         bar.finish_and_clear();
         let returns: Vec<f64> = report.returns.iter().map(|&r| f64::from(r)).collect();
         let interval = bootstrap_ci(&returns)
