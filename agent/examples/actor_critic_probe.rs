@@ -25,7 +25,7 @@ use rem_agent::figures::recording::Recording;
 use rem_agent::imagination::actor_critic_trainer::ActorCriticTrainer;
 use rem_agent::imagination::rollout::FrozenModels;
 use rem_agent::models::AgentModels;
-use rem_agent::run_folder::{RunFolder, SavedRun};
+use rem_agent::run_folder::SavedRun;
 use rem_agent::training::evaluate::{evaluate, Episodes};
 
 type Train = Autodiff<Flex>;
@@ -62,10 +62,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let device = Default::default();
     let run = SavedRun::<Train>::open(&args.run, args.checkpoint.as_deref(), &device)?;
-    let store = match run.checkpoint.has_store() {
-        true => run.episodes()?,
-        false => RunFolder::new(&args.run).checkpoint(None)?.store()?,
-    };
+    let store = run.episodes()?;
     let (config, shapes) = run.reconfigured(&args.overrides)?;
     ensure!(
         !args.continue_controller

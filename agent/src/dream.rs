@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use rand::SeedableRng;
@@ -19,7 +19,7 @@ use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
 use crate::imagination::rollout::{
     roll_out, FrozenModels, Generator, Rollout, RolloutSettings, StartSegments, CONTEXT_FRAMES,
 };
-use crate::run_folder::{RunFolder, SavedRun};
+use crate::run_folder::SavedRun;
 
 /// Real frames shown before the imagined ones in each row.
 pub const REAL_FRAMES_SHOWN: usize = 3;
@@ -178,16 +178,7 @@ pub fn dream_run<B: AutodiffBackend>(
         "at least one rollout must be shown: the PNG draws them"
     );
     let run = SavedRun::<B>::open(run_dir, checkpoint, device)?;
-    let store = if run.checkpoint.has_store() {
-        run.episodes()?
-    } else {
-        // A folder kept under models/ has no store of its own; the latest
-        // checkpoint's holds its episodes and those collected since.
-        let latest = RunFolder::new(run_dir).latest_checkpoint()?;
-        latest
-            .context("the run has no checkpoint with an episode store")?
-            .store()?
-    };
+    let store = run.episodes()?;
     let SavedRun {
         config,
         shapes,

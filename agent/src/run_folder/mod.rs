@@ -447,6 +447,7 @@ impl Checkpoint {
 
 /// A run opened at one of its checkpoints, for evaluation, dreams and probes.
 pub struct SavedRun<B: Backend> {
+    pub folder: RunFolder,
     pub config: RunConfig,
     pub checkpoint: Checkpoint,
     /// The models' sizes, as the config and the game's action count give them.
@@ -470,6 +471,7 @@ impl<B: Backend> SavedRun<B> {
         let shapes = ModelShapes::from_config(&config, n_actions)?;
         let models = checkpoint.models(&shapes, device)?;
         Ok(Self {
+            folder,
             config,
             checkpoint,
             shapes,
@@ -485,8 +487,16 @@ impl<B: Backend> SavedRun<B> {
         Ok((config, shapes))
     }
 
-    /// The episode store saved with the checkpoint.
+    /// The episode store saved with the checkpoint. A model kept under models/ has
+    /// none of its own: the latest checkpoint's holds its episodes and those
+    /// collected since.
     pub fn episodes(&self) -> Result<EpisodeStore> {
-        self.checkpoint.store()
+        if self.checkpoint.has_store() {
+            return self.checkpoint.store();
+        }
+        let latest = self.folder.latest_checkpoint()?;
+        latest
+            .context("the run has no checkpoint with an episode store")?
+            .store()
     }
 }
