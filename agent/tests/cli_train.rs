@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::*;
+use rem_agent::config::RunConfig;
 
 /// Waits until the run in `run_dir` has logged `lines` epochs, still running.
 fn wait_for_metric_lines(run_dir: &Path, child: &mut std::process::Child, lines: usize) {
@@ -236,6 +237,36 @@ fn bad_input_gives_a_one_line_error() {
             .unwrap();
         assert_one_line_error(&out, "nothing");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn print_config_shows_the_resolved_config_and_starts_nothing() {
+    let dir = temp_dir("print-config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = rem()
+        .args([
+            "train",
+            "--config",
+            "runs/atari-cpu/Krull.toml",
+            "--set",
+            "seed=3",
+        ])
+        .arg("--run-dir")
+        .arg(dir.join("run"))
+        .arg("--print-config")
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert!(!dir.join("run").exists(), "no run folder is made");
+    // What it prints loads back to the config the run would have used.
+    let printed = dir.join("printed.toml");
+    std::fs::write(&printed, &out.stdout).unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let expected =
+        RunConfig::load(&repo.join("runs/atari-cpu/Krull.toml"), &["seed=3".into()]).unwrap();
+    assert_eq!(RunConfig::load(&printed, &[]).unwrap(), expected);
+    assert_eq!((expected.seed, expected.env.game.as_str()), (3, "Krull"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -26,6 +26,10 @@ pub struct TrainArgs {
     /// Continue the run in this folder from its latest checkpoint.
     #[arg(long, value_name = "RUN_DIR")]
     resume: Option<PathBuf>,
+    /// Print the configuration the run would use, as TOML (defaults, the config's
+    /// `base` files and `--set` applied), and start nothing.
+    #[arg(long)]
+    print_config: bool,
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
@@ -34,6 +38,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         overrides,
         run_dir,
         resume,
+        print_config,
     } = args;
     let (config, run_dir, resuming) = match (resume, config) {
         (Some(run_dir), _) => (RunFolder::new(&run_dir).config(&overrides)?, run_dir, true),
@@ -50,6 +55,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         (None, None) => unreachable!("clap requires --config or --resume"),
     };
+    if print_config {
+        print!("{}", config.to_toml());
+        return Ok(());
+    }
     let device = config.device;
     with_backend!(device, B => train::<B>(config, &run_dir, resuming))?;
     Ok(())
