@@ -232,7 +232,8 @@ where
 /// Decoupled weight decay applied to the weights of `Linear` layers only: biases,
 /// norms, embeddings and prediction tokens are left alone (algorithm.md, section 5, "weights
 /// only"). Use it with an AdamW whose own weight decay is zero:
-/// `model.map(&mut DecayLinearWeights::new(lr, weight_decay))` after each step.
+/// `model.map(&mut DecayLinearWeights::new(lr, weight_decay))` before each step, where
+/// PyTorch's AdamW decays (the update it adds reads the gradients, not the weights).
 pub struct DecayLinearWeights {
     factor: f64,
     /// For each module entered, whether it is a `Linear`.

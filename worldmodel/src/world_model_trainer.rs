@@ -64,7 +64,7 @@ pub struct WorldModelTrainer<B: AutodiffBackend> {
 
 impl<B: AutodiffBackend> WorldModelTrainer<B> {
     pub fn new(config: WorldModelTrainerConfig) -> Self {
-        // AdamW's own decay would reach every parameter; ours is applied after the step.
+        // AdamW's own decay would reach every parameter; ours decays Linear weights only.
         let optimizer = adamw(0.0);
         Self { config, optimizer }
     }
@@ -100,16 +100,18 @@ impl<B: AutodiffBackend> WorldModelTrainer<B> {
             },
         );
         let lr = self.config.learning_rate;
+        // PyTorch's AdamW decays before its update, which reads only the gradients
+        // and moments: decaying first and then stepping is the same step.
+        let model = burn::module::Module::map(
+            model,
+            &mut DecayLinearWeights::new(lr, self.config.weight_decay),
+        );
         let (model, grad_norm) = apply_gradients(
             &mut self.optimizer,
             model,
             grads,
             lr,
             self.config.max_grad_norm,
-        );
-        let model = burn::module::Module::map(
-            model,
-            &mut DecayLinearWeights::new(lr, self.config.weight_decay),
         );
         let sum = |term: fn(&WorldModelLoss<B>) -> &Tensor<B, 1>| {
             sum_over_shares(shares.iter().map(term)).expect("at least one share")

@@ -97,8 +97,8 @@ fn world_model_loss_falls_when_trained_on_a_toy_world() {
     for _ in 0..60 {
         let loss = model.loss(&codebook, &batch, 2);
         let grads = GradientsParams::from_grads(loss.total.backward(), &model);
-        model = optim.step(3e-3, model, grads);
         model = model.map(&mut DecayLinearWeights::new(3e-3, 0.05));
+        model = optim.step(3e-3, model, grads);
     }
     let last: f32 = model.loss(&codebook, &batch, 2).total.into_scalar();
     assert!(last < 0.5 * initial_total, "loss {initial_total} -> {last}");
@@ -198,6 +198,82 @@ fn every_part_steps_with_pytorchs_adamw() {
     }
 }
 
+/// Every float parameter's values and gradients, in visiting order, and whether it is
+/// a `Linear`'s weight (the parameters the world model decays).
+#[derive(Default)]
+struct ValuesAndGrads {
+    grads: Option<GradientsParams>,
+    params: Vec<(Vec<f32>, Option<Vec<f32>>, bool)>,
+    inside_linear: Vec<bool>,
+}
+
+impl ModuleVisitor<B> for ValuesAndGrads {
+    fn enter_module(&mut self, _name: &str, container_type: &str) {
+        self.inside_linear.push(container_type == "Struct:Linear");
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.inside_linear.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let values = param.val().into_data().to_vec().unwrap();
+        let grad = self.grads.as_ref().and_then(|grads| {
+            let grad = grads.get::<Flex, D>(param.id)?;
+            Some(grad.into_data().to_vec().unwrap())
+        });
+        let linear_weight = D == 2 && self.inside_linear.last() == Some(&true);
+        self.params.push((values, grad, linear_weight));
+    }
+}
+
+#[test]
+fn the_world_models_step_is_pytorchs_adamw_with_decay_on_linear_weights() {
+    let _generator = own_generator();
+    // REM's parameter groups: decay 0.05 on Linear weights, none elsewhere. A large
+    // lr * wd tells decaying before the update (PyTorch) from decaying after it: they
+    // differ by lr^2 * wd * update, here 0.1 * 0.1 * 1 = 0.01 for the largest updates.
+    let device = Default::default();
+    B::seed(&device, 4);
+    let model = tiny_model(&device);
+    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let batch = toy_batch(&device, 4, 5, 2);
+    let (lr, wd) = (0.1, 1.0);
+    let config = WorldModelTrainerConfig {
+        learning_rate: lr,
+        weight_decay: wd,
+        max_grad_norm: 1e9,
+        context_blocks: 2,
+        threads: 1,
+    };
+    // The loss materialises the lazily initialised parameters, so the clone shares them.
+    let loss = model.loss(&codebook, &batch, 2);
+    let mut before = ValuesAndGrads {
+        grads: Some(GradientsParams::from_grads(loss.total.backward(), &model)),
+        ..Default::default()
+    };
+    model.visit(&mut before);
+    let (trained, _) = WorldModelTrainer::new(config).step(model, &codebook, &batch, 0);
+    let mut after = ValuesAndGrads::default();
+    trained.visit(&mut after);
+    let mut decayed = 0;
+    for ((values, grad, linear_weight), (stepped, _, _)) in before.params.iter().zip(&after.params)
+    {
+        let grad = grad.as_ref().expect("every parameter has a gradient");
+        let decay = if *linear_weight { wd } else { 0.0 };
+        decayed += usize::from(*linear_weight);
+        for ((&w, &g), &got) in values.iter().zip(grad).zip(stepped) {
+            let want = torch_adamw_first_step(w as f64, g as f64, lr, decay, 1e-8);
+            assert!(
+                (got as f64 - want).abs() < 1e-5 * want.abs().max(1.0),
+                "w {w}, g {g}, decay {decay}: stepped to {got}, PyTorch's AdamW gives {want}"
+            );
+        }
+    }
+    // 2 layers x (5 retention + 2 FFN) linears + 3 heads x 2 linears.
+    assert_eq!(decayed, 2 * 7 + 6);
+}
+
 #[test]
 fn the_trainers_build_their_optimiser_from_the_shared_adamw() {
     let _generator = own_generator();
@@ -221,11 +297,11 @@ fn the_trainers_build_their_optimiser_from_the_shared_adamw() {
     let mut trainer = WorldModelTrainer::new(config.clone());
     let (trained, _) = trainer.step(model.clone(), &codebook, &batch, 0);
     let mut reference = adamw::<B, WorldModel<B>>(0.0);
-    let expected = reference.step(config.learning_rate, model, grads);
-    let expected = expected.map(&mut DecayLinearWeights::new(
+    let decayed = model.map(&mut DecayLinearWeights::new(
         config.learning_rate,
         config.weight_decay,
     ));
+    let expected = reference.step(config.learning_rate, decayed, grads);
     assert_same_params(&trained, &expected);
 
     let tokenizer = TokenizerConfig::tiny().init::<B>(&device);
