@@ -128,8 +128,10 @@ fn score_random_policy(
         .chain(args.actions.iter().map(String::as_str))
         .collect::<Vec<_>>()
         .join("-");
-    let out =
-        (args.out.clone()).unwrap_or_else(|| PathBuf::from(format!("runs/out/random-{name}")));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/out/random-{name}")));
     let episodes = Episodes {
         game,
         count: args.episodes.unwrap_or(100),
