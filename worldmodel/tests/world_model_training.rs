@@ -35,6 +35,20 @@ fn tiny_model(device: &burn::tensor::Device<B>) -> WorldModel<B> {
     WorldModelConfig::tiny(4, 8, 3).init(device)
 }
 
+/// A codebook of the toy world's 8 tokens, 16 wide, as the world model embeds them.
+fn toy_codebook(device: &burn::tensor::Device<B>) -> Tensor<B, 2> {
+    Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), device)
+}
+
+/// The backend seeded with `seed`, then a tiny model and a toy codebook drawn from it.
+fn seeded_model_and_codebook(seed: u64) -> (burn::tensor::Device<B>, WorldModel<B>, Tensor<B, 2>) {
+    let device = Default::default();
+    B::seed(&device, seed);
+    let model = tiny_model(&device);
+    let codebook = toy_codebook(&device);
+    (device, model, codebook)
+}
+
 /// A batch from a deterministic toy world: the next frame is the current one shifted
 /// by the action, reward is +1 when token 0 wraps around.
 fn toy_batch(
@@ -84,10 +98,7 @@ fn world_batch(
 #[test]
 fn world_model_loss_falls_when_trained_on_a_toy_world() {
     let _generator = own_generator();
-    let device = Default::default();
-    B::seed(&device, 7);
-    let mut model = tiny_model(&device);
-    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let (device, mut model, codebook) = seeded_model_and_codebook(7);
     let mut optim = adamw::<B, WorldModel<B>>(0.0);
     let batch = toy_batch(&device, 8, 5, 3);
     let initial = model.loss(&codebook, &batch, 2);
@@ -107,10 +118,7 @@ fn world_model_loss_falls_when_trained_on_a_toy_world() {
 #[test]
 fn padding_and_context_blocks_carry_no_loss() {
     let _generator = own_generator();
-    let device = Default::default();
-    B::seed(&device, 8);
-    let model = tiny_model(&device);
-    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let (device, model, codebook) = seeded_model_and_codebook(8);
     let batch = toy_batch(&device, 2, 4, 5);
     let base: f32 = model.loss(&codebook, &batch, 2).total.into_scalar();
     // Changing what sits in a context block's targets or a padded step's targets
@@ -233,10 +241,7 @@ fn the_world_models_step_is_pytorchs_adamw_with_decay_on_linear_weights() {
     // REM's parameter groups: decay 0.05 on Linear weights, none elsewhere. A large
     // lr * wd tells decaying before the update (PyTorch) from decaying after it: they
     // differ by lr^2 * wd * update, here 0.1 * 0.1 * 1 = 0.01 for the largest updates.
-    let device = Default::default();
-    B::seed(&device, 4);
-    let model = tiny_model(&device);
-    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let (device, model, codebook) = seeded_model_and_codebook(4);
     let batch = toy_batch(&device, 4, 5, 2);
     let (lr, wd) = (0.1, 1.0);
     let config = WorldModelTrainerConfig {
@@ -254,11 +259,10 @@ fn the_world_models_step_is_pytorchs_adamw_with_decay_on_linear_weights() {
     };
     model.visit(&mut before);
     let (trained, _) = WorldModelTrainer::new(config).step(model, &codebook, &batch, 0);
-    let mut after = ValuesAndGrads::default();
+    let mut after = Snapshot(vec![]);
     trained.visit(&mut after);
     let mut decayed = 0;
-    for ((values, grad, linear_weight), (stepped, _, _)) in before.params.iter().zip(&after.params)
-    {
+    for ((values, grad, linear_weight), stepped) in before.params.iter().zip(&after.0) {
         let grad = grad.as_ref().expect("every parameter has a gradient");
         let decay = if *linear_weight { wd } else { 0.0 };
         decayed += usize::from(*linear_weight);
@@ -279,10 +283,7 @@ fn the_trainers_build_their_optimiser_from_the_shared_adamw() {
     let _generator = own_generator();
     // The trainers' optimisers must behave exactly as `adamw` does: after one step on the
     // same gradients, a model trained by each trainer equals one stepped by `adamw`.
-    let device = Default::default();
-    B::seed(&device, 3);
-    let model = tiny_model(&device);
-    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let (device, model, codebook) = seeded_model_and_codebook(3);
     let batch = toy_batch(&device, 4, 5, 1);
     let config = WorldModelTrainerConfig {
         learning_rate: 1e-3,
@@ -323,10 +324,7 @@ fn the_trainers_build_their_optimiser_from_the_shared_adamw() {
 #[test]
 fn a_batch_split_over_threads_has_the_whole_batchs_loss_and_gradients() {
     let _generator = own_generator();
-    let device = Default::default();
-    B::seed(&device, 5);
-    let model = tiny_model(&device);
-    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let (device, model, codebook) = seeded_model_and_codebook(5);
     // Five rows, the last one padded at its end: shares of 2, 2 and 1 rows.
     let batch = toy_batch(&device, 5, 5, 2);
     let whole = model.loss(&codebook, &batch, 2);
@@ -363,7 +361,7 @@ fn steps_split_over_threads_are_reproducible() {
     let mut config = WorldModelConfig::tiny(4, 8, 3);
     config.retnet.dropout = 0.1;
     let model: WorldModel<B> = config.init(&device);
-    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let codebook = toy_codebook(&device);
     // The loss materialises the lazily initialised parameters, so the clones share them.
     with_thread_stream(0, || model.loss(&codebook, &toy_batch(&device, 1, 5, 0), 2));
     let trainer_config = WorldModelTrainerConfig {
@@ -445,10 +443,7 @@ fn every_layer_has_its_own_gradient_from_the_first_step() {
     // The layers start as copies of one layer: unless each copy is an autodiff leaf of
     // its own, the first backward pass hands one layer the sum of all the layers'
     // gradients and the others none.
-    let device = Default::default();
-    B::seed(&device, 5);
-    let model = tiny_model(&device);
-    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let (device, model, codebook) = seeded_model_and_codebook(5);
     let loss = model.loss(&codebook, &toy_batch(&device, 3, 5, 2), 2);
     let grads = GradientsParams::from_grads(loss.total.backward(), &model);
     struct Count<'a>(&'a GradientsParams, usize, usize);
@@ -484,7 +479,7 @@ fn prediction_tokens_that_see_the_frame_before_learn_a_still_world() {
     const STILL_STEPS: u64 = 100;
     let device = Default::default();
     B::seed(&device, 3);
-    let codebook: Tensor<B, 2> = Tensor::random([8, 16], Distribution::Normal(0.0, 1.0), &device);
+    let codebook = toy_codebook(&device);
     let fresh = world_batch(&device, 64, 5, 1_000, false);
     let trained_right = |sees_frame_before: bool| {
         B::seed(&device, 7);
