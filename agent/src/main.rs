@@ -57,6 +57,10 @@ enum Command {
     /// Imagined rollouts of a run's checkpoint, decoded to a PNG (last real frames,
     /// then the imagined ones), with the rewards and ends the world model drew.
     Dream(cli::dream::DreamArgs),
+    /// Redraw a run's learning_curve.svg and losses.svg from its metrics.jsonl (a run
+    /// draws them as it goes; this is for runs from before losses.svg, or copied
+    /// without their plots).
+    Plot(cli::plot::PlotArgs),
     /// Scores of finished runs: human-normalised for Atari games, aggregated, beside REM.
     Report(cli::report::ReportArgs),
     /// Learning check of the world-model half: collect random-policy frames, train a
@@ -89,6 +93,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => cli::train::run(args),
         Command::Eval(args) => cli::eval::run(args),
         Command::Dream(args) => cli::dream::run(args),
+        Command::Plot(args) => cli::plot::run(args),
         Command::Report(args) => cli::report::run(args),
         Command::Fit(settings) => cli::fit::run(settings),
         Command::Bench(command) => cli::bench::run(command),

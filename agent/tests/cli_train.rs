@@ -109,6 +109,7 @@ fn a_killed_and_resumed_run_reproduces_the_uninterrupted_metrics() {
     assert_eq!(expected.len(), 6);
     assert_eq!(metrics_without_timings(&killed), expected);
     assert!(whole.join("learning_curve.svg").exists());
+    assert!(whole.join("losses.svg").exists());
 
     // What the agent imagines, as a picture: one row per rollout. Horizon 5 spans the
     // 2 context blocks and 3 imagined ones.

@@ -4,8 +4,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{run_folder, write_metrics};
-use rem_agent::figures::plot::{write_learning_curve, BarChart, BarGroup};
+use common::{assert_one_line_error, assert_success, rem, run_folder, write_metrics};
+use rem_agent::figures::plot::{BarChart, BarGroup};
+use rem_agent::figures::run_plots::{write_learning_curve, write_training_losses};
 use rem_agent::report::{bootstrap_ci, write_learning_curves};
 use rem_agent::training::metrics::read_metrics;
 
@@ -56,7 +57,7 @@ fn assert_well_formed(svg: &str) {
     for (index, _) in svg.match_indices('&') {
         let entity = &svg[index..];
         assert!(
-            ["&amp;", "&lt;", "&gt;", "&quot;"]
+            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"]
                 .iter()
                 .any(|e| entity.starts_with(e)),
             "unescaped '&'"
@@ -186,6 +187,107 @@ fn the_game_from_the_config_beside_names_the_plot_escaped() {
     assert!(texts(&svg)
         .iter()
         .any(|t| t == "Q&lt;b&gt;&amp;rt: learning curve"));
+}
+
+/// Each panel's lines in its own colours, in order: the first line of a panel is
+/// blue, the second orange, the third green.
+const FIRST_LINE: &str = "#1F5FA8";
+const SECOND_LINE: &str = "#E07B39";
+const THIRD_LINE: &str = "#2E9E4F";
+
+#[test]
+fn the_losses_figure_has_a_panel_per_part_with_a_point_per_epoch_it_trained() {
+    let dir = fresh_dir("losses");
+    write_metrics(
+        &dir,
+        &[
+            r#"{"epoch": 1, "env_steps": 200, "tokenizer": {"total": 0.5, "reconstruction": 0.30, "codebook": 0.1, "commitment": 0.10}, "seconds": {}}"#,
+            r#"{"epoch": 2, "env_steps": 400, "tokenizer": {"total": 0.4, "reconstruction": 0.20, "codebook": 0.1, "commitment": 0.09}, "world_model": {"total": 3.0, "obs": 2.5, "reward": 0.3, "done": 0.2}, "seconds": {}}"#,
+            r#"{"epoch": 3, "env_steps": 600, "tokenizer": {"total": 0.3, "reconstruction": 0.10, "codebook": 0.1, "commitment": 0.08}, "world_model": {"total": 2.0, "obs": 1.6, "reward": 0.2, "done": 0.1}, "seconds": {}}"#,
+            r#"{"epoch": 4, "env_steps": 800, "world_model": {"total": 1.5, "obs": 1.2, "reward": 0.2, "done": 0.1}, "actor_critic": {"total": 0.1, "policy": 0.0, "value": 0.05, "entropy": 1.79, "imagined_reward": 0.01}, "seconds": {}}"#,
+            r#"{"epoch": 5, "env_steps": 1000, "actor_critic": {"total": 0.1, "policy": 0.0, "value": 0.04, "entropy": 1.60, "imagined_reward": 0.02}, "seconds": {}}"#,
+            r#"{"epoch": 6, "env_steps": 1200, "actor_critic": {"total": 0.1, "policy": 0.0, "value": 0.03, "entropy": 1.20, "imagined_reward": 0.04}, "seconds": {}}"#,
+        ],
+    );
+    std::fs::write(dir.join("config.toml"), "[env]\ngame = \"Pong\"\n").unwrap();
+    let svg_path = dir.join("losses.svg");
+    write_training_losses(&dir.join("metrics.jsonl"), &svg_path).unwrap();
+    let svg = std::fs::read_to_string(svg_path).unwrap();
+    assert_well_formed(&svg);
+
+    // Every part trained 3 epochs: each data line has 3 points, each legend sample 2.
+    let data_lines = |color| -> Vec<Vec<(f64, f64)>> {
+        let lines = polylines(&svg, color).into_iter();
+        lines.filter(|points| points.len() == 3).collect()
+    };
+    let first = data_lines(FIRST_LINE);
+    assert_eq!(
+        first.len(),
+        4,
+        "reconstruction, tokens, entropy, value loss"
+    );
+    assert_eq!(
+        data_lines(SECOND_LINE).len(),
+        3,
+        "commitment, reward, imagined reward"
+    );
+    assert_eq!(data_lines(THIRD_LINE).len(), 1, "the end's cross-entropy");
+
+    // Two panels a row: the tokenizer's upper left, the actor-critic's values lower
+    // right; a falling loss is drawn going down the page (pixel y grows).
+    let (reconstruction, tokens, entropy, value) = (&first[0], &first[1], &first[2], &first[3]);
+    let all = |line: &[(f64, f64)], inside: fn(&(f64, f64)) -> bool| line.iter().all(inside);
+    let left = |line: &[(f64, f64)]| all(line, |p| p.0 < 600.0);
+    let right = |line: &[(f64, f64)]| all(line, |p| p.0 > 600.0);
+    let top = |line: &[(f64, f64)]| all(line, |p| p.1 < 464.0);
+    let bottom = |line: &[(f64, f64)]| all(line, |p| p.1 > 464.0);
+    assert!(left(reconstruction) && top(reconstruction));
+    assert!(right(tokens) && top(tokens));
+    assert!(left(entropy) && bottom(entropy));
+    assert!(right(value) && bottom(value));
+    for falling in [reconstruction, tokens, entropy, value] {
+        assert!(falling
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
+    }
+    let texts = texts(&svg);
+    for text in [
+        "Pong: losses",
+        "tokenizer",
+        "world model",
+        "actor-critic: policy",
+        "actor-critic: values",
+        "reconstruction (MSE)",
+        "next frame&apos;s tokens",
+        "reward sign",
+        "episode end",
+        "policy entropy",
+        "imagined reward",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == text),
+            "missing {text:?} in {texts:?}"
+        );
+    }
+}
+
+#[test]
+fn rem_plot_redraws_a_runs_plots_and_names_a_folder_without_metrics() {
+    let dir = fresh_dir("rem-plot");
+    write_metrics(
+        &dir,
+        &[
+            r#"{"epoch": 1, "env_steps": 200, "tokenizer": {"reconstruction": 0.3}, "eval": {"mean_return": 1.0}, "seconds": {}}"#,
+        ],
+    );
+    let out = rem().arg("plot").arg(&dir).output().unwrap();
+    assert_success(&out);
+    for plot in ["learning_curve.svg", "losses.svg"] {
+        assert_well_formed(&std::fs::read_to_string(dir.join(plot)).unwrap());
+    }
+    let empty = fresh_dir("rem-plot-empty");
+    let out = rem().arg("plot").arg(&dir).arg(&empty).output().unwrap();
+    assert_one_line_error(&out, &empty.join("metrics.jsonl").display().to_string());
 }
 
 #[test]

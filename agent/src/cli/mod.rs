@@ -6,6 +6,7 @@ pub mod dream;
 pub mod eval;
 pub mod fit;
 pub mod play;
+pub mod plot;
 pub mod report;
 pub mod sweep;
 pub mod train;

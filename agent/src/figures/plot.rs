@@ -1,7 +1,7 @@
-//! Plots as SVG, drawn with plotters: a line plot (learning curves) and a grouped bar
-//! chart (per-game scores), plus reading `metrics.jsonl`, the per-epoch log they are
-//! drawn from. Text is written as SVG text, so no font files are needed; the files
-//! open in any browser.
+//! Plots as SVG, drawn with plotters: a line plot (learning curves), line plots as
+//! panels of one figure (a run's losses) and a grouped bar chart (per-game scores).
+//! Text is written as SVG text, so no font files are needed; the files open in any
+//! browser.
 
 use std::path::Path;
 
@@ -10,11 +10,7 @@ use plotters::prelude::*;
 
 use anyhow::{Context, Result};
 
-use crate::training::metrics::{read_metrics, EpochMetrics};
-
-const EVAL_COLOR: &str = "#1f5fa8";
 const GRID: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
-const COLLECT_COLOR: &str = "#a0a0a0";
 const REFERENCE_RED: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
 const REFERENCE_GREY: RGBColor = RGBColor(0x50, 0x50, 0x50);
 
@@ -44,6 +40,9 @@ pub struct LinePlot {
     /// A dashed horizontal line across the plot with its label, e.g. the random
     /// policy's score.
     pub reference_line: Option<(f64, String)>,
+    /// x values the axis covers beside the points', e.g. the whole run for a part
+    /// that trained in some epochs only; empty for the points' span alone.
+    pub x_span: Vec<f64>,
 }
 
 /// One coloured set of bars of a [`BarChart`]: a value per category, `None` where missing.
@@ -67,59 +66,6 @@ pub struct BarChart {
     pub reference_line: Option<(f64, String)>,
 }
 
-/// The learning curve of a run: evaluation and collection mean returns against
-/// environment steps. Records without a section simply contribute no point.
-pub fn learning_curve(records: &[EpochMetrics], title: &str) -> LinePlot {
-    let points = |mean: fn(&EpochMetrics) -> Option<f32>| -> Vec<(f64, f64)> {
-        records
-            .iter()
-            .filter_map(|r| Some((r.env_steps as f64, f64::from(mean(r)?))))
-            .collect()
-    };
-    LinePlot {
-        title: title.to_string(),
-        x_label: "environment steps".into(),
-        y_label: "mean return".into(),
-        series: vec![
-            Series {
-                label: "eval mean return".into(),
-                color: EVAL_COLOR.into(),
-                points: points(|r| r.eval.as_ref().map(|e| e.mean_return)),
-                markers: true,
-                intervals: Vec::new(),
-            },
-            Series {
-                label: "collect mean return".into(),
-                color: COLLECT_COLOR.into(),
-                points: points(|r| r.collect.as_ref()?.mean_return),
-                markers: false,
-                intervals: Vec::new(),
-            },
-        ],
-        reference_line: None,
-    }
-}
-
-/// Writes the learning curve of `metrics_path` as an SVG file. When the run's
-/// `config.toml` sits beside the metrics, its game names the plot.
-pub fn write_learning_curve(metrics_path: &Path, svg_path: &Path) -> Result<()> {
-    let records = read_metrics(metrics_path)?;
-    let title = match game_beside(metrics_path) {
-        Some(game) => format!("{game}: learning curve"),
-        None => "learning curve".to_string(),
-    };
-    learning_curve(&records, &title).write(svg_path)
-}
-
-/// `env.game` of the config next to a metrics file, if there is a readable one;
-/// only a title depends on it, so anything missing just leaves it out.
-fn game_beside(metrics_path: &Path) -> Option<String> {
-    let config = crate::run_folder::RunFolder::new(metrics_path.parent()?).config_file();
-    let text = std::fs::read_to_string(config).ok()?;
-    let table: toml::Table = text.parse().ok()?;
-    Some(table.get("env")?.get("game")?.as_str()?.to_string())
-}
-
 /// Writes `contents` to a temporary file beside `path`, then renames it over `path`,
 /// so a reader never sees half a file. Creates missing parent folders.
 pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
@@ -132,9 +78,28 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
 }
 
 impl LinePlot {
-    // One plotters chart, built top to bottom (frame, axes, series, legend); split
-    // up, every part would take the chart context and the scales.
     pub fn to_svg(&self) -> Result<String> {
+        let legend_rows = self.legend_rows();
+        let height = 460 + 20 * legend_rows.saturating_sub(2) as u32;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (760, height)).into_drawing_area();
+            self.draw_on(&root)?;
+            root.present().map_err(draw_error)?;
+        }
+        Ok(svg)
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        write_atomically(path, &self.to_svg()?)
+    }
+
+    fn legend_rows(&self) -> usize {
+        self.series.len() + usize::from(self.reference_line.is_some())
+    }
+
+    /// Draws the plot over the whole of `area`, a canvas of its own or a panel.
+    fn draw_on(&self, area: &Area) -> Result<()> {
         let series: Vec<Vec<(f64, f64)>> = self
             .series
             .iter()
@@ -146,12 +111,11 @@ impl LinePlot {
                     .collect()
             })
             .collect();
-        let x = Scale::covering(series.iter().flatten().map(|p| p.0));
+        let xs = series.iter().flatten().map(|p| p.0);
+        let x = Scale::covering(xs.chain(self.x_span.iter().copied().filter(|x| x.is_finite())));
         let interval_ends = self.series.iter().flat_map(|s| &s.intervals);
         let interval_ends = interval_ends.flat_map(|&(_, (low, high))| [low, high]);
         let reference = self.reference_line.as_ref().map(|(value, _)| *value);
-        let legend_rows = self.series.len() + usize::from(reference.is_some());
-        let height = 460 + 20 * legend_rows.saturating_sub(2) as u32;
         let y = Scale::covering(with_legend_room(
             series
                 .iter()
@@ -159,73 +123,70 @@ impl LinePlot {
                 .map(|p| p.1)
                 .chain(interval_ends.filter(|v| v.is_finite()))
                 .chain(reference),
-            legend_rows,
-            height,
+            self.legend_rows(),
+            area.dim_in_pixel().1,
         ));
+        // Whiskers at the first or last x would lose half their caps to the frame.
+        let half_cap = 0.008 * (x.max - x.min);
+        let has_whiskers = self.series.iter().any(|s| !s.intervals.is_empty());
+        let pad = if has_whiskers { 2.0 * half_cap } else { 0.0 };
+        let (left, right) = (x.min - pad, x.max + pad);
+        let mut chart = chart_frame(area, &self.title, 44, left..right, y.min..y.max)?;
+        chart
+            .configure_mesh()
+            .x_labels(x.ticks().len())
+            .y_labels(y.ticks().len())
+            .x_label_formatter(&|v| tick_label(*v, x.step))
+            .y_label_formatter(&|v| tick_label(*v, y.step))
+            .x_desc(&self.x_label)
+            .y_desc(&self.y_label)
+            .label_style(("sans-serif", 15))
+            .bold_line_style(GRID)
+            .max_light_lines(0)
+            .draw()
+            .map_err(draw_error)?;
+        for (style, points) in self.series.iter().zip(&series) {
+            draw_line(&mut chart, style, points, half_cap)?;
+        }
+        if let Some((value, label)) = &self.reference_line {
+            draw_reference_line(&mut chart, *value, (left, right), label, REFERENCE_GREY)?;
+        }
+        if series.iter().all(Vec::is_empty) {
+            let centre = ((x.min + x.max) / 2.0, (y.min + y.max) / 2.0);
+            draw_no_data(&mut chart, centre)
+        } else {
+            draw_legend(&mut chart)
+        }
+    }
+}
+
+/// Line plots as panels of one figure under a shared title, `columns` to a row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinePanels {
+    pub title: String,
+    pub columns: usize,
+    pub plots: Vec<LinePlot>,
+}
+
+impl LinePanels {
+    /// Pixels of one panel; the figure's title takes `TITLE_HEIGHT` more.
+    const PANEL: (u32, u32) = (600, 420);
+    const TITLE_HEIGHT: u32 = 44;
+
+    pub fn to_svg(&self) -> Result<String> {
+        let columns = self.columns.max(1);
+        let rows = self.plots.len().div_ceil(columns).max(1);
+        let (width, height) = (Self::PANEL.0 * columns as u32, Self::PANEL.1 * rows as u32);
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, (760, height)).into_drawing_area();
-            // Whiskers at the first or last x would lose half their caps to the frame.
-            let half_cap = 0.008 * (x.max - x.min);
-            let has_whiskers = self.series.iter().any(|s| !s.intervals.is_empty());
-            let pad = if has_whiskers { 2.0 * half_cap } else { 0.0 };
-            let (left, right) = (x.min - pad, x.max + pad);
-            let mut chart = chart_frame(&root, &self.title, 44, left..right, y.min..y.max)?;
-            chart
-                .configure_mesh()
-                .x_labels(x.ticks().len())
-                .y_labels(y.ticks().len())
-                .x_label_formatter(&|v| tick_label(*v, x.step))
-                .y_label_formatter(&|v| tick_label(*v, y.step))
-                .x_desc(&self.x_label)
-                .y_desc(&self.y_label)
-                .label_style(("sans-serif", 15))
-                .bold_line_style(GRID)
-                .max_light_lines(0)
-                .draw()
+            let size = (width, height + Self::TITLE_HEIGHT);
+            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+            root.fill(&WHITE).map_err(draw_error)?;
+            let body = root
+                .titled(&self.title, ("sans-serif", 26))
                 .map_err(draw_error)?;
-            for (style, points) in self.series.iter().zip(&series) {
-                if points.is_empty() {
-                    continue;
-                }
-                let color = hex_color(&style.color);
-                chart
-                    .draw_series(LineSeries::new(
-                        points.iter().copied(),
-                        color.stroke_width(2),
-                    ))
-                    .map_err(draw_error)?
-                    .label(&style.label)
-                    .legend(move |(lx, ly)| {
-                        PathElement::new(vec![(lx, ly), (lx + 20, ly)], color.stroke_width(2))
-                    });
-                // A lone point draws no line, so it always gets a dot.
-                if style.markers || points.len() == 1 {
-                    chart
-                        .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
-                        .map_err(draw_error)?;
-                }
-                let whiskers = style.intervals.iter().filter_map(|&(at, interval)| {
-                    whisker(at, interval, half_cap, color.stroke_width(1))
-                });
-                chart.draw_series(whiskers).map_err(draw_error)?;
-            }
-            if let Some((value, label)) = &self.reference_line {
-                draw_reference_line(&mut chart, *value, (left, right), label, REFERENCE_GREY)?;
-            }
-            if series.iter().all(Vec::is_empty) {
-                let centre = ((x.min + x.max) / 2.0, (y.min + y.max) / 2.0);
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        "no data yet",
-                        centre,
-                        ("sans-serif", 14)
-                            .into_font()
-                            .color(&RGBColor(0x80, 0x80, 0x80)),
-                    )))
-                    .map_err(draw_error)?;
-            } else {
-                draw_legend(&mut chart)?;
+            for (plot, panel) in self.plots.iter().zip(body.split_evenly((rows, columns))) {
+                plot.draw_on(&panel)?;
             }
             root.present().map_err(draw_error)?;
         }
@@ -235,6 +196,53 @@ impl LinePlot {
     pub fn write(&self, path: &Path) -> Result<()> {
         write_atomically(path, &self.to_svg()?)
     }
+}
+
+/// One series of a line plot, named in the legend: its line through the finite
+/// `points`, dots where asked for, whiskers `half_cap` wide on each side.
+fn draw_line<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    style: &Series,
+    points: &[(f64, f64)],
+    half_cap: f64,
+) -> Result<()> {
+    if points.is_empty() {
+        return Ok(());
+    }
+    let color = hex_color(&style.color);
+    chart
+        .draw_series(LineSeries::new(
+            points.iter().copied(),
+            color.stroke_width(2),
+        ))
+        .map_err(draw_error)?
+        .label(&style.label)
+        .legend(move |(lx, ly)| {
+            PathElement::new(vec![(lx, ly), (lx + 20, ly)], color.stroke_width(2))
+        });
+    // A lone point draws no line, so it always gets a dot.
+    if style.markers || points.len() == 1 {
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(draw_error)?;
+    }
+    let whiskers = style
+        .intervals
+        .iter()
+        .filter_map(|&(at, interval)| whisker(at, interval, half_cap, color.stroke_width(1)));
+    chart.draw_series(whiskers).map_err(draw_error)?;
+    Ok(())
+}
+
+/// "no data yet" at `centre`, in place of a legend with nothing to name.
+fn draw_no_data<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, centre: (f64, f64)) -> Result<()> {
+    let grey = ("sans-serif", 14)
+        .into_font()
+        .color(&RGBColor(0x80, 0x80, 0x80));
+    chart
+        .draw_series(std::iter::once(Text::new("no data yet", centre, grey)))
+        .map_err(draw_error)?;
+    Ok(())
 }
 
 /// One whisker per finite interval of `group`, centred at `centre(category)`, its
@@ -274,8 +282,6 @@ fn whisker(
 }
 
 impl BarChart {
-    // One plotters chart, built top to bottom (frame, axes, series, legend); split
-    // up, every part would take the chart context and the scales.
     pub fn to_svg(&self) -> Result<String> {
         let interval_ends = |g: &BarGroup| {
             let ends = g.intervals.iter().flatten();
@@ -323,28 +329,12 @@ impl BarChart {
             }
             let bar = 0.85 / groups as f64;
             for (g, group) in self.groups.iter().enumerate() {
-                let color = hex_color(&group.color);
-                let bars = group.values.iter().enumerate().filter_map(|(i, value)| {
-                    let value = value.filter(|v| v.is_finite())?;
-                    let left = i as f64 + 0.075 + bar * g as f64;
-                    Some(Rectangle::new(
-                        [(left, 0.0), (left + bar, value)],
-                        color.filled(),
-                    ))
-                });
-                chart
-                    .draw_series(bars)
-                    .map_err(draw_error)?
-                    .label(&group.label)
-                    .legend(move |(lx, ly)| {
-                        Rectangle::new([(lx, ly - 5), (lx + 12, ly + 5)], color.filled())
-                    });
-                let whiskers = whiskers(
+                draw_bars(
+                    &mut chart,
                     group,
-                    |i| i as f64 + 0.075 + bar * (g as f64 + 0.5),
-                    bar / 4.0,
-                );
-                chart.draw_series(whiskers).map_err(draw_error)?;
+                    |i| i as f64 + 0.075 + bar * g as f64,
+                    bar,
+                )?;
             }
             let ends = [(0.0, 0.0), (categories as f64, 0.0)];
             chart
@@ -365,12 +355,39 @@ impl BarChart {
     }
 }
 
+/// One group's bars, named in the legend: category i's bar `width` wide from
+/// `left(i)`, from 0 to its finite value, with its interval as a whisker.
+fn draw_bars<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    group: &BarGroup,
+    left: impl Fn(usize) -> f64,
+    width: f64,
+) -> Result<()> {
+    let color = hex_color(&group.color);
+    let bars = group.values.iter().enumerate().filter_map(|(i, value)| {
+        let value = value.filter(|v| v.is_finite())?;
+        Some(Rectangle::new(
+            [(left(i), 0.0), (left(i) + width, value)],
+            color.filled(),
+        ))
+    });
+    chart
+        .draw_series(bars)
+        .map_err(draw_error)?
+        .label(&group.label)
+        .legend(move |(lx, ly)| Rectangle::new([(lx, ly - 5), (lx + 12, ly + 5)], color.filled()));
+    let whiskers = whiskers(group, |i| left(i) + width / 2.0, width / 4.0);
+    chart.draw_series(whiskers).map_err(draw_error)?;
+    Ok(())
+}
+
+type Area<'b> = DrawingArea<SVGBackend<'b>, plotters::coord::Shift>;
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// A white canvas with `title` and the plotting area over `x` x `y`, leaving
 /// `x_label_area` pixels under it for the x labels.
 fn chart_frame<'a, 'b>(
-    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    root: &'a Area<'b>,
     title: &str,
     x_label_area: u32,
     x: std::ops::Range<f64>,

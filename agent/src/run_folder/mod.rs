@@ -6,6 +6,7 @@
 //! ├── config.toml          the run's configuration, overrides applied
 //! ├── metrics.jsonl        one JSON line per epoch
 //! ├── learning_curve.svg   redrawn after every evaluation
+//! ├── losses.svg           each part's losses, redrawn after every epoch
 //! ├── eval.json            `rem eval`'s scores
 //! ├── dream.png            `rem dream`'s picture
 //! ├── episodes/            `rem eval --record`'s episodes: episode-1.png, ... (APNG)
@@ -53,6 +54,7 @@ use crate::training::collect::CollectorLog;
 const CONFIG: &str = "config.toml";
 const METRICS: &str = "metrics.jsonl";
 const LEARNING_CURVE: &str = "learning_curve.svg";
+const LOSSES: &str = "losses.svg";
 const EVAL: &str = "eval.json";
 const DREAM: &str = "dream.png";
 const EPISODES: &str = "episodes";
@@ -97,6 +99,10 @@ impl RunFolder {
 
     pub fn learning_curve_file(&self) -> PathBuf {
         self.root.join(LEARNING_CURVE)
+    }
+
+    pub fn losses_file(&self) -> PathBuf {
+        self.root.join(LOSSES)
     }
 
     pub fn eval_file(&self) -> PathBuf {

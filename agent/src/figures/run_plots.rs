@@ -1,0 +1,174 @@
+//! The two plots of a run folder, drawn from `metrics.jsonl` as the run goes:
+//! `learning_curve.svg`, the returns of play, and `losses.svg`, what each part
+//! minimises and what the actor-critic sees in imagination, one panel per part.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::plot::{LinePanels, LinePlot, Series};
+use crate::training::metrics::{read_metrics, EpochMetrics, PhaseMeans};
+
+const EVAL_COLOR: &str = "#1f5fa8";
+const COLLECT_COLOR: &str = "#a0a0a0";
+/// The colours of a panel's lines, in order.
+const LINE_COLORS: [&str; 3] = ["#1f5fa8", "#e07b39", "#2e9e4f"];
+
+/// The learning curve of a run: evaluation and collection mean returns against
+/// environment steps. Records without a section simply contribute no point.
+pub fn learning_curve(records: &[EpochMetrics], title: &str) -> LinePlot {
+    let points = |mean: fn(&EpochMetrics) -> Option<f32>| -> Vec<(f64, f64)> {
+        records
+            .iter()
+            .filter_map(|r| Some((r.env_steps as f64, f64::from(mean(r)?))))
+            .collect()
+    };
+    LinePlot {
+        title: title.to_string(),
+        x_label: "environment steps".into(),
+        y_label: "mean return".into(),
+        series: vec![
+            Series {
+                label: "eval mean return".into(),
+                color: EVAL_COLOR.into(),
+                points: points(|r| r.eval.as_ref().map(|e| e.mean_return)),
+                markers: true,
+                intervals: Vec::new(),
+            },
+            Series {
+                label: "collect mean return".into(),
+                color: COLLECT_COLOR.into(),
+                points: points(|r| r.collect.as_ref()?.mean_return),
+                markers: false,
+                intervals: Vec::new(),
+            },
+        ],
+        reference_line: None,
+        x_span: Vec::new(),
+    }
+}
+
+/// Writes the learning curve of `metrics_path` as an SVG file. When the run's
+/// `config.toml` sits beside the metrics, its game names the plot.
+pub fn write_learning_curve(metrics_path: &Path, svg_path: &Path) -> Result<()> {
+    let records = read_metrics(metrics_path)?;
+    learning_curve(&records, &title_beside(metrics_path, "learning curve")).write(svg_path)
+}
+
+/// The losses of a run, one panel per part against epochs, from the means over each
+/// epoch's steps: the tokenizer's reconstruction and commitment; the world model's
+/// cross-entropies of the next frame's tokens, of the reward's sign and of the end;
+/// the actor-critic's policy entropy; its value loss beside the imagined reward per
+/// step. An epoch in which a part did not train gives its panel no point.
+pub fn training_losses(records: &[EpochMetrics], title: &str) -> LinePanels {
+    let tokenizer = Part::new("tokenizer", "loss", |r| r.tokenizer.as_ref());
+    let world_model = Part::new("world model", "cross-entropy (nats)", |r| {
+        r.world_model.as_ref()
+    });
+    let policy = Part::new("actor-critic: policy", "nats", |r| r.actor_critic.as_ref());
+    let values = Part::new("actor-critic: values", "per step", |r| {
+        r.actor_critic.as_ref()
+    });
+    LinePanels {
+        title: title.to_string(),
+        columns: 2,
+        plots: vec![
+            tokenizer.plot(
+                records,
+                &[
+                    ("reconstruction", "reconstruction (MSE)"),
+                    ("commitment", "commitment"),
+                ],
+            ),
+            world_model.plot(
+                records,
+                &[
+                    ("obs", "next frame's tokens"),
+                    ("reward", "reward sign"),
+                    ("done", "episode end"),
+                ],
+            ),
+            policy.plot(records, &[("entropy", "policy entropy")]),
+            values.plot(
+                records,
+                &[
+                    ("value", "value loss (MSE)"),
+                    ("imagined_reward", "imagined reward"),
+                ],
+            ),
+        ],
+    }
+}
+
+/// A panel of [`training_losses`]: the title, the y axis and which part's means
+/// it reads.
+struct Part {
+    title: &'static str,
+    y_label: &'static str,
+    means: fn(&EpochMetrics) -> Option<&PhaseMeans>,
+}
+
+impl Part {
+    fn new(
+        title: &'static str,
+        y_label: &'static str,
+        means: fn(&EpochMetrics) -> Option<&PhaseMeans>,
+    ) -> Self {
+        Self {
+            title,
+            y_label,
+            means,
+        }
+    }
+
+    /// One line per `(logged name, label)`, against epochs.
+    fn plot(&self, records: &[EpochMetrics], lines: &[(&str, &str)]) -> LinePlot {
+        let line = |&(name, label): &(&str, &str), color: &str| Series {
+            label: label.into(),
+            color: color.into(),
+            points: records
+                .iter()
+                .filter_map(|r| Some((r.epoch as f64, (self.means)(r)?.get(name)?)))
+                .collect(),
+            markers: false,
+            intervals: Vec::new(),
+        };
+        LinePlot {
+            title: self.title.into(),
+            x_label: "epoch".into(),
+            y_label: self.y_label.into(),
+            series: lines
+                .iter()
+                .zip(LINE_COLORS)
+                .map(|(l, c)| line(l, c))
+                .collect(),
+            reference_line: None,
+            // Every panel spans the run, so that one sees when each part trained.
+            x_span: records.iter().map(|r| r.epoch as f64).collect(),
+        }
+    }
+}
+
+/// Writes the losses of `metrics_path` as an SVG file, named as
+/// [`write_learning_curve`] names its plot.
+pub fn write_training_losses(metrics_path: &Path, svg_path: &Path) -> Result<()> {
+    let records = read_metrics(metrics_path)?;
+    training_losses(&records, &title_beside(metrics_path, "losses")).write(svg_path)
+}
+
+/// `what`, after the game of the config beside a metrics file where it names one.
+fn title_beside(metrics_path: &Path, what: &str) -> String {
+    match game_beside(metrics_path) {
+        Some(game) => format!("{game}: {what}"),
+        None => what.to_string(),
+    }
+}
+
+/// `env.game` of the config next to a metrics file, if there is a readable one;
+/// only a title depends on it, so anything missing just leaves it out.
+fn game_beside(metrics_path: &Path) -> Option<String> {
+    let config = crate::run_folder::RunFolder::new(metrics_path.parent()?).config_file();
+    let text = std::fs::read_to_string(config).ok()?;
+    let table: toml::Table = text.parse().ok()?;
+    Some(table.get("env")?.get("game")?.as_str()?.to_string())
+}
