@@ -40,9 +40,9 @@ pub struct LinePlot {
     /// A dashed horizontal line across the plot with its label, e.g. the random
     /// policy's score.
     pub reference_line: Option<(f64, String)>,
-    /// x values the axis covers beside the points', e.g. the whole run for a part
-    /// that trained in some epochs only; empty for the points' span alone.
-    pub x_span: Vec<f64>,
+    /// `(first, last)` x that the axis covers besides the points, e.g. the whole
+    /// run for a part that trained in some epochs only; `None` for the points alone.
+    pub x_span: Option<(f64, f64)>,
 }
 
 /// One coloured set of bars of a [`BarChart`]: a value per category, `None` where missing.
@@ -112,7 +112,11 @@ impl LinePlot {
             })
             .collect();
         let xs = series.iter().flatten().map(|p| p.0);
-        let x = Scale::covering(xs.chain(self.x_span.iter().copied().filter(|x| x.is_finite())));
+        let span = self
+            .x_span
+            .into_iter()
+            .flat_map(|(first, last)| [first, last]);
+        let x = Scale::covering(xs.chain(span.filter(|x| x.is_finite())));
         let interval_ends = self.series.iter().flat_map(|s| &s.intervals);
         let interval_ends = interval_ends.flat_map(|&(_, (low, high))| [low, high]);
         let reference = self.reference_line.as_ref().map(|(value, _)| *value);

@@ -44,7 +44,7 @@ pub fn learning_curve(records: &[EpochMetrics], title: &str) -> LinePlot {
             },
         ],
         reference_line: None,
-        x_span: Vec::new(),
+        x_span: None,
     }
 }
 
@@ -123,6 +123,10 @@ impl Part {
 
     /// One line per `(logged name, label)`, against epochs.
     fn plot(&self, records: &[EpochMetrics], lines: &[(&str, &str)]) -> LinePlot {
+        let epochs = match (records.first(), records.last()) {
+            (Some(first), Some(last)) => Some((first.epoch as f64, last.epoch as f64)),
+            _ => None,
+        };
         let line = |&(name, label): &(&str, &str), color: &str| Series {
             label: label.into(),
             color: color.into(),
@@ -144,7 +148,7 @@ impl Part {
                 .collect(),
             reference_line: None,
             // Every panel spans the run, so that one sees when each part trained.
-            x_span: records.iter().map(|r| r.epoch as f64).collect(),
+            x_span: epochs,
         }
     }
 }

@@ -36,7 +36,7 @@ pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathB
                 .get(&run.game)
                 .filter(|returns| !returns.is_empty())
                 .map(|returns| random_policy_line(returns)),
-            x_span: Vec::new(),
+            x_span: None,
         });
         let color = RUN_COLORS[plot.series.len() % RUN_COLORS.len()];
         let (points, intervals) = curve_of(run);
