@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use rem_worldmodel::retnet::RetNetConfig;
-use rem_worldmodel::tokenizer::{TokenizerConfig, TokenizerTrainerConfig};
+use rem_worldmodel::tokenizer::{PerceptualLoss, TokenizerConfig, TokenizerTrainerConfig};
 use rem_worldmodel::world_model_trainer::WorldModelTrainerConfig;
 
 use crate::actor_critic::{check_sampling, ActorCriticConfig, ENTROPY_WEIGHT};
@@ -113,6 +113,9 @@ pub struct TokenizerSection {
     /// encoder outputs that their codes fit worst (0: never, the spec; see
     /// `rem_worldmodel::tokenizer::restart_unused_codes`).
     pub restart_unused_codes_every: usize,
+    /// The term beside the reconstruction MSE in place of REM's LPIPS: `"none"` (the
+    /// default) or `"gradient"`, an edge term (docs/deviations.md, "No LPIPS").
+    pub perceptual: PerceptualLoss,
     pub optim: OptimSection,
 }
 
@@ -253,6 +256,7 @@ impl Default for TokenizerSection {
             base_channels: model.channels[0],
             threads: optim.threads,
             restart_unused_codes_every: optim.restart_unused_codes_every,
+            perceptual: model.perceptual,
             optim: OptimSection {
                 lr: optim.learning_rate,
                 weight_decay: optim.weight_decay,

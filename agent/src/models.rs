@@ -76,6 +76,7 @@ impl ModelShapes {
             vocab: t.vocab,
             embed_dim: t.embed_dim,
             channels: (0..4).map(|level| t.base_channels << level).collect(),
+            perceptual: t.perceptual,
             ..TokenizerConfig::default()
         };
         tokenizer.validate()?;

@@ -252,6 +252,29 @@ fn the_controller_sizes_come_from_the_config() {
 }
 
 #[test]
+fn the_tokenizers_perceptual_term_is_a_setting_off_by_default() {
+    use rem_agent::models::ModelShapes;
+    use rem_worldmodel::tokenizer::PerceptualLoss;
+
+    let perceptual = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let config = RunConfig::spec(&sets)?;
+        anyhow::Ok(ModelShapes::from_config(&config, 3)?.tokenizer.perceptual)
+    };
+    assert_eq!(perceptual(&[]).unwrap(), PerceptualLoss::None);
+    let gradient = perceptual(&["tokenizer.perceptual=gradient"]).unwrap();
+    assert_eq!(gradient, PerceptualLoss::Gradient);
+    let error = perceptual(&["tokenizer.perceptual=\"lpips\""]).unwrap_err();
+    let error = format!("{error:#}");
+    assert!(
+        error.contains("lpips")
+            && error.contains("gradient")
+            && error.contains("tokenizer.perceptual"),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_horizon_past_the_world_models_training_length_is_refused() {
     let path = write("long.toml", "[actor_critic]\nhorizon = 11\n");
     let error = RunConfig::load(&path, &[]).unwrap_err();
