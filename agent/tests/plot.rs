@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use common::{assert_one_line_error, assert_success, rem, run_folder, write_metrics};
 use rem_agent::figures::plot::{BarChart, BarGroup};
-use rem_agent::figures::run_plots::{write_learning_curve, write_training_losses};
+use rem_agent::figures::run_plots::RunPlots;
 use rem_agent::report::{bootstrap_ci, write_learning_curves};
 use rem_agent::training::metrics::read_metrics;
 
@@ -19,7 +19,8 @@ fn fresh_dir(name: &str) -> PathBuf {
 
 fn plot(dir: &Path) -> String {
     let svg_path = dir.join("curve.svg");
-    write_learning_curve(&dir.join("metrics.jsonl"), &svg_path).unwrap();
+    let plots = RunPlots::read(&dir.join("metrics.jsonl")).unwrap();
+    plots.write_learning_curve(&svg_path).unwrap();
     std::fs::read_to_string(svg_path).unwrap()
 }
 
@@ -211,7 +212,8 @@ fn the_losses_figure_has_a_panel_per_part_with_a_point_per_epoch_it_trained() {
     );
     std::fs::write(dir.join("config.toml"), "[env]\ngame = \"Pong\"\n").unwrap();
     let svg_path = dir.join("losses.svg");
-    write_training_losses(&dir.join("metrics.jsonl"), &svg_path).unwrap();
+    let plots = RunPlots::read(&dir.join("metrics.jsonl")).unwrap();
+    plots.write_losses(&svg_path).unwrap();
     let svg = std::fs::read_to_string(svg_path).unwrap();
     assert_well_formed(&svg);
 
@@ -337,8 +339,9 @@ fn an_unterminated_last_line_is_skipped_but_a_broken_middle_line_is_an_error() {
 #[test]
 fn a_missing_metrics_file_is_an_error_naming_it() {
     let dir = fresh_dir("missing");
-    let error =
-        write_learning_curve(&dir.join("metrics.jsonl"), &dir.join("curve.svg")).unwrap_err();
+    let Err(error) = RunPlots::read(&dir.join("metrics.jsonl")) else {
+        panic!("a missing metrics file must be an error");
+    };
     assert!(
         format!("{error:#}").contains(&dir.join("metrics.jsonl").display().to_string()),
         "{error:#}"
@@ -355,7 +358,8 @@ fn writes_are_atomic_and_create_the_folder() {
     );
     let svg_path = dir.join("plots").join("curve.svg");
     for _ in 0..2 {
-        write_learning_curve(&dir.join("metrics.jsonl"), &svg_path).unwrap();
+        let plots = RunPlots::read(&dir.join("metrics.jsonl")).unwrap();
+        plots.write_learning_curve(&svg_path).unwrap();
     }
     let names: Vec<String> = std::fs::read_dir(dir.join("plots"))
         .unwrap()

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use rem_agent::figures::run_plots::{write_learning_curve, write_training_losses};
+use rem_agent::figures::run_plots::RunPlots;
 use rem_agent::outln;
 use rem_agent::run_folder::RunFolder;
 
@@ -17,10 +17,10 @@ pub struct PlotArgs {
 pub fn run(args: PlotArgs) -> Result<()> {
     for run in &args.runs {
         let folder = RunFolder::new(run);
-        let metrics = folder.metrics_file();
+        let plots = RunPlots::read(&folder.metrics_file())?;
         let (curve, losses) = (folder.learning_curve_file(), folder.losses_file());
-        write_learning_curve(&metrics, &curve)?;
-        write_training_losses(&metrics, &losses)?;
+        plots.write_learning_curve(&curve)?;
+        plots.write_losses(&losses)?;
         outln!("wrote {} and {}", curve.display(), losses.display());
     }
     Ok(())

@@ -48,11 +48,40 @@ pub fn learning_curve(records: &[EpochMetrics], title: &str) -> LinePlot {
     }
 }
 
-/// Writes the learning curve of `metrics_path` as an SVG file. When the run's
-/// `config.toml` sits beside the metrics, its game names the plot.
-pub fn write_learning_curve(metrics_path: &Path, svg_path: &Path) -> Result<()> {
-    let records = read_metrics(metrics_path)?;
-    learning_curve(&records, &title_beside(metrics_path, "learning curve")).write(svg_path)
+/// A run's epochs as its metrics.jsonl holds them and the game its config names,
+/// read once for both of its plots.
+pub struct RunPlots {
+    records: Vec<EpochMetrics>,
+    game: Option<String>,
+}
+
+impl RunPlots {
+    /// Reads `metrics_path`; when the run's `config.toml` sits beside it, its game
+    /// names the plots.
+    pub fn read(metrics_path: &Path) -> Result<Self> {
+        Ok(Self {
+            records: read_metrics(metrics_path)?,
+            game: game_beside(metrics_path),
+        })
+    }
+
+    /// Writes [`learning_curve`] as an SVG file.
+    pub fn write_learning_curve(&self, svg_path: &Path) -> Result<()> {
+        learning_curve(&self.records, &self.title("learning curve")).write(svg_path)
+    }
+
+    /// Writes [`training_losses`] as an SVG file.
+    pub fn write_losses(&self, svg_path: &Path) -> Result<()> {
+        training_losses(&self.records, &self.title("losses")).write(svg_path)
+    }
+
+    /// `what`, after the run's game where its config names one.
+    fn title(&self, what: &str) -> String {
+        match &self.game {
+            Some(game) => format!("{game}: {what}"),
+            None => what.to_string(),
+        }
+    }
 }
 
 /// The losses of a run, one panel per part against epochs, from the means over each
@@ -150,21 +179,6 @@ impl Part {
             // Every panel spans the run, so that one sees when each part trained.
             x_span: epochs,
         }
-    }
-}
-
-/// Writes the losses of `metrics_path` as an SVG file, named as
-/// [`write_learning_curve`] names its plot.
-pub fn write_training_losses(metrics_path: &Path, svg_path: &Path) -> Result<()> {
-    let records = read_metrics(metrics_path)?;
-    training_losses(&records, &title_beside(metrics_path, "losses")).write(svg_path)
-}
-
-/// `what`, after the game of the config beside a metrics file where it names one.
-fn title_beside(metrics_path: &Path, what: &str) -> String {
-    match game_beside(metrics_path) {
-        Some(game) => format!("{game}: {what}"),
-        None => what.to_string(),
     }
 }
 

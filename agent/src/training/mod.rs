@@ -28,7 +28,7 @@ use rem_envs::store::EpisodeStore;
 use crate::batches::TokenCache;
 use crate::config::RunConfig;
 use crate::figures::recording::Recording;
-use crate::figures::run_plots::{write_learning_curve, write_training_losses};
+use crate::figures::run_plots::RunPlots;
 use crate::learner::Learner;
 use crate::models::ModelShapes;
 use crate::run_folder::{Checkpoint, CheckpointContents, Progress, RunFolder};
@@ -125,11 +125,11 @@ impl<B: AutodiffBackend> Trainer<B> {
             bar.inc(1);
             bar.suspend(|| crate::outln!("{}", metrics.summary_line()));
             self.folder.append_metrics(&metrics)?;
-            let metrics_file = self.folder.metrics_file();
+            let plots = RunPlots::read(&self.folder.metrics_file())?;
             if metrics.eval.is_some() {
-                write_learning_curve(&metrics_file, &self.folder.learning_curve_file())?;
+                plots.write_learning_curve(&self.folder.learning_curve_file())?;
             }
-            write_training_losses(&metrics_file, &self.folder.losses_file())?;
+            plots.write_losses(&self.folder.losses_file())?;
             let every = self.config.checkpoint.every_epochs.max(1);
             let keep = self.config.checkpoint.keep_models_every_epochs;
             let keeping = keep > 0 && epoch.is_multiple_of(keep);
