@@ -9,7 +9,8 @@
 //! Written here with burn's tensor operations, which every backend runs and autodiff
 //! differentiates; without autodiff on the CPU backend every form runs the kernel of
 //! `kernel.rs` instead (`flex.rs` picks it), which computes the same from the same
-//! projections in one task per batch row.
+//! projections in one task per batch row. With autodiff on the CPU backend the
+//! rotary rotation is a kernel of its own (`rotary/kernel.rs`), with the same bits.
 
 mod chunkwise;
 mod decay;

@@ -1,0 +1,78 @@
+//! [`super::kernel`] on burn's CPU backend: `Flex` (forward only) and
+//! `Autodiff<Flex>` (an autodiff operation whose backward pass turns the gradient
+//! back; the rotation is linear, so it keeps nothing of its input).
+
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::Flex;
+use burn::tensor::backend::{Backend, BackendTypes};
+use burn::tensor::{DType, Tensor};
+use burn_flex::FlexTensor;
+
+use super::kernel::{turn, AngleTable, Turn};
+use crate::flex_kernels::{
+    concrete, generic, is, register_gradient, tensor_of, values, AutodiffFlex,
+};
+
+type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
+
+/// `x` rotated by the kernel when `B` is `Flex` or `Autodiff<Flex>` and `x` is f32;
+/// otherwise `x` back untouched.
+pub(super) fn try_rotate<B: Backend>(
+    table: &Arc<AngleTable>,
+    x: Tensor<B, 3>,
+) -> Result<Tensor<B, 3>, Tensor<B, 3>> {
+    if x.dtype() != DType::F32 {
+        return Err(x);
+    }
+    if is::<B, Flex>() {
+        return Ok(generic(forward(table, concrete(x))));
+    }
+    if is::<B, AutodiffFlex>() {
+        return Ok(generic(tracked(table, concrete(x))));
+    }
+    Err(x)
+}
+
+fn forward(table: &AngleTable, x: FlexTensor) -> FlexTensor {
+    let x = x.to_contiguous();
+    let y = turn(table, values(&x), Turn::Forward);
+    tensor_of(y, x.layout().shape().clone())
+}
+
+fn tracked(table: &Arc<AngleTable>, x: TrackedTensor) -> TrackedTensor {
+    match RotaryBackward
+        .prepare::<NoCheckpointing>([x.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(Arc::clone(table), forward(table, x.primitive)),
+        OpsKind::UnTracked(prep) => prep.finish(forward(table, x.primitive)),
+    }
+}
+
+/// dx = the gradient turned back by the same angles.
+#[derive(Debug)]
+struct RotaryBackward;
+
+impl Backward<Flex, 1> for RotaryBackward {
+    type State = Arc<AngleTable>;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [Some(node)] = ops.parents.map(|p| p.map(|n| n.id)) else {
+            return;
+        };
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let dx = turn(&ops.state, values(&dy), Turn::Back);
+        register_gradient(grads, Some(node), dx, dy.layout().shape().clone());
+    }
+}
