@@ -169,11 +169,8 @@ impl<B: Backend> MultiScaleRetention<B> {
         );
         let key_scale = 1.0 / (self.head_dim as f64).sqrt();
         let q = self.split_heads(rotary.apply(self.query.forward(x.clone())));
-        let k = self.split_heads(
-            rotary
-                .apply(self.key.forward(x.clone()))
-                .mul_scalar(key_scale),
-        );
+        let k =
+            self.split_heads(rotary.apply_scaled(self.key.forward(x.clone()), key_scale as f32));
         let v = self.split_heads(self.value.forward(x));
         Projected { q, k, v }
     }

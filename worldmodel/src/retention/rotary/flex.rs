@@ -20,47 +20,52 @@ use crate::flex_kernels::{
 
 type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
 
-/// `x` rotated by the kernel when `B` is `Flex` or `Autodiff<Flex>` and `x` is f32;
-/// otherwise `x` back untouched.
+/// `x` rotated and scaled by the kernel when `B` is `Flex` or `Autodiff<Flex>` and
+/// `x` is f32; otherwise `x` back untouched.
 pub(super) fn try_rotate<B: Backend>(
     table: &Arc<AngleTable>,
     x: Tensor<B, 3>,
+    scale: f32,
 ) -> Result<Tensor<B, 3>, Tensor<B, 3>> {
     if x.dtype() != DType::F32 {
         return Err(x);
     }
     if is::<B, Flex>() {
-        return Ok(generic(forward(table, concrete(x))));
+        return Ok(generic(forward(table, concrete(x), scale)));
     }
     if is::<B, AutodiffFlex>() {
-        return Ok(generic(tracked(table, concrete(x))));
+        return Ok(generic(tracked(table, concrete(x), scale)));
     }
     Err(x)
 }
 
-fn forward(table: &AngleTable, x: FlexTensor) -> FlexTensor {
+fn forward(table: &AngleTable, x: FlexTensor, scale: f32) -> FlexTensor {
     let x = x.to_contiguous();
-    let y = turn(table, values(&x), Turn::Forward);
+    let y = turn(table, values(&x), Turn::Forward, scale);
     tensor_of(y, x.layout().shape().clone())
 }
 
-fn tracked(table: &Arc<AngleTable>, x: TrackedTensor) -> TrackedTensor {
+fn tracked(table: &Arc<AngleTable>, x: TrackedTensor, scale: f32) -> TrackedTensor {
     match RotaryBackward
         .prepare::<NoCheckpointing>([x.node.clone()])
         .compute_bound()
         .stateful()
     {
-        OpsKind::Tracked(prep) => prep.finish(Arc::clone(table), forward(table, x.primitive)),
-        OpsKind::UnTracked(prep) => prep.finish(forward(table, x.primitive)),
+        OpsKind::Tracked(prep) => prep.finish(
+            (Arc::clone(table), scale),
+            forward(table, x.primitive, scale),
+        ),
+        OpsKind::UnTracked(prep) => prep.finish(forward(table, x.primitive, scale)),
     }
 }
 
-/// dx = the gradient turned back by the same angles.
+/// dx = the gradient scaled and turned back by the same angles.
 #[derive(Debug)]
 struct RotaryBackward;
 
 impl Backward<Flex, 1> for RotaryBackward {
-    type State = Arc<AngleTable>;
+    /// The angles and the scale.
+    type State = (Arc<AngleTable>, f32);
 
     fn backward(
         self,
@@ -72,7 +77,8 @@ impl Backward<Flex, 1> for RotaryBackward {
             return;
         };
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let dx = turn(&ops.state, values(&dy), Turn::Back);
+        let (table, scale) = &ops.state;
+        let dx = turn(table, values(&dy), Turn::Back, *scale);
         register_gradient(grads, Some(node), dx, dy.layout().shape().clone());
     }
 }

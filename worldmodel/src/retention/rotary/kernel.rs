@@ -8,6 +8,9 @@
 //! dx0 = dy0 c + dy1 s     dx1 = dy1 c - dy0 s       (its transpose: rotation by -angle)
 //! ```
 //!
+//! A scale `a` (the keys' 1 / sqrt(head_dim)) multiplies `y` after the rotation, and
+//! so `dy` before the transpose.
+//!
 //! The angles are computed as the composed form computes them (an f32 position
 //! times an f32 theta, then f32 cos and sin), and each output is the same product
 //! and sum as there, so both forms give the same bits.
@@ -88,8 +91,9 @@ pub(crate) enum Turn {
     Back,
 }
 
-/// `x` (`[rows, time, heads * head_dim]`, contiguous) turned by the table's angles.
-pub(crate) fn turn(table: &AngleTable, x: &[f32], turn: Turn) -> Vec<f32> {
+/// `x` (`[rows, time, heads * head_dim]`, contiguous) turned by the table's angles
+/// and scaled.
+pub(crate) fn turn(table: &AngleTable, x: &[f32], turn: Turn, scale: f32) -> Vec<f32> {
     let width = x.len() / (table.rows() * table.time()).max(1);
     let head_dim = 2 * table.pairs;
     let mut y = vec![0.0f32; x.len()];
@@ -105,24 +109,25 @@ pub(crate) fn turn(table: &AngleTable, x: &[f32], turn: Turn) -> Vec<f32> {
                     .chunks_exact_mut(head_dim)
                     .zip(input.chunks_exact(head_dim));
                 for (out, input) in heads {
-                    turn_head(out, input, cos, sin, turn);
+                    turn_head(out, input, cos, sin, turn, scale);
                 }
             }
         });
     y
 }
 
-fn turn_head(out: &mut [f32], x: &[f32], cos: &[f32], sin: &[f32], turn: Turn) {
+fn turn_head(out: &mut [f32], x: &[f32], cos: &[f32], sin: &[f32], turn: Turn, a: f32) {
     let pairs = out.chunks_exact_mut(2).zip(x.chunks_exact(2));
     for ((o, x), (&c, &s)) in pairs.zip(cos.iter().zip(sin)) {
         match turn {
             Turn::Forward => {
-                o[0] = x[0] * c - x[1] * s;
-                o[1] = x[1] * c + x[0] * s;
+                o[0] = (x[0] * c - x[1] * s) * a;
+                o[1] = (x[1] * c + x[0] * s) * a;
             }
             Turn::Back => {
-                o[0] = x[0] * c + x[1] * s;
-                o[1] = x[1] * c - x[0] * s;
+                let (dy0, dy1) = (x[0] * a, x[1] * a);
+                o[0] = dy0 * c + dy1 * s;
+                o[1] = dy1 * c - dy0 * s;
             }
         }
     }

@@ -107,19 +107,26 @@ impl<B: Backend> Rotary<B> {
 
     /// Rotates `x` (`[batch, time, d_model]`, heads side by side).
     pub fn apply(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        self.apply_scaled(x, 1.0)
+    }
+
+    /// Rotates `x` and multiplies it by `scale`.
+    pub fn apply_scaled(&self, x: Tensor<B, 3>, scale: f32) -> Tensor<B, 3> {
+        let scaled = |y: Tensor<B, 3>| if scale == 1.0 { y } else { y.mul_scalar(scale) };
         match self {
-            Self::Composed(composed) => composed.apply(x),
-            Self::Kernel(table) => flex::try_rotate(table, x).unwrap_or_else(|x| {
+            Self::Composed(composed) => scaled(composed.apply(x)),
+            Self::Kernel(table) => flex::try_rotate(table, x, scale).unwrap_or_else(|x| {
                 let [_, _, width] = x.dims();
                 let head_dim = 2 * table.pairs();
-                Composed::new(
+                let rotated = Composed::new(
                     width / head_dim,
                     head_dim,
                     table.first_positions(),
                     table.time(),
                     &x.device(),
                 )
-                .apply(x)
+                .apply(x);
+                scaled(rotated)
             }),
         }
     }
@@ -200,6 +207,10 @@ mod tests {
     /// sequence's), two heads.
     const FIRST_POSITIONS: [&[usize]; 2] = [&[0, 0, 0], &[65, 650, 7]];
 
+    /// A scale that rounds (1 / sqrt(6)), where the keys' 1 / sqrt(head_dim) often
+    /// does not.
+    const SCALE: f32 = 0.408_248_3;
+
     #[test]
     fn the_kernel_rotates_to_the_composed_forms_bits() {
         let device = Default::default();
@@ -211,7 +222,14 @@ mod tests {
             let composed = Composed::<Flex>::new(2, 8, first, 40, &device);
             // Transposed input: the kernel reads any layout.
             for x in [x.clone(), x.swap_dims(0, 1).swap_dims(0, 1)] {
-                assert_eq!(values(kernel.apply(x.clone())), values(composed.apply(x)));
+                assert_eq!(
+                    values(kernel.apply(x.clone())),
+                    values(composed.apply(x.clone()))
+                );
+                assert_eq!(
+                    values(kernel.apply_scaled(x.clone(), SCALE)),
+                    values(composed.apply(x).mul_scalar(SCALE))
+                );
             }
         }
     }
@@ -242,6 +260,10 @@ mod tests {
                 gradient(&|x| kernel.apply(x), &x, &w),
                 gradient(&|x| composed.apply(x), &x, &w)
             );
+            assert_eq!(
+                gradient(&|x| kernel.apply_scaled(x, SCALE), &x, &w),
+                gradient(&|x| composed.apply(x).mul_scalar(SCALE), &x, &w)
+            );
         }
     }
 
@@ -253,10 +275,10 @@ mod tests {
         let x = Tensor::<AD, 3>::random(shape, Distribution::Default, &device);
         let w = Tensor::<AD, 3>::random(shape, Distribution::Default, &device);
         let kernel = Rotary::<AD>::new(2, 4, first, 5, &device);
-        let analytic = gradient(&|x| kernel.apply(x), &x, &w);
+        let analytic = gradient(&|x| kernel.apply_scaled(x, SCALE), &x, &w);
         let loss = |x: Vec<f64>| -> f64 {
             let x = Tensor::<Flex, 3>::from_data(TensorData::new(x, shape), &device);
-            let rotated = Rotary::<Flex>::new(2, 4, first, 5, &device).apply(x);
+            let rotated = Rotary::<Flex>::new(2, 4, first, 5, &device).apply_scaled(x, SCALE);
             let w: Vec<f32> = w.clone().inner().into_data().into_vec().unwrap();
             values(rotated)
                 .iter()
