@@ -70,13 +70,15 @@ struct Case {
     weights: Tensor<B, 3>,
 }
 
-fn tiny_case() -> Case {
+/// A layer of width 8 in `heads` heads (one head takes its own path: no transpose).
+fn tiny_case(heads: usize) -> Case {
     use_f64();
     let device = Default::default();
-    let layer = MultiScaleRetentionConfig::new(8, 2).init::<B>(&device);
+    let layer = MultiScaleRetentionConfig::new(8, heads).init::<B>(&device);
     let normal = Distribution::Normal(0.0, 1.0);
     let x = Tensor::random([1, 5, 8], normal, &device);
-    let memory = Tensor::random([1, 2, 4, 4], normal, &device);
+    let head_dim = 8 / heads;
+    let memory = Tensor::random([1, heads, head_dim, head_dim], normal, &device);
     let state = RetentionState::new(memory, vec![3]);
     let weights = Tensor::random([1, 5, 8], normal, &device);
     assert_eq!(x.dtype(), burn::tensor::DType::F64, "test must run in f64");
@@ -90,12 +92,18 @@ fn tiny_case() -> Case {
 
 #[test]
 fn input_gradient_matches_finite_differences() {
+    for heads in [2, 1] {
+        input_gradient_matches_finite_differences_with(heads);
+    }
+}
+
+fn input_gradient_matches_finite_differences_with(heads: usize) {
     let Case {
         layer,
         x,
         state,
         weights,
-    } = tiny_case();
+    } = tiny_case(heads);
     let x = x.require_grad();
     let grads = loss(&layer, x.clone(), &state, &weights).backward();
     let analytic = values(x.grad(&grads).unwrap());
@@ -120,7 +128,7 @@ fn weight_gradients_match_finite_differences() {
         x,
         state,
         weights,
-    } = tiny_case();
+    } = tiny_case(2);
     let grads = loss(&layer, x.clone(), &state, &weights).backward();
     // The key weight goes through rotary and the decay mask; the gate weight through
     // the SiLU branch.

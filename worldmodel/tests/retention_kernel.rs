@@ -1,7 +1,8 @@
 //! Without autodiff on the CPU backend every form of retention runs the kernel of
 //! `retention::kernel`; with autodiff it runs burn's tensor operations. The same
 //! layer and inputs through both give the same outputs and states, for every form,
-//! per-row positions, incoming memories, and chunks that do not divide the input.
+//! per-row positions, incoming memories, chunks that do not divide the input, and
+//! one head as well as four.
 
 mod common;
 
@@ -22,8 +23,8 @@ fn assert_close_and_differ(kernel: Vec<f32>, composed: Vec<f32>, what: &str) -> 
     kernel != composed
 }
 
-/// A layer with 4 heads of 8 and its copy without autodiff; an input; a random
-/// memory at the given per-row positions on both backends.
+/// A layer of width 32 in `heads` heads and its copy without autodiff; an input; a
+/// random memory at the given per-row positions on both backends.
 struct Case {
     tracked: MultiScaleRetention<Tracked>,
     plain: MultiScaleRetention<Flex>,
@@ -32,15 +33,17 @@ struct Case {
 }
 
 impl Case {
-    fn new(positions: Vec<usize>, time: usize) -> Self {
-        let tracked = MultiScaleRetentionConfig::new(32, 4).init::<Tracked>(&Default::default());
+    fn new(heads: usize, positions: Vec<usize>, time: usize) -> Self {
+        let tracked =
+            MultiScaleRetentionConfig::new(32, heads).init::<Tracked>(&Default::default());
         let plain = tracked.valid();
         let batch = positions.len();
         let random = |shape: [usize; 4]| {
             Tensor::<Flex, 4>::random(shape, Distribution::Normal(0.0, 1.0), &Default::default())
         };
         let x = random([batch, time, 32, 1]).reshape([batch, time, 32]);
-        let state = RetentionState::new(random([batch, 4, 8, 8]), positions);
+        let head_dim = 32 / heads;
+        let state = RetentionState::new(random([batch, heads, head_dim, head_dim]), positions);
         Self {
             tracked,
             plain,
@@ -62,15 +65,18 @@ impl Case {
 #[test]
 fn every_form_of_the_kernel_matches_burns_operations() {
     let mut some_bits_differ = false;
-    for (positions, time, chunk) in [
+    let cases = [
         (vec![0, 0, 0], 9, 4),
         (vec![3, 70, 1000], 7, 3),
         (vec![5, 6], 12, 12),
         (vec![2], 1, 1),
-    ] {
-        let case = Case::new(positions.clone(), time);
+    ];
+    for ((positions, time, chunk), heads) in
+        cases.into_iter().flat_map(|c| [(c.clone(), 4), (c, 1)])
+    {
+        let case = Case::new(heads, positions.clone(), time);
         let (x, state) = case.tracked_input();
-        let what = format!("positions {positions:?}, time {time}, chunk {chunk}");
+        let what = format!("{heads} heads, positions {positions:?}, time {time}, chunk {chunk}");
         let mut check = |kernel: Vec<f32>, composed: Vec<f32>, form: &str| {
             some_bits_differ |=
                 assert_close_and_differ(kernel, composed, &format!("{form}, {what}"));

@@ -179,8 +179,7 @@ impl<B: Backend> MultiScaleRetention<B> {
     /// `[batch, time, d_model]`, gated by the layer input `x`.
     pub(crate) fn finish(&self, x: Tensor<B, 3>, retained: Tensor<B, 4>) -> Tensor<B, 3> {
         let [batch, _, time, _] = retained.dims();
-        let normed = normalize_each_head(self.dropout.forward(retained))
-            .swap_dims(1, 2)
+        let normed = heads_side_by_side(normalize_each_head(self.dropout.forward(retained)))
             .reshape([batch, time, self.d_model()]);
         self.gate_and_project(x, normed)
     }
@@ -193,8 +192,7 @@ impl<B: Backend> MultiScaleRetention<B> {
 
     fn split_heads(&self, x: Tensor<B, 3>) -> Tensor<B, 4> {
         let [batch, time, _] = x.dims();
-        x.reshape([batch, time, self.n_heads, self.head_dim])
-            .swap_dims(1, 2)
+        heads_side_by_side(x.reshape([batch, time, self.n_heads, self.head_dim]))
     }
 
     pub(crate) fn check_input(&self, x_dims: [usize; 3], state: &RetentionState<B>) {
@@ -217,6 +215,17 @@ pub fn xavier_linear<B: Backend>(d_in: usize, d_out: usize, device: &B::Device) 
         .init(device);
     linear.bias = Some(Param::from_tensor(Tensor::zeros([d_out], device)));
     linear
+}
+
+/// `[batch, a, b, head_dim]` -> `[batch, b, a, head_dim]`, heads and tokens swapped
+/// (either way). With one head the values keep their order, so the tensor is only
+/// reshaped: a swap would be recorded by autodiff and copied back in both passes.
+fn heads_side_by_side<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [batch, a, b, head_dim] = x.dims();
+    if a == 1 || b == 1 {
+        return x.reshape([batch, b, a, head_dim]);
+    }
+    x.swap_dims(1, 2)
 }
 
 /// GroupNorm with one group per head and no affine: every token's head output is
