@@ -30,6 +30,12 @@ pub(super) fn try_rotate<B: Backend>(
     if x.dtype() != DType::F32 {
         return Err(x);
     }
+    let [rows, time, _] = x.dims();
+    assert_eq!(
+        (rows, time),
+        (table.rows(), table.time()),
+        "rotary angles for rows x tokens differ from the input's"
+    );
     if is::<B, Flex>() {
         return Ok(generic(forward(table, concrete(x), scale)));
     }
