@@ -165,6 +165,7 @@ impl<B: Backend> MultiScaleRetention<B> {
             self.head_dim,
             first_positions,
             time,
+            x.dtype(),
             &x.device(),
         );
         let key_scale = 1.0 / (self.head_dim as f64).sqrt();

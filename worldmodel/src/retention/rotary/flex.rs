@@ -20,16 +20,22 @@ use crate::flex_kernels::{
 
 type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
 
-/// `x` rotated and scaled by the kernel when `B` is `Flex` or `Autodiff<Flex>` and
-/// `x` is f32; otherwise `x` back untouched.
-pub(super) fn try_rotate<B: Backend>(
+/// Whether the kernel runs for inputs of `dtype` on `B`: f32 on `Flex` or
+/// `Autodiff<Flex>`.
+pub(super) fn applies<B: Backend>(dtype: DType) -> bool {
+    dtype == DType::F32 && (is::<B, Flex>() || is::<B, AutodiffFlex>())
+}
+
+/// `x` rotated and scaled by the kernel, where it [`applies`].
+pub(super) fn rotate<B: Backend>(
     table: &Arc<AngleTable>,
     x: Tensor<B, 3>,
     scale: f32,
-) -> Result<Tensor<B, 3>, Tensor<B, 3>> {
-    if x.dtype() != DType::F32 {
-        return Err(x);
-    }
+) -> Tensor<B, 3> {
+    assert!(
+        applies::<B>(x.dtype()),
+        "the rotary kernel runs on f32 on the CPU backend"
+    );
     let [rows, time, _] = x.dims();
     assert_eq!(
         (rows, time),
@@ -37,12 +43,10 @@ pub(super) fn try_rotate<B: Backend>(
         "rotary angles for rows x tokens differ from the input's"
     );
     if is::<B, Flex>() {
-        return Ok(generic(forward(table, concrete(x), scale)));
+        generic(forward(table, concrete(x), scale))
+    } else {
+        generic(tracked(table, concrete(x), scale))
     }
-    if is::<B, AutodiffFlex>() {
-        return Ok(generic(tracked(table, concrete(x), scale)));
-    }
-    Err(x)
 }
 
 fn forward(table: &AngleTable, x: FlexTensor, scale: f32) -> FlexTensor {

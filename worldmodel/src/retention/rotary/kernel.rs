@@ -57,14 +57,6 @@ impl AngleTable {
         }
     }
 
-    pub fn first_positions(&self) -> &[usize] {
-        &self.first_positions
-    }
-
-    pub fn pairs(&self) -> usize {
-        self.pairs
-    }
-
     pub fn rows(&self) -> usize {
         self.first_positions.len()
     }

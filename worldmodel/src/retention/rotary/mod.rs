@@ -2,7 +2,7 @@
 //! angle = absolute position * theta_i, theta_i = 10000^(-linspace(0, 1, head_dim/2)).
 //!
 //! Written with burn's tensor operations, which every backend runs and autodiff
-//! differentiates; on the CPU backend, with or without autodiff, the rotation runs
+//! differentiates; on the CPU backend, with or without autodiff, an f32 rotation runs
 //! as the kernel of `kernel.rs` instead, one pass forward and one back, with the
 //! same bits.
 
@@ -11,11 +11,9 @@ mod kernel;
 
 use std::sync::Arc;
 
-use burn::backend::Flex;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{DType, Int, Tensor, TensorData};
 
-use crate::flex_kernels::{is, AutodiffFlex};
 use kernel::AngleTable;
 
 /// The rotation of one projection call's tokens.
@@ -86,14 +84,16 @@ fn angles<B: Backend>(
 impl<B: Backend> Rotary<B> {
     /// Angles for `time` consecutive tokens per row, row `r` starting at
     /// `first_positions[r]`, for `n_heads` heads of `head_dim`.
+    /// The kernel's table where it [`flex::applies`] to inputs of `dtype`.
     pub fn new(
         n_heads: usize,
         head_dim: usize,
         first_positions: &[usize],
         time: usize,
+        dtype: DType,
         device: &B::Device,
     ) -> Self {
-        if is::<B, Flex>() || is::<B, AutodiffFlex>() {
+        if flex::applies::<B>(dtype) {
             return Self::Kernel(Arc::new(AngleTable::new(head_dim, first_positions, time)));
         }
         Self::Composed(Composed::new(
@@ -112,22 +112,10 @@ impl<B: Backend> Rotary<B> {
 
     /// Rotates `x` and multiplies it by `scale`.
     pub fn apply_scaled(&self, x: Tensor<B, 3>, scale: f32) -> Tensor<B, 3> {
-        let scaled = |y: Tensor<B, 3>| if scale == 1.0 { y } else { y.mul_scalar(scale) };
         match self {
-            Self::Composed(composed) => scaled(composed.apply(x)),
-            Self::Kernel(table) => flex::try_rotate(table, x, scale).unwrap_or_else(|x| {
-                let [_, _, width] = x.dims();
-                let head_dim = 2 * table.pairs();
-                let rotated = Composed::new(
-                    width / head_dim,
-                    head_dim,
-                    table.first_positions(),
-                    table.time(),
-                    &x.device(),
-                )
-                .apply(x);
-                scaled(rotated)
-            }),
+            Self::Composed(composed) if scale == 1.0 => composed.apply(x),
+            Self::Composed(composed) => composed.apply(x).mul_scalar(scale),
+            Self::Kernel(table) => flex::rotate(table, x, scale),
         }
     }
 }
@@ -217,7 +205,7 @@ mod tests {
         for first in FIRST_POSITIONS {
             let x =
                 Tensor::<Flex, 3>::random([first.len(), 40, 16], Distribution::Default, &device);
-            let kernel = Rotary::<Flex>::new(2, 8, first, 40, &device);
+            let kernel = Rotary::<Flex>::new(2, 8, first, 40, DType::F32, &device);
             assert!(matches!(kernel, Rotary::Kernel(_)));
             let composed = Composed::<Flex>::new(2, 8, first, 40, &device);
             // Transposed input: the kernel reads any layout.
@@ -254,7 +242,7 @@ mod tests {
             let shape = [first.len(), 30, 16];
             let x = Tensor::<AD, 3>::random(shape, Distribution::Default, &device);
             let w = Tensor::<AD, 3>::random(shape, Distribution::Default, &device);
-            let kernel = Rotary::<AD>::new(2, 8, first, 30, &device);
+            let kernel = Rotary::<AD>::new(2, 8, first, 30, DType::F32, &device);
             let composed = Composed::<AD>::new(2, 8, first, 30, &device);
             assert_eq!(
                 gradient(&|x| kernel.apply(x), &x, &w),
@@ -274,11 +262,12 @@ mod tests {
         let shape = [2, 5, 8];
         let x = Tensor::<AD, 3>::random(shape, Distribution::Default, &device);
         let w = Tensor::<AD, 3>::random(shape, Distribution::Default, &device);
-        let kernel = Rotary::<AD>::new(2, 4, first, 5, &device);
+        let kernel = Rotary::<AD>::new(2, 4, first, 5, DType::F32, &device);
         let analytic = gradient(&|x| kernel.apply_scaled(x, SCALE), &x, &w);
         let loss = |x: Vec<f64>| -> f64 {
             let x = Tensor::<Flex, 3>::from_data(TensorData::new(x, shape), &device);
-            let rotated = Rotary::<Flex>::new(2, 4, first, 5, &device).apply_scaled(x, SCALE);
+            let rotated =
+                Rotary::<Flex>::new(2, 4, first, 5, DType::F32, &device).apply_scaled(x, SCALE);
             let w: Vec<f32> = w.clone().inner().into_data().into_vec().unwrap();
             values(rotated)
                 .iter()
