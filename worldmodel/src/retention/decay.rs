@@ -3,20 +3,14 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
+use super::linspace;
+
 /// gamma_h = 1 - exp(linspace(ln(1/32), ln(1/512), n_heads)): short memory for the
 /// first head, long memory for the last.
 pub fn retention_decays(n_heads: usize) -> Vec<f64> {
-    let shortest = (1.0f64 / 32.0).ln();
-    let longest = (1.0f64 / 512.0).ln();
-    (0..n_heads)
-        .map(|head| {
-            let fraction = if n_heads > 1 {
-                head as f64 / (n_heads - 1) as f64
-            } else {
-                0.0
-            };
-            1.0 - (shortest + (longest - shortest) * fraction).exp()
-        })
+    let (shortest, longest) = ((1.0f64 / 32.0).ln(), (1.0f64 / 512.0).ln());
+    linspace(shortest, longest, n_heads)
+        .map(|exponent| 1.0 - exponent.exp())
         .collect()
 }
 

@@ -229,6 +229,19 @@ fn heads_side_by_side<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     x.swap_dims(1, 2)
 }
 
+/// `n` evenly spaced values from `start` to `end`, both included (`start` alone when
+/// `n` is 1): start + (end - start) * i / (n - 1).
+fn linspace(start: f64, end: f64, n: usize) -> impl Iterator<Item = f64> {
+    (0..n).map(move |i| {
+        let fraction = if n > 1 {
+            i as f64 / (n - 1) as f64
+        } else {
+            0.0
+        };
+        start + (end - start) * fraction
+    })
+}
+
 /// GroupNorm with one group per head and no affine: every token's head output is
 /// normalised over its own `head_dim` values.
 fn normalize_each_head<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Int, Tensor, TensorData};
 
+use super::linspace;
 use kernel::AngleTable;
 
 /// The rotation of one projection call's tokens.
@@ -36,14 +37,8 @@ pub(crate) struct Composed<B: Backend> {
 
 /// theta_i, each repeated for its pair: `[head_dim]` values.
 pub(super) fn pair_frequencies(head_dim: usize) -> Vec<f64> {
-    let pairs = head_dim / 2;
-    (0..pairs)
-        .flat_map(|i| {
-            let fraction = if pairs > 1 {
-                i as f64 / (pairs - 1) as f64
-            } else {
-                0.0
-            };
+    linspace(0.0, 1.0, head_dim / 2)
+        .flat_map(|fraction| {
             let theta = 10000f64.powf(-fraction);
             [theta, theta]
         })
