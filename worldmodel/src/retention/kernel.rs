@@ -15,12 +15,15 @@
 //!   S  <- gamma^c S + sum_j gamma^(c-1-j) k'_j^T v_j
 //! out_t = (o_t - mean(o_t)) / sqrt(var(o_t) + eps)   per head, over its D values
 //! ```
+//!
+//! The rotation is the rotary module's, from its f32 angle table: imagination turns
+//! queries and keys exactly as training does, and as REM does, in f32.
 
 use rayon::prelude::*;
 
 use super::decay::retention_decays;
-use super::rotary::pair_frequencies;
-use super::GROUP_NORM_EPSILON;
+use super::rotary::AngleTable;
+use super::{key_scale, GROUP_NORM_EPSILON};
 use crate::layer_norm::kernel::row_stats;
 use crate::matrix::product;
 
@@ -40,56 +43,6 @@ impl RetentionShape {
 
     fn memory_len(&self) -> usize {
         self.heads * self.head_dim * self.head_dim
-    }
-}
-
-/// cos and sin of `p * theta_i` for every position from `first` on: `[positions, D / 2]`.
-struct RotationTable {
-    first: usize,
-    pairs: usize,
-    cos: Vec<f32>,
-    sin: Vec<f32>,
-}
-
-impl RotationTable {
-    fn new(first: usize, positions: usize, head_dim: usize) -> Self {
-        let theta: Vec<f64> = pair_frequencies(head_dim).into_iter().step_by(2).collect();
-        let pairs = theta.len();
-        let (mut cos, mut sin) = (
-            Vec::with_capacity(positions * pairs),
-            Vec::with_capacity(positions * pairs),
-        );
-        for p in first..first + positions {
-            for &t in &theta {
-                let angle = p as f64 * t;
-                cos.push(angle.cos() as f32);
-                sin.push(angle.sin() as f32);
-            }
-        }
-        Self {
-            first,
-            pairs,
-            cos,
-            sin,
-        }
-    }
-
-    /// Rotates one head's `D` values of the token at `position` into `out`, times `scale`.
-    fn rotate(&self, position: usize, x: &[f32], scale: f32, out: &mut [f32]) {
-        let at = (position - self.first) * self.pairs;
-        let (cos, sin) = (
-            &self.cos[at..at + self.pairs],
-            &self.sin[at..at + self.pairs],
-        );
-        for (((o, x), &c), &s) in out
-            .chunks_exact_mut(2)
-            .zip(x.chunks_exact(2))
-            .zip(cos)
-            .zip(sin)
-        {
-            o[0] = (x[0] * c - x[1] * s) * scale;
-            o[1] = (x[1] * c + x[0] * s) * scale;
-        }
     }
 }
 
@@ -146,9 +99,7 @@ pub(crate) fn retain_rows(
     );
     assert_eq!(first_positions.len(), s.batch, "one first position per row");
     let chunk_len = chunk_len.clamp(1, s.time);
-    let first = first_positions.iter().copied().min().unwrap_or(0);
-    let last = first_positions.iter().copied().max().unwrap_or(0) + s.time;
-    let table = RotationTable::new(first, last - first, s.head_dim);
+    let table = AngleTable::new(s.head_dim, first_positions, s.time);
     let powers = decay_powers(s.heads, chunk_len + 1);
 
     let mut out = vec![0.0f32; q.len()];
@@ -165,7 +116,7 @@ pub(crate) fn retain_rows(
                     q: &q[rows.clone()],
                     k: &k[rows.clone()],
                     v: &v[rows],
-                    first_position: first_positions[b],
+                    index: b,
                     table: &table,
                 };
                 for (h, head_memory) in memory.chunks_mut(s.head_dim * s.head_dim).enumerate() {
@@ -202,8 +153,9 @@ struct Row<'a> {
     q: &'a [f32],
     k: &'a [f32],
     v: &'a [f32],
-    first_position: usize,
-    table: &'a RotationTable,
+    /// The row's place in the batch.
+    index: usize,
+    table: &'a AngleTable,
 }
 
 impl Row<'_> {
@@ -222,19 +174,19 @@ impl Row<'_> {
         out: &mut [f32],
     ) {
         let (d, width) = (self.s.head_dim, self.s.width());
-        let key_scale = 1.0 / (d as f32).sqrt();
+        let key_scale = key_scale(d);
         for t in 0..self.s.time {
             let at = t * width + h * d;
-            let position = self.first_position + t;
+            let token = self.index * self.s.time + t;
             let here = t * d..(t + 1) * d;
-            self.table.rotate(
-                position,
+            self.table.rotate_head(
+                token,
                 &self.q[at..at + d],
                 1.0,
                 &mut scratch.q[here.clone()],
             );
-            self.table.rotate(
-                position,
+            self.table.rotate_head(
+                token,
                 &self.k[at..at + d],
                 key_scale,
                 &mut scratch.k[here.clone()],

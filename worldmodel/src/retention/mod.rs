@@ -168,10 +168,10 @@ impl<B: Backend> MultiScaleRetention<B> {
             x.dtype(),
             &x.device(),
         );
-        let key_scale = 1.0 / (self.head_dim as f64).sqrt();
         let q = self.split_heads(rotary.apply(self.query.forward(x.clone())));
-        let k =
-            self.split_heads(rotary.apply_scaled(self.key.forward(x.clone()), key_scale as f32));
+        let k = self.split_heads(
+            rotary.apply_scaled(self.key.forward(x.clone()), key_scale(self.head_dim)),
+        );
         let v = self.split_heads(self.value.forward(x));
         Projected { q, k, v }
     }
@@ -227,6 +227,11 @@ fn heads_side_by_side<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
         return x.reshape([batch, b, a, head_dim]);
     }
     x.swap_dims(1, 2)
+}
+
+/// The keys' scale 1 / sqrt(head_dim), the same f32 on every path.
+fn key_scale(head_dim: usize) -> f32 {
+    (1.0 / (head_dim as f64).sqrt()) as f32
 }
 
 /// `n` evenly spaced values from `start` to `end`, both included (`start` alone when

@@ -65,6 +65,13 @@ impl AngleTable {
         self.time
     }
 
+    /// Rotates one head's values `x` of the token `index` (rows one after another)
+    /// into `out`, times `scale`.
+    pub fn rotate_head(&self, index: usize, x: &[f32], scale: f32, out: &mut [f32]) {
+        let (cos, sin) = self.of_token(index);
+        turn_head(out, x, cos, sin, Turn::Forward, scale);
+    }
+
     /// cos and sin of every pair of the token `index` (rows one after another).
     fn of_token(&self, index: usize) -> (&[f32], &[f32]) {
         let position = self.first_positions[index / self.time] + index % self.time;

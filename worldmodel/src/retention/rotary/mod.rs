@@ -4,7 +4,8 @@
 //! Written with burn's tensor operations, which every backend runs and autodiff
 //! differentiates; on the CPU backend, with or without autodiff, an f32 rotation runs
 //! as the kernel of `kernel.rs` instead, one pass forward and one back, with the
-//! same bits.
+//! same bits. The retention kernel without autodiff rotates with the same table, so
+//! training and imagination turn every query and key alike.
 
 mod flex;
 mod kernel;
@@ -15,7 +16,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Int, Tensor, TensorData};
 
 use super::linspace;
-use kernel::AngleTable;
+pub(super) use kernel::AngleTable;
 
 /// The rotation of one projection call's tokens.
 pub(crate) enum Rotary<B: Backend> {
@@ -36,7 +37,7 @@ pub(crate) struct Composed<B: Backend> {
 }
 
 /// theta_i, each repeated for its pair: `[head_dim]` values.
-pub(super) fn pair_frequencies(head_dim: usize) -> Vec<f64> {
+fn pair_frequencies(head_dim: usize) -> Vec<f64> {
     linspace(0.0, 1.0, head_dim / 2)
         .flat_map(|fraction| {
             let theta = 10000f64.powf(-fraction);
