@@ -187,6 +187,7 @@ fn the_committed_run_configs_load() {
     }
     assert_eq!(atari, 26);
     let upndown = RunConfig::load(&runs.join("atari-cpu/UpNDown.toml"), &[]).unwrap();
+    let mut atari_cpu = 0;
     for entry in std::fs::read_dir(runs.join("atari-cpu")).unwrap() {
         let path = entry.unwrap().path();
         let config = RunConfig::load(&path, &[]).unwrap();
@@ -205,7 +206,10 @@ fn the_committed_run_configs_load() {
             settings, upndown,
             "{stem} differs from UpNDown.toml beyond its game"
         );
+        atari_cpu += 1;
     }
+    // Every Atari-100K game has its CPU-sized file.
+    assert_eq!(atari_cpu, atari);
 }
 
 #[test]
