@@ -1,9 +1,12 @@
 //! `rem dream`: what the agent imagines. Imagined rollouts of a run's checkpoint,
 //! from real segments of its episode store, exactly as actor-critic training runs
 //! them, decoded to a PNG: one row per rollout, the last real frames then the
-//! imagined ones. Printed beside it: the rewards and ends the world model drew, and
-//! the imagined reward that followed each action over all rollouts (a world model
-//! that favours one action without cause shows up there under a fresh controller).
+//! imagined ones. Printed beside it: the rewards and ends the world model drew (or
+//! expected), the imagined reward that followed each action over all rollouts (a
+//! world model that favours one action without cause shows up there under a fresh
+//! controller), and the imagined return per rollout. Acting with the controller of
+//! another checkpoint of the run (`Controller::Of`) asks how this world model rates
+//! that policy: whether it ranks two controllers as the real game does.
 
 use std::path::Path;
 
@@ -33,6 +36,28 @@ pub struct Dream {
     pub codes: CodeUsage,
     /// Per action id: the imagined reward that followed it, over all rollouts.
     pub after_action: Vec<RewardAfterAction>,
+    /// The imagined return of each rollout ([`DreamRow::imagined_return`]).
+    pub returns: ImaginedReturns,
+}
+
+/// [`DreamRow::imagined_return`] over all rollouts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImaginedReturns {
+    pub rollouts: usize,
+    pub mean: f64,
+    /// 95% percentile-bootstrap interval of the mean; `None` for one rollout.
+    pub interval: Option<(f64, f64)>,
+}
+
+impl ImaginedReturns {
+    pub fn of(rows: &[DreamRow]) -> Self {
+        let returns: Vec<f64> = rows.iter().map(DreamRow::imagined_return).collect();
+        Self {
+            rollouts: returns.len(),
+            mean: crate::report::mean(&returns),
+            interval: crate::report::bootstrap_ci(&returns),
+        }
+    }
 }
 
 /// The rewards drawn from the step an action was taken to the end of its rollout,
@@ -100,10 +125,12 @@ impl CodeUsage {
 /// One imagined rollout, in numbers.
 #[derive(Debug, Clone)]
 pub struct DreamRow {
-    /// Reward signs drawn for the `H - 1` imagined transitions.
+    /// Rewards of the `H - 1` imagined transitions: signs drawn from the world
+    /// model, or its expected sign (`expected_outcomes`).
     pub rewards: Vec<f32>,
-    /// Whether each transition ended the episode.
-    pub ends: Vec<bool>,
+    /// Whether each transition continued the episode: 1 or 0 drawn, or the world
+    /// model's probability (`expected_outcomes`).
+    pub continues: Vec<f32>,
     /// Actions the controller took at `o_0 .. o_{H-1}`.
     pub actions: Vec<i64>,
 }
@@ -118,27 +145,54 @@ impl std::fmt::Display for CodeUsage {
     }
 }
 
+impl DreamRow {
+    /// The undiscounted return `sum_t r_t * prod_{s<t} c_s`: with drawn outcomes the
+    /// rewards up to and including the transition that ended the episode, with
+    /// expected ones each reward weighted by the chance that the episode got there.
+    pub fn imagined_return(&self) -> f64 {
+        let mut still_going = 1.0;
+        let mut total = 0.0;
+        for (&reward, &continues) in self.rewards.iter().zip(&self.continues) {
+            total += still_going * f64::from(reward);
+            still_going *= f64::from(continues);
+        }
+        total
+    }
+}
+
 /// `rewards -.+|..  actions 0 2 1`: `+`/`-`/`.` per drawn reward sign, `|` after a
 /// transition that ended the episode.
 impl std::fmt::Display for DreamRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "rewards ")?;
-        for (&reward, &end) in self.rewards.iter().zip(&self.ends) {
+        for (&reward, &continues) in self.rewards.iter().zip(&self.continues) {
             let sign = match reward {
                 r if r > 0.5 => '+',
                 r if r < -0.5 => '-',
                 _ => '.',
             };
-            write!(f, "{sign}{}", if end { "|" } else { "" })?;
+            write!(f, "{sign}{}", if continues < 0.5 { "|" } else { "" })?;
         }
         let actions: Vec<String> = self.actions.iter().map(|a| a.to_string()).collect();
         write!(f, "  actions {}", actions.join(" "))
     }
 }
 
+/// Whose controller acts in the imagined rollouts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Controller<'a> {
+    /// The dreamt checkpoint's own.
+    Own,
+    /// A freshly initialised one.
+    Fresh,
+    /// That of another checkpoint folder of the same run (e.g. one kept under
+    /// RUN_DIR/models/), in the dreamt checkpoint's tokenizer and world model.
+    Of(&'a Path),
+}
+
 /// What to imagine.
 #[derive(Debug, Clone, Copy)]
-pub struct DreamSettings {
+pub struct DreamSettings<'a> {
     pub rollouts: usize,
     /// World-model blocks per rollout, the real context included, as in training:
     /// `horizon - 1` observations (the last real frame and the imagined ones).
@@ -147,8 +201,11 @@ pub struct DreamSettings {
     /// (`actor_critic.world_temperature`).
     pub world_temperature: Option<f32>,
     pub seed: u64,
-    /// Act with a freshly initialised controller instead of the checkpoint's.
-    pub fresh_controller: bool,
+    pub controller: Controller<'a>,
+    /// Rewards and ends as the world model's expectations, as the actor-critic
+    /// trains on them with `actor_critic.expected_outcomes`, instead of draws: a
+    /// rare reward then still counts in the imagined return.
+    pub expected_outcomes: bool,
     /// Rollouts drawn in the PNG and returned as rows (the first ones).
     pub shown: usize,
 }
@@ -160,7 +217,7 @@ pub struct DreamSettings {
 pub fn dream_run<B: AutodiffBackend>(
     run_dir: &Path,
     checkpoint: Option<&Path>,
-    settings: DreamSettings,
+    settings: DreamSettings<'_>,
     out: &Path,
     device: &B::Device,
 ) -> Result<Dream> {
@@ -169,7 +226,8 @@ pub fn dream_run<B: AutodiffBackend>(
         horizon,
         world_temperature,
         seed,
-        fresh_controller,
+        controller,
+        expected_outcomes,
         shown,
     } = settings;
     anyhow::ensure!(rollouts > 0, "at least one rollout is needed");
@@ -180,6 +238,7 @@ pub fn dream_run<B: AutodiffBackend>(
     let run = SavedRun::<B>::open(run_dir, checkpoint, device)?;
     let store = run.episodes()?;
     let SavedRun {
+        folder,
         config,
         shapes,
         mut models,
@@ -187,8 +246,13 @@ pub fn dream_run<B: AutodiffBackend>(
     } = run;
     // The backend's stream draws the imagined tokens (and a fresh controller).
     B::seed(device, seed);
-    if fresh_controller {
-        models.actor_critic = shapes.actor_critic.init(device)?;
+    match controller {
+        Controller::Own => {}
+        Controller::Fresh => models.actor_critic = shapes.actor_critic.init(device)?,
+        Controller::Of(other) => {
+            let other = folder.checkpoint(Some(other))?;
+            models.actor_critic = other.models::<B>(&shapes, device)?.actor_critic;
+        }
     }
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -219,8 +283,7 @@ pub fn dream_run<B: AutodiffBackend>(
         horizon,
         generator: Generator::Pop,
         world_temperature: world_temperature.unwrap_or(config.actor_critic.world_temperature),
-        // Drawn, so that the listed rewards and ends are events.
-        expected_outcomes: false,
+        expected_outcomes,
         burn_in_feeds_actions: config.actor_critic.burn_in_feeds_actions,
     };
     let rollout = roll_out(&frozen, &models.actor_critic, start, settings, &mut rng)?;
@@ -233,10 +296,12 @@ pub fn dream_run<B: AutodiffBackend>(
     write_picture(out, &segments, &decoded, n)?;
     let rows = dream_rows::<B>(rollout, settings, rollouts);
     let after_action = RewardAfterAction::of(&rows, shapes.actor_critic.n_actions);
+    let returns = ImaginedReturns::of(&rows);
     Ok(Dream {
         rows: rows.into_iter().take(n).collect(),
         codes,
         after_action,
+        returns,
     })
 }
 
@@ -277,7 +342,7 @@ fn write_picture(out: &Path, segments: &SegmentBatch, decoded: &[u8], rows: usiz
     crate::figures::images::write_frame_grid(out, &grid)
 }
 
-/// The rewards, ends and actions of each of the `rollouts` rows.
+/// The rewards, continues and actions of each of the `rollouts` rows.
 fn dream_rows<B: AutodiffBackend>(
     rollout: Rollout<B>,
     settings: RolloutSettings,
@@ -301,10 +366,7 @@ fn dream_rows<B: AutodiffBackend>(
     (0..rollouts)
         .map(|row| DreamRow {
             rewards: rewards[row * steps..(row + 1) * steps].to_vec(),
-            ends: continues[row * steps..(row + 1) * steps]
-                .iter()
-                .map(|&c| c < 0.5)
-                .collect(),
+            continues: continues[row * steps..(row + 1) * steps].to_vec(),
             actions: actions[row * observations..(row + 1) * observations].to_vec(),
         })
         .collect()
@@ -312,13 +374,13 @@ fn dream_rows<B: AutodiffBackend>(
 
 #[cfg(test)]
 mod tests {
-    use super::{CodeUsage, DreamRow, RewardAfterAction};
+    use super::{CodeUsage, DreamRow, ImaginedReturns, RewardAfterAction};
 
     #[test]
     fn a_row_reads_as_reward_signs_and_actions() {
         let row = DreamRow {
             rewards: vec![-1.0, 0.0, 1.0],
-            ends: vec![false, false, true],
+            continues: vec![1.0, 1.0, 0.0],
             actions: vec![0, 2, 1, 1],
         };
         assert_eq!(row.to_string(), "rewards -.+|  actions 0 2 1 1");
@@ -327,7 +389,7 @@ mod tests {
     #[test]
     fn reward_after_an_action_sums_the_rest_of_its_rollout() {
         let row = |rewards: Vec<f32>, actions: Vec<i64>| DreamRow {
-            ends: vec![false; rewards.len()],
+            continues: vec![1.0; rewards.len()],
             rewards,
             actions,
         };
@@ -360,6 +422,29 @@ mod tests {
                 mean: 0.0
             }
         );
+    }
+
+    #[test]
+    fn an_imagined_return_stops_at_the_first_end() {
+        let row = |rewards: Vec<f32>, continues: Vec<f32>| DreamRow {
+            actions: vec![0; rewards.len() + 1],
+            rewards,
+            continues,
+        };
+        let rows = [
+            row(vec![1.0, 0.0, 1.0], vec![1.0; 3]),
+            row(vec![-1.0, 1.0, 1.0], vec![1.0, 0.0, 1.0]),
+            row(vec![0.0, 0.0, 0.0], vec![0.0, 1.0, 1.0]),
+        ];
+        let returns: Vec<f64> = rows.iter().map(DreamRow::imagined_return).collect();
+        assert_eq!(returns, [2.0, 0.0, 0.0]);
+        // Expected outcomes: each reward weighted by the chance of getting to it.
+        let expected = row(vec![0.5, 0.25, -1.0], vec![0.5, 0.5, 0.5]);
+        assert_eq!(expected.imagined_return(), 0.5 + 0.5 * 0.25 - 0.25);
+        let summary = ImaginedReturns::of(&rows);
+        assert_eq!((summary.rollouts, summary.mean), (3, 2.0 / 3.0));
+        let (low, high) = summary.interval.expect("three rollouts");
+        assert!(low >= 0.0 && high <= 2.0 && low <= high);
     }
 
     #[test]

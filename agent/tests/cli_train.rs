@@ -554,6 +554,37 @@ fn a_kept_model_folder_can_be_dreamt() {
     assert_success(&output);
     assert!(out.exists());
 
+    // Another checkpoint's controller acts in the dreamt world model: that of the last
+    // kept folder is the latest checkpoint's own, so the same seed dreams the same.
+    let dream = |extra: &[&str]| {
+        rem()
+            .args(["dream", "--rollouts", "4", "--horizon", "5", "--run"])
+            .arg(&run)
+            .arg("--out")
+            .arg(run.join("controller.png"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let own = dream(&[]);
+    assert_success(&own);
+    let last_kept = run.join("models/epoch-000006").display().to_string();
+    let kept_controller = dream(&["--controller", &last_kept]);
+    assert_success(&kept_controller);
+    assert_eq!(own.stdout, kept_controller.stdout);
+    let stdout = String::from_utf8_lossy(&own.stdout);
+    assert!(
+        stdout.contains("imagined return per rollout") && stdout.contains("over 4 rollouts"),
+        "{stdout}"
+    );
+    // The world model's expected rewards and ends, as the actor-critic trains on them.
+    let expected = dream(&["--expected-outcomes", "--controller", &last_kept]);
+    assert_success(&expected);
+    let stdout = String::from_utf8_lossy(&expected.stdout);
+    assert!(stdout.contains("(expected rewards"), "{stdout}");
+    let missing = run.join("models/epoch-000099").display().to_string();
+    assert_one_line_error(&dream(&["--controller", &missing]), "epoch-000099");
+
     // Nothing to draw is refused with a reason, not a panic.
     let none_shown = rem()
         .args(["dream", "--show", "0", "--run"])

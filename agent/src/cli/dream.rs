@@ -29,8 +29,19 @@ pub struct DreamArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Act with a freshly initialised controller instead of the checkpoint's.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "controller")]
     fresh_controller: bool,
+    /// Act with the controller of this checkpoint folder of the run (e.g. one kept
+    /// under RUN_DIR/models/) in the dreamt checkpoint's world model: how that world
+    /// model rates another policy of the run.
+    #[arg(long, value_name = "CHECKPOINT")]
+    controller: Option<PathBuf>,
+    /// Rewards and ends as the world model's expectations instead of draws, as the
+    /// actor-critic trains with `actor_critic.expected_outcomes`: a rare reward still
+    /// counts in the imagined return (the rows then show only rewards and ends the
+    /// model is sure of).
+    #[arg(long)]
+    expected_outcomes: bool,
     /// Rollouts drawn in the PNG and listed (the first ones; the reward after each
     /// action counts all).
     #[arg(long, default_value_t = 16)]
@@ -51,17 +62,25 @@ pub fn run(args: DreamArgs) -> Result<()> {
         temperature,
         seed,
         fresh_controller,
+        controller,
+        expected_outcomes,
         show,
         out,
         device,
     } = args;
+    let controller = match (&controller, fresh_controller) {
+        (Some(other), _) => rem_agent::dream::Controller::Of(other),
+        (None, true) => rem_agent::dream::Controller::Fresh,
+        (None, false) => rem_agent::dream::Controller::Own,
+    };
     let out = out.unwrap_or_else(|| RunFolder::new(&run).dream_file());
     let settings = rem_agent::dream::DreamSettings {
         rollouts,
         horizon,
         world_temperature: temperature,
         seed,
-        fresh_controller,
+        controller,
+        expected_outcomes,
         shown: show,
     };
     let dream = with_backend!(device, B => rem_agent::dream::dream_run::<Autodiff<B>>(
@@ -79,6 +98,21 @@ pub fn run(args: DreamArgs) -> Result<()> {
     outln!(
         "imagined reward from each action to the rollout's end: {}",
         after.join(", ")
+    );
+    let returns = &dream.returns;
+    let interval = match returns.interval {
+        Some((low, high)) => format!(" [{low:+.5}, {high:+.5}]"),
+        None => String::new(),
+    };
+    outln!(
+        "imagined return per rollout ({}): {:+.5}{interval} over {} rollouts",
+        if expected_outcomes {
+            "expected rewards, each weighted by the chance of getting to it"
+        } else {
+            "drawn rewards to the first end"
+        },
+        returns.mean,
+        returns.rollouts
     );
     outln!(
         "wrote {} (each row: {} real frames, then the imagined ones)",
