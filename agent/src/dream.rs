@@ -160,8 +160,9 @@ impl DreamRow {
     }
 }
 
-/// `rewards -.+|..  actions 0 2 1`: `+`/`-`/`.` per drawn reward sign, `|` after a
-/// transition that ended the episode.
+/// `rewards -.+|..  actions 0 2 1`: `+`/`-`/`.` per reward sign (an expected reward
+/// shows as `.` unless nearly sure), `|` after a transition that ended the episode
+/// (expected: more likely ended than not).
 impl std::fmt::Display for DreamRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "rewards ")?;
