@@ -1,16 +1,17 @@
 //! The run folder: a checkpoint records the action count, so that opening a run
 //! (for evaluation, dreams or probes) loads its models without starting a game; the
-//! models kept at an epoch outlive the later checkpoints and open like one.
+//! models kept at an epoch outlive the later checkpoints and open like one, and
+//! `rem eval --kept` scores them.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use burn::backend::{Autodiff, Flex};
-use rem_agent::run_folder::{RunFolder, SavedRun};
+use rem_agent::run_folder::{Checkpoint, RunFolder, SavedRun};
 
 /// A two-epoch catch run with every phase trained, a checkpoint each epoch and the
-/// models of each epoch kept.
-fn tiny_run(run_dir: &Path) {
+/// models of each epoch kept; `extra` settings override these.
+fn tiny_run(run_dir: &Path, extra: &[&str]) {
     let sets = [
         "collect.epochs=2",
         "collect.collect_until_epoch=2",
@@ -36,7 +37,7 @@ fn tiny_run(run_dir: &Path) {
         .arg(run_dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for item in sets {
+    for item in sets.iter().chain(extra) {
         command.args(["--set", item]);
     }
     assert!(command.status().unwrap().success());
@@ -46,7 +47,7 @@ fn tiny_run(run_dir: &Path) {
 fn a_saved_run_opens_without_starting_its_game() {
     let run_dir = std::env::temp_dir().join(format!("rem-run-folder-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&run_dir);
-    tiny_run(&run_dir);
+    tiny_run(&run_dir, &[]);
 
     let folder = RunFolder::new(&run_dir);
     let checkpoint = folder.latest_checkpoint().unwrap().expect("a checkpoint");
@@ -72,7 +73,7 @@ fn a_saved_run_opens_without_starting_its_game() {
 fn kept_models_outlive_later_checkpoints_and_open_like_one() {
     let run_dir = std::env::temp_dir().join(format!("rem-kept-models-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&run_dir);
-    tiny_run(&run_dir);
+    tiny_run(&run_dir, &[]);
 
     let names = |dir: &Path| {
         let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -190,5 +191,75 @@ fn kept_models_outlive_later_checkpoints_and_open_like_one() {
             "{third}"
         );
     }
+    let _ = std::fs::remove_dir_all(&run_dir);
+}
+
+/// `rem eval --kept` plays every kept epoch on the same episodes, so an epoch whose
+/// tokenizer and controller are an earlier one's gets that evaluation without playing
+/// it again: the one that playing it gives.
+#[test]
+fn kept_models_that_act_alike_are_scored_once() {
+    let run_dir = std::env::temp_dir().join(format!("rem-kept-alike-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&run_dir);
+    // The tokenizer trains in epoch 1 only, the controller from epoch 3 on.
+    let later_controller = [
+        "collect.epochs=3",
+        "collect.collect_until_epoch=3",
+        "tokenizer.optim.stop_epoch=1",
+        "actor_critic.optim.start_epoch=3",
+    ];
+    tiny_run(&run_dir, &later_controller);
+    let kept = |epoch: usize| run_dir.join(format!("models/epoch-{epoch:06}"));
+    let acts_like = |a: usize, b: usize| {
+        let checkpoint = |epoch| Checkpoint::at(kept(epoch));
+        checkpoint(a).acts_like(&checkpoint(b)).unwrap()
+    };
+    assert!(acts_like(1, 2));
+    assert!(!acts_like(2, 3));
+    let eval = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_rem"))
+            .args(["eval", "--episodes", "3", "--run"])
+            .arg(&run_dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let read = |folder: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(run_dir.join(folder).join("eval.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+
+    let printed = eval(&["--kept"]);
+    let line = |epoch: usize| {
+        let start = format!("epoch {epoch:>4}: mean return");
+        let found = printed.lines().find(|l| l.starts_with(&start));
+        found.unwrap_or_else(|| panic!("no line for epoch {epoch}: {printed}"))
+    };
+    assert!(!line(1).contains("epoch 1's"), "{printed}");
+    assert!(
+        line(2).ends_with(
+            "(epoch 1's: the same tokenizer and controller, byte for byte, on the same episodes)"
+        ),
+        "{printed}"
+    );
+    assert!(
+        !line(3).contains("'s:"),
+        "the controller trained in epoch 3: {printed}"
+    );
+
+    // Epoch 2's evaluation names its own models and is what playing them gives.
+    let copied = read("epoch-2");
+    assert!(copied["checkpoint"]
+        .as_str()
+        .unwrap()
+        .ends_with("models/epoch-000002"));
+    assert_eq!(copied["episodes"], 3);
+    let kept_2 = kept(2).display().to_string();
+    let direct = run_dir.join("epoch-2-played").display().to_string();
+    eval(&["--checkpoint", &kept_2, "--out", &direct]);
+    assert_eq!(read("epoch-2-played")["returns"], copied["returns"]);
+    assert_eq!(read("epoch-1")["returns"], copied["returns"]);
     let _ = std::fs::remove_dir_all(&run_dir);
 }

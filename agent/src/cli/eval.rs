@@ -9,11 +9,11 @@ use indicatif::ProgressBar;
 use rem_agent::config::Device;
 use rem_agent::outln;
 use rem_agent::report::bootstrap_ci;
-use rem_agent::run_folder::RunFolder;
+use rem_agent::run_folder::{Checkpoint, RunFolder};
 use rem_agent::terminal::progress::progress_bar;
 use rem_agent::training::evaluate::{
-    evaluate_random_policy, evaluate_run, read_report, Episodes, EvalProgress, EvalReport,
-    EvalStats, OnEpisodeEnd, RunEvalRequest,
+    evaluate_random_policy, evaluate_run, read_report, write_report, Episodes, EvalProgress,
+    EvalReport, EvalStats, OnEpisodeEnd, RunEvalRequest,
 };
 use rem_agent::training::metrics::read_metrics;
 
@@ -62,7 +62,10 @@ pub struct EvalArgs {
     /// `checkpoint.keep_models_every_epochs`) into RUN_DIR/epoch-N/eval.json. An epoch
     /// scored already with at least as many episodes is skipped: by an earlier call,
     /// or by the run's own evaluation of that epoch in metrics.jsonl (usually the
-    /// final one). `rem report --curves` then draws these evaluations, with their 95%
+    /// final one). Every epoch plays the same episodes: one whose tokenizer and
+    /// controller are an earlier epoch's, byte for byte (as before the controller's
+    /// first step), takes that evaluation without playing it again.
+    /// `rem report --curves` then draws these evaluations, with their 95%
     /// intervals, in place of the run's own evaluations of those epochs.
     #[arg(long, requires = "run", conflicts_with_all = ["checkpoint", "out", "record", "temperature"])]
     kept: bool,
@@ -171,7 +174,10 @@ fn show_progress<'a>(bar: &'a ProgressBar, label: &'a str) -> impl FnMut(EvalPro
 }
 
 /// `rem eval --run RUN --kept`: each kept model's evaluation, at the run's own
-/// temperature, into RUN/epoch-N/.
+/// temperature, into RUN/epoch-N/. Every epoch plays the same episodes (the run's
+/// evaluation seed), so a model that acts like one scored already
+/// ([`Checkpoint::acts_like`]: epochs 10-30 of the Atari files, before the controller's
+/// first step) gets that evaluation without playing it again.
 fn score_kept_models<B: Backend>(
     run: &Path,
     episodes: Option<usize>,
@@ -185,16 +191,22 @@ fn score_kept_models<B: Backend>(
          such epoch has ended)",
         run.display()
     );
-    let wanted = match episodes {
-        Some(count) => count,
-        None => folder.config(&[])?.eval.final_episodes,
-    };
+    let config = folder.config(&[])?;
+    let wanted = episodes.unwrap_or(config.eval.final_episodes);
     let own_evaluations = own_evaluations(&folder)?;
+    // The epochs with an eval.json of at least `wanted` episodes at the run's temperature.
+    let mut scored: Vec<(usize, Checkpoint, EvalReport)> = Vec::new();
     for (epoch, checkpoint) in kept {
-        let out = run.join(format!("epoch-{epoch}"));
-        let scored = read_report(&RunFolder::new(&out))?;
-        if scored.is_some_and(|report| report.episodes >= wanted) {
-            outln!("epoch {epoch:>4}: scored already in {}", out.display());
+        let out = RunFolder::new(run.join(format!("epoch-{epoch}")));
+        let before = read_report(&out)?.filter(|report| report.episodes >= wanted);
+        if let Some(report) = before {
+            outln!(
+                "epoch {epoch:>4}: scored already in {}",
+                out.root().display()
+            );
+            if report.temperature == Some(config.eval.temperature) {
+                scored.push((epoch, checkpoint, report));
+            }
             continue;
         }
         if let Some(own) = own_evaluations.get(&epoch).filter(|e| e.episodes >= wanted) {
@@ -207,29 +219,67 @@ fn score_kept_models<B: Backend>(
             );
             continue;
         }
-        let bar = progress_bar(0);
-        let request = RunEvalRequest {
-            checkpoint: Some(checkpoint.dir()),
-            episodes,
-            temperature: None,
-            out: Some(&out),
-            record: 0,
+        let (report, note) = match same_policy_scored(&checkpoint, &scored)? {
+            Some((source, report)) => {
+                let report = EvalReport {
+                    checkpoint: checkpoint.dir().display().to_string(),
+                    ..report.clone()
+                };
+                std::fs::create_dir_all(out.root())?;
+                write_report(&out, &report)?;
+                let note = format!(
+                    " (epoch {source}'s: the same tokenizer and controller, byte for byte, \
+                     on the same episodes)"
+                );
+                (report, note)
+            }
+            None => {
+                let bar = progress_bar(0);
+                let request = RunEvalRequest {
+                    checkpoint: Some(checkpoint.dir()),
+                    episodes,
+                    temperature: None,
+                    out: Some(out.root()),
+                    record: 0,
+                };
+                let label = format!("epoch {epoch}: eval");
+                let mut on_episode_end = show_progress(&bar, &label);
+                let report = evaluate_run::<B>(run, &request, device, &mut on_episode_end)?;
+                bar.finish_and_clear();
+                (report, String::new())
+            }
         };
-        let label = format!("epoch {epoch}: eval");
-        let report = evaluate_run::<B>(run, &request, device, &mut show_progress(&bar, &label))?;
-        bar.finish_and_clear();
-        let returns: Vec<f64> = report.returns.iter().map(|&r| f64::from(r)).collect();
-        let interval = bootstrap_ci(&returns)
-            .map(|(low, high)| format!(" [{low:.1}, {high:.1}]"))
-            .unwrap_or_default();
-        outln!(
-            "epoch {epoch:>4}: mean return {:.1}{interval} over {} episodes, in {}",
-            report.mean_return,
-            report.episodes,
-            out.display()
-        );
+        print_kept_score(epoch, &report, out.root(), &note);
+        scored.push((epoch, checkpoint, report));
     }
     Ok(())
+}
+
+/// The first of `scored` whose models act like `checkpoint`'s: its epoch and report.
+fn same_policy_scored<'a>(
+    checkpoint: &Checkpoint,
+    scored: &'a [(usize, Checkpoint, EvalReport)],
+) -> Result<Option<(usize, &'a EvalReport)>> {
+    for (epoch, other, report) in scored {
+        if checkpoint.acts_like(other)? {
+            return Ok(Some((*epoch, report)));
+        }
+    }
+    Ok(None)
+}
+
+/// A kept model's score: its mean return with the 95% interval, where it went, `note`.
+fn print_kept_score(epoch: usize, report: &EvalReport, out: &Path, note: &str) {
+    let returns: Vec<f64> = report.returns.iter().map(|&r| f64::from(r)).collect();
+    let interval = bootstrap_ci(&returns)
+        .map(|(low, high)| format!(" [{low:.1}, {high:.1}]"))
+        .unwrap_or_default();
+    outln!(
+        "epoch {epoch:>4}: mean return {:.1}{interval} over {} episodes, in {}{note}",
+        report.mean_return,
+        report.episodes,
+        out.display()
+    );
 }
 
 /// The run's own evaluations (metrics.jsonl) by epoch; none where it logged none. Each

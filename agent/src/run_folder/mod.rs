@@ -433,6 +433,19 @@ impl Checkpoint {
         }
     }
 
+    /// Whether `other` holds the same policy, byte for byte: the tokenizer, whose
+    /// tokens the controller reads, and the controller. The world model does not act:
+    /// once the tokenizer is frozen, the models kept before the controller's first step
+    /// all act alike.
+    pub fn acts_like(&self, other: &Checkpoint) -> Result<bool> {
+        for file in [part::TOKENIZER, part::ACTOR_CRITIC] {
+            if read_bytes(&self.dir.join(file))? != read_bytes(&other.dir.join(file))? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Whether the folder holds an episode store: one kept under `models/` does not.
     pub fn has_store(&self) -> bool {
         self.dir.join(part::STORE).exists()

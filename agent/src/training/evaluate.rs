@@ -393,7 +393,8 @@ pub fn read_report(folder: &RunFolder) -> Result<Option<EvalReport>> {
     Ok(Some(report))
 }
 
-fn write_report(folder: &RunFolder, report: &EvalReport) -> Result<()> {
+/// Writes the folder's eval.json (atomically: a crash leaves the old one or none).
+pub fn write_report(folder: &RunFolder, report: &EvalReport) -> Result<()> {
     let path = folder.eval_file();
     rem_envs::durable::write_atomically(&path, |w| {
         serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)
