@@ -277,3 +277,17 @@ fn environments_sharing_a_worker_each_match_the_python_wrapper_stack() {
         assert!(steps(ours).any(|r| r.terminated), "no episode end");
     }
 }
+
+/// DemonAttack, where uniform play scores more through `rem eval --policy random`
+/// (189.9 over 100 episodes) than in raw ALE under the same protocol (151.9,
+/// `scripts/random_protocols.py`): whole evaluation episodes, frame for frame.
+#[test]
+fn demonattack_eval_episodes_match_the_python_wrapper_stack() {
+    if !reference_available("demonattack_eval_episodes_match_the_python_wrapper_stack") {
+        return;
+    }
+    let records = assert_parity(AtariConfig::eval("DemonAttack"), 5, 2500);
+    let game_overs = steps(&records).filter(|r| r.terminated).count();
+    assert!(game_overs >= 2, "only {game_overs} game overs");
+    assert!(steps(&records).any(|r| r.reward > 0.0), "no reward");
+}
