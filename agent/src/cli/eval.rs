@@ -220,32 +220,17 @@ fn score_kept_models<B: Backend>(
             continue;
         }
         let (report, note) = match same_policy_scored(&checkpoint, &scored)? {
-            Some((source, report)) => {
-                let report = EvalReport {
-                    checkpoint: checkpoint.dir().display().to_string(),
-                    ..report.clone()
-                };
-                std::fs::create_dir_all(out.root())?;
-                write_report(&out, &report)?;
-                let note = format!(
+            Some((source, report)) => (
+                give_evaluation(report, &checkpoint, &out)?,
+                format!(
                     " (epoch {source}'s: the same tokenizer and controller, byte for byte, \
                      on the same episodes)"
-                );
-                (report, note)
-            }
+                ),
+            ),
             None => {
-                let bar = progress_bar(0);
-                let request = RunEvalRequest {
-                    checkpoint: Some(checkpoint.dir()),
-                    episodes,
-                    temperature: None,
-                    out: Some(out.root()),
-                    record: 0,
-                };
                 let label = format!("epoch {epoch}: eval");
-                let mut on_episode_end = show_progress(&bar, &label);
-                let report = evaluate_run::<B>(run, &request, device, &mut on_episode_end)?;
-                bar.finish_and_clear();
+                let report =
+                    play_kept_model::<B>(run, &checkpoint, episodes, &out, &label, device)?;
                 (report, String::new())
             }
         };
@@ -266,6 +251,45 @@ fn same_policy_scored<'a>(
         }
     }
     Ok(None)
+}
+
+/// `report`, the evaluation of a checkpoint that acts like `checkpoint`, as
+/// `checkpoint`'s in `out`.
+fn give_evaluation(
+    report: &EvalReport,
+    checkpoint: &Checkpoint,
+    out: &RunFolder,
+) -> Result<EvalReport> {
+    let report = EvalReport {
+        checkpoint: checkpoint.dir().display().to_string(),
+        ..report.clone()
+    };
+    std::fs::create_dir_all(out.root())?;
+    write_report(out, &report)?;
+    Ok(report)
+}
+
+/// Plays the run's evaluation episodes with a kept model, into `out`, behind a
+/// progress bar labelled `label`.
+fn play_kept_model<B: Backend>(
+    run: &Path,
+    checkpoint: &Checkpoint,
+    episodes: Option<usize>,
+    out: &RunFolder,
+    label: &str,
+    device: &B::Device,
+) -> Result<EvalReport> {
+    let bar = progress_bar(0);
+    let request = RunEvalRequest {
+        checkpoint: Some(checkpoint.dir()),
+        episodes,
+        temperature: None,
+        out: Some(out.root()),
+        record: 0,
+    };
+    let report = evaluate_run::<B>(run, &request, device, &mut show_progress(&bar, label))?;
+    bar.finish_and_clear();
+    Ok(report)
 }
 
 /// A kept model's score: its mean return with the 95% interval, where it went, `note`.
