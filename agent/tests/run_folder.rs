@@ -231,35 +231,43 @@ fn kept_models_that_act_alike_are_scored_once() {
         serde_json::from_str(&text).unwrap()
     };
 
-    let printed = eval(&["--kept"]);
-    let line = |epoch: usize| {
-        let start = format!("epoch {epoch:>4}: mean return");
-        let found = printed.lines().find(|l| l.starts_with(&start));
-        found.unwrap_or_else(|| panic!("no line for epoch {epoch}: {printed}"))
-    };
-    assert!(!line(1).contains("epoch 1's"), "{printed}");
-    assert!(
-        line(2).ends_with(
-            "(epoch 1's: the same tokenizer and controller, byte for byte, on the same episodes)"
-        ),
-        "{printed}"
-    );
-    assert!(
-        !line(3).contains("'s:"),
-        "the controller trained in epoch 3: {printed}"
-    );
+    // At the run's temperature into RUN/epoch-N, at another into RUN/temperature-T/epoch-N.
+    for (temperature, folder) in [("0.5", ""), ("1", "temperature-1/")] {
+        let printed = eval(&["--kept", "--temperature", temperature]);
+        let line = |epoch: usize| {
+            let start = format!("epoch {epoch:>4}: mean return");
+            let found = printed.lines().find(|l| l.starts_with(&start));
+            found.unwrap_or_else(|| panic!("no line for epoch {epoch}: {printed}"))
+        };
+        assert!(!line(1).contains("epoch 1's"), "{printed}");
+        let copied_note = "(epoch 1's: the same tokenizer and controller, byte for byte, \
+                           on the same episodes)";
+        assert!(line(2).ends_with(copied_note), "{printed}");
+        let trained = "the controller trained in epoch 3";
+        assert!(!line(3).contains("'s:"), "{trained}: {printed}");
 
-    // Epoch 2's evaluation names its own models and is what playing them gives.
-    let copied = read("epoch-2");
-    assert!(copied["checkpoint"]
-        .as_str()
-        .unwrap()
-        .ends_with("models/epoch-000002"));
-    assert_eq!(copied["episodes"], 3);
-    let kept_2 = kept(2).display().to_string();
-    let direct = run_dir.join("epoch-2-played").display().to_string();
-    eval(&["--checkpoint", &kept_2, "--out", &direct]);
-    assert_eq!(read("epoch-2-played")["returns"], copied["returns"]);
-    assert_eq!(read("epoch-1")["returns"], copied["returns"]);
+        // Epoch 2's evaluation names its own models and is what playing them gives.
+        let copied = read(&format!("{folder}epoch-2"));
+        let named = copied["checkpoint"].as_str().unwrap();
+        assert!(named.ends_with("models/epoch-000002"), "{named}");
+        assert_eq!(copied["episodes"], 3);
+        assert_eq!(copied["temperature"], temperature.parse::<f64>().unwrap());
+        let played = format!("epoch-2-played-at-{temperature}");
+        let kept_2 = kept(2).display().to_string();
+        let out = run_dir.join(&played).display().to_string();
+        eval(&[
+            "--checkpoint",
+            &kept_2,
+            "--temperature",
+            temperature,
+            "--out",
+            &out,
+        ]);
+        assert_eq!(read(&played)["returns"], copied["returns"]);
+        assert_eq!(
+            read(&format!("{folder}epoch-1"))["returns"],
+            copied["returns"]
+        );
+    }
     let _ = std::fs::remove_dir_all(&run_dir);
 }

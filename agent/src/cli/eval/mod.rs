@@ -1,21 +1,21 @@
 //! `rem eval`: the evaluation protocol on a run's checkpoint or the random policy.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod kept;
 
-use anyhow::{ensure, Result};
-use burn::tensor::backend::Backend;
+use std::path::PathBuf;
+
+use anyhow::Result;
 use indicatif::ProgressBar;
 use rem_agent::config::Device;
 use rem_agent::outln;
-use rem_agent::report::bootstrap_ci;
-use rem_agent::run_folder::{Checkpoint, RunFolder};
+use rem_agent::run_folder::RunFolder;
 use rem_agent::terminal::progress::progress_bar;
 use rem_agent::training::evaluate::{
-    evaluate_random_policy, evaluate_run, read_report, write_report, Episodes, EvalProgress,
-    EvalReport, EvalStats, OnEpisodeEnd, RunEvalRequest,
+    evaluate_random_policy, evaluate_run, Episodes, EvalProgress, EvalReport, OnEpisodeEnd,
+    RunEvalRequest,
 };
-use rem_agent::training::metrics::read_metrics;
+
+use kept::{score_kept_models, KeptRequest};
 
 /// A policy `rem eval` can score without a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,7 +59,8 @@ pub struct EvalArgs {
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     /// Score every model the run kept (RUN_DIR/models/epoch-N, from
-    /// `checkpoint.keep_models_every_epochs`) into RUN_DIR/epoch-N/eval.json. An epoch
+    /// `checkpoint.keep_models_every_epochs`) into RUN_DIR/epoch-N/eval.json, or with
+    /// another --temperature T than the run's into RUN_DIR/temperature-T/epoch-N/. An epoch
     /// scored already with at least as many episodes is skipped: by an earlier call,
     /// or by the run's own evaluation of that epoch in metrics.jsonl (usually the
     /// final one). Every epoch plays the same episodes: one whose tokenizer and
@@ -67,10 +68,10 @@ pub struct EvalArgs {
     /// first step), takes that evaluation without playing it again.
     /// `rem report --curves` then draws these evaluations, with their 95%
     /// intervals, in place of the run's own evaluations of those epochs.
-    #[arg(long, requires = "run", conflicts_with_all = ["checkpoint", "out", "record", "temperature"])]
+    #[arg(long, requires = "run", conflicts_with_all = ["checkpoint", "out", "record"])]
     kept: bool,
     /// The policy's sampling temperature (default: the run's eval.temperature;
-    /// another needs --out).
+    /// another needs --out, or --kept).
     #[arg(long, conflicts_with = "policy")]
     temperature: Option<f32>,
     /// Also write the first N episodes as animated PNGs that a web browser plays
@@ -85,9 +86,16 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> Result<()> {
     if args.kept {
-        let run = args.run.expect("clap requires --run with --kept");
+        let request = KeptRequest {
+            run: args
+                .run
+                .as_deref()
+                .expect("clap requires --run with --kept"),
+            episodes: args.episodes,
+            temperature: args.temperature,
+        };
         return with_backend!(args.device, B => score_kept_models::<B>(
-            &run, args.episodes, &Default::default()));
+            &request, &Default::default()));
     }
     let bar = progress_bar(0);
     let mut on_episode_end = show_progress(&bar, "eval");
@@ -171,151 +179,4 @@ fn show_progress<'a>(bar: &'a ProgressBar, label: &'a str) -> impl FnMut(EvalPro
         let mean = p.mean_return.map(|m| format!(": mean return {m:.2}"));
         bar.set_message(format!("{label}{}", mean.unwrap_or_default()));
     }
-}
-
-/// `rem eval --run RUN --kept`: each kept model's evaluation, at the run's own
-/// temperature, into RUN/epoch-N/. Every epoch plays the same episodes (the run's
-/// evaluation seed), so a model that acts like one scored already
-/// ([`Checkpoint::acts_like`]: epochs 10-30 of the Atari files, before the controller's
-/// first step) gets that evaluation without playing it again.
-fn score_kept_models<B: Backend>(
-    run: &Path,
-    episodes: Option<usize>,
-    device: &B::Device,
-) -> Result<()> {
-    let folder = RunFolder::new(run);
-    let kept = folder.kept_models()?;
-    ensure!(
-        !kept.is_empty(),
-        "{} keeps no models (its config's checkpoint.keep_models_every_epochs is 0, or no \
-         such epoch has ended)",
-        run.display()
-    );
-    let config = folder.config(&[])?;
-    let wanted = episodes.unwrap_or(config.eval.final_episodes);
-    let own_evaluations = own_evaluations(&folder)?;
-    // The epochs with an eval.json of at least `wanted` episodes at the run's temperature.
-    let mut scored: Vec<(usize, Checkpoint, EvalReport)> = Vec::new();
-    for (epoch, checkpoint) in kept {
-        let out = RunFolder::new(run.join(format!("epoch-{epoch}")));
-        let before = read_report(&out)?.filter(|report| report.episodes >= wanted);
-        if let Some(report) = before {
-            outln!(
-                "epoch {epoch:>4}: scored already in {}",
-                out.root().display()
-            );
-            if report.temperature == Some(config.eval.temperature) {
-                scored.push((epoch, checkpoint, report));
-            }
-            continue;
-        }
-        if let Some(own) = own_evaluations.get(&epoch).filter(|e| e.episodes >= wanted) {
-            outln!(
-                "epoch {epoch:>4}: scored by the run's own evaluation, mean return {:.1} over \
-                 {} episodes, in {}",
-                own.mean_return,
-                own.episodes,
-                folder.metrics_file().display()
-            );
-            continue;
-        }
-        let (report, note) = match same_policy_scored(&checkpoint, &scored)? {
-            Some((source, report)) => (
-                give_evaluation(report, &checkpoint, &out)?,
-                format!(
-                    " (epoch {source}'s: the same tokenizer and controller, byte for byte, \
-                     on the same episodes)"
-                ),
-            ),
-            None => {
-                let label = format!("epoch {epoch}: eval");
-                let report =
-                    play_kept_model::<B>(run, &checkpoint, episodes, &out, &label, device)?;
-                (report, String::new())
-            }
-        };
-        print_kept_score(epoch, &report, out.root(), &note);
-        scored.push((epoch, checkpoint, report));
-    }
-    Ok(())
-}
-
-/// The first of `scored` whose models act like `checkpoint`'s: its epoch and report.
-fn same_policy_scored<'a>(
-    checkpoint: &Checkpoint,
-    scored: &'a [(usize, Checkpoint, EvalReport)],
-) -> Result<Option<(usize, &'a EvalReport)>> {
-    for (epoch, other, report) in scored {
-        if checkpoint.acts_like(other)? {
-            return Ok(Some((*epoch, report)));
-        }
-    }
-    Ok(None)
-}
-
-/// `report`, the evaluation of a checkpoint that acts like `checkpoint`, as
-/// `checkpoint`'s in `out`.
-fn give_evaluation(
-    report: &EvalReport,
-    checkpoint: &Checkpoint,
-    out: &RunFolder,
-) -> Result<EvalReport> {
-    let report = EvalReport {
-        checkpoint: checkpoint.dir().display().to_string(),
-        ..report.clone()
-    };
-    std::fs::create_dir_all(out.root())?;
-    write_report(out, &report)?;
-    Ok(report)
-}
-
-/// Plays the run's evaluation episodes with a kept model, into `out`, behind a
-/// progress bar labelled `label`.
-fn play_kept_model<B: Backend>(
-    run: &Path,
-    checkpoint: &Checkpoint,
-    episodes: Option<usize>,
-    out: &RunFolder,
-    label: &str,
-    device: &B::Device,
-) -> Result<EvalReport> {
-    let bar = progress_bar(0);
-    let request = RunEvalRequest {
-        checkpoint: Some(checkpoint.dir()),
-        episodes,
-        temperature: None,
-        out: Some(out.root()),
-        record: 0,
-    };
-    let report = evaluate_run::<B>(run, &request, device, &mut show_progress(&bar, label))?;
-    bar.finish_and_clear();
-    Ok(report)
-}
-
-/// A kept model's score: its mean return with the 95% interval, where it went, `note`.
-fn print_kept_score(epoch: usize, report: &EvalReport, out: &Path, note: &str) {
-    let returns: Vec<f64> = report.returns.iter().map(|&r| f64::from(r)).collect();
-    let interval = bootstrap_ci(&returns)
-        .map(|(low, high)| format!(" [{low:.1}, {high:.1}]"))
-        .unwrap_or_default();
-    outln!(
-        "epoch {epoch:>4}: mean return {:.1}{interval} over {} episodes, in {}{note}",
-        report.mean_return,
-        report.episodes,
-        out.display()
-    );
-}
-
-/// The run's own evaluations (metrics.jsonl) by epoch; none where it logged none. Each
-/// scored the models kept at the end of its epoch, at the run's temperature.
-fn own_evaluations(folder: &RunFolder) -> Result<BTreeMap<usize, EvalStats>> {
-    let path = folder.metrics_file();
-    if !path.exists() {
-        return Ok(BTreeMap::new());
-    }
-    let records = read_metrics(&path)?;
-    Ok(records
-        .into_iter()
-        .filter_map(|record| Some((record.epoch, record.eval?)))
-        .collect())
 }
