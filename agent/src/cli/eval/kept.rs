@@ -36,6 +36,16 @@ struct Scored {
     report: EvalReport,
 }
 
+impl Scored {
+    fn new(epoch: usize, checkpoint: Checkpoint, report: EvalReport) -> Self {
+        Self {
+            epoch,
+            checkpoint,
+            report,
+        }
+    }
+}
+
 pub fn score_kept_models<B: Backend>(request: &KeptRequest<'_>, device: &B::Device) -> Result<()> {
     let folder = RunFolder::new(request.run);
     let kept = folder.kept_models()?;
@@ -55,24 +65,15 @@ pub fn score_kept_models<B: Backend>(request: &KeptRequest<'_>, device: &B::Devi
     };
     let mut scored: Vec<Scored> = Vec::new();
     for (epoch, checkpoint) in kept {
-        let out = RunFolder::new(epoch_folder(
-            request.run,
-            epoch,
-            temperature,
-            own_temperature,
-        ));
-        let before = read_report(&out)?.filter(|report| report.episodes >= wanted);
-        if let Some(report) = before {
+        let folder_of_epoch = epoch_folder(request.run, epoch, temperature, own_temperature);
+        let out = RunFolder::new(folder_of_epoch);
+        if let Some(report) = read_report(&out)?.filter(|r| r.episodes >= wanted) {
             outln!(
                 "epoch {epoch:>4}: scored already in {}",
                 out.root().display()
             );
             if report.temperature == Some(temperature) {
-                scored.push(Scored {
-                    epoch,
-                    checkpoint,
-                    report,
-                });
+                scored.push(Scored::new(epoch, checkpoint, report));
             }
             continue;
         }
@@ -86,29 +87,39 @@ pub fn score_kept_models<B: Backend>(request: &KeptRequest<'_>, device: &B::Devi
             );
             continue;
         }
-        let (report, note) = match first_acting_alike(&checkpoint, &scored)? {
-            Some(source) => {
-                let note = format!(
-                    " (epoch {}'s: the same tokenizer and controller, byte for byte, on the \
-                     same episodes)",
-                    source.epoch
-                );
-                (give_evaluation(&source.report, &checkpoint, &out)?, note)
-            }
-            None => {
-                let label = format!("epoch {epoch}: eval");
-                let played = play_kept_model::<B>(request, &checkpoint, &out, &label, device)?;
-                (played, String::new())
-            }
-        };
-        print_kept_score(epoch, &report, out.root(), &note);
-        scored.push(Scored {
-            epoch,
-            checkpoint,
-            report,
-        });
+        let report = score_epoch::<B>(request, epoch, &checkpoint, &scored, &out, device)?;
+        scored.push(Scored::new(epoch, checkpoint, report));
     }
     Ok(())
+}
+
+/// Epoch `epoch`'s evaluation into `out`: that of an epoch `scored` whose models act
+/// alike, or played.
+fn score_epoch<B: Backend>(
+    request: &KeptRequest<'_>,
+    epoch: usize,
+    checkpoint: &Checkpoint,
+    scored: &[Scored],
+    out: &RunFolder,
+    device: &B::Device,
+) -> Result<EvalReport> {
+    let (report, note) = match first_acting_alike(checkpoint, scored)? {
+        Some(source) => {
+            let note = format!(
+                " (epoch {}'s: the same tokenizer and controller, byte for byte, on the same \
+                 episodes)",
+                source.epoch
+            );
+            (give_evaluation(&source.report, checkpoint, out)?, note)
+        }
+        None => {
+            let label = format!("epoch {epoch}: eval");
+            let played = play_kept_model::<B>(request, checkpoint, out, &label, device)?;
+            (played, String::new())
+        }
+    };
+    print_kept_score(epoch, &report, out.root(), &note);
+    Ok(report)
 }
 
 /// Where epoch `epoch`'s evaluation goes: RUN/epoch-N at the run's own temperature,
