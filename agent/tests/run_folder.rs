@@ -216,6 +216,9 @@ fn kept_models_that_act_alike_are_scored_once() {
     };
     assert!(acts_like(1, 2));
     assert!(!acts_like(2, 3));
+    let hash = |epoch| Checkpoint::at(kept(epoch)).policy_hash().unwrap();
+    assert_eq!(hash(1), hash(2));
+    assert_ne!(hash(2), hash(3));
     let eval = |args: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_rem"))
             .args(["eval", "--episodes", "3", "--run"])

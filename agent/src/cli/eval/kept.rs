@@ -6,7 +6,7 @@
 //! first step) gets that evaluation without playing it again.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{ensure, Result};
 use burn::tensor::backend::Backend;
@@ -33,17 +33,9 @@ pub struct KeptRequest<'a> {
 struct Scored {
     epoch: usize,
     checkpoint: Checkpoint,
+    /// [`Checkpoint::policy_hash`], read once.
+    policy_hash: u64,
     report: EvalReport,
-}
-
-impl Scored {
-    fn new(epoch: usize, checkpoint: Checkpoint, report: EvalReport) -> Self {
-        Self {
-            epoch,
-            checkpoint,
-            report,
-        }
-    }
 }
 
 pub fn score_kept_models<B: Backend>(request: &KeptRequest<'_>, device: &B::Device) -> Result<()> {
@@ -63,17 +55,28 @@ pub fn score_kept_models<B: Backend>(request: &KeptRequest<'_>, device: &B::Devi
         true => own_evaluations(&folder)?,
         false => BTreeMap::new(),
     };
+    // RUN/epoch-N at the run's own temperature, RUN/temperature-T/epoch-N at another.
+    let root = match own_temperature {
+        true => request.run.to_path_buf(),
+        false => request.run.join(format!("temperature-{temperature}")),
+    };
     let mut scored: Vec<Scored> = Vec::new();
     for (epoch, checkpoint) in kept {
-        let folder_of_epoch = epoch_folder(request.run, epoch, temperature, own_temperature);
-        let out = RunFolder::new(folder_of_epoch);
+        let out = RunFolder::new(root.join(format!("epoch-{epoch}")));
+        let policy_hash = checkpoint.policy_hash()?;
+        let scored_as = |report| Scored {
+            epoch,
+            checkpoint: checkpoint.clone(),
+            policy_hash,
+            report,
+        };
         if let Some(report) = read_report(&out)?.filter(|r| r.episodes >= wanted) {
             outln!(
                 "epoch {epoch:>4}: scored already in {}",
                 out.root().display()
             );
             if report.temperature == Some(temperature) {
-                scored.push(Scored::new(epoch, checkpoint, report));
+                scored.push(scored_as(report));
             }
             continue;
         }
@@ -87,23 +90,24 @@ pub fn score_kept_models<B: Backend>(request: &KeptRequest<'_>, device: &B::Devi
             );
             continue;
         }
-        let report = score_epoch::<B>(request, epoch, &checkpoint, &scored, &out, device)?;
-        scored.push(Scored::new(epoch, checkpoint, report));
+        let source = first_acting_alike(&checkpoint, policy_hash, &scored)?;
+        let report = score_epoch::<B>(request, epoch, &checkpoint, source, &out, device)?;
+        scored.push(scored_as(report));
     }
     Ok(())
 }
 
-/// Epoch `epoch`'s evaluation into `out`: that of an epoch `scored` whose models act
+/// Epoch `epoch`'s evaluation into `out`: that of `source`, an epoch whose models act
 /// alike, or played.
 fn score_epoch<B: Backend>(
     request: &KeptRequest<'_>,
     epoch: usize,
     checkpoint: &Checkpoint,
-    scored: &[Scored],
+    source: Option<&Scored>,
     out: &RunFolder,
     device: &B::Device,
 ) -> Result<EvalReport> {
-    let (report, note) = match first_acting_alike(checkpoint, scored)? {
+    let (report, note) = match source {
         Some(source) => {
             let note = format!(
                 " (epoch {}'s: the same tokenizer and controller, byte for byte, on the same \
@@ -122,22 +126,14 @@ fn score_epoch<B: Backend>(
     Ok(report)
 }
 
-/// Where epoch `epoch`'s evaluation goes: RUN/epoch-N at the run's own temperature,
-/// RUN/temperature-T/epoch-N at another.
-fn epoch_folder(run: &Path, epoch: usize, temperature: f32, own_temperature: bool) -> PathBuf {
-    let name = format!("epoch-{epoch}");
-    match own_temperature {
-        true => run.join(name),
-        false => run.join(format!("temperature-{temperature}")).join(name),
-    }
-}
-
-/// The first of `scored` whose models act like `checkpoint`'s.
+/// The first of `scored` whose models act like `checkpoint`'s (whose policy hash is
+/// `policy_hash`): only equal hashes are compared byte for byte.
 fn first_acting_alike<'a>(
     checkpoint: &Checkpoint,
+    policy_hash: u64,
     scored: &'a [Scored],
 ) -> Result<Option<&'a Scored>> {
-    for candidate in scored {
+    for candidate in scored.iter().filter(|s| s.policy_hash == policy_hash) {
         if checkpoint.acts_like(&candidate.checkpoint)? {
             return Ok(Some(candidate));
         }
