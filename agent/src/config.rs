@@ -137,6 +137,11 @@ pub struct WorldModelSection {
     /// Add the frame before's codebook vectors to POP's prediction tokens, slot by
     /// slot (spec: false; see `WorldModel::prediction_block`).
     pub prediction_sees_frame_before: bool,
+    /// Rows of each training batch drawn among the segments that hold a nonzero
+    /// reward in their blocks with a loss, the rest uniformly (spec: 0, every row
+    /// uniform; see `EpisodeStore::sample_segments_with_rewarded`). At most
+    /// `optim.batch`.
+    pub rewarded_rows: usize,
     pub optim: OptimSection,
 }
 
@@ -283,6 +288,7 @@ impl Default for WorldModelSection {
             context_blocks: optim.context_blocks,
             threads: optim.threads,
             prediction_sees_frame_before: false,
+            rewarded_rows: 0,
             optim: OptimSection {
                 lr: optim.learning_rate,
                 weight_decay: optim.weight_decay as f32,
@@ -435,6 +441,13 @@ impl RunConfig {
         }
         if self.world_model.context_blocks >= self.world_model.seq_blocks {
             bail!("world_model.context_blocks must be smaller than world_model.seq_blocks");
+        }
+        if self.world_model.rewarded_rows > self.world_model.optim.batch {
+            bail!(
+                "world_model.rewarded_rows ({}) exceeds world_model.optim.batch ({})",
+                self.world_model.rewarded_rows,
+                self.world_model.optim.batch
+            );
         }
         for (part, threads) in [
             ("tokenizer", self.tokenizer.threads),

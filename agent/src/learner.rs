@@ -78,12 +78,13 @@ impl<B: AutodiffBackend> Learner<B> {
         dropout_seed: u64,
     ) -> Result<WorldModelStepStats> {
         let w = &self.config.world_model;
-        let segments = store.sample_segments(
+        let segments = store.sample_segments_with_rewarded(
             rng,
             w.optim.batch,
             w.seq_blocks,
-            Padding::Right,
             w.context_blocks + 1,
+            w.rewarded_rows,
+            w.context_blocks,
         )?;
         let tokenizer = self.models.tokenizer.valid();
         let batch = token_batch::<B>(&tokenizer, &segments, tokens, &self.device, w.threads)?;

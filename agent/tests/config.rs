@@ -32,6 +32,10 @@ fn an_empty_file_gives_the_spec_defaults() {
     assert_eq!((w.layers, w.heads, w.ffn, w.dropout), (5, 4, 1024, 0.1));
     assert_eq!((w.seq_blocks, w.context_blocks), (10, 2));
     assert_eq!(
+        w.rewarded_rows, 0,
+        "every world-model segment drawn uniformly"
+    );
+    assert_eq!(
         (w.optim.lr, w.optim.weight_decay, w.optim.grad_clip),
         (2e-4, 0.05, 100.0)
     );
@@ -320,6 +324,10 @@ fn sampling_discount_and_device_settings_are_checked_at_load() {
     refused(
         "actor_critic.lambda=-0.1",
         "actor_critic: lambda must lie in [0, 1]",
+    );
+    refused(
+        "world_model.rewarded_rows=65",
+        "world_model.rewarded_rows (65) exceeds world_model.optim.batch (64)",
     );
     refused(
         "device=\"gpu\"",

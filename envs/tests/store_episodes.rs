@@ -514,3 +514,97 @@ fn open_episode_tails_hold_each_episode_in_progress_last_steps_left_padded() {
     );
     assert_eq!(tails.actions, [0, 0, 0, 0, 1, 2, 0, 2, 0]);
 }
+
+/// An episode of `len` steps tagged `first..`, rewarded only at the tags in `rewarded`.
+fn push_sparse_episode(store: &mut EpisodeStore, first: u8, len: u8, rewarded: &[u8]) {
+    for tag in first..first + len {
+        store.push(
+            0,
+            Transition {
+                reward: if rewarded.contains(&tag) { 1.0 } else { 0.0 },
+                terminated: tag == first + len - 1,
+                ..step(tag)
+            },
+        );
+    }
+}
+
+#[test]
+fn rewarded_rows_hold_a_reward_where_the_world_model_has_a_loss() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    // Rewards at tags 1 (inside any segment's context), 25 and 104.
+    push_sparse_episode(&mut store, 0, 30, &[1, 25]);
+    push_sparse_episode(&mut store, 100, 6, &[104]);
+    let (len, min_real, loss_from) = (5, 3, 2);
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..200 {
+        let batch = store
+            .sample_segments_with_rewarded(&mut rng, 4, len, min_real, 3, loss_from)
+            .unwrap();
+        for b in 0..3 {
+            let first = batch.frame(b, 0)[0];
+            let real = (0..len).filter(|&t| batch.mask[b * len + t]).count();
+            assert!(
+                real >= min_real,
+                "row {b} from tag {first}: {real} real steps"
+            );
+            let rewarded: Vec<usize> = (loss_from..len)
+                .filter(|&t| batch.rewards[b * len + t] != 0.0)
+                .collect();
+            assert!(
+                !rewarded.is_empty(),
+                "row {b} from tag {first} has no reward"
+            );
+            seen.insert(first);
+        }
+    }
+    // Reward 25 sits at positions 2-4 from firsts 21-23 (firsts up to 27 are valid);
+    // reward 104 from first 100 only (firsts past 103 leave under 3 real steps);
+    // reward 1 never lies past the context.
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        vec![21, 22, 23, 100, 101, 102]
+    );
+}
+
+#[test]
+fn rewarded_rows_come_first_and_the_rest_are_the_uniform_draws() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_sparse_episode(&mut store, 0, 40, &[20]);
+    let draw = |rewarded: usize| {
+        store
+            .sample_segments_with_rewarded(&mut StdRng::seed_from_u64(9), 6, 4, 2, rewarded, 1)
+            .unwrap()
+    };
+    let uniform = |rows: usize| {
+        store
+            .sample_segments(&mut StdRng::seed_from_u64(9), rows, 4, Padding::Right, 2)
+            .unwrap()
+    };
+    assert_eq!(
+        draw(0),
+        uniform(6),
+        "no rewarded rows: the uniform draws, draw for draw"
+    );
+    let mixed = draw(2);
+    let rest = uniform(4);
+    for b in 0..4 {
+        for t in 0..4 {
+            assert_eq!(mixed.frame(b + 2, t), rest.frame(b, t));
+        }
+    }
+    assert_eq!(mixed.actions[8..], rest.actions[..]);
+    assert_eq!(mixed.mask[8..], rest.mask[..]);
+
+    // Without a reward past any context, every row is uniform.
+    let mut plain = EpisodeStore::new(UNCAPPED);
+    push_sparse_episode(&mut plain, 0, 40, &[]);
+    let all = plain
+        .sample_segments_with_rewarded(&mut StdRng::seed_from_u64(9), 6, 4, 2, 6, 1)
+        .unwrap();
+    let expected = plain
+        .sample_segments(&mut StdRng::seed_from_u64(9), 6, 4, Padding::Right, 2)
+        .unwrap();
+    assert_eq!(all, expected);
+}
