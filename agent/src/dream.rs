@@ -38,6 +38,19 @@ pub struct Dream {
     pub after_action: Vec<RewardAfterAction>,
     /// The imagined return of each rollout ([`DreamRow::imagined_return`]).
     pub returns: ImaginedReturns,
+    /// The same rollouts acted by a second controller (`DreamSettings::versus`).
+    pub versus: Option<Versus>,
+}
+
+/// A second controller's imagined returns from the same starts with the same seed,
+/// and the difference of the first's from them rollout by rollout: the starts'
+/// spread, which both share, cancels in the paired difference, so it can tell two
+/// policies apart where their unpaired intervals overlap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Versus {
+    pub returns: ImaginedReturns,
+    /// Per rollout, the first controller's return minus the second's.
+    pub difference: ImaginedReturns,
 }
 
 /// [`DreamRow::imagined_return`] over all rollouts.
@@ -51,13 +64,36 @@ pub struct ImaginedReturns {
 
 impl ImaginedReturns {
     pub fn of(rows: &[DreamRow]) -> Self {
-        let returns: Vec<f64> = rows.iter().map(DreamRow::imagined_return).collect();
+        Self::of_values(&returns_of(rows))
+    }
+
+    /// Mean and interval of one value per rollout.
+    pub fn of_values(returns: &[f64]) -> Self {
         Self {
             rollouts: returns.len(),
-            mean: crate::report::mean(&returns),
-            interval: crate::report::bootstrap_ci(&returns),
+            mean: crate::report::mean(returns),
+            interval: crate::report::bootstrap_ci(returns),
         }
     }
+}
+
+impl Versus {
+    /// `first` and `second` are the two controllers' rows, rollout by rollout.
+    pub fn of(first: &[DreamRow], second: &[DreamRow]) -> Self {
+        let differences: Vec<f64> = returns_of(first)
+            .iter()
+            .zip(returns_of(second))
+            .map(|(a, b)| a - b)
+            .collect();
+        Self {
+            returns: ImaginedReturns::of(second),
+            difference: ImaginedReturns::of_values(&differences),
+        }
+    }
+}
+
+fn returns_of(rows: &[DreamRow]) -> Vec<f64> {
+    rows.iter().map(DreamRow::imagined_return).collect()
 }
 
 /// The rewards drawn from the step an action was taken to the end of its rollout,
@@ -203,6 +239,9 @@ pub struct DreamSettings<'a> {
     pub world_temperature: Option<f32>,
     pub seed: u64,
     pub controller: Controller<'a>,
+    /// A second controller to act in the same rollouts (the same starts and seed),
+    /// compared with the first in [`Dream::versus`].
+    pub versus: Option<Controller<'a>>,
     /// Rewards and ends as the world model's expectations, as the actor-critic
     /// trains on them with `actor_critic.expected_outcomes`, instead of draws: a
     /// rare reward then still counts in the imagined return.
@@ -228,6 +267,7 @@ pub fn dream_run<B: AutodiffBackend>(
         world_temperature,
         seed,
         controller,
+        versus,
         expected_outcomes,
         shown,
     } = settings;
@@ -242,19 +282,9 @@ pub fn dream_run<B: AutodiffBackend>(
         folder,
         config,
         shapes,
-        mut models,
+        models,
         ..
     } = run;
-    // The backend's stream draws the imagined tokens (and a fresh controller).
-    B::seed(device, seed);
-    match controller {
-        Controller::Own => {}
-        Controller::Fresh => models.actor_critic = shapes.actor_critic.init(device)?,
-        Controller::Of(other) => {
-            let other = folder.checkpoint(Some(other))?;
-            models.actor_critic = other.models::<B>(&shapes, device)?.actor_critic;
-        }
-    }
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let burn_in = config.actor_critic.burn_in;
@@ -287,7 +317,29 @@ pub fn dream_run<B: AutodiffBackend>(
         expected_outcomes,
         burn_in_feeds_actions: config.actor_critic.burn_in_feeds_actions,
     };
-    let rollout = roll_out(&frozen, &models.actor_critic, start, settings, &mut rng)?;
+    // Each controller imagines from the same state of both random streams: the
+    // backend's, which draws the imagined tokens (and a fresh controller), and `rng`.
+    let imagine = |controller: Controller<'_>, start: StartSegments<B>| -> Result<Rollout<B>> {
+        B::seed(device, seed);
+        let actor_critic = match controller {
+            Controller::Own => models.actor_critic.clone(),
+            Controller::Fresh => shapes.actor_critic.init(device)?,
+            Controller::Of(other) => {
+                let other = folder.checkpoint(Some(other))?;
+                other.models::<B>(&shapes, device)?.actor_critic
+            }
+        };
+        roll_out(&frozen, &actor_critic, start, settings, &mut rng.clone())
+    };
+    let versus = match versus {
+        Some(second) => Some(dream_rows::<B>(
+            imagine(second, start.clone())?,
+            settings,
+            rollouts,
+        )),
+        None => None,
+    };
+    let rollout = imagine(controller, start)?;
     let n = shown.min(rollouts);
     let decoded = {
         let [_, imagined, k] = rollout.frames.dims();
@@ -298,11 +350,13 @@ pub fn dream_run<B: AutodiffBackend>(
     let rows = dream_rows::<B>(rollout, settings, rollouts);
     let after_action = RewardAfterAction::of(&rows, shapes.actor_critic.n_actions);
     let returns = ImaginedReturns::of(&rows);
+    let versus = versus.map(|second| Versus::of(&rows, &second));
     Ok(Dream {
         rows: rows.into_iter().take(n).collect(),
         codes,
         after_action,
         returns,
+        versus,
     })
 }
 
@@ -375,7 +429,7 @@ fn dream_rows<B: AutodiffBackend>(
 
 #[cfg(test)]
 mod tests {
-    use super::{CodeUsage, DreamRow, ImaginedReturns, RewardAfterAction};
+    use super::{CodeUsage, DreamRow, ImaginedReturns, RewardAfterAction, Versus};
 
     #[test]
     fn a_row_reads_as_reward_signs_and_actions() {
@@ -446,6 +500,22 @@ mod tests {
         assert_eq!((summary.rollouts, summary.mean), (3, 2.0 / 3.0));
         let (low, high) = summary.interval.expect("three rollouts");
         assert!(low >= 0.0 && high <= 2.0 && low <= high);
+    }
+
+    #[test]
+    fn versus_pairs_the_returns_rollout_by_rollout() {
+        let row = |reward: f32| DreamRow {
+            rewards: vec![reward],
+            continues: vec![1.0],
+            actions: vec![0, 0],
+        };
+        let first = [row(1.0), row(3.0), row(5.0)];
+        let second = [row(0.0), row(2.0), row(4.0)];
+        let versus = Versus::of(&first, &second);
+        assert_eq!(versus.returns, ImaginedReturns::of(&second));
+        // The rollouts' spread (1 to 5) cancels: every difference is 1.
+        assert_eq!(versus.difference.mean, 1.0);
+        assert_eq!(versus.difference.interval, Some((1.0, 1.0)));
     }
 
     #[test]

@@ -585,6 +585,34 @@ fn a_kept_model_folder_can_be_dreamt() {
     let missing = run.join("models/epoch-000099").display().to_string();
     assert_one_line_error(&dream(&["--controller", &missing]), "epoch-000099");
 
+    // A second controller in the same rollouts: its return is what it imagines acting
+    // alone with the same seed, and the difference is paired by rollout.
+    let returns_line = |output: &std::process::Output, prefix: &str| -> String {
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let line = stdout.lines().find(|l| l.starts_with(prefix));
+        let line = line.unwrap_or_else(|| panic!("no line {prefix:?} in {stdout}"));
+        line.rsplit(": ").next().unwrap().to_string()
+    };
+    let first_kept = run.join("models/epoch-000002").display().to_string();
+    let alone = dream(&["--controller", &first_kept]);
+    assert_success(&alone);
+    let paired = dream(&["--versus", &first_kept]);
+    assert_success(&paired);
+    assert_eq!(
+        returns_line(&paired, "with the controller of"),
+        returns_line(&alone, "imagined return per rollout")
+    );
+    assert_eq!(
+        returns_line(&paired, "imagined return per rollout"),
+        returns_line(&own, "imagined return per rollout")
+    );
+    let itself = dream(&["--versus", &last_kept]);
+    assert_success(&itself);
+    assert_eq!(
+        returns_line(&itself, "difference"),
+        "+0.00000 [+0.00000, +0.00000] over 4 rollouts"
+    );
+
     // Nothing to draw is refused with a reason, not a panic.
     let none_shown = rem()
         .args(["dream", "--show", "0", "--run"])

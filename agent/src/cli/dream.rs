@@ -36,6 +36,12 @@ pub struct DreamArgs {
     /// model rates another policy of the run.
     #[arg(long, value_name = "CHECKPOINT")]
     controller: Option<PathBuf>,
+    /// Also act with the controller of this checkpoint folder of the run, from the
+    /// same starts with the same seed, and print its imagined return and the
+    /// difference rollout by rollout, with a paired interval: whether this world
+    /// model rates the two policies apart.
+    #[arg(long, value_name = "CHECKPOINT")]
+    versus: Option<PathBuf>,
     /// Rewards and ends as the world model's expectations instead of draws, as the
     /// actor-critic trains with `actor_critic.expected_outcomes`: a rare reward still
     /// counts in the imagined return (the rows then show only rewards and ends the
@@ -63,6 +69,7 @@ pub fn run(args: DreamArgs) -> Result<()> {
         seed,
         fresh_controller,
         controller,
+        versus,
         expected_outcomes,
         show,
         out,
@@ -80,6 +87,7 @@ pub fn run(args: DreamArgs) -> Result<()> {
         world_temperature: temperature,
         seed,
         controller,
+        versus: versus.as_deref().map(rem_agent::dream::Controller::Of),
         expected_outcomes,
         shown: show,
     };
@@ -99,25 +107,43 @@ pub fn run(args: DreamArgs) -> Result<()> {
         "imagined reward from each action to the rollout's end: {}",
         after.join(", ")
     );
-    let returns = &dream.returns;
-    let interval = match returns.interval {
-        Some((low, high)) => format!(" [{low:+.5}, {high:+.5}]"),
-        None => String::new(),
-    };
     outln!(
-        "imagined return per rollout ({}): {:+.5}{interval} over {} rollouts",
+        "imagined return per rollout ({}): {}",
         if expected_outcomes {
             "expected rewards, each weighted by the chance of getting to it"
         } else {
             "drawn rewards to the first end"
         },
-        returns.mean,
-        returns.rollouts
+        with_interval(&dream.returns)
     );
+    if let (Some(versus), Some(other)) = (&dream.versus, &versus) {
+        outln!(
+            "with the controller of {} instead, from the same starts and seed: {}",
+            other.display(),
+            with_interval(&versus.returns)
+        );
+        outln!(
+            "difference (this controller's return minus that one's), paired by rollout: {}",
+            with_interval(&versus.difference)
+        );
+    }
     outln!(
         "wrote {} (each row: {} real frames, then the imagined ones)",
         out.display(),
         rem_agent::dream::REAL_FRAMES_SHOWN
     );
     Ok(())
+}
+
+/// `+0.01234 [+0.01000, +0.01500] over 512 rollouts`: five decimals, as rare
+/// imagined rewards need.
+fn with_interval(returns: &rem_agent::dream::ImaginedReturns) -> String {
+    let interval = match returns.interval {
+        Some((low, high)) => format!(" [{low:+.5}, {high:+.5}]"),
+        None => String::new(),
+    };
+    format!(
+        "{:+.5}{interval} over {} rollouts",
+        returns.mean, returns.rollouts
+    )
 }

@@ -46,6 +46,7 @@ pub struct FrozenModels<'m, B: AutodiffBackend> {
 }
 
 /// Real segments to start from: `T` frames each, left-padded.
+#[derive(Clone)]
 pub struct StartSegments<B: AutodiffBackend> {
     /// `[N, T, K]` tokens of the real frames.
     pub tokens: Tensor<B::InnerBackend, 3, Int>,
