@@ -62,11 +62,11 @@ const CHECKPOINTS: &str = "checkpoints";
 const LATEST: &str = "latest";
 const KEPT_MODELS: &str = "models";
 
-/// The files of one checkpoint.
 /// The files a policy acts with: the tokenizer, whose tokens the controller reads, and
 /// the controller.
 const POLICY_FILES: [&str; 2] = [part::TOKENIZER, part::ACTOR_CRITIC];
 
+/// The files of one checkpoint.
 mod part {
     pub const TOKENIZER: &str = "tokenizer.bin";
     pub const WORLD_MODEL: &str = "world_model.bin";
