@@ -8,7 +8,7 @@ use burn::tensor::{Bool, Int, Tensor, TensorData};
 use rem_envs::store::SegmentBatch;
 use rem_envs::FRAME_BYTES;
 use rem_worldmodel::tokenizer::{frames_to_tensor, Tokenizer};
-use rem_worldmodel::world_model::TokenBatch;
+use rem_worldmodel::world_model::{RewardAdjustment, TokenBatch};
 
 /// Tokens of frames already encoded by one frozen tokenizer. Sampled segments
 /// overlap and games repeat frames, so most frames of a training phase are seen
@@ -109,8 +109,9 @@ pub fn mask_tensor<B: Backend>(segments: &SegmentBatch, device: &B::Device) -> T
     )
 }
 
-/// A world-model batch of `segments` on any backend (a probe's forward passes);
-/// tokens come from the frozen tokenizer, encoded on `threads` threads.
+/// A world-model batch of `segments` on any backend (a probe's forward passes),
+/// its rows as drawn (no reward adjustment); tokens come from the frozen tokenizer,
+/// encoded on `threads` threads.
 pub fn token_batch_on<B: Backend>(
     tokenizer: &Tokenizer<B>,
     segments: &SegmentBatch,
@@ -126,6 +127,7 @@ pub fn token_batch_on<B: Backend>(
         rewards: Tensor::from_data(TensorData::new(segments.rewards.clone(), shape), device),
         ends: Tensor::from_data(TensorData::new(ends, shape), device),
         mask: mask_tensor(segments, device),
+        reward_adjustment: RewardAdjustment::None,
     })
 }
 
@@ -145,5 +147,6 @@ pub fn token_batch<B: AutodiffBackend>(
         rewards: Tensor::from_inner(batch.rewards),
         ends: Tensor::from_inner(batch.ends),
         mask: Tensor::from_inner(batch.mask),
+        reward_adjustment: RewardAdjustment::None,
     })
 }

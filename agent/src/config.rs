@@ -142,7 +142,24 @@ pub struct WorldModelSection {
     /// uniform; see `EpisodeStore::sample_segments_with_rewarded`). At most
     /// `optim.batch`.
     pub rewarded_rows: usize,
+    /// How the reward loss undoes the rewarded rows' draw: `"none"` (the default:
+    /// the head learns the rows' reward rate), `"importance"` (each row's reward NLL
+    /// weighted by uniform over actual draw probability) or `"sign_shift"` (logit
+    /// adjustment: the loss adds the draw's log over-representation of each reward
+    /// sign to the logits). Both keep the uniform draws' reward rate in the head; see
+    /// `rem_envs::store::RewardedSegments`.
+    pub rewarded_rows_correction: RewardedRowsCorrection,
     pub optim: OptimSection,
+}
+
+/// `world_model.rewarded_rows_correction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardedRowsCorrection {
+    #[default]
+    None,
+    Importance,
+    SignShift,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -289,6 +306,7 @@ impl Default for WorldModelSection {
             threads: optim.threads,
             prediction_sees_frame_before: false,
             rewarded_rows: 0,
+            rewarded_rows_correction: RewardedRowsCorrection::None,
             optim: OptimSection {
                 lr: optim.learning_rate,
                 weight_decay: optim.weight_decay as f32,
@@ -447,6 +465,15 @@ impl RunConfig {
                 "world_model.rewarded_rows ({}) exceeds world_model.optim.batch ({})",
                 self.world_model.rewarded_rows,
                 self.world_model.optim.batch
+            );
+        }
+        if self.world_model.rewarded_rows_correction == RewardedRowsCorrection::Importance
+            && self.world_model.rewarded_rows == self.world_model.optim.batch
+        {
+            bail!(
+                "world_model.rewarded_rows_correction = \"importance\" needs uniform rows: \
+                 world_model.rewarded_rows ({}) must be smaller than world_model.optim.batch",
+                self.world_model.rewarded_rows
             );
         }
         for (part, threads) in [

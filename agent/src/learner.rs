@@ -15,12 +15,13 @@ use burn::optim::Optimizer;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use rand::Rng;
-use rem_envs::store::{EpisodeStore, Padding};
+use rem_envs::store::{EpisodeStore, Padding, RewardedSegments};
 use rem_worldmodel::tokenizer::{TokenizerStepStats, TokenizerTrainer};
+use rem_worldmodel::world_model::RewardAdjustment;
 use rem_worldmodel::world_model_trainer::{WorldModelStepStats, WorldModelTrainer};
 
 use crate::batches::{token_batch, TokenCache};
-use crate::config::RunConfig;
+use crate::config::{RewardedRowsCorrection, RunConfig};
 use crate::imagination::actor_critic_trainer::{ActorCriticStepStats, ActorCriticTrainer};
 use crate::imagination::rollout::FrozenModels;
 use crate::models::{AgentModels, ModelShapes};
@@ -78,7 +79,7 @@ impl<B: AutodiffBackend> Learner<B> {
         dropout_seed: u64,
     ) -> Result<WorldModelStepStats> {
         let w = &self.config.world_model;
-        let segments = store.sample_segments_with_rewarded(
+        let drawn = store.sample_segments_with_rewarded(
             rng,
             w.optim.batch,
             w.seq_blocks,
@@ -87,7 +88,9 @@ impl<B: AutodiffBackend> Learner<B> {
             w.context_blocks,
         )?;
         let tokenizer = self.models.tokenizer.valid();
-        let batch = token_batch::<B>(&tokenizer, &segments, tokens, &self.device, w.threads)?;
+        let mut batch =
+            token_batch::<B>(&tokenizer, &drawn.segments, tokens, &self.device, w.threads)?;
+        batch.reward_adjustment = self.reward_adjustment(&drawn);
         let codebook = Tensor::<B, 2>::from_inner(tokenizer.codebook());
         let (model, stats) = self.world_model.step(
             self.models.world_model.clone(),
@@ -97,6 +100,21 @@ impl<B: AutodiffBackend> Learner<B> {
         );
         self.models.world_model = model;
         Ok(stats)
+    }
+
+    /// The reward loss's correction for `drawn`'s rewarded rows, as configured.
+    fn reward_adjustment(&self, drawn: &RewardedSegments) -> RewardAdjustment<B> {
+        let vector = |values: &[f32]| Tensor::from_floats(values, &self.device);
+        match self.config.world_model.rewarded_rows_correction {
+            _ if self.config.world_model.rewarded_rows == 0 => RewardAdjustment::None,
+            RewardedRowsCorrection::None => RewardAdjustment::None,
+            RewardedRowsCorrection::Importance => {
+                RewardAdjustment::RowWeights(vector(&drawn.row_weights))
+            }
+            RewardedRowsCorrection::SignShift => {
+                RewardAdjustment::SignShift(vector(&drawn.sign_shift))
+            }
+        }
     }
 
     /// One actor-critic step in the imagination of the frozen tokenizer and world model.

@@ -517,11 +517,19 @@ fn open_episode_tails_hold_each_episode_in_progress_last_steps_left_padded() {
 
 /// An episode of `len` steps tagged `first..`, rewarded only at the tags in `rewarded`.
 fn push_sparse_episode(store: &mut EpisodeStore, first: u8, len: u8, rewarded: &[u8]) {
+    let rewards: Vec<(u8, f32)> = rewarded.iter().map(|&tag| (tag, 1.0)).collect();
+    push_signed_episode(store, first, len, &rewards);
+}
+
+/// An episode of `len` steps tagged `first..`, with reward `r` at each `(tag, r)` of
+/// `rewards` and 0 elsewhere.
+fn push_signed_episode(store: &mut EpisodeStore, first: u8, len: u8, rewards: &[(u8, f32)]) {
     for tag in first..first + len {
+        let reward = rewards.iter().find(|(t, _)| *t == tag).map_or(0.0, |r| r.1);
         store.push(
             0,
             Transition {
-                reward: if rewarded.contains(&tag) { 1.0 } else { 0.0 },
+                reward,
                 terminated: tag == first + len - 1,
                 ..step(tag)
             },
@@ -541,7 +549,8 @@ fn rewarded_rows_hold_a_reward_where_the_world_model_has_a_loss() {
     for _ in 0..200 {
         let batch = store
             .sample_segments_with_rewarded(&mut rng, 4, len, min_real, 3, loss_from)
-            .unwrap();
+            .unwrap()
+            .segments;
         for b in 0..3 {
             let first = batch.frame(b, 0)[0];
             let real = (0..len).filter(|&t| batch.mask[b * len + t]).count();
@@ -576,6 +585,7 @@ fn rewarded_rows_come_first_and_the_rest_are_the_uniform_draws() {
         store
             .sample_segments_with_rewarded(&mut StdRng::seed_from_u64(9), 6, 4, 2, rewarded, 1)
             .unwrap()
+            .segments
     };
     let uniform = |rows: usize| {
         store
@@ -602,9 +612,156 @@ fn rewarded_rows_come_first_and_the_rest_are_the_uniform_draws() {
     push_sparse_episode(&mut plain, 0, 40, &[]);
     let all = plain
         .sample_segments_with_rewarded(&mut StdRng::seed_from_u64(9), 6, 4, 2, 6, 1)
-        .unwrap();
+        .unwrap()
+        .segments;
     let expected = plain
         .sample_segments(&mut StdRng::seed_from_u64(9), 6, 4, Padding::Right, 2)
         .unwrap();
     assert_eq!(all, expected);
+}
+
+/// A store whose rewards are rare where the world model has a loss: +1 at tags 25
+/// and 104, -1 at 102, and one reward (tag 1) that only a context ever holds.
+fn sparse_signed_store() -> EpisodeStore {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_signed_episode(&mut store, 0, 60, &[(1, 1.0), (25, 1.0)]);
+    push_signed_episode(&mut store, 100, 8, &[(102, -1.0), (104, 1.0)]);
+    store
+}
+
+/// Every valid segment once: the uniform draw's whole distribution.
+fn every_segment(
+    store: &EpisodeStore,
+    len: usize,
+    min_real: usize,
+) -> Vec<rem_envs::store::SegmentBatch> {
+    store.tile_segments(len, 1, min_real, 64).unwrap()
+}
+
+/// Reward signs -1, 0, +1 at real positions `loss_from..` of row `b`, counted.
+fn loss_signs(batch: &rem_envs::store::SegmentBatch, b: usize, loss_from: usize) -> [f64; 3] {
+    let mut counts = [0.0; 3];
+    for t in loss_from..batch.len {
+        let i = b * batch.len + t;
+        if batch.mask[i] {
+            let r = batch.rewards[i];
+            counts[if r < 0.0 {
+                0
+            } else if r == 0.0 {
+                1
+            } else {
+                2
+            }] += 1.0;
+        }
+    }
+    counts
+}
+
+#[test]
+fn importance_weighted_rows_estimate_the_uniform_draws_means() {
+    let store = sparse_signed_store();
+    let (len, min_real, loss_from, batch, rewarded) = (5, 3, 2, 4, 2);
+    // Two row statistics: the positive rewards where the loss is, and the first tag.
+    let stats = |b: &rem_envs::store::SegmentBatch, row: usize| {
+        [loss_signs(b, row, loss_from)[2], b.frame(row, 0)[0] as f64]
+    };
+    let (mut uniform, mut segments) = ([0.0; 2], 0.0);
+    for tile in every_segment(&store, len, min_real) {
+        for row in 0..tile.batch {
+            let s = stats(&tile, row);
+            (0..2).for_each(|k| uniform[k] += s[k]);
+            segments += 1.0;
+        }
+    }
+    uniform.iter_mut().for_each(|u| *u /= segments);
+
+    let mut rng = StdRng::seed_from_u64(5);
+    let draws = 40_000;
+    let (mut weighted, mut unweighted) = ([0.0; 2], [0.0; 2]);
+    for _ in 0..draws {
+        let drawn = store
+            .sample_segments_with_rewarded(&mut rng, batch, len, min_real, rewarded, loss_from)
+            .unwrap();
+        for row in 0..batch {
+            let s = stats(&drawn.segments, row);
+            let w = drawn.row_weights[row] as f64;
+            (0..2).for_each(|k| {
+                weighted[k] += w * s[k] / (draws * batch) as f64;
+                unweighted[k] += s[k] / (draws * batch) as f64;
+            });
+        }
+    }
+    // The rewarded rows make positive rewards about 9 times as frequent as uniform
+    // draws do; the weights take that back out, and leave the tags' mean as it is.
+    assert!(
+        unweighted[0] > 5.0 * uniform[0],
+        "{unweighted:?} against {uniform:?}"
+    );
+    for k in 0..2 {
+        let error = (weighted[k] - uniform[k]).abs() / uniform[k];
+        assert!(
+            error < 0.03,
+            "statistic {k}: weighted {} against uniform {}",
+            weighted[k],
+            uniform[k]
+        );
+    }
+}
+
+#[test]
+fn the_sign_shift_is_the_log_ratio_of_each_signs_rate_drawn_and_uniform() {
+    let store = sparse_signed_store();
+    let (len, min_real, loss_from, batch, rewarded) = (5, 3, 2, 4, 2);
+    let rates = |counts: [f64; 3]| counts.map(|c| c / counts.iter().sum::<f64>());
+    let mut uniform = [0.0; 3];
+    for tile in every_segment(&store, len, min_real) {
+        for row in 0..tile.batch {
+            let c = loss_signs(&tile, row, loss_from);
+            (0..3).for_each(|k| uniform[k] += c[k]);
+        }
+    }
+    let mut rng = StdRng::seed_from_u64(6);
+    let (mut drawn_counts, mut shift) = ([0.0; 3], [0.0f32; 3]);
+    for _ in 0..40_000 {
+        let drawn = store
+            .sample_segments_with_rewarded(&mut rng, batch, len, min_real, rewarded, loss_from)
+            .unwrap();
+        for row in 0..batch {
+            let c = loss_signs(&drawn.segments, row, loss_from);
+            (0..3).for_each(|k| drawn_counts[k] += c[k]);
+        }
+        shift = drawn.sign_shift;
+    }
+    let (uniform, drawn_rates) = (rates(uniform), rates(drawn_counts));
+    for k in 0..3 {
+        let measured = (drawn_rates[k] / uniform[k]).ln();
+        assert!(
+            (measured - shift[k] as f64).abs() < 0.03,
+            "sign {k}: shift {} against the measured log ratio {measured}",
+            shift[k]
+        );
+    }
+    assert!(
+        shift[0] > 1.0 && shift[2] > 1.0 && shift[1] < 0.0,
+        "{shift:?}"
+    );
+}
+
+#[test]
+fn without_rewarded_rows_nothing_is_corrected() {
+    let store = sparse_signed_store();
+    let mut rng = StdRng::seed_from_u64(7);
+    let drawn = store
+        .sample_segments_with_rewarded(&mut rng, 4, 5, 3, 0, 2)
+        .unwrap();
+    assert_eq!(drawn.row_weights, [1.0; 4]);
+    assert_eq!(drawn.sign_shift, [0.0; 3]);
+    // No reward past any context: rewarded rows are asked for and none is drawn.
+    let mut plain = EpisodeStore::new(UNCAPPED);
+    push_sparse_episode(&mut plain, 0, 40, &[1]);
+    let drawn = plain
+        .sample_segments_with_rewarded(&mut rng, 4, 5, 3, 2, 2)
+        .unwrap();
+    assert_eq!(drawn.row_weights, [1.0; 4]);
+    assert_eq!(drawn.sign_shift, [0.0; 3]);
 }

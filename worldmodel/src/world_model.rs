@@ -140,6 +140,41 @@ pub struct TokenBatch<B: Backend> {
     pub ends: Tensor<B, 2, Int>,
     /// `[B, T]` true for real steps, false for padding.
     pub mask: Tensor<B, 2, Bool>,
+    /// What the reward term corrects for rows not drawn uniformly.
+    pub reward_adjustment: RewardAdjustment<B>,
+}
+
+/// A correction of the reward term of the loss for a batch whose rows were not drawn
+/// uniformly from the store (rem_envs' `RewardedSegments` computes both).
+#[derive(Debug, Clone)]
+pub enum RewardAdjustment<B: Backend> {
+    /// Every row as drawn.
+    None,
+    /// `[B]`: row `b`'s reward NLL is multiplied by `w_b` (importance weights).
+    RowWeights(Tensor<B, 1>),
+    /// `[3]`: `δ_c` is added to the reward-sign logit of class `c` in the loss only,
+    /// CE(logits + δ, target) (logit adjustment): where the draw makes sign `c`
+    /// `e^δ_c` times as frequent, the head's own logits keep the uniform rate.
+    SignShift(Tensor<B, 1>),
+}
+
+impl<B: Backend> RewardAdjustment<B> {
+    fn narrow_rows(&self, start: usize, len: usize) -> Self {
+        match self {
+            Self::RowWeights(w) => Self::RowWeights(w.clone().narrow(0, start, len)),
+            other => other.clone(),
+        }
+    }
+
+    /// The reward NLL `[B, T']` of `logits` `[B, T', 3]` against sign classes `[B, T']`,
+    /// corrected.
+    fn reward_nll(&self, logits: Tensor<B, 3>, classes: Tensor<B, 2, Int>) -> Tensor<B, 2> {
+        match self {
+            Self::None => token_nll(logits, classes),
+            Self::RowWeights(w) => token_nll(logits, classes) * w.clone().unsqueeze_dim::<2>(1),
+            Self::SignShift(shift) => token_nll(logits + shift.clone().reshape([1, 1, 3]), classes),
+        }
+    }
 }
 
 impl<B: Backend> TokenBatch<B> {
@@ -162,6 +197,7 @@ impl<B: Backend> TokenBatch<B> {
             rewards: self.rewards.clone().narrow(0, start, len),
             ends: self.ends.clone().narrow(0, start, len),
             mask: self.mask.clone().narrow(0, start, len),
+            reward_adjustment: self.reward_adjustment.narrow_rows(start, len),
         }
     }
 
@@ -384,7 +420,7 @@ impl<B: Backend> WorldModel<B> {
             .mean_dim(2)
             .squeeze_dim::<2>(2);
         let reward_class = batch.rewards.clone().sign().add_scalar(1.0).int();
-        let reward_nll = token_nll(
+        let reward_nll = batch.reward_adjustment.reward_nll(
             out.reward_logits,
             reward_class.narrow(1, context, predicted),
         );

@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use rem_worldmodel::optim::{adamw, sharded_gradients, DecayLinearWeights};
 use rem_worldmodel::stream::with_thread_stream;
 use rem_worldmodel::tokenizer::{TokenizerConfig, TokenizerTrainer, TokenizerTrainerConfig};
-use rem_worldmodel::world_model::{TokenBatch, WorldModel, WorldModelConfig};
+use rem_worldmodel::world_model::{RewardAdjustment, TokenBatch, WorldModel, WorldModelConfig};
 use rem_worldmodel::world_model_trainer::{WorldModelTrainer, WorldModelTrainerConfig};
 
 mod common;
@@ -92,6 +92,7 @@ fn world_batch(
         rewards: Tensor::from_data(TensorData::new(rewards, [rows, blocks]), device),
         ends: Tensor::<B, 2, Int>::zeros([rows, blocks], device),
         mask: Tensor::<B, 2, Bool>::from_data(TensorData::new(mask, [rows, blocks]), device),
+        reward_adjustment: RewardAdjustment::None,
     }
 }
 

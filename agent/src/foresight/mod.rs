@@ -269,6 +269,7 @@ mod tests {
     use super::*;
     use burn::backend::Flex;
     use burn::tensor::{Bool, TensorData};
+    use rem_worldmodel::world_model::RewardAdjustment;
 
     #[test]
     fn a_column_is_one_step_of_every_row() {
@@ -296,6 +297,7 @@ mod tests {
             ends: Tensor::zeros([2, 4], &device),
             mask: Tensor::<Flex, 1, Bool>::from_data(TensorData::new(mask.to_vec(), [8]), &device)
                 .reshape([2, 4]),
+            reward_adjustment: RewardAdjustment::None,
         }
     }
 

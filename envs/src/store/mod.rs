@@ -15,10 +15,12 @@
 
 mod episode;
 mod persist;
+mod rewarded;
 mod sample;
 
 pub use episode::STEP_BYTES;
 pub use persist::{FORMAT_VERSION, MAGIC};
+pub use rewarded::RewardedSegments;
 pub use sample::{Padding, SegmentBatch};
 
 use std::collections::{BTreeMap, VecDeque};

@@ -38,7 +38,7 @@ pub struct SegmentBatch {
 }
 
 impl SegmentBatch {
-    fn padded(batch: usize, len: usize) -> Self {
+    pub(super) fn padded(batch: usize, len: usize) -> Self {
         let cells = batch * len;
         Self {
             batch,
@@ -59,7 +59,7 @@ impl SegmentBatch {
 
     /// Row `b` from `episode`'s steps `first..first + len`, padding where they fall
     /// outside it.
-    fn copy_segment(&mut self, b: usize, episode: &Episode, first: isize) {
+    pub(super) fn copy_segment(&mut self, b: usize, episode: &Episode, first: isize) {
         for t in 0..self.len {
             let source = first + t as isize;
             if source >= 0 && (source as usize) < episode.len() {
@@ -69,7 +69,7 @@ impl SegmentBatch {
     }
 
     /// `other`'s rows into this batch's rows `from..`; the lengths must agree.
-    fn copy_rows_from(&mut self, from: usize, other: &SegmentBatch) {
+    pub(super) fn copy_rows_from(&mut self, from: usize, other: &SegmentBatch) {
         debug_assert_eq!(self.len, other.len);
         let cells = from * self.len..(from + other.batch) * self.len;
         self.frames[cells.start * FRAME_BYTES..cells.end * FRAME_BYTES]
@@ -144,70 +144,6 @@ impl EpisodeStore {
             out.copy_segment(b, episode, first);
         }
         Ok(out)
-    }
-
-    /// As [`EpisodeStore::sample_segments`] with `Padding::Right`, except that the
-    /// first `rewarded` rows start uniformly among the valid first steps whose segment
-    /// holds a nonzero reward at one of its positions `loss_from..len` (the world
-    /// model's blocks with a loss). Where no stored segment does, every row is drawn
-    /// uniformly. With `rewarded = 0` this is `sample_segments`, draw for draw.
-    ///
-    /// A world model that meets a reward on a few of thousands of steps sees it in
-    /// few batches, and loses it as the store grows; these rows keep it in view
-    /// (docs/deviations.md, "Options the reference does not have").
-    pub fn sample_segments_with_rewarded<R: Rng + ?Sized>(
-        &self,
-        rng: &mut R,
-        batch: usize,
-        len: usize,
-        min_real: usize,
-        rewarded: usize,
-        loss_from: usize,
-    ) -> Result<SegmentBatch, StoreError> {
-        if rewarded == 0 {
-            return self.sample_segments(rng, batch, len, Padding::Right, min_real);
-        }
-        let starts = self.rewarded_starts(len, min_real, loss_from);
-        let rewarded = if starts.is_empty() {
-            0
-        } else {
-            rewarded.min(batch)
-        };
-        let uniform = self.sample_segments(rng, batch - rewarded, len, Padding::Right, min_real)?;
-        let episodes: Vec<&Episode> = self.episodes().collect();
-        let mut out = SegmentBatch::padded(batch, len);
-        for b in 0..rewarded {
-            let (index, first) = starts[rng.random_range(0..starts.len())];
-            out.copy_segment(b, episodes[index], first as isize);
-        }
-        out.copy_rows_from(rewarded, &uniform);
-        Ok(out)
-    }
-
-    /// Every (episode index, first step) of a valid right-padded segment of `len`
-    /// steps with at least `min_real` real ones whose positions `loss_from..len` hold
-    /// a nonzero reward, in store order without repeats.
-    fn rewarded_starts(
-        &self,
-        len: usize,
-        min_real: usize,
-        loss_from: usize,
-    ) -> Vec<(usize, usize)> {
-        let need = min_real.clamp(1, len);
-        let mut starts = Vec::new();
-        for (index, episode) in self.episodes().enumerate() {
-            let valid_firsts = (episode.len() + 1).saturating_sub(need);
-            // First steps that put reward step r at a position p in loss_from..len.
-            let mut firsts: Vec<usize> = (0..episode.len())
-                .filter(|&r| episode.rewards[r] != 0.0 && r >= loss_from)
-                .flat_map(|r| (r + 1).saturating_sub(len)..=r - loss_from)
-                .filter(|&first| first < valid_firsts)
-                .collect();
-            firsts.sort_unstable();
-            firsts.dedup();
-            starts.extend(firsts.into_iter().map(|first| (index, first)));
-        }
-        starts
     }
 
     /// Every stored episode cut into segments of `len` steps that start `stride` steps
