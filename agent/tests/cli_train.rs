@@ -450,6 +450,35 @@ fn a_run_with_every_part_split_over_threads_repeats_exactly() {
     let _ = std::fs::remove_dir_all(&second);
 }
 
+/// Catch with one rewarded row in each world-model batch of two, under each
+/// correction of the reward loss: every run trains, with finite losses, and the
+/// corrections give three different reward terms from the first world-model epoch.
+#[test]
+fn each_correction_of_the_rewarded_rows_trains_and_changes_the_reward_term() {
+    let reward_losses = ["none", "importance", "sign_shift"].map(|correction| {
+        let dir = temp_dir(&format!("rewarded-rows-{correction}"));
+        let setting = format!("world_model.rewarded_rows_correction={correction}");
+        let mut sets: Vec<&str> = TINY.to_vec();
+        sets.extend(["world_model.rewarded_rows=1", setting.as_str()]);
+        assert_success(&train_with(&dir, &sets).output().unwrap());
+        let losses: Vec<f64> = metrics_without_timings(&dir)
+            .iter()
+            .filter_map(|epoch| epoch["world_model"]["reward"].as_f64())
+            .collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(losses.len(), 5, "{correction}: world-model epochs 2-6");
+        assert!(
+            losses.iter().all(|l| l.is_finite()),
+            "{correction}: {losses:?}"
+        );
+        losses
+    });
+    let [none, importance, shifted] = &reward_losses;
+    assert_ne!(none[0], importance[0]);
+    assert_ne!(none[0], shifted[0]);
+    assert_ne!(importance[0], shifted[0]);
+}
+
 /// The CPU Atari runs' model sizes and batches (`runs/atari-cpu/UpNDown.toml`, on
 /// catch and with TINY's schedule but not its batches), run once on one rayon thread
 /// and once on two: the matrix products and our kernels split their work over the

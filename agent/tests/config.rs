@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use rem_agent::config::RunConfig;
+use rem_agent::config::{RewardedRowsCorrection, RunConfig};
 use rem_agent::training::collect::PolicyState;
 
 fn write(name: &str, text: &str) -> PathBuf {
@@ -32,7 +32,8 @@ fn an_empty_file_gives_the_spec_defaults() {
     assert_eq!((w.layers, w.heads, w.ffn, w.dropout), (5, 4, 1024, 0.1));
     assert_eq!((w.seq_blocks, w.context_blocks), (10, 2));
     assert_eq!(
-        w.rewarded_rows, 0,
+        (w.rewarded_rows, w.rewarded_rows_correction),
+        (0, RewardedRowsCorrection::None),
         "every world-model segment drawn uniformly"
     );
     assert_eq!(
@@ -329,6 +330,27 @@ fn sampling_discount_and_device_settings_are_checked_at_load() {
         "world_model.rewarded_rows=65",
         "world_model.rewarded_rows (65) exceeds world_model.optim.batch (64)",
     );
+    refused(
+        "world_model.rewarded_rows_correction=weights",
+        "unknown variant `weights`, expected one of `none`, `importance`, `sign_shift`",
+    );
+    let rows = |rows: usize, correction: &str| {
+        RunConfig::load(
+            &path,
+            &[
+                format!("world_model.rewarded_rows={rows}"),
+                format!("world_model.rewarded_rows_correction={correction}"),
+            ],
+        )
+    };
+    let error = format!("{:#}", rows(64, "importance").unwrap_err());
+    assert!(error.contains("needs uniform rows"), "{error}");
+    let shifted = rows(64, "sign_shift").unwrap();
+    assert_eq!(
+        shifted.world_model.rewarded_rows_correction,
+        RewardedRowsCorrection::SignShift
+    );
+    assert!(rows(63, "importance").is_ok());
     refused(
         "device=\"gpu\"",
         "unknown variant `gpu`, expected `cpu` or `cuda`",

@@ -326,8 +326,11 @@ fn the_trainers_build_their_optimiser_from_the_shared_adamw() {
 fn a_batch_split_over_threads_has_the_whole_batchs_loss_and_gradients() {
     let _generator = own_generator();
     let (device, model, codebook) = seeded_model_and_codebook(5);
-    // Five rows, the last one padded at its end: shares of 2, 2 and 1 rows.
-    let batch = toy_batch(&device, 5, 5, 2);
+    // Five rows, the last one padded at its end: shares of 2, 2 and 1 rows, each
+    // with its own weight on the reward term.
+    let mut batch = toy_batch(&device, 5, 5, 2);
+    let weights = Tensor::from_floats([0.5, 1.0, 2.0, 3.0, 0.25], &device);
+    batch.reward_adjustment = RewardAdjustment::RowWeights(weights);
     let whole = model.loss(&codebook, &batch, 2);
     let expected = GradientsParams::from_grads(whole.total.backward(), &model);
 
@@ -504,5 +507,78 @@ fn prediction_tokens_that_see_the_frame_before_learn_a_still_world() {
     assert!(
         spec < seeing - 0.2,
         "without the frame before: {spec}, with it: {seeing}"
+    );
+}
+
+/// Rows of a still world whose rewards carry no information: rows `0..2` are
+/// rewarded at every step (as rows drawn among rewarded segments), each other row
+/// with probability 0.1 (as uniform draws from a store with one rewarded segment in
+/// ten). `adjust` gives the reward adjustment from the rows' rewarded flags.
+fn oversampled_batch(
+    device: &burn::tensor::Device<B>,
+    seed: u64,
+    adjust: &dyn Fn(&[bool]) -> RewardAdjustment<B>,
+) -> TokenBatch<B> {
+    let (rows, blocks) = (8, 5);
+    let mut batch = world_batch(device, rows, blocks, seed, false);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
+    let rewarded: Vec<bool> = (0..rows)
+        .map(|row| row < 2 || rng.random_bool(0.1))
+        .collect();
+    let rewards: Vec<f32> = rewarded
+        .iter()
+        .flat_map(|&r| [if r { 1.0 } else { 0.0 }; 5])
+        .collect();
+    batch.rewards = Tensor::from_data(TensorData::new(rewards, [rows, blocks]), device);
+    batch.reward_adjustment = adjust(&rewarded);
+    batch
+}
+
+/// The tiny model's mean p(+1) after training its reward on fresh oversampled batches.
+fn learned_reward_rate(adjust: &dyn Fn(&[bool]) -> RewardAdjustment<B>) -> f32 {
+    let (device, mut model, codebook) = seeded_model_and_codebook(11);
+    let mut optim = adamw::<B, WorldModel<B>>(0.0);
+    for step in 0..200 {
+        let batch = oversampled_batch(&device, step, adjust);
+        let loss = model.loss(&codebook, &batch, 2);
+        let grads = GradientsParams::from_grads(loss.reward.backward(), &model);
+        model = optim.step(3e-3, model, grads);
+    }
+    let batch = world_batch(&device, 64, 5, 999, false);
+    let out = model.forward_train(&codebook, batch.tokens, batch.actions, 2);
+    let p = burn::tensor::activation::softmax(out.reward_logits, 2).narrow(2, 2, 1);
+    p.mean().into_scalar()
+}
+
+#[test]
+fn importance_weights_and_the_sign_shift_learn_the_uniform_reward_rate() {
+    let _generator = own_generator();
+    let device: burn::tensor::Device<B> = Default::default();
+    // Drawn as above, a step is rewarded with probability (2 + 6 x 0.1) / 8 = 0.325;
+    // drawn uniformly, 0.1. Importance weights of the mixture (rem_envs
+    // RewardedSegments): 8 / (6 + 2 / 0.1) in the rewarded segments, 8 / 6 outside.
+    let as_drawn = learned_reward_rate(&|_| RewardAdjustment::None);
+    let weighted = learned_reward_rate(&|rewarded| {
+        let w: Vec<f32> = rewarded
+            .iter()
+            .map(|&r| if r { 8.0 / 26.0 } else { 8.0 / 6.0 })
+            .collect();
+        RewardAdjustment::RowWeights(Tensor::from_floats(w.as_slice(), &device))
+    });
+    let shift = [0.0, (0.675f32 / 0.9).ln(), (0.325f32 / 0.1).ln()];
+    let shifted =
+        learned_reward_rate(&|_| RewardAdjustment::SignShift(Tensor::from_floats(shift, &device)));
+    println!("p(+1): as drawn {as_drawn}, weighted {weighted}, shifted {shifted}");
+    assert!(
+        (as_drawn - 0.325).abs() < 0.07,
+        "as drawn: p(+1) = {as_drawn}"
+    );
+    assert!(
+        (weighted - 0.1).abs() < 0.04,
+        "importance weights: p(+1) = {weighted}"
+    );
+    assert!(
+        (shifted - 0.1).abs() < 0.04,
+        "sign shift: p(+1) = {shifted}"
     );
 }
