@@ -14,12 +14,16 @@ use anyhow::Result;
 use burn::backend::Flex;
 use burn::tensor::Tensor;
 use clap::Parser;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use rem_agent::batches::{token_batch_on, TokenCache};
+use rem_agent::config::WorldModelSection;
 use rem_agent::foresight::frame_scores::MotionScores;
 use rem_agent::foresight::{imagined, teacher_forced, ForesightScores, RealSteps, Repeated};
 use rem_agent::run_folder::SavedRun;
 use rem_agent::terminal::progress::progress_bar;
 use rem_agent::training::collect::random_episodes;
+use rem_envs::store::EpisodeStore;
 use rem_worldmodel::stream::with_thread_stream;
 
 #[derive(Parser)]
@@ -102,6 +106,9 @@ fn main() -> Result<()> {
         store.num_steps(),
         store.num_episodes(),
     );
+    if c.rewarded_rows > 0 && args.held_out == 0 {
+        println!("{}", rewarded_rows_line(&store, c)?);
+    }
     println!("{}", motion.line());
     println!(
         "teacher-forced (every block's real tokens; frames drawn at temperature {temperature}):\n{}",
@@ -119,4 +126,26 @@ fn main() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What undoes the run's rewarded rows on `store`, from one draw of a batch
+/// (`rem_envs::store::RewardedSegments`): the importance weights inside and outside the
+/// rewarded segments and the shift of each reward sign's logit.
+fn rewarded_rows_line(store: &EpisodeStore, c: &WorldModelSection) -> Result<String> {
+    let drawn = store.sample_segments_with_rewarded(
+        &mut StdRng::seed_from_u64(0),
+        c.optim.batch,
+        c.seq_blocks,
+        c.context_blocks + 1,
+        c.rewarded_rows,
+        c.context_blocks,
+    )?;
+    let outside = drawn.row_weights.iter().copied().fold(0.0, f32::max);
+    let [negative, zero, positive] = drawn.sign_shift;
+    Ok(format!(
+        "rewarded rows ({} of {}, correction {:?}) on this store: importance weights {:.4} \
+         in the rewarded segments and {outside:.4} outside; sign shifts -1: {negative:+.3}, \
+         0: {zero:+.3}, +1: {positive:+.3}",
+        c.rewarded_rows, c.optim.batch, c.rewarded_rows_correction, drawn.row_weights[0],
+    ))
 }
