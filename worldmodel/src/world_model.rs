@@ -384,7 +384,8 @@ impl<B: Backend> WorldModel<B> {
     }
 
     /// The spec's loss: CE(observation tokens) + CE(reward sign) + CE(termination),
-    /// over blocks `context..T` and real (unpadded) steps only.
+    /// over blocks `context..T` and real (unpadded) steps only; the reward term
+    /// corrected as `batch.reward_adjustment` says (the spec's batches: `None`).
     pub fn loss(
         &self,
         codebook: &Tensor<B, 2>,
