@@ -27,6 +27,13 @@ impl Episode {
         self.actions.len()
     }
 
+    /// How many windows of `need` consecutive steps fit in the episode: the valid
+    /// anchors of a segment that must hold `need` real steps (`L - need + 1`, or 0).
+    /// Uniform sampling, tiling and the rewarded rows' weights count them alike.
+    pub fn anchors(&self, need: usize) -> usize {
+        (self.len() + 1).saturating_sub(need)
+    }
+
     pub fn push(&mut self, t: &Transition) {
         let action = u32::try_from(t.action).expect("actions fit in u32");
         self.frames.extend_from_slice(t.obs.as_bytes());

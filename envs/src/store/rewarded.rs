@@ -119,7 +119,7 @@ impl EpisodeStore {
                 }
             }
             let steps = episode.len();
-            for first in 0..(steps + 1).saturating_sub(need) {
+            for first in 0..episode.anchors(need) {
                 let span = (first + loss_from).min(steps)..(first + len).min(steps);
                 let n: [usize; 3] =
                     std::array::from_fn(|c| before[c][span.end] - before[c][span.start]);

@@ -121,7 +121,7 @@ impl EpisodeStore {
         let ends: Vec<usize> = episodes
             .iter()
             .scan(0, |total, e| {
-                *total += (e.len() + 1).saturating_sub(need);
+                *total += e.anchors(need);
                 Some(*total)
             })
             .collect();
@@ -167,7 +167,7 @@ impl EpisodeStore {
         let starts: Vec<(&Episode, usize)> = self
             .episodes()
             .flat_map(|episode| {
-                let last_start = (episode.len() + 1).saturating_sub(need);
+                let last_start = episode.anchors(need);
                 (0..last_start)
                     .step_by(stride)
                     .map(move |first| (episode, first))
