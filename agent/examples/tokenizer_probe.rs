@@ -110,7 +110,7 @@ fn main() -> Result<()> {
     let (mut train_reconstruction, mut count) = (0.0, 0);
     for step in 1..=args.steps {
         let frames = store.sample_segments(&mut rng, batch, 1, Padding::Right, 1)?;
-        let (next, stats) = trainer.step(model, &frames.frames)?;
+        let (next, stats) = trainer.step(model, &frames.frames, step as u64)?;
         model = next;
         train_reconstruction += stats.reconstruction;
         count += 1;

@@ -113,9 +113,13 @@ pub struct TokenizerSection {
     /// encoder outputs that their codes fit worst (0: never, the spec; see
     /// `rem_worldmodel::tokenizer::restart_unused_codes`).
     pub restart_unused_codes_every: usize,
-    /// The term beside the reconstruction MSE in place of REM's LPIPS: `"none"` (the
-    /// default) or `"gradient"`, an edge term (docs/deviations.md, "No LPIPS").
+    /// The term beside the reconstruction MSE: `"lpips"` (the spec's, REM's LPIPS on a
+    /// frozen VGG16), `"none"`, or `"gradient"`, an edge term (docs/deviations.md,
+    /// "LPIPS").
     pub perceptual: PerceptualLoss,
+    /// The LPIPS weights, written by `python3 scripts/lpips_weights.py`; a relative
+    /// path is read from the directory `rem` runs in.
+    pub lpips_weights: PathBuf,
     pub optim: OptimSection,
 }
 
@@ -278,7 +282,8 @@ impl Default for TokenizerSection {
             base_channels: model.channels[0],
             threads: optim.threads,
             restart_unused_codes_every: optim.restart_unused_codes_every,
-            perceptual: model.perceptual,
+            perceptual: PerceptualLoss::Lpips,
+            lpips_weights: model.lpips_weights,
             optim: OptimSection {
                 lr: optim.learning_rate,
                 weight_decay: optim.weight_decay,

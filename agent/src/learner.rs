@@ -54,17 +54,19 @@ impl<B: AutodiffBackend> Learner<B> {
         self.models.valid()
     }
 
-    /// One tokenizer step on single frames.
+    /// One tokenizer step on single frames; `dropout_seed` seeds the dropout masks
+    /// of its LPIPS term.
     pub fn tokenizer_step(
         &mut self,
         store: &EpisodeStore,
         rng: &mut impl Rng,
+        dropout_seed: u64,
     ) -> Result<TokenizerStepStats> {
         let batch = self.config.tokenizer.optim.batch;
         let frames = store.sample_segments(rng, batch, 1, Padding::Right, 1)?;
-        let (model, stats) = self
-            .tokenizer
-            .step(self.models.tokenizer.clone(), &frames.frames)?;
+        let (model, stats) =
+            self.tokenizer
+                .step(self.models.tokenizer.clone(), &frames.frames, dropout_seed)?;
         self.models.tokenizer = model;
         Ok(stats)
     }

@@ -77,6 +77,7 @@ impl ModelShapes {
             embed_dim: t.embed_dim,
             channels: (0..4).map(|level| t.base_channels << level).collect(),
             perceptual: t.perceptual,
+            lpips_weights: t.lpips_weights.clone(),
             ..TokenizerConfig::default()
         };
         tokenizer.validate()?;
@@ -117,7 +118,7 @@ impl ModelShapes {
 
     pub fn init<B: Backend>(&self, device: &B::Device) -> Result<AgentModels<B>> {
         Ok(AgentModels {
-            tokenizer: self.tokenizer.init(device),
+            tokenizer: self.tokenizer.try_init(device)?,
             world_model: self.world_model.init(device),
             actor_critic: self.actor_critic.init(device)?,
         })

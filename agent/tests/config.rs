@@ -261,7 +261,7 @@ fn the_controller_sizes_come_from_the_config() {
 }
 
 #[test]
-fn the_tokenizers_perceptual_term_is_a_setting_off_by_default() {
+fn the_tokenizers_perceptual_term_is_a_setting_lpips_by_default() {
     use rem_agent::models::ModelShapes;
     use rem_worldmodel::tokenizer::PerceptualLoss;
 
@@ -270,16 +270,29 @@ fn the_tokenizers_perceptual_term_is_a_setting_off_by_default() {
         let config = RunConfig::spec(&sets)?;
         anyhow::Ok(ModelShapes::from_config(&config, 3)?.tokenizer.perceptual)
     };
-    assert_eq!(perceptual(&[]).unwrap(), PerceptualLoss::None);
+    assert_eq!(perceptual(&[]).unwrap(), PerceptualLoss::Lpips);
     let gradient = perceptual(&["tokenizer.perceptual=gradient"]).unwrap();
     assert_eq!(gradient, PerceptualLoss::Gradient);
-    let error = perceptual(&["tokenizer.perceptual=\"lpips\""]).unwrap_err();
+    let none = perceptual(&["tokenizer.perceptual=none"]).unwrap();
+    assert_eq!(none, PerceptualLoss::None);
+    let error = perceptual(&["tokenizer.perceptual=\"vgg\""]).unwrap_err();
     let error = format!("{error:#}");
     assert!(
         error.contains("lpips")
             && error.contains("gradient")
             && error.contains("tokenizer.perceptual"),
         "{error}"
+    );
+
+    // The weights are read when the models are built, with the way to get them.
+    let sets = ["tokenizer.lpips_weights=\"no/such/file\"".to_string()];
+    let shapes = ModelShapes::from_config(&RunConfig::spec(&sets).unwrap(), 3).unwrap();
+    let error = shapes
+        .init::<burn::backend::Flex>(&Default::default())
+        .unwrap_err();
+    assert!(
+        format!("{error:#}").contains("scripts/lpips_weights.py"),
+        "{error:#}"
     );
 }
 

@@ -286,7 +286,9 @@ fn main() {
             let i = rng.random_range(0..frame_count);
             batch.extend_from_slice(&train_frames[i * FRAME_BYTES..(i + 1) * FRAME_BYTES]);
         }
-        let (next, stats) = trainer.step(tokenizer, &batch).expect("whole frames");
+        let (next, stats) = trainer
+            .step(tokenizer, &batch, step as u64)
+            .expect("whole frames");
         tokenizer = next;
         // Training reconstruction is reported in [0, 1] units like the held-out numbers.
         recent.push(stats.reconstruction as f64 / 4.0);

@@ -102,7 +102,7 @@ fn trainer_defaults_follow_the_reference_schedule() {
 fn trainer_rejects_malformed_frame_bytes() {
     let tokenizer: Tokenizer<Train> = TokenizerConfig::tiny().init(&Default::default());
     let mut trainer = TokenizerTrainer::<Train>::new(TokenizerTrainerConfig::default());
-    let result = trainer.step(tokenizer, &[0u8; 100]);
+    let result = trainer.step(tokenizer, &[0u8; 100], 0);
     assert!(matches!(
         result,
         Err(TokenizerError::FrameBytes { len: 100, .. })
@@ -119,6 +119,7 @@ fn reconstruction_improves_over_thirty_steps_on_a_fixed_batch() {
         channels: vec![4, 8, 16, 32],
         groups: 4,
         perceptual: PerceptualLoss::None,
+        ..TokenizerConfig::default()
     };
     let mut tokenizer: Tokenizer<Train> = config.init(&Default::default());
     let mut trainer = TokenizerTrainer::<Train>::new(TokenizerTrainerConfig {
@@ -127,7 +128,7 @@ fn reconstruction_improves_over_thirty_steps_on_a_fixed_batch() {
     });
     let mut history = Vec::new();
     for _ in 0..30 {
-        let (next, stats) = trainer.step(tokenizer, &frames).expect("valid frames");
+        let (next, stats) = trainer.step(tokenizer, &frames, 0).expect("valid frames");
         tokenizer = next;
         assert!(stats.total.is_finite() && stats.grad_norm.is_finite());
         history.push(stats);
@@ -163,7 +164,7 @@ fn a_batch_split_over_threads_has_the_whole_batchs_loss_and_gradient_norm() {
         };
         let mut trainer = TokenizerTrainer::<Train>::new(config);
         trainer
-            .step(tokenizer.clone(), &frames)
+            .step(tokenizer.clone(), &frames, 0)
             .expect("valid frames")
             .1
     };

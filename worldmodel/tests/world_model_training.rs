@@ -316,7 +316,7 @@ fn the_trainers_build_their_optimiser_from_the_shared_adamw() {
     let loss = tokenizer.loss(frames.clone());
     let grads = GradientsParams::from_grads(loss.total.backward(), &tokenizer);
     let mut tk_trainer = TokenizerTrainer::new(tk_config.clone());
-    let (trained, _) = tk_trainer.step_tensor(tokenizer.clone(), frames);
+    let (trained, _) = tk_trainer.step_tensor(tokenizer.clone(), frames, 0);
     let mut reference = adamw::<B, _>(tk_config.weight_decay);
     let expected = reference.step(tk_config.learning_rate, tokenizer, grads);
     assert_same_params(&trained, &expected);

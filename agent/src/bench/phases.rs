@@ -100,7 +100,7 @@ pub fn run_phases_bench<B: AutodiffBackend>(
             anyhow::Ok(())
         };
     time("tokenizer", format!("{} frames", t.batch), t, &mut || {
-        learner.tokenizer_step(&store, &mut rng).map(drop)
+        learner.tokenizer_step(&store, &mut rng, 0).map(drop)
     })?;
     let work = format!("{} x {} blocks", w.optim.batch, w.seq_blocks);
     time("world_model", work, &w.optim, &mut || {

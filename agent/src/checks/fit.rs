@@ -65,8 +65,10 @@ pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Re
     let config = fit_config(settings)?;
     let mut learner = Learner::<B>::new(&config, &ModelShapes::small(n_actions), device)?;
 
+    let mut tokenizer_seeds = SplitMix64::new(mix_seed(settings.seed, 1));
     let reconstruction = train_steps("tokenizer", settings.tokenizer_steps, || {
-        let stats = learner.tokenizer_step(&store, &mut rng)?;
+        let dropout_seed = tokenizer_seeds.next_u64();
+        let stats = learner.tokenizer_step(&store, &mut rng, dropout_seed)?;
         let line = format!(
             "reconstruction MSE {:.5}  total {:.5}",
             stats.reconstruction, stats.total
@@ -102,10 +104,12 @@ pub fn fit<B: AutodiffBackend>(settings: &FitSettings, device: &B::Device) -> Re
 }
 
 /// The spec's settings with the fit's learning rates (1e-3, for the few steps of a
-/// small model), batch and sequence length.
+/// small model), batch and sequence length, and no LPIPS term (the check is of the
+/// reconstruction and token losses falling; LPIPS would cost more than the rest).
 fn fit_config(settings: &FitSettings) -> Result<RunConfig> {
     let (batch, blocks) = (settings.batch, settings.seq_blocks);
     RunConfig::spec(&[
+        "tokenizer.perceptual=none".into(),
         "tokenizer.optim.lr=1e-3".into(),
         format!("tokenizer.optim.batch={batch}"),
         "world_model.optim.lr=1e-3".into(),

@@ -168,9 +168,10 @@ impl<B: AutodiffBackend> Trainer<B> {
             &c.actor_critic.optim,
         );
         if t.trains_in(epoch) {
+            let mut dropout_seeds = SplitMix64::new(derive_seed(c.seed, epoch, 4));
             m.tokenizer = Some(clock.time("tokenizer", || {
                 self.phase("tokenizer", epoch, t.steps_per_epoch, |l, store| {
-                    l.tokenizer_step(store, &mut rng)
+                    l.tokenizer_step(store, &mut rng, dropout_seeds.next_u64())
                 })
             })?);
             self.tokens = TokenCache::default();

@@ -8,7 +8,6 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::NodeId;
 use burn::backend::Flex;
-use burn::nn::conv::Conv2d;
 use burn::tensor::backend::{Backend, BackendTypes};
 use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
@@ -20,18 +19,17 @@ use crate::flex_kernels::{
 
 type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
 
-/// `conv` applied to `x` by the kernel when `B` is `Flex` or `Autodiff<Flex>`;
-/// otherwise `x` back untouched.
+/// `x` convolved with `weight` plus `bias` by the kernel when `B` is `Flex` or
+/// `Autodiff<Flex>`; otherwise `x` back untouched.
 pub(super) fn try_conv<B: Backend>(
-    conv: &Conv2d<B>,
     x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Tensor<B, 1>,
     geometry: Geometry,
 ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
     if !is::<B, Flex>() && !is::<B, AutodiffFlex>() {
         return Err(x);
     }
-    let weight = conv.weight.val();
-    let bias = conv.bias.as_ref().expect("geometry requires a bias").val();
     if is::<B, Flex>() {
         let y = forward(&geometry, concrete(x), &concrete(weight), &concrete(bias));
         return Ok(generic(y));
@@ -76,7 +74,7 @@ fn tracked(
 }
 
 /// The backward pass of a kernel convolution: the gradients of the input, the weight
-/// and the bias from one [`kernel::backward`] call.
+/// and the bias from one [`kernel::backward`] call (a frozen weight's are not computed).
 #[derive(Debug)]
 struct Conv3x3Backward;
 
@@ -95,17 +93,18 @@ impl Backward<Flex, 3> for Conv3x3Backward {
         let (x_id, weight_id, g) = ops.state;
         let x = checkpointed(checkpointer, x_id);
         let weight = checkpointed(checkpointer, weight_id);
-        let (dx, dw, db) = kernel::backward(
-            &g,
-            values(&x),
-            values(&weight),
-            values(&dy),
-            node_x.is_some(),
-        );
+        let wanted = kernel::Wanted {
+            input: node_x.is_some(),
+            weight: node_weight.is_some() || node_bias.is_some(),
+        };
+        let (dx, weight_grads) =
+            kernel::backward(&g, values(&x), values(&weight), values(&dy), wanted);
         if let Some(dx) = dx {
             register_gradient(grads, node_x, dx, x.layout().shape().clone());
         }
-        register_gradient(grads, node_weight, dw, weight.layout().shape().clone());
-        register_gradient(grads, node_bias, db, [g.channels_out]);
+        if let Some((dw, db)) = weight_grads {
+            register_gradient(grads, node_weight, dw, weight.layout().shape().clone());
+            register_gradient(grads, node_bias, db, [g.channels_out]);
+        }
     }
 }

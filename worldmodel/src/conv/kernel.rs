@@ -272,26 +272,34 @@ fn gradient_to_grid(g: &Geometry, p: &Planes, dy: &[f32], grid: &mut [f32]) {
     }
 }
 
-/// Gradients of [`forward`]: `(dx, dw, db)` for the output gradient `dy`
-/// `[N, Cout, Ho, Wo]`; `dx` only when `input_grad`.
+/// What [`backward`] computes: the input's gradient, the weight's and the bias's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted {
+    pub input: bool,
+    /// The weight's and the bias's gradients (not wanted for a frozen network).
+    pub weight: bool,
+}
+
+/// Gradients of [`forward`] for the output gradient `dy` `[N, Cout, Ho, Wo]`: `dx`
+/// when `wanted.input`, `(dw, db)` when `wanted.weight`.
 pub fn backward(
     g: &Geometry,
     x: &[f32],
     weight: &[f32],
     dy: &[f32],
-    input_grad: bool,
-) -> (Option<Vec<f32>>, Vec<f32>, Vec<f32>) {
+    wanted: Wanted,
+) -> (Option<Vec<f32>>, Option<(Vec<f32>, Vec<f32>)>) {
     let p = g.planes();
     let (cin, cout) = (g.channels_in, g.channels_out);
     let groups = (x.len() / g.frame_len()).div_ceil(p.group);
-    let mut dx = vec![0.0f32; if input_grad { x.len() } else { 0 }];
-    let dx_groups: Vec<&mut [f32]> = if input_grad {
+    let mut dx = vec![0.0f32; if wanted.input { x.len() } else { 0 }];
+    let dx_groups: Vec<&mut [f32]> = if wanted.input {
         dx.chunks_mut(g.frame_len() * p.group).collect()
     } else {
         (0..groups).map(|_| &mut [][..]).collect()
     };
     // Per group: the tap-major weight gradient [9, Cout, Cin] and the bias's.
-    let partials: Vec<(Vec<f32>, Vec<f32>)> = x
+    let partials: Vec<Option<(Vec<f32>, Vec<f32>)>> = x
         .par_chunks(g.frame_len() * p.group)
         .zip(dy.par_chunks(g.out_len() * p.group))
         .zip(dx_groups.into_par_iter())
@@ -301,37 +309,42 @@ pub fn backward(
             group_planes(g, &p, frames, &mut planes);
             gradient_to_grid(g, &p, dy, &mut grid);
             let span = p.span(frames.len() / g.frame_len());
-            let mut db = vec![0.0f32; cout];
-            for frame in dy.chunks(g.out_len()) {
-                for (sum, plane) in db.iter_mut().zip(frame.chunks(g.out_len() / cout)) {
-                    *sum += plane.iter().sum::<f32>();
+            let weight_grads = wanted.weight.then(|| {
+                let mut db = vec![0.0f32; cout];
+                for frame in dy.chunks(g.out_len()) {
+                    for (sum, plane) in db.iter_mut().zip(frame.chunks(g.out_len() / cout)) {
+                        *sum += plane.iter().sum::<f32>();
+                    }
                 }
-            }
-            let dw = weight_gradient(g, &p, span, &planes, &grid);
-            if input_grad {
+                (weight_gradient(g, &p, span, &planes, &grid), db)
+            });
+            if wanted.input {
                 // The planes have been read: they now take the planes' gradient.
                 input_gradient(g, &p, span, weight, &grid, &mut planes);
                 for (slot, frame) in dx.chunks_mut(g.frame_len()).enumerate() {
                     planes_to_frame(g, &p, slot, &planes, frame);
                 }
             }
-            (dw, db)
+            weight_grads
         })
         .collect();
-    let mut dw_taps = vec![0.0f32; 9 * cout * cin];
-    let mut db = vec![0.0f32; cout];
-    for (dw_group, db_group) in &partials {
-        dw_taps.iter_mut().zip(dw_group).for_each(|(a, b)| *a += b);
-        db.iter_mut().zip(db_group).for_each(|(a, b)| *a += b);
-    }
-    // [9, Cout, Cin] -> [Cout, Cin, 3, 3]
-    let mut dw = vec![0.0f32; 9 * cout * cin];
-    for (t, taps) in dw_taps.chunks(cout * cin).enumerate() {
-        for (i, &v) in taps.iter().enumerate() {
-            dw[i * 9 + t] = v;
+    let weight_grads = wanted.weight.then(|| {
+        let mut dw_taps = vec![0.0f32; 9 * cout * cin];
+        let mut db = vec![0.0f32; cout];
+        for (dw_group, db_group) in partials.iter().flatten() {
+            dw_taps.iter_mut().zip(dw_group).for_each(|(a, b)| *a += b);
+            db.iter_mut().zip(db_group).for_each(|(a, b)| *a += b);
         }
-    }
-    (input_grad.then_some(dx), dw, db)
+        // [9, Cout, Cin] -> [Cout, Cin, 3, 3]
+        let mut dw = vec![0.0f32; 9 * cout * cin];
+        for (t, taps) in dw_taps.chunks(cout * cin).enumerate() {
+            for (i, &v) in taps.iter().enumerate() {
+                dw[i * 9 + t] = v;
+            }
+        }
+        (dw, db)
+    });
+    (wanted.input.then_some(dx), weight_grads)
 }
 
 /// `dw[t] = dy_grid[:, 0..S] * plane[:, off_t..off_t + S]^T` for every tap, tap-major.

@@ -24,12 +24,53 @@ use kernel::Geometry;
 /// and shape allow it.
 pub fn conv3x3<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     match geometry(conv, &x) {
-        Some(geometry) => match flex::try_conv(conv, x, geometry) {
-            Ok(y) => y,
-            Err(x) => conv.forward(x),
-        },
+        Some(geometry) => {
+            let weight = conv.weight.val();
+            let bias = conv.bias.as_ref().expect("geometry requires a bias").val();
+            match flex::try_conv(x, weight, bias, geometry) {
+                Ok(y) => y,
+                Err(x) => conv.forward(x),
+            }
+        }
         None => conv.forward(x),
     }
+}
+
+/// `x` (`[N, Cin, H, W]`) convolved with a 3x3 `weight` (`[Cout, Cin, 3, 3]`) plus
+/// `bias`, stride 1, one pixel of zero padding on every side: the output keeps the
+/// input's size. Through [`kernel`] on `Flex` and `Autodiff<Flex>`, elsewhere burn's
+/// `conv2d`. Weights that are not autodiff leaves (a frozen network) get no gradient
+/// computed.
+pub fn conv3x3_same<B: Backend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    bias: Tensor<B, 1>,
+) -> Tensor<B, 4> {
+    let [_, channels_in, height, width] = x.dims();
+    let [channels_out, weight_in, kh, kw] = weight.dims();
+    assert!(
+        [weight_in, kh, kw] == [channels_in, 3, 3],
+        "a 3x3 weight over {channels_in} channels, got [{channels_out}, {weight_in}, {kh}, {kw}]"
+    );
+    let geometry = Geometry {
+        channels_in,
+        channels_out,
+        height,
+        width,
+        stride: 1,
+        padding: [1, 1, 1, 1],
+    };
+    let covered = x.dtype() == burn::tensor::DType::F32;
+    let x = if covered {
+        match flex::try_conv(x, weight.clone(), bias.clone(), geometry) {
+            Ok(y) => return y,
+            Err(x) => x,
+        }
+    } else {
+        x
+    };
+    let options = burn::tensor::ops::ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+    burn::tensor::module::conv2d(x, weight, Some(bias), options)
 }
 
 /// The kernel's view of `conv` applied to `x`, when it covers it: a 3x3 kernel with

@@ -9,9 +9,13 @@ mod blocks;
 mod decoder;
 mod encoder;
 mod frames;
+pub mod lpips;
 mod perceptual;
 mod quantizer;
 mod train;
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::error::ConfigError;
 use crate::optim::on_own_threads;
@@ -22,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use decoder::Decoder;
 pub use encoder::Encoder;
 pub use frames::{frames_to_tensor, tensor_to_frames};
+pub use lpips::{LpipsError, LpipsWeights};
 pub use perceptual::{gradient_l1, image_gradients, PerceptualLoss};
 pub use quantizer::{grid_rows, tokens_grid, Quantized, VectorQuantizer};
 pub use train::{
@@ -29,6 +34,10 @@ pub use train::{
 };
 
 use rem_envs::FRAME_SIDE;
+
+/// Where `scripts/lpips_weights.py` writes the LPIPS weights, relative to the
+/// directory a run starts in.
+pub const DEFAULT_LPIPS_WEIGHTS: &str = "weights/lpips_vgg16.safetensors";
 
 /// Sizes of the tokenizer. `Default` is the REM specification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +54,9 @@ pub struct TokenizerConfig {
     pub groups: usize,
     /// Perceptual term added to the loss.
     pub perceptual: PerceptualLoss,
+    /// The LPIPS weights' file (`scripts/lpips_weights.py`), read when `perceptual`
+    /// is `Lpips`.
+    pub lpips_weights: PathBuf,
 }
 
 impl Default for TokenizerConfig {
@@ -55,6 +67,7 @@ impl Default for TokenizerConfig {
             channels: vec![32, 64, 128, 256],
             groups: 8,
             perceptual: PerceptualLoss::default(),
+            lpips_weights: PathBuf::from(DEFAULT_LPIPS_WEIGHTS),
         }
     }
 }
@@ -111,19 +124,34 @@ impl TokenizerConfig {
         Ok(())
     }
 
-    /// Builds a freshly initialised tokenizer; panics with the reason on an invalid config
-    /// (call [`validate`](Self::validate) first to handle it).
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Tokenizer<B> {
-        if let Err(err) = self.validate() {
-            panic!("{err}");
+    /// The LPIPS weights when the perceptual term is LPIPS (read once per process).
+    fn lpips(&self) -> Result<Option<Arc<LpipsWeights>>, ConfigError> {
+        if self.perceptual != PerceptualLoss::Lpips {
+            return Ok(None);
         }
-        Tokenizer {
+        LpipsWeights::shared(&self.lpips_weights)
+            .map(Some)
+            .map_err(|err| ConfigError::new("tokenizer", err.to_string()))
+    }
+
+    /// Builds a freshly initialised tokenizer; panics with the reason on an invalid config
+    /// or unreadable LPIPS weights (see [`try_init`](Self::try_init)).
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Tokenizer<B> {
+        self.try_init(device).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    /// Builds a freshly initialised tokenizer, reading the LPIPS weights when the
+    /// perceptual term is LPIPS.
+    pub fn try_init<B: Backend>(&self, device: &B::Device) -> Result<Tokenizer<B>, ConfigError> {
+        self.validate()?;
+        Ok(Tokenizer {
             encoder: Encoder::new(self, device),
             quantizer: VectorQuantizer::new(self.vocab, self.embed_dim, device),
             decoder: Decoder::new(self, device),
             tokens_per_side: self.tokens_per_side(),
             perceptual: self.perceptual,
-        }
+            lpips: self.lpips()?,
+        })
     }
 }
 
@@ -171,6 +199,9 @@ pub struct Tokenizer<B: Backend> {
     tokens_per_side: usize,
     #[module(skip)]
     perceptual: PerceptualLoss,
+    /// The frozen LPIPS network's weights, when `perceptual` is `Lpips`.
+    #[module(skip)]
+    lpips: Option<Arc<LpipsWeights>>,
 }
 
 impl<B: Backend> Tokenizer<B> {
@@ -300,9 +331,11 @@ impl<B: Backend> Tokenizer<B> {
         let commitment = (quantized.z - quantized.z_q.detach())
             .powf_scalar(2.0)
             .mean();
-        let perceptual = self
-            .perceptual
-            .compute(target.clone(), reconstruction.clone());
+        let perceptual = self.perceptual.compute(
+            self.lpips.as_deref(),
+            target.clone(),
+            reconstruction.clone(),
+        );
         let reconstruction = (target - reconstruction).powf_scalar(2.0).mean();
 
         let mut total = reconstruction.clone() + codebook.clone() + commitment.clone();

@@ -1,13 +1,16 @@
-//! Pretrained-weight-free stand-ins for the reference's LPIPS perceptual term.
+//! The perceptual term of the tokenizer loss: REM's LPIPS ([`super::lpips`]), or a
+//! pretrained-weight-free edge term, or none.
 
 use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
+use super::lpips::LpipsWeights;
+
 /// Which perceptual term is added to the tokenizer loss (weight 1).
 ///
-/// LPIPS needs a pretrained VGG16 that cannot be obtained here. The default, no term,
-/// is the measured choice: the gradient term made held-out reconstructions worse
-/// (crate README, "Tokenizer: perceptual term").
+/// REM's is LPIPS on a frozen VGG16, whose weights `scripts/lpips_weights.py` fetches.
+/// The gradient term made held-out reconstructions worse than none (crate README,
+/// "Tokenizer: perceptual term").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PerceptualLoss {
@@ -17,19 +20,27 @@ pub enum PerceptualLoss {
     /// Mean absolute difference between the horizontal and vertical finite differences
     /// of the input and of the reconstruction: a cheap edge-preserving term.
     Gradient,
+    /// REM's: the batch's mean LPIPS distance, VGG16, with REM's training dropout
+    /// ([`LpipsWeights::training_distance`]).
+    Lpips,
 }
 
 impl PerceptualLoss {
-    /// The term for `input` and `reconstruction` (both `[B, 3, H, W]`, same pixel space),
-    /// or `None` when disabled.
+    /// The term for `input` and `reconstruction` (both `[B, 3, H, W]` in the [-1, 1]
+    /// pixel space), or `None` when disabled. `Lpips` needs `lpips`, the weights.
     pub fn compute<B: Backend>(
         self,
+        lpips: Option<&LpipsWeights>,
         input: Tensor<B, 4>,
         reconstruction: Tensor<B, 4>,
     ) -> Option<Tensor<B, 1>> {
         match self {
             PerceptualLoss::None => None,
             PerceptualLoss::Gradient => Some(gradient_l1(input, reconstruction)),
+            PerceptualLoss::Lpips => {
+                let weights = lpips.expect("the LPIPS term needs its weights loaded");
+                Some(weights.training_distance(input, reconstruction).mean())
+            }
         }
     }
 }

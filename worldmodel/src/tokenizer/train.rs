@@ -9,10 +9,13 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use rem_envs::rng::mix_seed;
+
 use super::{frames_to_tensor, grid_rows, Tokenizer, TokenizerError, TokenizerLoss};
 use crate::optim::{
     adamw, adamw_steps, apply_gradients, row_shares, sharded_gradients, sum_over_shares,
 };
+use crate::stream::with_thread_stream;
 
 /// Optimiser settings; `Default` is the REM schedule for the tokenizer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,30 +81,35 @@ impl<B: AutodiffBackend> TokenizerTrainer<B> {
         &mut self,
         model: Tokenizer<B>,
         frame_bytes: &[u8],
+        dropout_seed: u64,
     ) -> Result<(Tokenizer<B>, TokenizerStepStats), TokenizerError> {
         let frames = frames_to_tensor::<B>(frame_bytes, &model.devices()[0])?;
-        Ok(self.step_tensor(model, frames))
+        Ok(self.step_tensor(model, frames, dropout_seed))
     }
 
     /// One step on `frames` (`[B, 3, 64, 64]` in [0, 1]). Each share of the frames
     /// weighs its loss by its share of the batch, so that the shares add up to the
-    /// whole batch's mean.
+    /// whole batch's mean. Share `i` draws its dropout masks (the LPIPS term's) from a
+    /// stream seeded with `mix_seed(dropout_seed, i)`.
     pub fn step_tensor(
         &mut self,
         model: Tokenizer<B>,
         frames: Tensor<B, 4>,
+        dropout_seed: u64,
     ) -> (Tokenizer<B>, TokenizerStepStats) {
         let rows = frames.dims()[0];
+        let shares = row_shares(rows, self.config.threads)
+            .into_iter()
+            .map(|share| frames.clone().narrow(0, share.start, share.len()));
         let (grads, shares) = sharded_gradients(
             &model,
-            row_shares(rows, self.config.threads)
-                .into_iter()
-                .map(|share| frames.clone().narrow(0, share.start, share.len()))
-                .collect(),
-            |model: &Tokenizer<B>, share: Tensor<B, 4>| {
-                let weight = share.dims()[0] as f64 / rows as f64;
-                let loss = model.loss(share).weighted(weight);
-                (loss.total.clone(), loss)
+            shares.enumerate().collect(),
+            |model: &Tokenizer<B>, (i, share): (usize, Tensor<B, 4>)| {
+                with_thread_stream(mix_seed(dropout_seed, i as u64), || {
+                    let weight = share.dims()[0] as f64 / rows as f64;
+                    let loss = model.loss(share).weighted(weight);
+                    (loss.total.clone(), loss)
+                })
             },
         );
         let c = &self.config;
