@@ -419,6 +419,21 @@ impl RunConfig {
         Self::from_table(table, overrides, &path.display().to_string())
     }
 
+    /// A run folder's config.toml, read as [`load`](Self::load) reads a file, except
+    /// that one without `tokenizer.perceptual` (written before LPIPS became the spec's
+    /// term) trained with none, then the default: it still means none.
+    pub fn load_written(path: &Path, overrides: &[String]) -> Result<Self> {
+        let mut file = read_with_bases(path, &mut Vec::new())?;
+        if let Some(toml::Value::Table(tokenizer)) = file.get_mut("tokenizer") {
+            tokenizer
+                .entry("perceptual")
+                .or_insert_with(|| "none".into());
+        }
+        let mut table = Self::default_table();
+        merge(&mut table, file);
+        Self::from_table(table, overrides, &path.display().to_string())
+    }
+
     /// The spec's configuration with `key=value` overrides, checked.
     pub fn spec(overrides: &[String]) -> Result<Self> {
         Self::from_table(Self::default_table(), overrides, "the spec's config")

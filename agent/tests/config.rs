@@ -297,6 +297,26 @@ fn the_tokenizers_perceptual_term_is_a_setting_lpips_by_default() {
 }
 
 #[test]
+fn a_run_written_before_lpips_keeps_no_perceptual_term() {
+    use rem_worldmodel::tokenizer::PerceptualLoss;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // A committed run folder whose config.toml predates the key.
+    let old = root.join("docs/results/atari-cpu/alien-seed0/config.toml");
+    assert!(!std::fs::read_to_string(&old)
+        .unwrap()
+        .contains("perceptual"));
+    let config = RunConfig::load_written(&old, &[]).unwrap();
+    assert_eq!(config.tokenizer.perceptual, PerceptualLoss::None);
+    // A run file without the key takes the spec's term; a written one keeps its own.
+    let file = write("no-perceptual.toml", "[tokenizer]\nembed_dim = 16\n");
+    let spec = RunConfig::load(&file, &[]).unwrap();
+    assert_eq!(spec.tokenizer.perceptual, PerceptualLoss::Lpips);
+    let written = write("written.toml", &spec.to_toml());
+    let again = RunConfig::load_written(&written, &[]).unwrap();
+    assert_eq!(again.tokenizer.perceptual, PerceptualLoss::Lpips);
+}
+
+#[test]
 fn a_horizon_past_the_world_models_training_length_is_refused() {
     let path = write("long.toml", "[actor_critic]\nhorizon = 11\n");
     let error = RunConfig::load(&path, &[]).unwrap_err();

@@ -133,7 +133,7 @@ impl RunFolder {
 
     /// The run's configuration with `overrides` applied.
     pub fn config(&self, overrides: &[String]) -> Result<RunConfig> {
-        RunConfig::load(&self.config_file(), overrides)
+        RunConfig::load_written(&self.config_file(), overrides)
     }
 
     /// Starts a new run here: the folder, its config and an empty metrics file.
