@@ -37,8 +37,10 @@ pub struct Learner<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> Learner<B> {
-    /// Fresh models shaped by `shapes` and fresh optimisers, as `config` sets them.
+    /// Fresh models shaped by `shapes` and fresh optimisers, as `config` sets them;
+    /// refused when what training needs beyond the sizes is missing (LPIPS weights).
     pub fn new(config: &RunConfig, shapes: &ModelShapes, device: &B::Device) -> Result<Self> {
+        shapes.tokenizer.check_training()?;
         Ok(Self {
             models: shapes.init::<B>(device)?,
             tokenizer: TokenizerTrainer::new((&config.tokenizer).into()),

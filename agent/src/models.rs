@@ -118,7 +118,7 @@ impl ModelShapes {
 
     pub fn init<B: Backend>(&self, device: &B::Device) -> Result<AgentModels<B>> {
         Ok(AgentModels {
-            tokenizer: self.tokenizer.try_init(device)?,
+            tokenizer: self.tokenizer.init(device),
             world_model: self.world_model.init(device),
             actor_critic: self.actor_critic.init(device)?,
         })

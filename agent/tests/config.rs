@@ -284,12 +284,15 @@ fn the_tokenizers_perceptual_term_is_a_setting_lpips_by_default() {
         "{error}"
     );
 
-    // The weights are read when the models are built, with the way to get them.
+    // The weights are read when training starts, with the way to get them; the
+    // models themselves build and encode without them.
     let sets = ["tokenizer.lpips_weights=\"no/such/file\"".to_string()];
-    let shapes = ModelShapes::from_config(&RunConfig::spec(&sets).unwrap(), 3).unwrap();
-    let error = shapes
-        .init::<burn::backend::Flex>(&Default::default())
-        .unwrap_err();
+    let config = RunConfig::spec(&sets).unwrap();
+    let shapes = ModelShapes::from_config(&config, 3).unwrap();
+    type Train = burn::backend::Autodiff<burn::backend::Flex>;
+    let error = rem_agent::learner::Learner::<Train>::new(&config, &shapes, &Default::default())
+        .err()
+        .expect("no weights, no training");
     assert!(
         format!("{error:#}").contains("scripts/lpips_weights.py"),
         "{error:#}"

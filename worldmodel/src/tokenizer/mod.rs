@@ -124,34 +124,28 @@ impl TokenizerConfig {
         Ok(())
     }
 
-    /// The LPIPS weights when the perceptual term is LPIPS (read once per process).
-    fn lpips(&self) -> Result<Option<Arc<LpipsWeights>>, ConfigError> {
-        if self.perceptual != PerceptualLoss::Lpips {
-            return Ok(None);
-        }
-        LpipsWeights::shared(&self.lpips_weights)
-            .map(Some)
-            .map_err(|err| ConfigError::new("tokenizer", err.to_string()))
+    /// Reads the LPIPS weights when the perceptual term is LPIPS (once per process):
+    /// what training needs beyond the sizes, checked before it starts. Encoding and
+    /// decoding never read them.
+    pub fn check_training(&self) -> Result<(), ConfigError> {
+        self.validate()?;
+        lpips_weights(self.perceptual, &self.lpips_weights).map(drop)
     }
 
     /// Builds a freshly initialised tokenizer; panics with the reason on an invalid config
-    /// or unreadable LPIPS weights (see [`try_init`](Self::try_init)).
+    /// (call [`validate`](Self::validate) first to handle it).
     pub fn init<B: Backend>(&self, device: &B::Device) -> Tokenizer<B> {
-        self.try_init(device).unwrap_or_else(|err| panic!("{err}"))
-    }
-
-    /// Builds a freshly initialised tokenizer, reading the LPIPS weights when the
-    /// perceptual term is LPIPS.
-    pub fn try_init<B: Backend>(&self, device: &B::Device) -> Result<Tokenizer<B>, ConfigError> {
-        self.validate()?;
-        Ok(Tokenizer {
+        if let Err(err) = self.validate() {
+            panic!("{err}");
+        }
+        Tokenizer {
             encoder: Encoder::new(self, device),
             quantizer: VectorQuantizer::new(self.vocab, self.embed_dim, device),
             decoder: Decoder::new(self, device),
             tokens_per_side: self.tokens_per_side(),
             perceptual: self.perceptual,
-            lpips: self.lpips()?,
-        })
+            lpips_weights: self.lpips_weights.clone(),
+        }
     }
 }
 
@@ -199,9 +193,23 @@ pub struct Tokenizer<B: Backend> {
     tokens_per_side: usize,
     #[module(skip)]
     perceptual: PerceptualLoss,
-    /// The frozen LPIPS network's weights, when `perceptual` is `Lpips`.
+    /// Where the frozen LPIPS network's weights are, read by the loss when
+    /// `perceptual` is `Lpips`.
     #[module(skip)]
-    lpips: Option<Arc<LpipsWeights>>,
+    lpips_weights: PathBuf,
+}
+
+/// The LPIPS weights at `path` when `perceptual` is LPIPS (read once per process).
+fn lpips_weights(
+    perceptual: PerceptualLoss,
+    path: &std::path::Path,
+) -> Result<Option<Arc<LpipsWeights>>, ConfigError> {
+    if perceptual != PerceptualLoss::Lpips {
+        return Ok(None);
+    }
+    LpipsWeights::shared(path)
+        .map(Some)
+        .map_err(|err| ConfigError::new("tokenizer", err.to_string()))
 }
 
 impl<B: Backend> Tokenizer<B> {
@@ -331,11 +339,11 @@ impl<B: Backend> Tokenizer<B> {
         let commitment = (quantized.z - quantized.z_q.detach())
             .powf_scalar(2.0)
             .mean();
-        let perceptual = self.perceptual.compute(
-            self.lpips.as_deref(),
-            target.clone(),
-            reconstruction.clone(),
-        );
+        let lpips = lpips_weights(self.perceptual, &self.lpips_weights)
+            .unwrap_or_else(|err| panic!("{err} (TokenizerConfig::check_training tells before)"));
+        let perceptual =
+            self.perceptual
+                .compute(lpips.as_deref(), target.clone(), reconstruction.clone());
         let reconstruction = (target - reconstruction).powf_scalar(2.0).mean();
 
         let mut total = reconstruction.clone() + codebook.clone() + commitment.clone();
