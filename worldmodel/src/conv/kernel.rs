@@ -272,6 +272,9 @@ fn gradient_to_grid(g: &Geometry, p: &Planes, dy: &[f32], grid: &mut [f32]) {
     }
 }
 
+/// The weight's gradient `[Cout, Cin, 3, 3]` and the bias's `[Cout]`.
+pub type WeightGradients = (Vec<f32>, Vec<f32>);
+
 /// What [`backward`] computes: the input's gradient, the weight's and the bias's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wanted {
@@ -288,7 +291,7 @@ pub fn backward(
     weight: &[f32],
     dy: &[f32],
     wanted: Wanted,
-) -> (Option<Vec<f32>>, Option<(Vec<f32>, Vec<f32>)>) {
+) -> (Option<Vec<f32>>, Option<WeightGradients>) {
     let p = g.planes();
     let (cin, cout) = (g.channels_in, g.channels_out);
     let groups = (x.len() / g.frame_len()).div_ceil(p.group);
@@ -299,7 +302,7 @@ pub fn backward(
         (0..groups).map(|_| &mut [][..]).collect()
     };
     // Per group: the tap-major weight gradient [9, Cout, Cin] and the bias's.
-    let partials: Vec<Option<(Vec<f32>, Vec<f32>)>> = x
+    let partials: Vec<Option<WeightGradients>> = x
         .par_chunks(g.frame_len() * p.group)
         .zip(dy.par_chunks(g.out_len() * p.group))
         .zip(dx_groups.into_par_iter())
