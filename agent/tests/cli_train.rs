@@ -479,6 +479,27 @@ fn each_correction_of_the_rewarded_rows_trains_and_changes_the_reward_term() {
     assert_ne!(importance[0], shifted[0]);
 }
 
+#[test]
+fn a_perceptual_term_is_logged_where_the_run_has_one() {
+    let terms = ["none", "gradient"].map(|term| {
+        let dir = temp_dir(&format!("perceptual-{term}"));
+        let setting = format!("tokenizer.perceptual={term}");
+        let mut sets: Vec<&str> = TINY.to_vec();
+        sets.push(setting.as_str());
+        assert_success(&train_with(&dir, &sets).output().unwrap());
+        let metrics = metrics_without_timings(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        let epoch = metrics
+            .iter()
+            .find(|epoch| epoch.get("tokenizer").is_some())
+            .expect("a tokenizer epoch");
+        epoch["tokenizer"]["perceptual"].as_f64()
+    });
+    assert_eq!(terms[0], None, "no term, no key");
+    let gradient = terms[1].expect("the gradient term is logged");
+    assert!(gradient > 0.0 && gradient.is_finite(), "{gradient}");
+}
+
 /// The CPU Atari runs' model sizes and batches (`runs/atari-cpu/UpNDown.toml`, on
 /// catch and with TINY's schedule but not its batches), run once on one rayon thread
 /// and once on two: the matrix products and our kernels split their work over the

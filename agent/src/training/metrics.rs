@@ -3,7 +3,8 @@
 //! ```text
 //! {"epoch": 40, "env_steps": 8000,
 //!  "collect": {"steps", "episodes", "mean_return"},        epochs that collect
-//!  "tokenizer": {"total", "reconstruction", "codebook", "commitment"},
+//!  "tokenizer": {"total", "reconstruction", "codebook", "commitment",
+//!                "perceptual"},                            the last with a term
 //!  "world_model": {"total", "obs", "reward", "done"},
 //!  "actor_critic": {"total", "policy", "value", "entropy", "imagined_reward",
 //!                   "advantage", "advantage_std"},          means over the epoch's steps
@@ -175,6 +176,24 @@ macro_rules! step_stats {
     };
 }
 
-step_stats!(TokenizerStepStats: total, reconstruction, codebook, commitment);
+impl StepStats for TokenizerStepStats {
+    fn loss(&self) -> f32 {
+        self.total
+    }
+    fn grad_norm(&self) -> f32 {
+        self.grad_norm
+    }
+    /// The perceptual term only where the run has one.
+    fn logged(&self) -> Vec<(&'static str, f32)> {
+        let mut logged = vec![
+            ("total", self.total),
+            ("reconstruction", self.reconstruction),
+            ("codebook", self.codebook),
+            ("commitment", self.commitment),
+        ];
+        logged.extend(self.perceptual.map(|term| ("perceptual", term)));
+        logged
+    }
+}
 step_stats!(WorldModelStepStats: total, obs, reward, done);
 step_stats!(ActorCriticStepStats: total, policy, value, entropy, imagined_reward, advantage, advantage_std);
