@@ -115,7 +115,7 @@ pub struct TokenizerSection {
     pub restart_unused_codes_every: usize,
     /// The term beside the reconstruction MSE: `"lpips"` (the spec's, REM's LPIPS on a
     /// frozen VGG16), `"none"`, or `"gradient"`, an edge term (docs/deviations.md,
-    /// "LPIPS").
+    /// "LPIPS's weights, and the CPU files without it").
     pub perceptual: PerceptualLoss,
     /// The LPIPS weights, written by `python3 scripts/lpips_weights.py`; a relative
     /// path is read from the directory `rem` runs in.

@@ -325,7 +325,9 @@ impl<B: Backend> Tokenizer<B> {
         self.decode(z_q)
     }
 
-    /// The training loss on `frames` (`[B, 3, 64, 64]` in [0, 1]).
+    /// The training loss on `frames` (`[B, 3, 64, 64]` in [0, 1]). With the LPIPS
+    /// term under autodiff, its dropout draws from the thread's stream
+    /// ([`crate::stream::with_thread_stream`], which the trainer opens per share).
     pub fn loss(&self, frames: Tensor<B, 4>) -> TokenizerLoss<B> {
         let target = Self::to_model_space(frames);
         let quantized = self
