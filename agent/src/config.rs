@@ -412,11 +412,7 @@ impl RunConfig {
     /// A file may start from another: `base = "UpNDown.toml"` (a path relative to the
     /// file) lays the file's keys over that file's, which may have a base of its own.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
-        // Defaults first, the files over them: unknown keys survive the merge and
-        // are then rejected by `deny_unknown_fields`.
-        let mut table = Self::default_table();
-        merge(&mut table, read_with_bases(path, &mut Vec::new())?);
-        Self::from_table(table, overrides, &path.display().to_string())
+        Self::over_defaults(path, read_with_bases(path, &mut Vec::new())?, overrides)
     }
 
     /// A run folder's config.toml, read as [`load`](Self::load) reads a file, except
@@ -429,6 +425,13 @@ impl RunConfig {
                 .entry("perceptual")
                 .or_insert_with(|| "none".into());
         }
+        Self::over_defaults(path, file, overrides)
+    }
+
+    /// `file` (read from `path`) laid over the spec's defaults, with `overrides`,
+    /// checked. Defaults first, the file over them: unknown keys survive the merge and
+    /// are then rejected by `deny_unknown_fields`.
+    fn over_defaults(path: &Path, file: toml::Table, overrides: &[String]) -> Result<Self> {
         let mut table = Self::default_table();
         merge(&mut table, file);
         Self::from_table(table, overrides, &path.display().to_string())

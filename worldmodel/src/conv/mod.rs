@@ -46,28 +46,18 @@ pub fn conv3x3_same<B: Backend>(
     weight: Tensor<B, 4>,
     bias: Tensor<B, 1>,
 ) -> Tensor<B, 4> {
-    let [_, channels_in, height, width] = x.dims();
+    let [_, channels_in, _, _] = x.dims();
     let [channels_out, weight_in, kh, kw] = weight.dims();
     assert!(
         [weight_in, kh, kw] == [channels_in, 3, 3],
         "a 3x3 weight over {channels_in} channels, got [{channels_out}, {weight_in}, {kh}, {kw}]"
     );
-    let geometry = Geometry {
-        channels_in,
-        channels_out,
-        height,
-        width,
-        stride: 1,
-        padding: [1, 1, 1, 1],
-    };
-    let covered = x.dtype() == burn::tensor::DType::F32;
-    let x = if covered {
-        match flex::try_conv(x, weight.clone(), bias.clone(), geometry) {
+    let x = match kernel_geometry(&x, weight.dims(), 1, [1; 4]) {
+        Some(geometry) => match flex::try_conv(x, weight.clone(), bias.clone(), geometry) {
             Ok(y) => return y,
             Err(x) => x,
-        }
-    } else {
-        x
+        },
+        None => x,
     };
     let options = burn::tensor::ops::ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
     burn::tensor::module::conv2d(x, weight, Some(bias), options)
@@ -76,18 +66,39 @@ pub fn conv3x3_same<B: Backend>(
 /// The kernel's view of `conv` applied to `x`, when it covers it: a 3x3 kernel with
 /// bias, stride 1 or 2, no dilation or groups, explicit padding, f32.
 fn geometry<B: Backend>(conv: &Conv2d<B>, x: &Tensor<B, 4>) -> Option<Geometry> {
-    let [_, channels_in, height, width] = x.dims();
-    let [channels_out, weight_in, kh, kw] = conv.weight.dims();
     let PaddingConfig2d::Explicit(top, left, bottom, right) = conv.padding else {
         return None;
     };
-    let covered = [kh, kw] == [3, 3]
-        && weight_in == channels_in
-        && conv.groups == 1
+    let plain = conv.groups == 1
         && conv.dilation == [1, 1]
         && conv.stride[0] == conv.stride[1]
-        && matches!(conv.stride[0], 1 | 2)
-        && conv.bias.is_some()
+        && conv.bias.is_some();
+    if !plain {
+        return None;
+    }
+    kernel_geometry(
+        x,
+        conv.weight.dims(),
+        conv.stride[0],
+        [top, left, bottom, right],
+    )
+}
+
+/// The kernel's view of a 3x3 `weight` (`[Cout, Cin, 3, 3]`) applied to `x` with
+/// `stride` and `padding` (top, left, bottom, right), when it covers it: stride 1 or
+/// 2, f32, a padded input of at least 3x3.
+fn kernel_geometry<B: Backend>(
+    x: &Tensor<B, 4>,
+    weight: [usize; 4],
+    stride: usize,
+    padding: [usize; 4],
+) -> Option<Geometry> {
+    let [_, channels_in, height, width] = x.dims();
+    let [channels_out, weight_in, kh, kw] = weight;
+    let [top, left, bottom, right] = padding;
+    let covered = [kh, kw] == [3, 3]
+        && weight_in == channels_in
+        && matches!(stride, 1 | 2)
         && x.dtype() == burn::tensor::DType::F32
         && height + top + bottom >= 3
         && width + left + right >= 3;
@@ -96,7 +107,7 @@ fn geometry<B: Backend>(conv: &Conv2d<B>, x: &Tensor<B, 4>) -> Option<Geometry> 
         channels_out,
         height,
         width,
-        stride: conv.stride[0],
-        padding: [top, left, bottom, right],
+        stride,
+        padding,
     })
 }

@@ -95,14 +95,14 @@ impl LpipsWeights {
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect())
         };
-        let mut convs = Vec::with_capacity(VGG16_CHANNELS.len());
-        let mut channels_in = 3;
-        for (i, &out) in VGG16_CHANNELS.iter().enumerate() {
-            let weight = read(format!("conv{i}.weight"), &[out, channels_in, 3, 3])?;
-            let bias = read(format!("conv{i}.bias"), &[out])?;
-            convs.push((weight, bias));
-            channels_in = out;
-        }
+        let convs = conv_shapes()
+            .enumerate()
+            .map(|(i, shape)| {
+                let weight = read(format!("conv{i}.weight"), &shape)?;
+                let bias = read(format!("conv{i}.bias"), &shape[..1])?;
+                Ok((weight, bias))
+            })
+            .collect::<Result<_, LpipsError>>()?;
         let lins = TAPS
             .iter()
             .enumerate()
@@ -169,20 +169,26 @@ impl LpipsWeights {
 
     /// The convolutions' weights and biases as tensors on `device`.
     fn conv_tensors<B: Backend>(&self, device: &B::Device) -> Vec<(Tensor<B, 4>, Tensor<B, 1>)> {
-        let mut channels_in = 3;
         self.convs
             .iter()
-            .zip(VGG16_CHANNELS)
-            .map(|((weight, bias), out)| {
-                let shape = [out, channels_in, 3, 3];
-                channels_in = out;
+            .zip(conv_shapes())
+            .map(|((weight, bias), shape)| {
                 (
                     constant(weight.clone(), shape, device),
-                    constant(bias.clone(), [out], device),
+                    constant(bias.clone(), [shape[0]], device),
                 )
             })
             .collect()
     }
+}
+
+/// `[out, in, 3, 3]` of VGG16's convolutions, in order, from RGB input.
+fn conv_shapes() -> impl Iterator<Item = [usize; 4]> {
+    let inputs = std::iter::once(3).chain(VGG16_CHANNELS);
+    VGG16_CHANNELS
+        .into_iter()
+        .zip(inputs)
+        .map(|(out, channels_in)| [out, channels_in, 3, 3])
 }
 
 /// VGG16's features at the five [`TAPS`], from the convolutions `convs`.
