@@ -9,8 +9,10 @@ as agent/src/bench/phases.rs times them: a warm-up step, then --iterations timed
 a store of 1,000 random frames in episodes of 200. Per step:
   acting        models.rs, AgentModels::act: one frame to floats on the host, encode,
                 policy, an action drawn on the host (epsilon 0.01) fed to the LSTM.
-  tokenizer     tokenizer/{train,mod,quantizer}.rs: 128 frames; MSE + codebook +
-                commitment, straight-through; no perceptual term (None by default).
+  tokenizer     tokenizer/{train,mod,quantizer,lpips}.rs: 128 frames; MSE + codebook +
+                commitment, straight-through, + LPIPS (--perceptual lpips, the spec's
+                default: VGG16 from rem's weights file, frozen, dropout 0.5 on the
+                squared differences as REM trains it; --perceptual none without it).
   world_model   world_model{,_trainer}.rs, retnet.rs, retention/: 64 segments of 10
                 blocks; distinct frames encoded once by the frozen tokenizer (an empty
                 TokenCache, batches.rs), tokens through the host; real tokens chunkwise
@@ -42,9 +44,12 @@ row; --device defaults to cuda where available.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
+
+import numpy as np
 
 import torch
 import torch.nn as nn
@@ -133,7 +138,68 @@ def masked_mean(values, weights):
 # Tokenizer
 
 
-def tokenizer_loss(tokenizer, frames):
+class Lpips(nn.Module):
+    """LPIPS on VGG16 as rem computes it (worldmodel/src/tokenizer/lpips/): scaling
+    layer, the 13 frozen 3x3 convolutions with ReLU and a 2x2 max-pool after taps 1-4,
+    unit-normalised channels at the five taps, dropout on the squared differences (in
+    train mode), the linear layers' channel weights, spatial means, summed."""
+
+    CHANNELS = (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512)
+    TAPS = (1, 3, 6, 9, 12)
+
+    def __init__(self, path):
+        super().__init__()
+        tensors = read_safetensors(path)
+        inputs = (3,) + self.CHANNELS[:-1]
+        self.convs = nn.ModuleList(nn.Conv2d(c_in, c_out, 3, padding=1)
+                                   for c_in, c_out in zip(inputs, self.CHANNELS))
+        with torch.no_grad():
+            for i, conv in enumerate(self.convs):
+                conv.weight.copy_(tensors[f"conv{i}.weight"])
+                conv.bias.copy_(tensors[f"conv{i}.bias"])
+        self.lins = [tensors[f"lin{l}.weight"].view(1, -1, 1, 1) for l in range(len(self.TAPS))]
+        self.register_buffer("shift", torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1))
+        self.register_buffer("scale", torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1))
+        self.requires_grad_(False)
+
+    def features(self, x):
+        h, taps = (x - self.shift) / self.scale, []
+        for i, conv in enumerate(self.convs):
+            h = F.relu(conv(h))
+            if i in self.TAPS:
+                taps.append(h)
+                if i != self.TAPS[-1]:
+                    h = F.max_pool2d(h, 2)
+        return taps
+
+    def forward(self, x, y):
+        """d(x, y) per frame, [N]; x and y [N, 3, H, W] in [-1, 1]."""
+        total = 0.0
+        for fx, fy, lin in zip(self.features(x), self.features(y), self.lins):
+            unit = lambda f: f / (f.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)  # noqa: E731
+            squared = F.dropout((unit(fx) - unit(fy)).pow(2), 0.5, training=True)
+            total = total + (squared * lin.to(squared.device)).sum(1).mean((1, 2))
+        return total
+
+
+def read_safetensors(path):
+    """{name: float32 tensor} of a safetensors file (what scripts/lpips_weights.py writes)."""
+    with open(path, "rb") as f:
+        header_len = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(header_len))
+        data = f.read()
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", (name, info["dtype"])
+        start, end = info["data_offsets"]
+        values = np.frombuffer(data[start:end], dtype="<f4").reshape(info["shape"])
+        tensors[name] = torch.from_numpy(values.copy())
+    return tensors
+
+
+def tokenizer_loss(tokenizer, frames, lpips=None):
     target = frames * 2.0 - 1.0
     z = tokenizer.encoder(target)
     with torch.no_grad():  # selection only: rem keeps the distances off the tape
@@ -143,13 +209,17 @@ def tokenizer_loss(tokenizer, frames):
     codebook = (z.detach() - z_q).pow(2).mean()
     commitment = (z - z_q.detach()).pow(2).mean()
     mse = (target - reconstruction).pow(2).mean()
-    return mse + codebook + commitment, mse, codebook, commitment
+    total = mse + codebook + commitment
+    if lpips is None:
+        return total, mse, codebook, commitment
+    perceptual = lpips(target, reconstruction).mean()
+    return total + perceptual, mse, codebook, commitment, perceptual
 
 
 def tokenizer_step(models, optimizer, store, rng, batch, device):
-    tokenizer = models[0]
+    tokenizer, lpips = models[0], models[3]
     index, _ = store.segments(rng, batch, 1, False, 1)
-    losses = tokenizer_loss(tokenizer, to_pixels(store.frames[index[:, 0]], device))
+    losses = tokenizer_loss(tokenizer, to_pixels(store.frames[index[:, 0]], device), lpips)
     return descend(tokenizer, optimizer, losses, OPTIM["tokenizer"]["clip"])
 
 
@@ -252,7 +322,7 @@ def world_model_loss(world_model, codebook, tokens, actions, rewards, ends, mask
 
 
 def world_model_step(models, optimizer, store, rng, batch, device):
-    tokenizer, world_model, _ = models
+    tokenizer, world_model, _, _ = models
     index, real = store.segments(rng, batch, SEQ_BLOCKS, False, CONTEXT_BLOCKS + 1)
     tokens = encode_once(tokenizer, store, index, device)
     rewards, ends = store.rewards[index].to(device), store.ends[index].to(device)
@@ -292,7 +362,7 @@ def actor_critic_loss(logits, actions, values, returns):
 
 
 def actor_critic_step(models, optimizer, store, rng, batch, device):
-    tokenizer, world_model, controller = models
+    tokenizer, world_model, controller, _ = models
     index, real = store.segments(rng, batch, BURN_IN + 1, True, CONTEXT_FRAMES)
     tokens = encode_once(tokenizer, store, index, device)
     actions, mask = store.actions[index].to(device), real.to(device)
@@ -333,7 +403,7 @@ def seconds_per_call(call, calls, sync):
 
 def time_acting(models, rng, iterations, device, sync):
     """phases.rs, time_acting: ENVS random frames, one warm-up step, 20 x iterations timed."""
-    tokenizer, _, controller = models
+    tokenizer, _, controller, _ = models
     frames = torch.randint(0, 256, (ENVS, FRAME_SIDE, FRAME_SIDE, 3), dtype=torch.uint8, generator=rng)
     zeros = torch.zeros(ENVS, controller.lstm.hidden_size, device=device)
     state = [(zeros, zeros)]
@@ -356,6 +426,10 @@ def parse_args():
     parser.add_argument("--actions", type=int, default=18)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--perceptual", choices=("lpips", "none"), default="lpips",
+                        help="the tokenizer's perceptual term (rem's tokenizer.perceptual)")
+    parser.add_argument("--lpips-weights", default="weights/lpips_vgg16.safetensors",
+                        help="the file scripts/lpips_weights.py writes")
     for phase in OPTIM:
         parser.add_argument(f"--{phase.replace('_', '-')}-batch", type=int, default=OPTIM[phase]["batch"])
     return parser.parse_args()
@@ -372,6 +446,8 @@ def main():
     device = torch.device(args.device)
     models = build_models(args.size, args.actions, device)
     print_parameter_counts(*models, args.actions)
+    lpips = Lpips(args.lpips_weights).to(device) if args.perceptual == "lpips" else None
+    models = (*models, lpips)
     rng = torch.Generator().manual_seed(args.seed)
     store = Store(args.actions, rng)
 

@@ -40,12 +40,18 @@ impl Dropout {
             return x;
         }
         let shape = x.shape();
-        let mask =
-            draw_from_thread_stream(|stream| keep_mask(stream, shape.num_elements(), self.prob))
-                .expect("dropout in training needs a stream: run the step in with_thread_stream");
+        let mask = thread_mask(shape.num_elements(), self.prob);
         let mask = Tensor::from_data(TensorData::new(mask, shape), &x.device());
         x * mask
     }
+}
+
+/// The next `len` mask values (probability `prob` of dropping) of the thread's stream,
+/// as [`Dropout::forward`] draws them; for kernels that apply a dropout themselves.
+/// Panics outside [`crate::stream::with_thread_stream`].
+pub(crate) fn thread_mask(len: usize, prob: f64) -> Vec<f32> {
+    draw_from_thread_stream(|stream| keep_mask(stream, len, prob))
+        .expect("dropout in training needs a stream: run the step in with_thread_stream")
 }
 
 /// `len` mask values, two per 64-bit draw: each 32-bit half below `prob * 2^32`

@@ -13,6 +13,8 @@
 //!
 //! In training REM's network is in train mode, so dropout (p = 0.5) acts on the squared
 //! differences before the weights `w_l` ([`crate::dropout`], the thread's stream).
+//! Each layer's term, from `f_l` on, is [`layer_distance`]: on the CPU backend one
+//! kernel pass forward and one back.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -24,7 +26,9 @@ use burn::tensor::module::max_pool2d;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::conv::conv3x3_same;
-use crate::dropout::Dropout;
+use layer_distance::layer_distance;
+
+pub mod layer_distance;
 
 /// Output channels of VGG16's thirteen 3x3 convolutions, in order.
 pub const VGG16_CHANNELS: [usize; 13] = [
@@ -156,13 +160,9 @@ impl LpipsWeights {
         let convs = self.conv_tensors(&device);
         let features_x = features(&convs, scaled(x.detach()));
         let features_y = features(&convs, scaled(y));
-        let dropout = Dropout::new(dropout);
         let mut total = Tensor::<B, 1>::zeros([n], &device);
         for ((fx, fy), lin) in features_x.into_iter().zip(features_y).zip(&self.lins) {
-            let squared = (unit_channels(fx) - unit_channels(fy)).powf_scalar(2.0);
-            let lin = constant(lin.clone(), [1, lin.len(), 1, 1], &device);
-            let weighted = (dropout.forward(squared) * lin).sum_dim(1);
-            total = total + weighted.mean_dim(2).mean_dim(3).reshape([n]);
+            total = total + layer_distance(fx, fy, lin, dropout);
         }
         total
     }
@@ -215,12 +215,6 @@ fn scaled<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     let shift = constant(SHIFT.to_vec(), [1, 3, 1, 1], &device);
     let scale = constant(SCALE.to_vec(), [1, 3, 1, 1], &device);
     (x - shift) / scale
-}
-
-/// Each position's feature vector divided by its length over the channels (plus 1e-10).
-fn unit_channels<B: Backend>(f: Tensor<B, 4>) -> Tensor<B, 4> {
-    let length = f.clone().powf_scalar(2.0).sum_dim(1).sqrt();
-    f / length.add_scalar(1e-10)
 }
 
 /// A tensor that is no autodiff leaf: the frozen network's weights.
