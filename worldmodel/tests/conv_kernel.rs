@@ -10,7 +10,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use common::{assert_close, values, Draws};
+use common::{assert_close, on_threads, values, Draws};
 use rem_worldmodel::conv::conv3x3;
 use rem_worldmodel::conv::kernel::{self, Geometry};
 
@@ -195,11 +195,7 @@ fn gradients_do_not_depend_on_the_thread_count() {
     let x = input::<B>(&case, 11, &mut draws);
     let upstream = draws.normal::<B, 4>(conv.forward(x.clone()).dims(), 0.0, 1.0);
     let gradients_on = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             let x = x.clone().require_grad();
             let grads = (conv3x3(&conv, x.clone()) * upstream.clone())
                 .sum()

@@ -8,7 +8,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::module::Param;
 use burn::nn::{LayerNorm, LayerNormConfig};
 use burn::tensor::{Tensor, TensorData};
-use common::{assert_close, values, Draws};
+use common::{assert_close, on_threads, values, Draws};
 use rem_worldmodel::layer_norm::{kernel, layer_norm};
 
 type B = Autodiff<Flex>;
@@ -104,11 +104,7 @@ fn gradients_do_not_depend_on_the_thread_count() {
     let x = draws.normal([300, 32], 0.5, 1.0);
     let upstream = draws.normal::<B, 2>([300, 32], 0.0, 1.0);
     let run_on = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             let x = x.clone().require_grad();
             let y = layer_norm(&norm, x.clone(), EPSILON);
             let grads = (y.clone() * upstream.clone()).sum().backward();

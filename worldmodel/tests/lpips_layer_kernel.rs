@@ -8,7 +8,7 @@ mod common;
 
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::Tensor;
-use common::{values, Draws};
+use common::{on_threads, values, Draws};
 use rem_worldmodel::stream::with_thread_stream;
 use rem_worldmodel::tokenizer::lpips::layer_distance::{
     kernel, layer_distance, layer_distance_ops,
@@ -130,11 +130,7 @@ fn values_and_gradients_do_not_depend_on_the_thread_count() {
     let fy = features(&mut draws, shape);
     let w = weights(&mut draws, shape[1]);
     let run_on = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             let fy = fy.clone().require_grad();
             let d = with_thread_stream(7, || layer_distance(fx.clone(), fy.clone(), &w, 0.5));
             let grads = d.clone().sum().backward();

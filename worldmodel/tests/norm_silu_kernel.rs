@@ -9,7 +9,7 @@ use burn::module::Param;
 use burn::nn::{GroupNorm, GroupNormConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use common::{assert_close, values, Draws};
+use common::{assert_close, on_threads, values, Draws};
 use rem_worldmodel::norm_silu::group_norm_silu;
 use rem_worldmodel::norm_silu::kernel::{self, GroupShape};
 
@@ -189,11 +189,7 @@ fn gradients_do_not_depend_on_the_thread_count() {
     let (x, gamma, beta) = operands::<B>(&case, &mut draws);
     let upstream = draws.normal::<B, 4>(x.dims(), 0.0, 1.0);
     let run_on = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             let (x, gamma, beta) = (
                 x.clone().require_grad(),
                 gamma.clone().require_grad(),

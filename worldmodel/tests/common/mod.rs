@@ -73,3 +73,13 @@ pub fn assert_close(ours: &[f32], reference: &[f32], tolerance: f32, what: &str)
         );
     }
 }
+
+/// `f` run on a rayon pool of `threads` threads of its own: what a kernel gives on one
+/// thread and on two.
+pub fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool")
+        .install(f)
+}
