@@ -27,7 +27,7 @@ a store of 1,000 random frames in episodes of 200. Per step:
 Then (worldmodel/src/optim.rs) backward, global norm clip (10, 100, 3), AdamW (betas
 0.9/0.999, eps 1e-8, decay 0.01 on all but the world model, whose Linear weights alone
 are scaled by 1 - lr x 0.05 after the step), losses and norm read back to the host.
-Lines have rem's format, projected with the spec's schedule (agent/src/config.rs).
+Lines have rem's format, projected with the spec's schedule (agent/src/config/).
 `small` is `rem bench phases --set` tokenizer.vocab=64 tokenizer.embed_dim=32
 tokenizer.base_channels=8 world_model.layers=2 world_model.heads=2 world_model.ffn=128
 actor_critic.conv1=8 actor_critic.conv2=4 actor_critic.hidden=16 actor_critic.lstm=16.
@@ -59,7 +59,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_imagine import (FRAME_SIDE, SIZES, PopImagination, build_models,  # noqa: E402
                            imagine_from_tokens, print_parameter_counts)
 
-# The spec's run configuration (agent/src/config.rs and the model crates' defaults).
+# The spec's run configuration (agent/src/config/ and the model crates' defaults).
 EPOCHS, COLLECT_UNTIL_EPOCH, COLLECT_STEPS, ENVS = 600, 500, 200, 1
 ACT_TEMPERATURE, ACT_EPSILON = 1.0, 0.01
 OPTIM = {  # lr, weight decay, gradient clip, batch, steps per epoch, first epoch
