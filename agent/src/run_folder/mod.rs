@@ -1,5 +1,6 @@
 //! A run folder: the one place that names the files of a run, and the one place that
-//! saves and loads its checkpoints.
+//! saves and loads its checkpoints (`checkpoint.rs` reads one back, `saved_run.rs`
+//! opens a run at one, `checkpoint_file.rs` is the checksummed format of each file).
 //!
 //! ```text
 //! RUN_DIR/
@@ -29,27 +30,25 @@
 //! eval.json (and perhaps episodes/) is an evaluation of the random policy or of a
 //! checkpoint (`rem eval --out`).
 
+mod checkpoint;
 pub mod checkpoint_file;
+mod saved_run;
+
+pub use checkpoint::{Checkpoint, CheckpointContents, OptimizerRecord, OptimizerRecords, Progress};
+pub use saved_run::SavedRun;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use burn::module::Module;
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, Optimizer};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
 use rem_envs::durable::write_atomically;
-use rem_envs::store::EpisodeStore;
-use rem_worldmodel::tokenizer::Tokenizer;
-use rem_worldmodel::world_model::WorldModel;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::actor_critic::ActorCritic;
 use crate::config::RunConfig;
-use crate::models::{AgentModels, ModelShapes};
-use crate::run_folder::checkpoint_file::{read_bytes, read_record, write_bytes, write_record};
-use crate::training::collect::CollectorLog;
+use checkpoint::part;
+use checkpoint_file::{write_bytes, write_record};
 
 const CONFIG: &str = "config.toml";
 const METRICS: &str = "metrics.jsonl";
@@ -61,22 +60,6 @@ const EPISODES: &str = "episodes";
 const CHECKPOINTS: &str = "checkpoints";
 const LATEST: &str = "latest";
 const KEPT_MODELS: &str = "models";
-
-/// The files a policy acts with: the tokenizer, whose tokens the controller reads, and
-/// the controller.
-const POLICY_FILES: [&str; 2] = [part::TOKENIZER, part::ACTOR_CRITIC];
-
-/// The files of one checkpoint.
-mod part {
-    pub const TOKENIZER: &str = "tokenizer.bin";
-    pub const WORLD_MODEL: &str = "world_model.bin";
-    pub const ACTOR_CRITIC: &str = "actor_critic.bin";
-    pub const TOKENIZER_OPTIM: &str = "tokenizer_optim.bin";
-    pub const WORLD_MODEL_OPTIM: &str = "world_model_optim.bin";
-    pub const ACTOR_CRITIC_OPTIM: &str = "actor_critic_optim.bin";
-    pub const STORE: &str = "store.bin";
-    pub const PROGRESS: &str = "state.json";
-}
 
 /// A run's folder on disk.
 #[derive(Debug, Clone)]
@@ -207,7 +190,7 @@ impl RunFolder {
                 dir.display()
             );
         }
-        Ok(Some(Checkpoint { dir }))
+        Ok(Some(Checkpoint::at(dir)))
     }
 
     /// The models kept under `models/` (`checkpoint.keep_models_every_epochs`), as
@@ -333,204 +316,5 @@ impl RunFolder {
             }
         }
         Ok(())
-    }
-}
-
-/// Where training stands at a checkpoint, besides models, optimisers and the store.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Progress {
-    /// The last completed epoch.
-    pub epoch: usize,
-    pub env_steps: usize,
-    /// The game's action count, so that opening a run starts no environment. Absent
-    /// from checkpoints written before it was recorded.
-    #[serde(default)]
-    pub n_actions: Option<usize>,
-    pub collector: CollectorLog,
-}
-
-/// The state of an optimiser of a module `M` (all three parts use AdamW).
-pub type OptimizerRecord<M, B> = <OptimizerAdaptor<AdamW, M, B> as Optimizer<M, B>>::Record;
-
-/// The three optimisers' states.
-pub struct OptimizerRecords<B: AutodiffBackend> {
-    pub tokenizer: OptimizerRecord<Tokenizer<B>, B>,
-    pub world_model: OptimizerRecord<WorldModel<B>, B>,
-    pub actor_critic: OptimizerRecord<ActorCritic<B>, B>,
-}
-
-/// Everything a checkpoint holds.
-pub struct CheckpointContents<'a, B: AutodiffBackend> {
-    pub models: &'a AgentModels<B>,
-    pub optimizers: OptimizerRecords<B>,
-    pub store: &'a EpisodeStore,
-    pub progress: &'a Progress,
-}
-
-/// One checkpoint folder.
-#[derive(Debug, Clone)]
-pub struct Checkpoint {
-    dir: PathBuf,
-}
-
-impl Checkpoint {
-    pub fn at(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    pub fn progress(&self) -> Result<Progress> {
-        serde_json::from_slice(&read_bytes(&self.dir.join(part::PROGRESS))?).with_context(|| {
-            format!(
-                "checkpoint {} has an unreadable state.json",
-                self.dir.display()
-            )
-        })
-    }
-
-    /// The models, shaped by `shapes`.
-    pub fn models<B: Backend>(
-        &self,
-        shapes: &ModelShapes,
-        device: &B::Device,
-    ) -> Result<AgentModels<B>> {
-        let fresh = shapes.init::<B>(device)?;
-        let record = |file| self.dir.join(file);
-        Ok(AgentModels {
-            tokenizer: fresh
-                .tokenizer
-                .load_record(read_record::<B, _>(&record(part::TOKENIZER), device)?),
-            world_model: fresh
-                .world_model
-                .load_record(read_record::<B, _>(&record(part::WORLD_MODEL), device)?),
-            actor_critic: fresh
-                .actor_critic
-                .load_record(read_record::<B, _>(&record(part::ACTOR_CRITIC), device)?),
-        })
-    }
-
-    pub fn optimizers<B: AutodiffBackend>(
-        &self,
-        device: &B::Device,
-    ) -> Result<OptimizerRecords<B>> {
-        let record = |file| self.dir.join(file);
-        Ok(OptimizerRecords {
-            tokenizer: read_record::<B, _>(&record(part::TOKENIZER_OPTIM), device)?,
-            world_model: read_record::<B, _>(&record(part::WORLD_MODEL_OPTIM), device)?,
-            actor_critic: read_record::<B, _>(&record(part::ACTOR_CRITIC_OPTIM), device)?,
-        })
-    }
-
-    /// The controller's optimiser state, where the folder holds it: every checkpoint
-    /// does, a folder kept under `models/` from before it was kept there does not.
-    pub fn actor_critic_optimizer<B: AutodiffBackend>(
-        &self,
-        device: &B::Device,
-    ) -> Result<Option<OptimizerRecord<ActorCritic<B>, B>>> {
-        let path = self.dir.join(part::ACTOR_CRITIC_OPTIM);
-        match path.exists() {
-            true => Ok(Some(read_record::<B, _>(&path, device)?)),
-            false => Ok(None),
-        }
-    }
-
-    /// Whether `other` holds the same policy, byte for byte: the tokenizer, whose
-    /// tokens the controller reads, and the controller. The world model does not act:
-    /// once the tokenizer is frozen, the models kept before the controller's first step
-    /// all act alike.
-    pub fn acts_like(&self, other: &Checkpoint) -> Result<bool> {
-        for file in POLICY_FILES {
-            if read_bytes(&self.dir.join(file))? != read_bytes(&other.dir.join(file))? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
-    /// A hash of the policy's files: checkpoints that act alike have equal ones, so
-    /// among many checkpoints only those with equal hashes need [`Self::acts_like`],
-    /// and each file is read once instead of once per pair.
-    pub fn policy_hash(&self) -> Result<u64> {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        for file in POLICY_FILES {
-            std::hash::Hash::hash(&read_bytes(&self.dir.join(file))?, &mut hasher);
-        }
-        Ok(std::hash::Hasher::finish(&hasher))
-    }
-
-    /// Whether the folder holds an episode store: one kept under `models/` does not.
-    pub fn has_store(&self) -> bool {
-        self.dir.join(part::STORE).exists()
-    }
-
-    /// The episode store.
-    pub fn store(&self) -> Result<EpisodeStore> {
-        let path = self.dir.join(part::STORE);
-        anyhow::ensure!(
-            self.has_store(),
-            "{} holds no episode store (a folder kept under models/ holds none)",
-            self.dir.display()
-        );
-        EpisodeStore::load(&path)
-            .map_err(|e| anyhow::anyhow!("checkpoint file {} is damaged: {e}", path.display()))
-    }
-}
-
-/// A run opened at one of its checkpoints, for evaluation, dreams and probes.
-pub struct SavedRun<B: Backend> {
-    pub folder: RunFolder,
-    pub config: RunConfig,
-    pub checkpoint: Checkpoint,
-    /// The models' sizes, as the config and the game's action count give them.
-    pub shapes: ModelShapes,
-    pub models: AgentModels<B>,
-}
-
-impl<B: Backend> SavedRun<B> {
-    /// The run in `run_dir` at checkpoint folder `checkpoint`, or at its latest.
-    pub fn open(run_dir: &Path, checkpoint: Option<&Path>, device: &B::Device) -> Result<Self> {
-        let folder = RunFolder::new(run_dir);
-        let config = folder.config(&[])?;
-        let checkpoint = folder.checkpoint(checkpoint)?;
-        let n_actions = match checkpoint.progress()?.n_actions {
-            Some(n) => n,
-            // An older checkpoint: the game says how many actions it has.
-            None => rem_envs::make_env(&config.env.game, rem_envs::EnvMode::Eval, config.seed)?
-                .action_space()
-                .n(),
-        };
-        let shapes = ModelShapes::from_config(&config, n_actions)?;
-        let models = checkpoint.models(&shapes, device)?;
-        Ok(Self {
-            folder,
-            config,
-            checkpoint,
-            shapes,
-            models,
-        })
-    }
-
-    /// The run's config with `overrides` applied (a probe's `--set`), and the model
-    /// shapes it gives for the run's game.
-    pub fn reconfigured(&self, overrides: &[String]) -> Result<(RunConfig, ModelShapes)> {
-        let config = self.config.with_overrides(overrides)?;
-        let shapes = ModelShapes::from_config(&config, self.shapes.actor_critic.n_actions)?;
-        Ok((config, shapes))
-    }
-
-    /// The episode store saved with the checkpoint. A model kept under models/ has
-    /// none of its own: the latest checkpoint's holds its episodes and those
-    /// collected since.
-    pub fn episodes(&self) -> Result<EpisodeStore> {
-        if self.checkpoint.has_store() {
-            return self.checkpoint.store();
-        }
-        let latest = self.folder.latest_checkpoint()?;
-        latest
-            .context("the run has no checkpoint with an episode store")?
-            .store()
     }
 }
