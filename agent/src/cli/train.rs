@@ -20,7 +20,7 @@ pub struct TrainArgs {
     /// (e.g. a smaller learning rate after a non-finite loss).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
-    /// Folder for the run (default: runs/out/<config name>-seed<seed>).
+    /// Folder for the run (default: `runs/out/<config name>-seed<seed>`).
     #[arg(long)]
     run_dir: Option<PathBuf>,
     /// Continue the run in this folder from its latest checkpoint.

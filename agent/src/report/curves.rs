@@ -18,7 +18,7 @@ const RUN_COLORS: [&str; 10] = [
 
 /// Writes `folder/<game>.svg` for every game with a run that logged evaluations
 /// (metrics.jsonl): one line per run, its evaluations during training against the
-/// environment steps collected by then ([`curve_of`]), and the random policy's mean
+/// environment steps collected by then (`curve_of`), and the random policy's mean
 /// return over the random-policy folders of the report as a dashed line. Returns the
 /// files.
 pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathBuf>> {

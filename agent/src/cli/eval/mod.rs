@@ -46,7 +46,7 @@ pub struct EvalArgs {
     seed: u64,
     /// Folder for eval.json. A run's default is the run folder, where eval.json is
     /// its score: only its latest checkpoint at its own temperature may go there.
-    /// The random policy's default is runs/out/random-<game>, followed by
+    /// The random policy's default is `runs/out/random-<game>`, followed by
     /// `-<action>` for each of `--actions`.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -126,7 +126,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
 }
 
 /// `rem eval --policy random --game G`: its report and the folder it went to
-/// (runs/out/random-<game>[-<action>...] unless `--out` names one).
+/// (`runs/out/random-<game>[-<action>...]` unless `--out` names one).
 fn score_random_policy(
     args: &EvalArgs,
     on_episode_end: OnEpisodeEnd<'_>,

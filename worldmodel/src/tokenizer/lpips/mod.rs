@@ -13,7 +13,7 @@
 //!
 //! In training REM's network is in train mode, so dropout (p = 0.5) acts on the squared
 //! differences before the weights `w_l` ([`crate::dropout`], the thread's stream).
-//! Each layer's term, from `f_l` on, is [`layer_distance`]: on the CPU backend one
+//! Each layer's term, from `f_l` on, is [`layer_distance()`]: on the CPU backend one
 //! kernel pass forward and one back.
 
 use std::collections::HashMap;
