@@ -12,7 +12,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::NodeId;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Shape, Tensor, TensorData, TensorPrimitive};
+use burn::tensor::{DType, Shape, Tensor, TensorData, TensorPrimitive};
 use burn_flex::FlexTensor;
 
 /// burn's CPU backend with autodiff, as the CPU runs train.
@@ -21,6 +21,12 @@ pub(crate) type AutodiffFlex = Autodiff<Flex>;
 /// Whether `B` is the backend `Other`.
 pub(crate) fn is<B: Backend, Other: Backend>() -> bool {
     TypeId::of::<B>() == TypeId::of::<Other>()
+}
+
+/// Whether our kernels run for float tensors of `dtype` on `B`: f32 on `Flex` or
+/// `Autodiff<Flex>`.
+pub(crate) fn kernels_apply<B: Backend>(dtype: DType) -> bool {
+    dtype == DType::F32 && (is::<B, Flex>() || is::<B, AutodiffFlex>())
 }
 
 /// A float tensor of `B` as `B`'s concrete primitive `T` (`FlexTensor` on `Flex`).

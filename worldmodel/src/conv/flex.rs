@@ -14,7 +14,8 @@ use burn_flex::FlexTensor;
 
 use super::kernel::{self, Geometry};
 use crate::flex_kernels::{
-    checkpointed, concrete, generic, is, register_gradient, tensor_of, values, AutodiffFlex,
+    checkpointed, concrete, generic, is, kernels_apply, register_gradient, tensor_of, values,
+    AutodiffFlex,
 };
 
 type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
@@ -27,7 +28,7 @@ pub(super) fn try_conv<B: Backend>(
     bias: Tensor<B, 1>,
     geometry: Geometry,
 ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
-    if !is::<B, Flex>() && !is::<B, AutodiffFlex>() {
+    if !kernels_apply::<B>(x.dtype()) {
         return Err(x);
     }
     if is::<B, Flex>() {

@@ -10,30 +10,24 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::Flex;
 use burn::tensor::backend::{Backend, BackendTypes};
-use burn::tensor::{DType, Tensor};
+use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 
 use super::kernel::{turn, AngleTable, Turn};
 use crate::flex_kernels::{
-    concrete, generic, is, register_gradient, tensor_of, values, AutodiffFlex,
+    concrete, generic, is, kernels_apply, register_gradient, tensor_of, values, AutodiffFlex,
 };
 
 type TrackedTensor = <AutodiffFlex as BackendTypes>::FloatTensorPrimitive;
 
-/// Whether the kernel runs for inputs of `dtype` on `B`: f32 on `Flex` or
-/// `Autodiff<Flex>`.
-pub(super) fn applies<B: Backend>(dtype: DType) -> bool {
-    dtype == DType::F32 && (is::<B, Flex>() || is::<B, AutodiffFlex>())
-}
-
-/// `x` rotated and scaled by the kernel, where it [`applies`].
+/// `x` rotated and scaled by the kernel, where [`kernels_apply`].
 pub(super) fn rotate<B: Backend>(
     table: &Arc<AngleTable>,
     x: Tensor<B, 3>,
     scale: f32,
 ) -> Tensor<B, 3> {
     assert!(
-        applies::<B>(x.dtype()),
+        kernels_apply::<B>(x.dtype()),
         "the rotary kernel runs on f32 on the CPU backend"
     );
     let [rows, time, _] = x.dims();

@@ -16,6 +16,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Int, Tensor, TensorData};
 
 use super::linspace;
+use crate::flex_kernels::kernels_apply;
 pub(super) use kernel::AngleTable;
 
 /// The rotation of one projection call's tokens.
@@ -89,7 +90,7 @@ impl<B: Backend> Rotary<B> {
         dtype: DType,
         device: &B::Device,
     ) -> Self {
-        if flex::applies::<B>(dtype) {
+        if kernels_apply::<B>(dtype) {
             return Self::Kernel(Arc::new(AngleTable::new(head_dim, first_positions, time)));
         }
         Self::Composed(Composed::new(

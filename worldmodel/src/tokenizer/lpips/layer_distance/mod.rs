@@ -18,12 +18,13 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::Flex;
 use burn::tensor::backend::{Backend, BackendTypes};
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::Tensor;
 use burn_flex::FlexTensor;
 
+use super::constant;
 use crate::dropout::{thread_mask, Dropout};
 use crate::flex_kernels::{
-    concrete, generic, is, register_gradient, tensor_of, values, AutodiffFlex,
+    concrete, generic, is, kernels_apply, register_gradient, tensor_of, values, AutodiffFlex,
 };
 use kernel::Shape;
 
@@ -37,8 +38,7 @@ pub fn layer_distance<B: Backend>(
     weights: &[f32],
     dropout: f64,
 ) -> Tensor<B, 1> {
-    let on_cpu_backend = is::<B, Flex>() || is::<B, AutodiffFlex>();
-    if !on_cpu_backend || fy.dtype() != DType::F32 || fx.dtype() != DType::F32 {
+    if !kernels_apply::<B>(fy.dtype()) || !kernels_apply::<B>(fx.dtype()) {
         return layer_distance_ops(fx, fy, weights, dropout);
     }
     let fx: FlexTensor = if is::<B, Flex>() {
@@ -77,8 +77,9 @@ pub fn layer_distance_ops<B: Backend>(
 ) -> Tensor<B, 1> {
     let n = fy.dims()[0];
     let squared = (unit_channels(fx.detach()) - unit_channels(fy)).powf_scalar(2.0);
-    let weights = Tensor::from_data(
-        TensorData::new(weights.to_vec(), [1, weights.len(), 1, 1]),
+    let weights = constant(
+        weights.to_vec(),
+        [1, weights.len(), 1, 1],
         &squared.device(),
     );
     let weighted = (Dropout::new(dropout).forward(squared) * weights).sum_dim(1);
