@@ -157,7 +157,8 @@ class Lpips(nn.Module):
             for i, conv in enumerate(self.convs):
                 conv.weight.copy_(tensors[f"conv{i}.weight"])
                 conv.bias.copy_(tensors[f"conv{i}.bias"])
-        self.lins = [tensors[f"lin{l}.weight"].view(1, -1, 1, 1) for l in range(len(self.TAPS))]
+        self.lins = nn.ParameterList(tensors[f"lin{l}.weight"].view(1, -1, 1, 1)
+                                     for l in range(len(self.TAPS)))
         self.register_buffer("shift", torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1))
         self.register_buffer("scale", torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1))
         self.requires_grad_(False)
@@ -172,13 +173,17 @@ class Lpips(nn.Module):
                     h = F.max_pool2d(h, 2)
         return taps
 
+    @staticmethod
+    def unit(f):
+        """Each position's channel vector divided by its length (plus 1e-10)."""
+        return f / (f.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
+
     def forward(self, x, y):
         """d(x, y) per frame, [N]; x and y [N, 3, H, W] in [-1, 1]."""
         total = 0.0
         for fx, fy, lin in zip(self.features(x), self.features(y), self.lins):
-            unit = lambda f: f / (f.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)  # noqa: E731
-            squared = F.dropout((unit(fx) - unit(fy)).pow(2), 0.5, training=True)
-            total = total + (squared * lin.to(squared.device)).sum(1).mean((1, 2))
+            squared = F.dropout((self.unit(fx) - self.unit(fy)).pow(2), 0.5, training=True)
+            total = total + (squared * lin).sum(1).mean((1, 2))
         return total
 
 
