@@ -96,7 +96,7 @@ impl ModelShapes {
             tokens_per_frame: tokenizer.tokens_per_frame(),
             vocab: t.vocab,
             n_actions,
-            chunk_blocks: 3,
+            chunk_blocks: w.chunk_blocks,
             prediction_sees_frame_before: w.prediction_sees_frame_before,
         };
         let a = &config.actor_critic;

@@ -30,7 +30,7 @@ fn an_empty_file_gives_the_spec_defaults() {
         (128, 200, 6)
     );
     assert_eq!((w.layers, w.heads, w.ffn, w.dropout), (5, 4, 1024, 0.1));
-    assert_eq!((w.seq_blocks, w.context_blocks), (10, 2));
+    assert_eq!((w.seq_blocks, w.context_blocks, w.chunk_blocks), (10, 2, 3));
     assert_eq!(
         (w.rewarded_rows, w.rewarded_rows_correction),
         (0, RewardedRowsCorrection::None),
@@ -233,7 +233,7 @@ fn a_part_trains_from_its_start_epoch_to_its_stop_epoch() {
 }
 
 #[test]
-fn the_controller_sizes_come_from_the_config() {
+fn the_model_shapes_come_from_the_config() {
     use burn::backend::Flex;
     use burn::module::Module;
     use rem_agent::actor_critic::ActorCriticConfig;
@@ -243,8 +243,9 @@ fn the_controller_sizes_come_from_the_config() {
         "controller.toml",
         "[tokenizer]\nembed_dim = 16\n[actor_critic]\nconv1 = 12\nconv2 = 6\nhidden = 20\nlstm = 10\n",
     );
-    let config = RunConfig::load(&path, &[]).unwrap();
+    let config = RunConfig::load(&path, &["world_model.chunk_blocks=1".to_string()]).unwrap();
     let shapes = ModelShapes::from_config(&config, 3).unwrap();
+    assert_eq!(shapes.world_model.chunk_blocks, 1);
     let a = &shapes.actor_critic;
     assert_eq!((a.conv1, a.conv2, a.hidden, a.lstm), (12, 6, 20, 10));
     let built = a.init::<Flex>(&Default::default()).unwrap().num_params();
@@ -361,6 +362,10 @@ fn sampling_discount_and_device_settings_are_checked_at_load() {
     refused(
         "actor_critic.lambda=-0.1",
         "actor_critic: lambda must lie in [0, 1]",
+    );
+    refused(
+        "world_model.chunk_blocks=0",
+        "world_model.chunk_blocks must be at least 1",
     );
     refused(
         "world_model.rewarded_rows=65",

@@ -390,6 +390,63 @@ fn steps_split_over_threads_are_reproducible() {
     assert_same_params(&first, &second);
 }
 
+#[test]
+fn the_chunk_length_of_the_training_pass_moves_only_the_rounding() {
+    let _generator = own_generator();
+    let device: burn::tensor::Device<B> = Default::default();
+    let batch = toy_batch(&device, 3, 5, 4);
+    // Chunks of 1, 2 and 3 blocks, and one chunk for all 5.
+    let run = |chunk_blocks: usize| {
+        B::seed(&device, 7);
+        let config = WorldModelConfig {
+            chunk_blocks,
+            ..WorldModelConfig::tiny(4, 8, 3)
+        };
+        let model: WorldModel<B> = config.init(&device);
+        let codebook = toy_codebook(&device);
+        let loss = model.loss(&codebook, &batch, 2).total;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        (loss.into_scalar(), gradients_in_order(&model, &grads))
+    };
+    let (one_loss, one_grads) = run(1);
+    for chunk_blocks in [2, 3, 5] {
+        let (loss, grads) = run(chunk_blocks);
+        assert!(
+            (loss - one_loss).abs() <= 1e-6 * one_loss.abs(),
+            "chunks of {chunk_blocks} blocks: loss {loss}, of 1 block {one_loss}"
+        );
+        assert_eq!(grads.len(), one_grads.len());
+        for (x, y) in grads.iter().zip(&one_grads) {
+            let scale = y.iter().fold(1e-12f32, |m, v| m.max(v.abs()));
+            let worst = x
+                .iter()
+                .zip(y)
+                .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
+            assert!(
+                worst <= 1e-5 * scale,
+                "chunks of {chunk_blocks} blocks: a gradient differs by {worst} (scale {scale})"
+            );
+        }
+    }
+}
+
+/// The gradient of every float parameter of `model`, in the order the module visits them.
+fn gradients_in_order(model: &WorldModel<B>, grads: &GradientsParams) -> Vec<Vec<f32>> {
+    struct Collect<'a>(&'a GradientsParams, Vec<Vec<f32>>);
+    impl ModuleVisitor<B> for Collect<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let grad = self
+                .0
+                .get::<Flex, D>(param.id)
+                .expect("a parameter lacks a gradient");
+            self.1.push(grad.into_data().to_vec().unwrap());
+        }
+    }
+    let mut collect = Collect(grads, vec![]);
+    model.visit(&mut collect);
+    collect.1
+}
+
 /// Every parameter of `model` has a gradient in both `a` and `b`, equal to within
 /// float rounding (relative to the largest entry of the gradient).
 fn assert_same_grads(model: &WorldModel<B>, a: &GradientsParams, b: &GradientsParams) {

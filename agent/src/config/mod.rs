@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use rem_worldmodel::retnet::RetNetConfig;
 use rem_worldmodel::tokenizer::{PerceptualLoss, TokenizerConfig, TokenizerTrainerConfig};
+use rem_worldmodel::world_model::WorldModelConfig;
 use rem_worldmodel::world_model_trainer::WorldModelTrainerConfig;
 
 use crate::actor_critic::{ActorCriticConfig, ENTROPY_WEIGHT};
@@ -140,6 +141,10 @@ pub struct WorldModelSection {
     /// Training sequences in blocks of 65 tokens; the first `context_blocks` carry no loss.
     pub seq_blocks: usize,
     pub context_blocks: usize,
+    /// Blocks per chunk of the chunkwise training pass (spec: 3). The forms are the same
+    /// function: the chunk length moves only the floats' rounding and the work, the
+    /// decay mask inside a chunk growing with its square.
+    pub chunk_blocks: usize,
     /// Threads a training batch is split over: each runs a share of the rows with
     /// its own autodiff graph and the gradients are added in row order, so a run is
     /// reproducible for a given value. Values differ in the floats' summation order
@@ -315,6 +320,7 @@ impl Default for WorldModelSection {
             dropout: model.dropout,
             seq_blocks: 10,
             context_blocks: optim.context_blocks,
+            chunk_blocks: WorldModelConfig::spec(0).chunk_blocks,
             threads: optim.threads,
             prediction_sees_frame_before: false,
             rewarded_rows: 0,

@@ -17,6 +17,9 @@ impl RunConfig {
         if self.world_model.context_blocks >= self.world_model.seq_blocks {
             bail!("world_model.context_blocks must be smaller than world_model.seq_blocks");
         }
+        if self.world_model.chunk_blocks == 0 {
+            bail!("world_model.chunk_blocks must be at least 1");
+        }
         if self.world_model.rewarded_rows > self.world_model.optim.batch {
             bail!(
                 "world_model.rewarded_rows ({}) exceeds world_model.optim.batch ({})",
