@@ -321,6 +321,17 @@ fn a_run_written_before_lpips_keeps_no_perceptual_term() {
 }
 
 #[test]
+fn a_run_written_before_the_chunk_length_key_trained_on_chunks_of_3_blocks() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let old = root.join("docs/results/atari-cpu/mspacman-seed4/config.toml");
+    assert!(!std::fs::read_to_string(&old)
+        .unwrap()
+        .contains("chunk_blocks"));
+    let config = RunConfig::load_written(&old, &[]).unwrap();
+    assert_eq!(config.world_model.chunk_blocks, 3);
+}
+
+#[test]
 fn a_horizon_past_the_world_models_training_length_is_refused() {
     let path = write("long.toml", "[actor_critic]\nhorizon = 11\n");
     let error = RunConfig::load(&path, &[]).unwrap_err();
