@@ -16,10 +16,10 @@ a store of 1,000 random frames in episodes of 200. Per step:
   world_model   world_model{,_trainer}.rs, retnet.rs, retention/: 64 segments of 10
                 blocks; distinct frames encoded once by the frozen tokenizer (an empty
                 TokenCache, batches.rs), tokens through the host; real tokens chunkwise
-                (3 blocks a chunk) keeping the state after each block, then one read-only
-                pass of blocks 2..9's prediction tokens (8 x 64 rows, each at its own
-                rotary position); CE of tokens, reward sign and end over blocks 2..9 and
-                real steps; dropout 0.1 where rem has it.
+                (3 blocks a chunk, --chunk-blocks) keeping the state after each block,
+                then one read-only pass of blocks 2..9's prediction tokens (8 x 64 rows,
+                each at its own rotary position); CE of tokens, reward sign and end over
+                blocks 2..9 and real steps; dropout 0.1 where rem has it.
   actor_critic  imagination/{actor_critic_trainer,rollout,returns}.rs: 128 segments of 21
                 frames encoded as above, burn-in without gradient, POP imagination of
                 horizon 10 (9 observations; world model and tokenizer under no_grad, the
@@ -304,7 +304,7 @@ def world_model_loss(world_model, codebook, tokens, actions, rewards, ends, mask
     memories = []  # per layer: the memories of the predicted blocks, rows (block, batch row)
     for layer in world_model.retnet.layers:
         x, checkpoints = apply_layer(layer, x, lambda n: chunkwise_checkpoints(
-            layer.retention, n, CHUNK_BLOCKS * block_len, block_len))
+            layer.retention, n, world_model.chunk_blocks * block_len, block_len))
         memories.append(torch.cat(checkpoints[CONTEXT_BLOCKS - 1: blocks - 1]))
     reward_logits, done_logits = world_model.outcome(x.view(batch, blocks, block_len, -1)[:, :, k])
 
@@ -435,6 +435,9 @@ def parse_args():
                         help="the tokenizer's perceptual term (rem's tokenizer.perceptual)")
     parser.add_argument("--lpips-weights", default="weights/lpips_vgg16.safetensors",
                         help="the file scripts/lpips_weights.py writes")
+    parser.add_argument("--chunk-blocks", type=int, default=CHUNK_BLOCKS,
+                        help="blocks per chunk of the world model's training pass "
+                             "(rem's world_model.chunk_blocks)")
     for phase in OPTIM:
         parser.add_argument(f"--{phase.replace('_', '-')}-batch", type=int, default=OPTIM[phase]["batch"])
     return parser.parse_args()
@@ -451,6 +454,7 @@ def main():
     device = torch.device(args.device)
     models = build_models(args.size, args.actions, device)
     print_parameter_counts(*models, args.actions)
+    models[1].chunk_blocks = args.chunk_blocks
     lpips = Lpips(args.lpips_weights).to(device) if args.perceptual == "lpips" else None
     models = (*models, lpips)
     rng = torch.Generator().manual_seed(args.seed)
