@@ -300,16 +300,22 @@ fn the_tokenizers_perceptual_term_is_a_setting_lpips_by_default() {
     );
 }
 
+/// The config.toml of a committed run folder written before `key` existed, loaded.
+fn written_before(run: &str, key: &str) -> RunConfig {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let path = root
+        .join("docs/results/atari-cpu")
+        .join(run)
+        .join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains(key), "{} has {key}", path.display());
+    RunConfig::load_written(&path, &[]).unwrap()
+}
+
 #[test]
 fn a_run_written_before_lpips_keeps_no_perceptual_term() {
     use rem_worldmodel::tokenizer::PerceptualLoss;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    // A committed run folder whose config.toml predates the key.
-    let old = root.join("docs/results/atari-cpu/alien-seed0/config.toml");
-    assert!(!std::fs::read_to_string(&old)
-        .unwrap()
-        .contains("perceptual"));
-    let config = RunConfig::load_written(&old, &[]).unwrap();
+    let config = written_before("alien-seed0", "perceptual");
     assert_eq!(config.tokenizer.perceptual, PerceptualLoss::None);
     // A run file without the key takes the spec's term; a written one keeps its own.
     let file = write("no-perceptual.toml", "[tokenizer]\nembed_dim = 16\n");
@@ -322,12 +328,7 @@ fn a_run_written_before_lpips_keeps_no_perceptual_term() {
 
 #[test]
 fn a_run_written_before_the_chunk_length_key_trained_on_chunks_of_3_blocks() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let old = root.join("docs/results/atari-cpu/mspacman-seed4/config.toml");
-    assert!(!std::fs::read_to_string(&old)
-        .unwrap()
-        .contains("chunk_blocks"));
-    let config = RunConfig::load_written(&old, &[]).unwrap();
+    let config = written_before("mspacman-seed4", "chunk_blocks");
     assert_eq!(config.world_model.chunk_blocks, 3);
 }
 
