@@ -416,15 +416,11 @@ fn the_chunk_length_of_the_training_pass_moves_only_the_rounding() {
             "chunks of {chunk_blocks} blocks: loss {loss}, of 1 block {one_loss}"
         );
         assert_eq!(grads.len(), one_grads.len());
-        for (x, y) in grads.iter().zip(&one_grads) {
-            let scale = y.iter().fold(1e-12f32, |m, v| m.max(v.abs()));
-            let worst = x
-                .iter()
-                .zip(y)
-                .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
-            assert!(
-                worst <= 1e-5 * scale,
-                "chunks of {chunk_blocks} blocks: a gradient differs by {worst} (scale {scale})"
+        for (expected, actual) in one_grads.iter().zip(&grads) {
+            assert_same_gradient(
+                expected,
+                actual,
+                &format!("chunks of {chunk_blocks} blocks"),
             );
         }
     }
@@ -450,29 +446,23 @@ fn gradients_in_order(model: &WorldModel<B>, grads: &GradientsParams) -> Vec<Vec
 /// Every parameter of `model` has a gradient in both `a` and `b`, equal to within
 /// float rounding (relative to the largest entry of the gradient).
 fn assert_same_grads(model: &WorldModel<B>, a: &GradientsParams, b: &GradientsParams) {
-    struct Compare<'a>(&'a GradientsParams, &'a GradientsParams);
-    impl ModuleVisitor<B> for Compare<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-            let read = |g: &GradientsParams| -> Option<Vec<f32>> {
-                let grad = g.get::<Flex, D>(param.id)?;
-                Some(grad.into_data().to_vec().unwrap())
-            };
-            let (x, y) = match (read(self.0), read(self.1)) {
-                (Some(x), Some(y)) => (x, y),
-                _ => panic!("a parameter lacks a gradient"),
-            };
-            let scale = x.iter().fold(1e-12f32, |m, v| m.max(v.abs()));
-            let worst = x
-                .iter()
-                .zip(&y)
-                .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
-            assert!(
-                worst <= 1e-5 * scale,
-                "a gradient differs by {worst} (scale {scale})"
-            );
-        }
+    let (expected, actual) = (gradients_in_order(model, a), gradients_in_order(model, b));
+    for (x, y) in expected.iter().zip(&actual) {
+        assert_same_gradient(x, y, "the second gradients against the first");
     }
-    model.visit(&mut Compare(a, b));
+}
+
+/// `actual` equals `expected` to within float rounding: 1e-5 of `expected`'s largest entry.
+fn assert_same_gradient(expected: &[f32], actual: &[f32], context: &str) {
+    let scale = expected.iter().fold(1e-12f32, |m, v| m.max(v.abs()));
+    let worst = expected
+        .iter()
+        .zip(actual)
+        .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
+    assert!(
+        worst <= 1e-5 * scale,
+        "{context}: a gradient differs by {worst} (scale {scale})"
+    );
 }
 
 /// Every float parameter of `a` equals the one of `b` at the same place.
