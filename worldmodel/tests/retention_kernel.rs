@@ -1,8 +1,9 @@
 //! Without autodiff on the CPU backend every form of retention runs the kernel of
-//! `retention::kernel`; with autodiff it runs burn's tensor operations. The same
-//! layer and inputs through both give the same outputs and states, for every form,
-//! per-row positions, incoming memories, chunks that do not divide the input, and
-//! one head as well as four.
+//! `retention::kernel`; with autodiff, burn's tensor operations around the kernels of
+//! `retention/tracked/` (which `retention_tracked_kernel.rs` checks against burn's
+//! operations alone). The same layer and inputs through both give the same outputs
+//! and states, for every form, per-row positions, incoming memories, chunks that do
+//! not divide the input, and one head as well as four.
 
 mod common;
 

@@ -6,7 +6,7 @@ use burn::tensor::Tensor;
 
 use super::decay::Decay;
 use super::parallel::{advance_memory, retain};
-use super::{MultiScaleRetention, Projected, RetentionState};
+use super::{tracked, MultiScaleRetention, Projected, RetentionState};
 
 impl<B: Backend> MultiScaleRetention<B> {
     /// Runs `x` (`[batch, time, d_model]`) after `state` in chunks of `chunk_len`
@@ -53,8 +53,12 @@ impl<B: Backend> MultiScaleRetention<B> {
                 return (y, state.advanced(memory, time), Vec::new());
             }
         }
+        let projected = self.project(x.clone(), &state.next_positions);
+        if tracked::applies::<B>(x.dtype()) {
+            return self.chunkwise_tracked(x, state, projected, chunk_len, checkpoint_every);
+        }
+        let Projected { q, k, v } = projected;
         let decay = Decay::new(self.n_heads, batch, &x.device());
-        let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
 
         let mut memory = state.memory.clone();
         let mut outputs = Vec::with_capacity(time.div_ceil(chunk_len));
@@ -91,5 +95,30 @@ impl<B: Backend> MultiScaleRetention<B> {
             state.advanced(memory, time),
             checkpoints,
         )
+    }
+
+    /// [`Self::chunkwise`] by the kernels of `tracked/`: the output over chunks, and
+    /// the memories after every checkpoint and after the last token.
+    fn chunkwise_tracked(
+        &self,
+        x: Tensor<B, 3>,
+        state: &RetentionState<B>,
+        Projected { q, k, v }: Projected<B>,
+        chunk_len: usize,
+        checkpoint_every: Option<usize>,
+    ) -> (Tensor<B, 3>, RetentionState<B>, Vec<RetentionState<B>>) {
+        let [batch, time, _] = x.dims();
+        let every = checkpoint_every.unwrap_or(time).min(time);
+        let memories = tracked::memories(k.clone(), v.clone(), state.memory.clone(), every);
+        let entry = |e: usize| memories.clone().narrow(0, e * batch, batch);
+        let checkpoints = match checkpoint_every {
+            Some(every) => (0..time / every)
+                .map(|e| state.advanced(entry(e), (e + 1) * every))
+                .collect(),
+            None => Vec::new(),
+        };
+        let last = entry(time.div_ceil(every) - 1);
+        let y = self.finish_tracked(x, [q, k, v], state.memory.clone(), chunk_len);
+        (y, state.advanced(last, time), checkpoints)
     }
 }

@@ -136,7 +136,7 @@ pub(crate) fn retain_rows(
 }
 
 /// gamma_h^e for e in `0..=max_exponent`, per head.
-fn decay_powers(heads: usize, max_exponent: usize) -> Vec<Vec<f32>> {
+pub(super) fn decay_powers(heads: usize, max_exponent: usize) -> Vec<Vec<f32>> {
     retention_decays(heads)
         .into_iter()
         .map(|gamma| {

@@ -10,7 +10,9 @@
 //! differentiates; without autodiff on the CPU backend every form runs the kernel of
 //! `kernel.rs` instead (`flex.rs` picks it), which computes the same from the same
 //! projections in one task per batch row. With autodiff on the CPU backend the
-//! rotary rotation is a kernel of its own (`rotary/kernel.rs`), with the same bits.
+//! rotary rotation is a kernel of its own (`rotary/kernel.rs`), with the same bits,
+//! and so is the retention between the rotation and the dropout, with its backward
+//! pass (`tracked/`).
 
 mod chunkwise;
 mod decay;
@@ -20,6 +22,7 @@ mod parallel;
 mod recurrent;
 mod rotary;
 mod state;
+mod tracked;
 
 pub use decay::retention_decays;
 pub use state::RetentionState;
@@ -179,10 +182,29 @@ impl<B: Backend> MultiScaleRetention<B> {
     /// Turns retention output `[batch, heads, time, head_dim]` into the layer output
     /// `[batch, time, d_model]`, gated by the layer input `x`.
     pub(crate) fn finish(&self, x: Tensor<B, 3>, retained: Tensor<B, 4>) -> Tensor<B, 3> {
-        let [batch, _, time, _] = retained.dims();
-        let normed = heads_side_by_side(normalize_each_head(self.dropout.forward(retained)))
-            .reshape([batch, time, self.d_model()]);
+        self.finish_normed(x, normalize_each_head(self.dropout.forward(retained)))
+    }
+
+    /// [`Self::finish`] from the retention output already dropped out and normalised
+    /// per head (`[batch, heads, time, head_dim]`).
+    fn finish_normed(&self, x: Tensor<B, 3>, normed: Tensor<B, 4>) -> Tensor<B, 3> {
+        let [batch, _, time, _] = normed.dims();
+        let normed = heads_side_by_side(normed).reshape([batch, time, self.d_model()]);
         self.gate_and_project(x, normed)
+    }
+
+    /// The layer output from the projections `qkv` of `x` after `memory`, in chunks of
+    /// `chunk_len` tokens, by the kernels of `tracked/` (callers check
+    /// [`tracked::applies`]).
+    fn finish_tracked(
+        &self,
+        x: Tensor<B, 3>,
+        qkv: [Tensor<B, 4>; 3],
+        memory: Tensor<B, 4>,
+        chunk_len: usize,
+    ) -> Tensor<B, 3> {
+        let normed = tracked::normalized_retention(qkv, memory, chunk_len, &self.dropout);
+        self.finish_normed(x, normed)
     }
 
     /// The normalised retention output `normed` (`[batch, time, d_model]`) gated by

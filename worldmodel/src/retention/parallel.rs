@@ -5,7 +5,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use super::decay::Decay;
-use super::{MultiScaleRetention, Projected, RetentionState};
+use super::{tracked, MultiScaleRetention, Projected, RetentionState};
 
 impl<B: Backend> MultiScaleRetention<B> {
     /// Runs `x` (`[batch, time, d_model]`) as the tokens that follow `state`, and
@@ -20,8 +20,13 @@ impl<B: Backend> MultiScaleRetention<B> {
         if let Some((y, Some(memory))) = self.try_kernel(&x, state, time, true) {
             return (y, state.advanced(memory, time));
         }
-        let decay = Decay::new(self.n_heads, batch, &x.device());
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
+        if tracked::applies::<B>(x.dtype()) {
+            let memory = tracked::memories(k.clone(), v.clone(), state.memory.clone(), time);
+            let y = self.finish_tracked(x, [q, k, v], state.memory.clone(), time);
+            return (y, state.advanced(memory, time));
+        }
+        let decay = Decay::new(self.n_heads, batch, &x.device());
         let retained = retain(&decay, q, k.clone(), v.clone(), state.memory.clone());
         let memory = advance_memory(&decay, state.memory.clone(), k, v);
         (self.finish(x, retained), state.advanced(memory, time))
@@ -35,8 +40,11 @@ impl<B: Backend> MultiScaleRetention<B> {
         if let Some((y, _)) = self.try_kernel(&x, state, time, false) {
             return y;
         }
-        let decay = Decay::new(self.n_heads, batch, &x.device());
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
+        if tracked::applies::<B>(x.dtype()) {
+            return self.finish_tracked(x, [q, k, v], state.memory.clone(), time);
+        }
+        let decay = Decay::new(self.n_heads, batch, &x.device());
         let retained = retain(&decay, q, k, v, state.memory.clone());
         self.finish(x, retained)
     }
