@@ -77,6 +77,22 @@ fn pair_shape<B: Backend>(x: &Tensor<B, 4>) -> PairShape {
     }
 }
 
+/// Hands each tracked parent its gradient: tokens (`[B, H, T, D]`) first, the
+/// incoming memory (`[B, H, D, D]`) last.
+fn register_gradients<const N: usize>(
+    grads: &mut Gradients,
+    s: &PairShape,
+    parents: [Option<NodeId>; N],
+    gradients: [Vec<f32>; N],
+) {
+    let tokens = [s.batch, s.heads, s.time, s.head_dim];
+    let memory = [s.batch, s.heads, s.head_dim, s.head_dim];
+    for (i, (node, gradient)) in parents.into_iter().zip(gradients).enumerate() {
+        let shape = if i + 1 == N { memory } else { tokens };
+        register_gradient(grads, node, gradient, shape);
+    }
+}
+
 /// The values of `t` in its logical order.
 fn contiguous(t: &TrackedTensor) -> FlexTensor {
     t.primitive.clone().to_contiguous()
@@ -179,12 +195,7 @@ impl Backward<Flex, 4> for RetainedBackward {
             state.chunk_len,
             &powers,
         );
-        let tokens = [s.batch, s.heads, s.time, s.head_dim];
-        let memory = [s.batch, s.heads, s.head_dim, s.head_dim];
-        let shapes = [tokens, tokens, tokens, memory];
-        for ((node, gradient), shape) in parents.into_iter().zip(gradients).zip(shapes) {
-            register_gradient(grads, node, gradient, shape);
-        }
+        register_gradients(grads, &s, parents, gradients);
     }
 }
 
@@ -254,11 +265,6 @@ impl Backward<Flex, 3> for MemoriesBackward {
             state.every,
             &powers,
         );
-        let tokens = [s.batch, s.heads, s.time, s.head_dim];
-        let memory = [s.batch, s.heads, s.head_dim, s.head_dim];
-        let shapes = [tokens, tokens, memory];
-        for ((node, gradient), shape) in parents.into_iter().zip(gradients).zip(shapes) {
-            register_gradient(grads, node, gradient, shape);
-        }
+        register_gradients(grads, &s, parents, gradients);
     }
 }
