@@ -97,7 +97,7 @@ impl Tokens<'_> {
     }
 }
 
-/// Per-call buffers, each large enough for one chunk.
+/// One task's buffers, each large enough for one chunk.
 struct Scratch {
     /// `[L, L]`: A, or its gradient.
     scores: Vec<f32>,
