@@ -2,25 +2,18 @@
 //! differences. Runs in f64 (the device's default float type for this test binary)
 //! so that the differences are accurate.
 
-use std::sync::Once;
+mod common;
 
 use burn::backend::{Autodiff, Flex};
 use burn::module::Param;
-use burn::tensor::{set_default_dtypes, Distribution, FloatDType, IntDType, Tensor, TensorData};
+use burn::tensor::{Distribution, Tensor, TensorData};
+use common::use_f64_by_default;
 use rem_worldmodel::retention::{MultiScaleRetention, MultiScaleRetentionConfig, RetentionState};
 
 type B = Autodiff<Flex>;
 
 const STEP: f64 = 1e-6;
 const TOLERANCE: f64 = 1e-6;
-
-fn use_f64() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        set_default_dtypes::<B>(&Default::default(), FloatDType::F64, IntDType::I64)
-            .expect("f64 must be settable before any tensor exists");
-    });
-}
 
 fn to_f64<const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
     t.into_data().convert::<f64>().to_vec::<f64>().unwrap()
@@ -72,7 +65,7 @@ struct Case {
 
 /// A layer of width 8 in `heads` heads (one head takes its own path: no transpose).
 fn tiny_case(heads: usize) -> Case {
-    use_f64();
+    use_f64_by_default::<B>();
     let device = Default::default();
     let layer = MultiScaleRetentionConfig::new(8, heads).init::<B>(&device);
     let normal = Distribution::Normal(0.0, 1.0);

@@ -11,17 +11,15 @@
 
 mod common;
 
-use std::sync::Once;
-
 use burn::backend::{Autodiff, Flex};
 use burn::module::{Module, ModuleMapper, Param};
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{set_default_dtypes, FloatDType, IntDType, Tensor, TensorData};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{FloatDType, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-use common::on_threads;
+use common::{assert_close, on_threads, use_f64_by_default, values};
 use rem_worldmodel::retention::{MultiScaleRetention, MultiScaleRetentionConfig, RetentionState};
 use rem_worldmodel::stream::with_thread_stream;
 
@@ -29,15 +27,7 @@ type B = Autodiff<Flex>;
 
 /// Of the largest value compared (at least 1): f32 rounding through a few hundred
 /// additions.
-const TOLERANCE: f64 = 2e-5;
-
-fn use_f64_by_default() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        set_default_dtypes::<B>(&Default::default(), FloatDType::F64, IntDType::I64)
-            .expect("f64 must be settable before any tensor exists");
-    });
-}
+const TOLERANCE: f32 = 2e-5;
 
 /// Every float parameter cast to one dtype, as a leaf of its own.
 struct CastTo(FloatDType);
@@ -46,21 +36,6 @@ impl<Bk: AutodiffBackend> ModuleMapper<Bk> for CastTo {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<Bk, D>>) -> Param<Tensor<Bk, D>> {
         let (id, tensor, mapper) = param.consume();
         Param::from_mapped_value(id, tensor.cast(self.0).detach().require_grad(), mapper)
-    }
-}
-
-fn values<Bk: Backend, const D: usize>(t: Tensor<Bk, D>) -> Vec<f64> {
-    t.into_data().convert::<f64>().to_vec::<f64>().unwrap()
-}
-
-fn assert_close(ours: Vec<f64>, reference: Vec<f64>, what: &str) {
-    assert_eq!(ours.len(), reference.len(), "{what}: lengths");
-    let scale = reference.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    for (i, (a, r)) in ours.iter().zip(&reference).enumerate() {
-        assert!(
-            (a - r).abs() <= TOLERANCE * scale,
-            "{what}[{i}]: f32 kernel {a}, f64 operations {r} (scale {scale})"
-        );
     }
 }
 
@@ -85,7 +60,7 @@ struct Case {
 
 impl Case {
     fn new(heads: usize, positions: Vec<usize>, time: usize, dropout: f64, seed: u64) -> Self {
-        use_f64_by_default();
+        use_f64_by_default::<B>();
         let mut draws = StdRng::seed_from_u64(seed);
         let layer = MultiScaleRetentionConfig::new(32, heads)
             .with_dropout(dropout)
@@ -146,8 +121,8 @@ impl Case {
 }
 
 struct Run {
-    outputs: Vec<Vec<f64>>,
-    gradients: Vec<Vec<f64>>,
+    outputs: Vec<Vec<f32>>,
+    gradients: Vec<Vec<f32>>,
 }
 
 fn normal<const D: usize>(draws: &mut StdRng, shape: [usize; D]) -> Tensor<B, D> {
@@ -218,7 +193,7 @@ fn the_kernels_outputs_and_gradients_equal_burns_operations() {
             .zip(reference.outputs)
             .enumerate()
         {
-            assert_close(k, r, &format!("{what}: output {i}"));
+            assert_close(&k, &r, TOLERANCE, &format!("{what}: output {i}"));
         }
         let names = ["input", "memory", "query", "key", "value", "gate", "out"];
         for ((k, r), name) in kernel
@@ -227,7 +202,12 @@ fn the_kernels_outputs_and_gradients_equal_burns_operations() {
             .zip(reference.gradients)
             .zip(names)
         {
-            assert_close(k, r, &format!("{what}: gradient of the {name}"));
+            assert_close(
+                &k,
+                &r,
+                TOLERANCE,
+                &format!("{what}: gradient of the {name}"),
+            );
         }
     }
 }

@@ -3,11 +3,11 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{set_default_dtypes, FloatDType, IntDType, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, Once};
 
 pub mod forms;
 
@@ -82,4 +82,15 @@ pub fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
         .build()
         .expect("a thread pool")
         .install(f)
+}
+
+/// Makes f64 the default float type of `B`'s default device, once per test binary
+/// and before any tensor exists: a binary that calls it computes in f64 throughout
+/// unless a tensor is cast.
+pub fn use_f64_by_default<B: Backend>() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        set_default_dtypes::<B>(&Default::default(), FloatDType::F64, IntDType::I64)
+            .expect("f64 must be settable before any tensor exists");
+    });
 }

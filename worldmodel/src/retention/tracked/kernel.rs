@@ -90,7 +90,18 @@ struct Tokens<'a> {
     d: usize,
 }
 
-impl Tokens<'_> {
+impl<'a> Tokens<'a> {
+    /// Pair `p`'s slices of `[B, H, T, D]` queries, keys and values.
+    fn of_pair(s: &PairShape, p: usize, [q, k, v]: [&'a [f32]; 3]) -> Self {
+        let pair = p * s.tokens_len()..(p + 1) * s.tokens_len();
+        Self {
+            q: &q[pair.clone()],
+            k: &k[pair.clone()],
+            v: &v[pair],
+            d: s.head_dim,
+        }
+    }
+
     /// The `[len, D]` slice of `x` for tokens `start..start + len`.
     fn rows<'x>(&self, x: &'x [f32], (start, len): (usize, usize)) -> &'x [f32] {
         &x[start * self.d..(start + len) * self.d]
@@ -147,13 +158,7 @@ pub(crate) fn retained(
         .for_each_init(
             || Scratch::new(chunk_len, s.head_dim),
             |scratch, (p, (out, before))| {
-                let pair = p * n..(p + 1) * n;
-                let x = Tokens {
-                    q: &q[pair.clone()],
-                    k: &k[pair.clone()],
-                    v: &v[pair],
-                    d: s.head_dim,
-                };
+                let x = Tokens::of_pair(s, p, [q, k, v]);
                 let powers = head_powers(powers, s, p);
                 let mut state = memory[p * dd..(p + 1) * dd].to_vec();
                 for (c, chunk) in s.chunks(chunk_len).enumerate() {
@@ -275,13 +280,8 @@ pub(crate) fn retained_backward(
         .for_each_init(
             || Scratch::new(chunk_len, s.head_dim),
             |scratch, (p, (((dq, dk), dv), g))| {
-                let pair = p * n..(p + 1) * n;
-                let x = Tokens {
-                    q: &q[pair.clone()],
-                    k: &k[pair.clone()],
-                    v: &v[pair.clone()],
-                    d: s.head_dim,
-                };
+                let x = Tokens::of_pair(s, p, [q, k, v]);
+                let d_out = &d_out[p * n..(p + 1) * n];
                 let powers = head_powers(powers, s, p);
                 let before = &before[p * chunks * dd..(p + 1) * chunks * dd];
                 // g: the gradient of the memory after the chunk at hand; nothing
@@ -289,7 +289,7 @@ pub(crate) fn retained_backward(
                 for (c, chunk) in s.chunks(chunk_len).enumerate().rev() {
                     let grads = [&mut *dq, &mut *dk, &mut *dv];
                     let memory = &before[c * dd..(c + 1) * dd];
-                    let d_o = x.rows(&d_out[pair.clone()], chunk);
+                    let d_o = x.rows(d_out, chunk);
                     retain_chunk_backward(&x, chunk, powers, memory, d_o, g, scratch, grads);
                 }
             },
