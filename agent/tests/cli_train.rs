@@ -229,6 +229,10 @@ fn bad_input_gives_a_one_line_error() {
         &train(&config("game.toml", "[env]\ngame = \"Pacman3000\"\n")),
         "unknown game",
     );
+    assert!(
+        !dir.join("run").exists(),
+        "a run that could not start left its folder behind"
+    );
     // The commands that open an existing run name the missing folder.
     for command in ["eval", "dream"] {
         let out = rem()

@@ -119,14 +119,20 @@ impl RunFolder {
         RunConfig::load_written(&self.config_file(), overrides)
     }
 
-    /// Starts a new run here: the folder, its config and an empty metrics file.
-    pub fn create(&self, config: &RunConfig) -> Result<()> {
+    /// Fails when this folder already holds a run, naming the command that continues it.
+    pub fn check_free(&self) -> Result<()> {
         if self.holds_run() {
             bail!(
                 "{} already holds a run; continue it with `rem train --resume {0}`",
                 self.root.display()
             );
         }
+        Ok(())
+    }
+
+    /// Starts a new run here: the folder, its config and an empty metrics file.
+    pub fn create(&self, config: &RunConfig) -> Result<()> {
+        self.check_free()?;
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("cannot create {}", self.root.display()))?;
         std::fs::write(self.config_file(), config.to_toml())?;

@@ -72,8 +72,11 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// A new run in `run_dir`, which must not hold one already.
     pub fn create(config: RunConfig, run_dir: &Path, device: B::Device) -> Result<Self> {
         let folder = RunFolder::new(run_dir);
-        folder.create(&config)?;
-        Self::build(config, folder, device)
+        folder.check_free()?;
+        // Environments and models first: a run that cannot start leaves no folder.
+        let trainer = Self::build(config, folder, device)?;
+        trainer.folder.create(&trainer.config)?;
+        Ok(trainer)
     }
 
     /// Continues the run in `run_dir` from its latest checkpoint (or from the start
