@@ -225,10 +225,30 @@ fn bad_input_gives_a_one_line_error() {
     );
     assert_one_line_error(&train(&config("type.toml", "seed = \"x\"\n")), "type.toml");
     assert_one_line_error(&train(&dir.join("missing.toml")), "missing.toml");
-    assert_one_line_error(
-        &train(&config("game.toml", "[env]\ngame = \"Pacman3000\"\n")),
-        "unknown game",
+    let game = config("game.toml", "[env]\ngame = \"Pacman3000\"\n");
+    assert_one_line_error(&train(&game), "unknown game");
+    // Checked as the config loads: `--print-config` refuses it too.
+    let printed = rem()
+        .args(["train", "--print-config", "--config"])
+        .arg(&game)
+        .output()
+        .unwrap();
+    assert_one_line_error(&printed, "unknown game");
+    // A run whose environment cannot start (no Python for the Atari worker) leaves no
+    // folder behind, so that the same command works once the cause is mended.
+    let atari = config(
+        "atari.toml",
+        "[env]\ngame = \"Pong\"\n[tokenizer]\nperceptual = \"none\"\n",
     );
+    let no_python = rem()
+        .env("REM_PYTHON", dir.join("no-python"))
+        .args(["train", "--config"])
+        .arg(&atari)
+        .arg("--run-dir")
+        .arg(dir.join("run"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&no_python, "no-python");
     assert!(
         !dir.join("run").exists(),
         "a run that could not start left its folder behind"

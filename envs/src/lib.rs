@@ -13,4 +13,4 @@ pub mod vector;
 
 pub use env::{ActionSpace, Env, EnvError, EnvResult, Info, Step};
 pub use frame::{Frame, FRAME_BYTES, FRAME_CHANNELS, FRAME_SIDE};
-pub use registry::{is_native, make_env, make_envs, EnvMode};
+pub use registry::{check_game, is_native, make_env, make_envs, EnvMode};

@@ -16,6 +16,23 @@ pub fn is_native(game: &str) -> bool {
     NATIVE_GAMES.contains(&game)
 }
 
+/// Fails with [`EnvError::UnknownGame`], every known name listed, unless `game` names
+/// a native game or an Atari-100K game.
+pub fn check_game(game: &str) -> EnvResult<()> {
+    if is_native(game) || AtariGame::find(game).is_ok() {
+        return Ok(());
+    }
+    Err(EnvError::UnknownGame {
+        name: game.to_string(),
+        known: NATIVE_GAMES
+            .iter()
+            .chain(ATARI_100K_GAMES.iter().map(|(name, _)| name))
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
 /// Builds the environment `game` for `mode`, its randomness seeded by `seed`.
 pub fn make_env(game: &str, mode: EnvMode, seed: u64) -> EnvResult<Box<dyn Env>> {
     Ok(make_envs(game, mode, seed, 1)?.remove(0))
@@ -29,19 +46,12 @@ pub fn make_envs(
     seed: u64,
     count: usize,
 ) -> EnvResult<Vec<Box<dyn Env>>> {
+    check_game(game)?;
     if is_native(game) {
         let make = |_| make_native(game).expect("a native game");
         return Ok((0..count).map(make).collect());
     }
-    let game = AtariGame::find(game).map_err(|_| EnvError::UnknownGame {
-        name: game.to_string(),
-        known: NATIVE_GAMES
-            .iter()
-            .chain(ATARI_100K_GAMES.iter().map(|(name, _)| name))
-            .copied()
-            .collect::<Vec<_>>()
-            .join(", "),
-    })?;
+    let game = AtariGame::find(game)?;
     let config = match mode {
         EnvMode::Train => AtariConfig::train(game.name),
         EnvMode::Eval => AtariConfig::eval(game.name),

@@ -12,8 +12,14 @@ impl RunConfig {
     ///
     /// A file may start from another: `base = "UpNDown.toml"` (a path relative to the
     /// file) lays the file's keys over that file's, which may have a base of its own.
+    ///
+    /// Its game must exist here (a saved run's config opens whatever its game:
+    /// [`load_written`](Self::load_written)).
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
-        Self::over_defaults(path, read_with_bases(path, &mut Vec::new())?, overrides)
+        let config = Self::over_defaults(path, read_with_bases(path, &mut Vec::new())?, overrides)?;
+        rem_envs::check_game(&config.env.game)
+            .with_context(|| format!("invalid config {}", path.display()))?;
+        Ok(config)
     }
 
     /// A run folder's config.toml, read as [`load`](Self::load) reads a file, except
