@@ -12,6 +12,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
+use crate::retention::Outputs;
 use crate::retnet::RetNetState;
 use crate::stream::draw_from_thread_stream;
 use crate::world_model::WorldModel;
@@ -161,11 +162,14 @@ fn run_context<B: Backend>(
     let batch = tokens.dims()[0];
     let x = model.embed_blocks(codebook, tokens.clone(), actions);
     let len = x.dims()[1];
-    let (y, state) =
-        model
-            .retnet
-            .forward_chunkwise(x, &model.zero_state(batch, &tokens.device()), len);
-    let last = y.narrow(1, len - 1, 1).squeeze_dim::<2>(1);
+    let (y, state, _) = model.retnet.forward_chunkwise_at(
+        x,
+        &model.zero_state(batch, &tokens.device()),
+        len,
+        None,
+        Outputs::LastOfEvery(len),
+    );
+    let last = y.squeeze_dim::<2>(1);
     (state, outcome_of(model, last.clone()), last)
 }
 
@@ -252,11 +256,17 @@ impl<'m, B: Backend> PopImagination<'m, B> {
             actions.unsqueeze_dim(1),
         );
         let len = x.dims()[1];
-        let (y, state) = self.model.retnet.forward_chunkwise(x, &self.state, len);
+        let (y, state, _) = self.model.retnet.forward_chunkwise_at(
+            x,
+            &self.state,
+            len,
+            None,
+            Outputs::LastOfEvery(len),
+        );
         self.state = state;
         self.frame = tokens;
         self.predicted_ahead = false;
-        outcome_of(self.model, y.narrow(1, len - 1, 1).squeeze_dim(1))
+        outcome_of(self.model, y.squeeze_dim(1))
     }
 
     pub fn state(&self) -> &RetNetState<B> {

@@ -2,7 +2,9 @@
 //! blocks of multi-scale retention and a SiLU feed-forward, no final norm.
 //!
 //! Each form of [`MultiScaleRetention`] has its counterpart through the stack, with
-//! one [`RetentionState`] per layer gathered in a [`RetNetState`].
+//! one [`RetentionState`] per layer gathered in a [`RetNetState`]. A chunkwise pass
+//! may return some tokens' outputs only ([`Outputs`]): its last layer, whose output
+//! feeds nothing else, then runs its gate, projection and feed-forward on those alone.
 
 use crate::activation::silu;
 use crate::dropout::Dropout;
@@ -15,7 +17,7 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::retention::{
-    xavier_linear, MultiScaleRetention, MultiScaleRetentionConfig, RetentionState,
+    xavier_linear, MultiScaleRetention, MultiScaleRetentionConfig, Outputs, RetentionState,
 };
 
 /// Epsilon of the pre-norms.
@@ -135,19 +137,33 @@ impl<B: Backend> RetNetLayer<B> {
         x: Tensor<B, D>,
         retain: impl FnOnce(Tensor<B, D>) -> (Tensor<B, D>, R),
     ) -> (Tensor<B, D>, R) {
-        let (retained, extra) = retain(layer_norm(
-            &self.retention_norm,
-            x.clone(),
-            LAYER_NORM_EPSILON,
-        ));
-        let h = x + self.dropout.forward(retained);
-        let hidden = self.dropout.forward(silu(self.ffn_in.forward(layer_norm(
-            &self.ffn_norm,
-            h.clone(),
-            LAYER_NORM_EPSILON,
-        ))));
-        let y = h + self.dropout.forward(self.ffn_out.forward(hidden));
-        (y, extra)
+        let (retained, extra) = retain(self.retention_input(x.clone()));
+        (self.feed_forward(x + self.dropout.forward(retained)), extra)
+    }
+
+    /// [`Self::apply`] with outputs at the tokens of `outputs` only: `retain` returns
+    /// the retention's output at those tokens, and the residual and the feed-forward
+    /// run on them alone.
+    fn apply_at<R>(
+        &self,
+        x: Tensor<B, 3>,
+        outputs: Outputs,
+        retain: impl FnOnce(Tensor<B, 3>) -> (Tensor<B, 3>, R),
+    ) -> (Tensor<B, 3>, R) {
+        let (retained, extra) = retain(self.retention_input(x.clone()));
+        let h = outputs.pick(x) + self.dropout.forward(retained);
+        (self.feed_forward(h), extra)
+    }
+
+    fn retention_input<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        layer_norm(&self.retention_norm, x, LAYER_NORM_EPSILON)
+    }
+
+    /// h + FFN(LN(h)), with the block's dropout inside and after the feed-forward.
+    fn feed_forward<const D: usize>(&self, h: Tensor<B, D>) -> Tensor<B, D> {
+        let normed = layer_norm(&self.ffn_norm, h.clone(), LAYER_NORM_EPSILON);
+        let hidden = self.dropout.forward(silu(self.ffn_in.forward(normed)));
+        h + self.dropout.forward(self.ffn_out.forward(hidden))
     }
 }
 
@@ -293,15 +309,8 @@ impl<B: Backend> RetNet<B> {
         state: &RetNetState<B>,
         chunk_len: usize,
     ) -> (Tensor<B, 3>, RetNetState<B>) {
-        self.check_state(state);
-        let mut x = x;
-        let mut next = Vec::with_capacity(self.layers.len());
-        for (layer, s) in self.layers.iter().zip(&state.layers) {
-            let (y, s) = layer.apply(x, |n| layer.retention.forward_chunkwise(n, s, chunk_len));
-            x = y;
-            next.push(s);
-        }
-        (x, RetNetState { layers: next })
+        let (y, state, _) = self.forward_chunkwise_at(x, state, chunk_len, None, Outputs::All);
+        (y, state)
     }
 
     /// Chunkwise form that also returns the stack's state after every
@@ -314,18 +323,34 @@ impl<B: Backend> RetNet<B> {
         chunk_len: usize,
         checkpoint_every: usize,
     ) -> (Tensor<B, 3>, RetNetState<B>, Vec<RetNetState<B>>) {
+        self.forward_chunkwise_at(x, state, chunk_len, Some(checkpoint_every), Outputs::All)
+    }
+
+    /// The chunkwise form returning the outputs of the tokens of `outputs` only, and
+    /// the states after every `checkpoint_every` tokens when given. The last layer's
+    /// output feeds no later layer, so its gate, output projection and feed-forward
+    /// run at those tokens alone (a world model's action slots: 1 token of 65); every
+    /// layer's state still takes in every token.
+    pub fn forward_chunkwise_at(
+        &self,
+        x: Tensor<B, 3>,
+        state: &RetNetState<B>,
+        chunk_len: usize,
+        checkpoint_every: Option<usize>,
+        outputs: Outputs,
+    ) -> (Tensor<B, 3>, RetNetState<B>, Vec<RetNetState<B>>) {
         self.check_state(state);
+        let last = self.layers.len() - 1;
         let mut x = x;
         let mut next = Vec::with_capacity(self.layers.len());
         let mut checkpoints: Vec<RetNetState<B>> = Vec::new();
-        for (layer, s) in self.layers.iter().zip(&state.layers) {
-            let (y, (s, layer_checkpoints)) = layer.apply(x, |n| {
-                let (y, s, c) = layer.retention.forward_chunkwise_with_checkpoints(
-                    n,
-                    s,
-                    chunk_len,
-                    checkpoint_every,
-                );
+        for (i, (layer, s)) in self.layers.iter().zip(&state.layers).enumerate() {
+            let kept = if i == last { outputs } else { Outputs::All };
+            let (y, (s, layer_checkpoints)) = layer.apply_at(x, kept, |n| {
+                let (y, s, c) =
+                    layer
+                        .retention
+                        .forward_chunkwise_at(n, s, chunk_len, checkpoint_every, kept);
                 (y, (s, c))
             });
             x = y;

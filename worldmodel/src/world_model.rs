@@ -15,6 +15,7 @@ use burn::tensor::{Bool, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::optim::row_shares;
+use crate::retention::Outputs;
 use crate::retnet::{RetNet, RetNetConfig, RetNetState};
 
 /// Number of reward classes: the sign of the reward, -1 / 0 / +1.
@@ -312,15 +313,6 @@ impl<B: Backend> WorldModel<B> {
             .forward(self.retnet.forward_readonly(x, state))
     }
 
-    /// The outputs at the action slots: `[B, T * (K + 1), d]` -> `[B, T, d]`.
-    pub fn action_slots(&self, y: Tensor<B, 3>) -> Tensor<B, 3> {
-        let [batch, len, d] = y.dims();
-        let blocks = len / self.block_len();
-        y.reshape([batch, blocks, self.block_len(), d])
-            .narrow(2, self.tokens_per_frame, 1)
-            .reshape([batch, blocks, d])
-    }
-
     /// Reward-sign and termination logits of action-slot outputs `[.., d]`.
     pub fn outcome_heads<const D: usize>(
         &self,
@@ -361,13 +353,15 @@ impl<B: Backend> WorldModel<B> {
             .swap_dims(0, 1)
             .reshape([predicted * batch, k]);
         let x = self.embed_blocks(codebook, tokens, actions);
-        let (y, _, block_states) = self.retnet.forward_chunkwise_with_checkpoints(
+        // Outputs at the action slots only: the losses read nothing else.
+        let (slots, _, block_states) = self.retnet.forward_chunkwise_at(
             x,
             &self.zero_state(batch, &device),
             self.chunk_blocks * self.block_len(),
-            self.block_len(),
+            Some(self.block_len()),
+            Outputs::LastOfEvery(self.block_len()),
         );
-        let (reward_logits, done_logits) = self.outcome_heads(self.action_slots(y));
+        let (reward_logits, done_logits) = self.outcome_heads(slots);
 
         // Rows ordered (block, batch row): block t reads the state after block t-1.
         let states = RetNetState::cat(block_states[context - 1..blocks - 1].to_vec());

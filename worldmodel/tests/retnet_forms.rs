@@ -5,6 +5,7 @@ mod common;
 
 use burn::tensor::Tensor;
 use common::forms::{assert_close, random, run_recurrent};
+use rem_worldmodel::retention::Outputs;
 use rem_worldmodel::retnet::{RetNet, RetNetConfig, RetNetState};
 
 type B = common::EquivalenceBackend;
@@ -73,6 +74,30 @@ fn stack_checkpoints_are_the_states_after_every_block() {
         recurrent_states.last().unwrap(),
         "final state",
     );
+}
+
+#[test]
+fn a_pass_that_keeps_each_blocks_last_output_gives_the_whole_passs_there() {
+    let net = stack();
+    let (_, state) = net.forward_parallel(
+        random([2, 5, WIDTH]),
+        &net.zero_state(2, &Default::default()),
+    );
+    let x = random([2, 20, WIDTH]);
+    let kept = Outputs::LastOfEvery(5);
+    for chunk in [5, 10, 3] {
+        let (all, all_state, all_checkpoints) =
+            net.forward_chunkwise_with_checkpoints(x.clone(), &state, chunk, 5);
+        let (picked, picked_state, picked_checkpoints) =
+            net.forward_chunkwise_at(x.clone(), &state, chunk, Some(5), kept);
+        assert_eq!(picked.dims(), [2, 4, WIDTH]);
+        assert_close(picked, kept.pick(all), "kept outputs");
+        assert_same_state(&picked_state, &all_state, "final state");
+        assert_eq!(picked_checkpoints.len(), all_checkpoints.len());
+        for (i, (p, a)) in picked_checkpoints.iter().zip(&all_checkpoints).enumerate() {
+            assert_same_state(p, a, &format!("checkpoint {i}"));
+        }
+    }
 }
 
 #[test]

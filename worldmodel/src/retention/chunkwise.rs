@@ -6,7 +6,7 @@ use burn::tensor::Tensor;
 
 use super::decay::Decay;
 use super::parallel::{advance_memory, retain};
-use super::{tracked, MultiScaleRetention, Projected, RetentionState};
+use super::{tracked, MultiScaleRetention, Outputs, Projected, RetentionState};
 
 impl<B: Backend> MultiScaleRetention<B> {
     /// Runs `x` (`[batch, time, d_model]`) after `state` in chunks of `chunk_len`
@@ -17,7 +17,7 @@ impl<B: Backend> MultiScaleRetention<B> {
         state: &RetentionState<B>,
         chunk_len: usize,
     ) -> (Tensor<B, 3>, RetentionState<B>) {
-        let (output, state, _) = self.chunkwise(x, state, chunk_len, None);
+        let (output, state, _) = self.forward_chunkwise_at(x, state, chunk_len, None, Outputs::All);
         (output, state)
     }
 
@@ -31,43 +31,55 @@ impl<B: Backend> MultiScaleRetention<B> {
         chunk_len: usize,
         checkpoint_every: usize,
     ) -> (Tensor<B, 3>, RetentionState<B>, Vec<RetentionState<B>>) {
-        assert!(
-            checkpoint_every > 0,
-            "retention checkpoint interval must be positive"
-        );
-        self.chunkwise(x, state, chunk_len, Some(checkpoint_every))
+        self.forward_chunkwise_at(x, state, chunk_len, Some(checkpoint_every), Outputs::All)
     }
 
-    fn chunkwise(
+    /// The chunkwise form with the outputs of the tokens of `outputs` only (every
+    /// token's keys and values still enter the state), and the states after every
+    /// `checkpoint_every` tokens when given, as
+    /// [`Self::forward_chunkwise_with_checkpoints`] returns them.
+    pub fn forward_chunkwise_at(
         &self,
         x: Tensor<B, 3>,
         state: &RetentionState<B>,
         chunk_len: usize,
         checkpoint_every: Option<usize>,
+        outputs: Outputs,
     ) -> (Tensor<B, 3>, RetentionState<B>, Vec<RetentionState<B>>) {
         assert!(chunk_len > 0, "retention chunk length must be positive");
+        assert!(
+            checkpoint_every != Some(0),
+            "retention checkpoint interval must be positive"
+        );
         self.check_input(x.dims(), state);
         let [batch, time, _] = x.dims();
         if checkpoint_every.is_none() {
-            if let Some((y, Some(memory))) = self.try_kernel(&x, state, chunk_len, true) {
+            if let Some((y, Some(memory))) = self.try_kernel(&x, state, chunk_len, true, outputs) {
                 return (y, state.advanced(memory, time), Vec::new());
             }
         }
         let projected = self.project(x.clone(), &state.next_positions);
         if tracked::applies::<B>(x.dtype()) {
-            return self.chunkwise_tracked(x, state, projected, chunk_len, checkpoint_every);
+            return self.chunkwise_tracked(
+                x,
+                state,
+                projected,
+                chunk_len,
+                checkpoint_every,
+                outputs,
+            );
         }
         let Projected { q, k, v } = projected;
         let decay = Decay::new(self.n_heads, batch, &x.device());
 
         let mut memory = state.memory.clone();
-        let mut outputs = Vec::with_capacity(time.div_ceil(chunk_len));
+        let mut chunk_outputs = Vec::with_capacity(time.div_ceil(chunk_len));
         let mut checkpoints = Vec::new();
         for start in (0..time).step_by(chunk_len) {
             let len = chunk_len.min(time - start);
             let chunk = |t: &Tensor<B, 4>| t.clone().narrow(2, start, len);
             let (k_chunk, v_chunk) = (chunk(&k), chunk(&v));
-            outputs.push(retain(
+            chunk_outputs.push(retain(
                 &decay,
                 chunk(&q),
                 k_chunk.clone(),
@@ -89,15 +101,15 @@ impl<B: Backend> MultiScaleRetention<B> {
                 checkpoints.push(state.advanced(memory.clone(), start + len));
             }
         }
-        let retained = Tensor::cat(outputs, 2);
+        let retained = Tensor::cat(chunk_outputs, 2);
         (
-            self.finish(x, retained),
+            self.finish(x, retained, outputs),
             state.advanced(memory, time),
             checkpoints,
         )
     }
 
-    /// [`Self::chunkwise`] by the kernels of `tracked/`: the output over chunks, and
+    /// [`Self::forward_chunkwise_at`] by the kernels of `tracked/`: the output over chunks, and
     /// the memories after every checkpoint and after the last token.
     fn chunkwise_tracked(
         &self,
@@ -106,6 +118,7 @@ impl<B: Backend> MultiScaleRetention<B> {
         Projected { q, k, v }: Projected<B>,
         chunk_len: usize,
         checkpoint_every: Option<usize>,
+        outputs: Outputs,
     ) -> (Tensor<B, 3>, RetentionState<B>, Vec<RetentionState<B>>) {
         let [batch, time, _] = x.dims();
         let every = checkpoint_every.unwrap_or(time).min(time);
@@ -118,7 +131,7 @@ impl<B: Backend> MultiScaleRetention<B> {
             None => Vec::new(),
         };
         let last = entry(time.div_ceil(every) - 1);
-        let y = self.finish_tracked(x, [q, k, v], state.memory.clone(), chunk_len);
+        let y = self.finish_tracked(x, [q, k, v], state.memory.clone(), chunk_len, outputs);
         (y, state.advanced(last, time), checkpoints)
     }
 }

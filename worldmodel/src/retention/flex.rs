@@ -8,19 +8,21 @@ use burn::tensor::{DType, Tensor};
 use burn_flex::FlexTensor;
 
 use super::kernel::{retain_rows, RetentionShape};
-use super::{MultiScaleRetention, RetentionState};
+use super::{MultiScaleRetention, Outputs, RetentionState};
 use crate::flex_kernels::{concrete, generic, is, tensor_of, values};
 
 impl<B: Backend> MultiScaleRetention<B> {
-    /// The layer's output for `x` (`[batch, time, d_model]`) after `state`, in chunks
-    /// of `chunk_len`, and the memory after it if `keep_memory`; `None` where the
-    /// kernel does not apply (another backend, autodiff, not f32).
+    /// The layer's output at the tokens of `outputs` for `x` (`[batch, time,
+    /// d_model]`) after `state`, in chunks of `chunk_len`, and the memory after it if
+    /// `keep_memory`; `None` where the kernel does not apply (another backend,
+    /// autodiff, not f32).
     pub(super) fn try_kernel(
         &self,
         x: &Tensor<B, 3>,
         state: &RetentionState<B>,
         chunk_len: usize,
         keep_memory: bool,
+        outputs: Outputs,
     ) -> Option<(Tensor<B, 3>, Option<Tensor<B, 4>>)> {
         if !is::<B, Flex>() || x.dtype() != DType::F32 {
             return None;
@@ -54,6 +56,6 @@ impl<B: Backend> MultiScaleRetention<B> {
                 [batch, self.n_heads, self.head_dim, self.head_dim],
             ))
         });
-        Some((self.gate_and_project(x.clone(), normed), memory))
+        Some((self.gate_and_project(x.clone(), normed, outputs), memory))
     }
 }

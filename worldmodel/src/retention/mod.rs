@@ -133,6 +133,36 @@ pub struct MultiScaleRetention<B: Backend> {
     head_dim: usize,
 }
 
+/// Which tokens a pass computes outputs for past the retention itself (the gate and
+/// output projection here, the feed-forward in the stack). Every token's keys and
+/// values still enter the state; a world model reads the outputs of its action slots
+/// only, the last token of every block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outputs {
+    All,
+    /// The last token of every run of this many (`time` must be a multiple).
+    LastOfEvery(usize),
+}
+
+impl Outputs {
+    /// `[batch, time, d]` -> the rows these outputs keep: `[batch, time, d]` or
+    /// `[batch, time / period, d]`.
+    pub fn pick<B: Backend>(self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let Outputs::LastOfEvery(period) = self else {
+            return x;
+        };
+        let [batch, time, d] = x.dims();
+        assert!(
+            period > 0 && time.is_multiple_of(period),
+            "{time} tokens are not whole runs of {period}"
+        );
+        let runs = time / period;
+        x.reshape([batch, runs, period, d])
+            .narrow(2, period - 1, 1)
+            .reshape([batch, runs, d])
+    }
+}
+
 /// Queries, keys and values as `[batch, heads, time, head_dim]`, rotated to their
 /// absolute positions, keys already scaled.
 pub(crate) struct Projected<B: Backend> {
@@ -180,36 +210,54 @@ impl<B: Backend> MultiScaleRetention<B> {
     }
 
     /// Turns retention output `[batch, heads, time, head_dim]` into the layer output
-    /// `[batch, time, d_model]`, gated by the layer input `x`.
-    pub(crate) fn finish(&self, x: Tensor<B, 3>, retained: Tensor<B, 4>) -> Tensor<B, 3> {
-        self.finish_normed(x, normalize_each_head(self.dropout.forward(retained)))
+    /// `[batch, time, d_model]` at the tokens of `outputs`, gated by the layer input `x`.
+    pub(crate) fn finish(
+        &self,
+        x: Tensor<B, 3>,
+        retained: Tensor<B, 4>,
+        outputs: Outputs,
+    ) -> Tensor<B, 3> {
+        let normed = normalize_each_head(self.dropout.forward(retained));
+        self.finish_normed(x, normed, outputs)
     }
 
     /// [`Self::finish`] from the retention output already dropped out and normalised
     /// per head (`[batch, heads, time, head_dim]`).
-    fn finish_normed(&self, x: Tensor<B, 3>, normed: Tensor<B, 4>) -> Tensor<B, 3> {
+    fn finish_normed(
+        &self,
+        x: Tensor<B, 3>,
+        normed: Tensor<B, 4>,
+        outputs: Outputs,
+    ) -> Tensor<B, 3> {
         let [batch, _, time, _] = normed.dims();
         let normed = heads_side_by_side(normed).reshape([batch, time, self.d_model()]);
-        self.gate_and_project(x, normed)
+        self.gate_and_project(x, normed, outputs)
     }
 
-    /// The layer output from the projections `qkv` of `x` after `memory`, in chunks of
-    /// `chunk_len` tokens, by the kernels of `tracked/` (callers check
-    /// [`tracked::applies`]).
+    /// The layer output at the tokens of `outputs` from the projections `qkv` of `x`
+    /// after `memory`, in chunks of `chunk_len` tokens, by the kernels of `tracked/`
+    /// (callers check [`tracked::applies`]).
     fn finish_tracked(
         &self,
         x: Tensor<B, 3>,
         qkv: [Tensor<B, 4>; 3],
         memory: Tensor<B, 4>,
         chunk_len: usize,
+        outputs: Outputs,
     ) -> Tensor<B, 3> {
         let normed = tracked::normalized_retention(qkv, memory, chunk_len, &self.dropout);
-        self.finish_normed(x, normed)
+        self.finish_normed(x, normed, outputs)
     }
 
     /// The normalised retention output `normed` (`[batch, time, d_model]`) gated by
-    /// the layer input `x` and projected.
-    fn gate_and_project(&self, x: Tensor<B, 3>, normed: Tensor<B, 3>) -> Tensor<B, 3> {
+    /// the layer input `x` and projected, at the tokens of `outputs`.
+    fn gate_and_project(
+        &self,
+        x: Tensor<B, 3>,
+        normed: Tensor<B, 3>,
+        outputs: Outputs,
+    ) -> Tensor<B, 3> {
+        let (x, normed) = (outputs.pick(x), outputs.pick(normed));
         self.out.forward(normed * silu(self.gate.forward(x)))
     }
 

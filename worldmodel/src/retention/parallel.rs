@@ -5,7 +5,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use super::decay::Decay;
-use super::{tracked, MultiScaleRetention, Projected, RetentionState};
+use super::{tracked, MultiScaleRetention, Outputs, Projected, RetentionState};
 
 impl<B: Backend> MultiScaleRetention<B> {
     /// Runs `x` (`[batch, time, d_model]`) as the tokens that follow `state`, and
@@ -17,19 +17,22 @@ impl<B: Backend> MultiScaleRetention<B> {
     ) -> (Tensor<B, 3>, RetentionState<B>) {
         self.check_input(x.dims(), state);
         let [batch, time, _] = x.dims();
-        if let Some((y, Some(memory))) = self.try_kernel(&x, state, time, true) {
+        if let Some((y, Some(memory))) = self.try_kernel(&x, state, time, true, Outputs::All) {
             return (y, state.advanced(memory, time));
         }
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
         if tracked::applies::<B>(x.dtype()) {
             let memory = tracked::memories(k.clone(), v.clone(), state.memory.clone(), time);
-            let y = self.finish_tracked(x, [q, k, v], state.memory.clone(), time);
+            let y = self.finish_tracked(x, [q, k, v], state.memory.clone(), time, Outputs::All);
             return (y, state.advanced(memory, time));
         }
         let decay = Decay::new(self.n_heads, batch, &x.device());
         let retained = retain(&decay, q, k.clone(), v.clone(), state.memory.clone());
         let memory = advance_memory(&decay, state.memory.clone(), k, v);
-        (self.finish(x, retained), state.advanced(memory, time))
+        (
+            self.finish(x, retained, Outputs::All),
+            state.advanced(memory, time),
+        )
     }
 
     /// Runs `x` as the tokens that follow `state`, causal among themselves, and
@@ -37,16 +40,16 @@ impl<B: Backend> MultiScaleRetention<B> {
     pub fn forward_readonly(&self, x: Tensor<B, 3>, state: &RetentionState<B>) -> Tensor<B, 3> {
         self.check_input(x.dims(), state);
         let [batch, time, _] = x.dims();
-        if let Some((y, _)) = self.try_kernel(&x, state, time, false) {
+        if let Some((y, _)) = self.try_kernel(&x, state, time, false, Outputs::All) {
             return y;
         }
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
         if tracked::applies::<B>(x.dtype()) {
-            return self.finish_tracked(x, [q, k, v], state.memory.clone(), time);
+            return self.finish_tracked(x, [q, k, v], state.memory.clone(), time, Outputs::All);
         }
         let decay = Decay::new(self.n_heads, batch, &x.device());
         let retained = retain(&decay, q, k, v, state.memory.clone());
-        self.finish(x, retained)
+        self.finish(x, retained, Outputs::All)
     }
 }
 

@@ -4,7 +4,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use super::decay::Decay;
-use super::{MultiScaleRetention, Projected, RetentionState};
+use super::{MultiScaleRetention, Outputs, Projected, RetentionState};
 
 impl<B: Backend> MultiScaleRetention<B> {
     /// Runs one token per row (`x`: `[batch, d_model]`) after `state`, returning the
@@ -17,14 +17,16 @@ impl<B: Backend> MultiScaleRetention<B> {
         let [batch, width] = x.dims();
         let x = x.reshape([batch, 1, width]);
         self.check_input(x.dims(), state);
-        if let Some((y, Some(memory))) = self.try_kernel(&x, state, 1, true) {
+        if let Some((y, Some(memory))) = self.try_kernel(&x, state, 1, true, Outputs::All) {
             return (y.reshape([batch, width]), state.advanced(memory, 1));
         }
         let gamma = Decay::new(self.n_heads, batch, &x.device()).over(1);
         let Projected { q, k, v } = self.project(x.clone(), &state.next_positions);
         let memory = state.memory.clone() * gamma + k.swap_dims(2, 3).matmul(v);
         let retained = q.matmul(memory.clone());
-        let output = self.finish(x, retained).reshape([batch, width]);
+        let output = self
+            .finish(x, retained, Outputs::All)
+            .reshape([batch, width]);
         (output, state.advanced(memory, 1))
     }
 }
