@@ -12,14 +12,13 @@
 mod common;
 
 use burn::backend::{Autodiff, Flex};
-use burn::module::{Module, ModuleMapper, Param};
-use burn::tensor::backend::AutodiffBackend;
+use burn::module::Module;
 use burn::tensor::{FloatDType, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-use common::{assert_close, on_threads, use_f64_by_default, values};
+use common::{assert_close, on_threads, use_f64_by_default, values, CastTo};
 use rem_worldmodel::retention::{MultiScaleRetention, MultiScaleRetentionConfig, RetentionState};
 use rem_worldmodel::stream::with_thread_stream;
 
@@ -28,16 +27,6 @@ type B = Autodiff<Flex>;
 /// Of the largest value compared (at least 1): f32 rounding through a few hundred
 /// additions.
 const TOLERANCE: f32 = 2e-5;
-
-/// Every float parameter cast to one dtype, as a leaf of its own.
-struct CastTo(FloatDType);
-
-impl<Bk: AutodiffBackend> ModuleMapper<Bk> for CastTo {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<Bk, D>>) -> Param<Tensor<Bk, D>> {
-        let (id, tensor, mapper) = param.consume();
-        Param::from_mapped_value(id, tensor.cast(self.0).detach().require_grad(), mapper)
-    }
-}
 
 /// Which form runs, and what of its results the loss weighs.
 #[derive(Debug, Clone, Copy)]

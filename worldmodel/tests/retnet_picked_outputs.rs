@@ -9,11 +9,11 @@
 mod common;
 
 use burn::backend::{Autodiff, Flex};
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{FloatDType, Tensor};
 
-use common::{assert_close, use_f64_by_default, values, Draws};
+use common::{assert_close, use_f64_by_default, values, CastTo, Draws};
 use rem_worldmodel::retention::Outputs;
 use rem_worldmodel::retnet::{RetNet, RetNetConfig, RetNetState};
 
@@ -116,16 +116,6 @@ fn assert_same_pass<B: Backend>(whole: &Pass<B>, picked: &Pass<B>, tolerance: f3
         for (layer, (la, lb)) in sa.layers.iter().zip(&sb.layers).enumerate() {
             close(&la.memory, &lb.memory, &format!("state {i}, layer {layer}"));
         }
-    }
-}
-
-/// Every float parameter cast to one dtype, as a leaf of its own.
-struct CastTo(FloatDType);
-
-impl<Bk: Backend> ModuleMapper<Bk> for CastTo {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<Bk, D>>) -> Param<Tensor<Bk, D>> {
-        let (id, tensor, mapper) = param.consume();
-        Param::from_mapped_value(id, tensor.cast(self.0).detach().require_grad(), mapper)
     }
 }
 

@@ -2,6 +2,7 @@
 //! comparing it with a reference.
 #![allow(dead_code)] // each test binary uses its own part
 
+use burn::module::{ModuleMapper, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{set_default_dtypes, FloatDType, IntDType, Tensor, TensorData};
 use rand::rngs::StdRng;
@@ -93,4 +94,15 @@ pub fn use_f64_by_default<B: Backend>() {
         set_default_dtypes::<B>(&Default::default(), FloatDType::F64, IntDType::I64)
             .expect("f64 must be settable before any tensor exists");
     });
+}
+
+/// Every float parameter cast to one dtype, as a leaf of its own (a module's f64 twin
+/// for the reference side of a comparison, or its f32 twin for a kernel's side).
+pub struct CastTo(pub FloatDType);
+
+impl<B: Backend> ModuleMapper<B> for CastTo {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let (id, tensor, mapper) = param.consume();
+        Param::from_mapped_value(id, tensor.cast(self.0).detach().require_grad(), mapper)
+    }
 }
