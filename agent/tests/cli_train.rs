@@ -253,15 +253,37 @@ fn bad_input_gives_a_one_line_error() {
         !dir.join("run").exists(),
         "a run that could not start left its folder behind"
     );
-    // The commands that open an existing run name the missing folder.
-    for command in ["eval", "dream"] {
-        let out = rem()
-            .args([command, "--run"])
-            .arg(dir.join("nothing"))
-            .output()
-            .unwrap();
-        assert_one_line_error(&out, "nothing");
+    // The commands that open an existing run say what the folder lacks: it is not
+    // there, or it holds no run.
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    for (folder, why) in [
+        (
+            dir.join("nothing"),
+            "nothing is not a run folder: no such folder",
+        ),
+        (empty, "empty is not a run folder: it has no config.toml"),
+    ] {
+        for command in [
+            &["eval", "--run"][..],
+            &["dream", "--run"],
+            &["train", "--resume"],
+        ] {
+            let out = rem().args(command).arg(&folder).output().unwrap();
+            assert_one_line_error(&out, why);
+        }
     }
+    let report = rem().arg("report").arg(dir.join("empty")).output().unwrap();
+    assert_one_line_error(
+        &report,
+        "holds neither a run (config.toml) nor an evaluation",
+    );
+    let report = rem()
+        .arg("report")
+        .arg(dir.join("nothing"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&report, "nothing: no such folder");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -48,9 +48,16 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
         }
         return Ok(run);
     }
+    let folder = RunFolder::new(run_dir);
+    ensure!(run_dir.is_dir(), "{}: no such folder", run_dir.display());
+    ensure!(
+        folder.holds_run(),
+        "{} holds neither a run (config.toml) nor an evaluation (eval.json)",
+        run_dir.display()
+    );
     let (game, seed) = read_game_and_seed(run_dir)?;
     let game = canonical_game(&game, references).with_context(context)?;
-    let metrics_path = RunFolder::new(run_dir).metrics_file();
+    let metrics_path = folder.metrics_file();
     let has_metrics = metrics_path.exists();
     let records = if has_metrics {
         read_metrics(&metrics_path).with_context(context)?

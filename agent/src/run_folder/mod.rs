@@ -114,8 +114,26 @@ impl RunFolder {
         self.config_file().exists()
     }
 
+    /// Fails unless a training run was started here, saying what the folder lacks.
+    pub fn check_holds_run(&self) -> Result<()> {
+        if !self.root.is_dir() {
+            bail!(
+                "{} is not a run folder: no such folder",
+                self.root.display()
+            );
+        }
+        if !self.holds_run() {
+            bail!(
+                "{} is not a run folder: it has no {CONFIG} (`rem train --run-dir DIR` writes one)",
+                self.root.display()
+            );
+        }
+        Ok(())
+    }
+
     /// The run's configuration with `overrides` applied.
     pub fn config(&self, overrides: &[String]) -> Result<RunConfig> {
+        self.check_holds_run()?;
         RunConfig::load_written(&self.config_file(), overrides)
     }
 
