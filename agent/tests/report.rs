@@ -512,21 +512,28 @@ fn an_eval_file_for_another_game_is_an_error() {
 }
 
 #[test]
-fn a_folder_without_config_is_an_error_naming_the_file() {
+fn a_folder_without_a_run_is_an_error_naming_what_it_lacks() {
     let root = fresh_dir("no-config");
-    let error = format!(
-        "{:#}",
-        report_with(&[root.join("nothing")], &references(&root)).unwrap_err()
-    );
+    let error = |folder: &Path| {
+        format!(
+            "{:#}",
+            report_with(&[folder.to_path_buf()], &references(&root)).unwrap_err()
+        )
+    };
+    let missing = root.join("nothing");
+    let message = error(&missing);
     assert!(
-        error.contains(
-            &root
-                .join("nothing")
-                .join("config.toml")
-                .display()
-                .to_string()
-        ),
-        "{error}"
+        message.contains(&format!("{}: no such folder", missing.display())),
+        "{message}"
+    );
+    let empty = root.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let message = error(&empty);
+    assert!(
+        message.contains(&empty.display().to_string())
+            && message.contains("config.toml")
+            && message.contains("eval.json"),
+        "{message}"
     );
     assert!(
         report_with(&[], &references(&root)).is_err(),
