@@ -115,7 +115,7 @@ impl RunFolder {
     }
 
     /// Fails unless a training run was started here, saying what the folder lacks.
-    pub fn check_holds_run(&self) -> Result<()> {
+    fn check_holds_run(&self) -> Result<()> {
         if !self.root.is_dir() {
             bail!(
                 "{} is not a run folder: no such folder",
