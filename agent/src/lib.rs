@@ -13,6 +13,7 @@
 //! the run loop    training/       the epoch loop; collect, evaluate, metrics,
 //!                                 interrupt (stopping cleanly on a signal)
 //!                 run_folder/     every file of a run; checkpoints and their format
+//!                 provenance      the code, machine and command behind a result
 //! many runs       sweep/          games x seeds, here or as a Slurm job array
 //! looking at runs report/         scores, intervals, tables and charts over runs
 //!                 foresight/      the world model's forecast of real episodes,
@@ -37,6 +38,7 @@ pub mod foresight;
 pub mod imagination;
 pub mod learner;
 pub mod models;
+pub mod provenance;
 pub mod report;
 pub mod run_folder;
 pub mod sweep;

@@ -37,7 +37,7 @@ mod cli;
 #[derive(Parser)]
 #[command(
     name = "rem",
-    version,
+    version = rem_agent::provenance::version_line(),
     about = "Token-based world-model reinforcement learning (REM)"
 )]
 struct Cli {

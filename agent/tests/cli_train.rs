@@ -1,6 +1,6 @@
 //! The `rem` binary end to end on a tiny run: a run killed with SIGKILL, or stopped
-//! by SIGTERM, and resumed writes the same metrics as an uninterrupted one, and bad
-//! input gives a one-line error with a non-zero exit.
+//! by SIGTERM, and resumed writes the same metrics as an uninterrupted one and records
+//! each start's provenance, and bad input gives a one-line error with a non-zero exit.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 mod common;
 use common::*;
 use rem_agent::config::RunConfig;
+use rem_agent::run_folder::RunFolder;
 
 /// Waits until the run in `run_dir` has logged `lines` epochs, still running.
 fn wait_for_metric_lines(run_dir: &Path, child: &mut std::process::Child, lines: usize) {
@@ -110,6 +111,26 @@ fn a_killed_and_resumed_run_reproduces_the_uninterrupted_metrics() {
     assert_eq!(metrics_without_timings(&killed), expected);
     assert!(whole.join("learning_curve.svg").exists());
     assert!(whole.join("losses.svg").exists());
+
+    // Each start and resume left its provenance: the code of this binary, as
+    // `rem --version` names it, and the command that ran.
+    let version = rem().arg("--version").output().unwrap();
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    let provenance = RunFolder::new(&killed).provenance().unwrap();
+    assert_eq!(provenance.len(), 2);
+    for (line, verb) in provenance.iter().zip(["--config", "--resume"]) {
+        assert!(
+            line.command.iter().any(|arg| arg == verb),
+            "{:?}",
+            line.command
+        );
+        assert!(
+            version.ends_with(&format!("(code {})", line.code.short())),
+            "{version}"
+        );
+        assert!(line.machine.cores >= 1 && line.machine.threads >= 1);
+    }
+    assert_eq!(RunFolder::new(&whole).provenance().unwrap().len(), 1);
 
     // What the agent imagines, as a picture: one row per rollout. Horizon 5 spans the
     // 2 context blocks and 3 imagined ones.

@@ -202,6 +202,60 @@ fn a_run_reports_its_minutes_env_steps_and_interval() {
     assert_eq!(run.ci95, bootstrap_ci(&[1.0, 2.0, 3.0, 4.0]));
 }
 
+/// A provenance line as `rem train` or `rem eval` writes one, for the code `commit`.
+fn provenance_line(commit: &str, modified: bool) -> String {
+    format!(
+        r#"{{"started": "2026-12-07T14:00:00Z", "command": ["rem", "train"], "code": {{"version": "0.1.0", "commit": "{commit}", "modified": {modified}}}, "machine": {{"cpu": "x", "simd": [], "cores": 2, "threads": 1}}}}"#
+    )
+}
+
+#[test]
+fn each_run_shows_the_code_that_trained_it_or_a_dash_where_none_was_recorded() {
+    let root = fresh_dir("code");
+    let metrics = [
+        r#"{"epoch": 1, "env_steps": 200, "eval": {"episodes": 2, "mean_return": 3.0, "returns": [2.0, 4.0]}}"#,
+    ];
+    let resumed = run_folder(&root, "resumed", "Breakout", 0, None, &metrics);
+    let lines = [
+        provenance_line("05a1a44c1c8b2f3e", false),
+        provenance_line("05a1a44c1c8b2f3e", false),
+        provenance_line("9854eca0000000000", true),
+    ];
+    std::fs::write(resumed.join("provenance.jsonl"), lines.join("\n") + "\n").unwrap();
+    let older = run_folder(&root, "older", "Breakout", 1, None, &metrics);
+    let evaluation = root.join("evaluation");
+    std::fs::create_dir_all(&evaluation).unwrap();
+    let eval = eval_json("Breakout", &[1.0, 2.0]);
+    let eval = eval.replace(
+        "}",
+        &format!(
+            r#", "provenance": {}}}"#,
+            provenance_line("abcdef123", false)
+        ),
+    );
+    std::fs::write(evaluation.join("eval.json"), eval).unwrap();
+
+    let report = report_with(&[resumed, older, evaluation], &references(&root)).unwrap();
+    let shorts = |index: usize| -> Vec<String> {
+        report.runs[index]
+            .code
+            .iter()
+            .map(|code| code.short())
+            .collect()
+    };
+    assert_eq!(shorts(0), ["05a1a44", "9854eca+"], "repeats once, in order");
+    assert!(shorts(1).is_empty());
+    assert_eq!(shorts(2), ["abcdef1"]);
+    let table = report.to_string();
+    let row = |name: &str| {
+        let line = table.lines().find(|line| line.contains(name)).unwrap();
+        line.split_whitespace().rev().nth(3).unwrap().to_string()
+    };
+    assert_eq!(row("resumed"), "05a1a44/9854eca+", "{table}");
+    assert_eq!(row("older"), "-", "{table}");
+    assert_eq!(row("evaluation"), "abcdef1", "{table}");
+}
+
 #[test]
 fn the_initial_policy_is_scored_by_the_evaluations_before_the_first_actor_critic_step() {
     let root = fresh_dir("initial-policy");

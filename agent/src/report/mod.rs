@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Result};
 
+use crate::provenance::Code;
+
 pub use curves::write_learning_curves;
 pub use plots::{write_aggregates_plot, write_report_plot};
 use read::named_game;
@@ -69,6 +71,9 @@ pub struct RunScore {
     pub minutes: Option<f64>,
     /// Environment steps collected by the end of the run.
     pub env_steps: Option<u64>,
+    /// The code that trained the run (each start and resume's, repeats left out), or
+    /// that made the evaluation; empty where the folder did not record it.
+    pub code: Vec<Code>,
     /// `(environment steps, mean return)` of each evaluation in metrics.jsonl, in
     /// order: the run's learning curve.
     pub evaluations: Vec<(u64, f64)>,

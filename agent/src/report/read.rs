@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::statistics::{bootstrap_ci, mean};
 use super::{KeptEvaluation, Policy, References, RunScore, ScoreSource};
+use crate::provenance::{Code, Provenance};
 use crate::run_folder::RunFolder;
 use crate::training::evaluate::{is_random_over_some_actions, RANDOM_POLICY};
 use crate::training::metrics::{read_metrics, EpochMetrics};
@@ -40,6 +41,7 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
         let game = canonical_game(game, references).with_context(context)?;
         let evaluation = evaluation_in(&eval, &eval_path, &game).with_context(context)?;
         let mut run = RunScore::new(run_dir, game, None, policy, evaluation, references);
+        run.code = evaluation_code(&eval, &eval_path)?.into_iter().collect();
         if policy == Policy::Agent {
             run.checkpoint = eval
                 .get("checkpoint")
@@ -66,6 +68,7 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
     };
     let evaluation = read_score(run_dir, &game, &records).with_context(context)?;
     let mut run = RunScore::new(run_dir, game, seed, Policy::Agent, evaluation, references);
+    run.code = distinct_codes(folder.provenance()?);
     if has_metrics {
         run.minutes = Some(records.iter().map(EpochMetrics::total_seconds).sum::<f64>() / 60.0);
         run.env_steps = records.last().map(|record| record.env_steps as u64);
@@ -136,6 +139,27 @@ fn initial_policy_returns(records: &[EpochMetrics]) -> Vec<f64> {
         .collect()
 }
 
+/// The code of each start and resume, in order, each once.
+fn distinct_codes(provenance: Vec<Provenance>) -> Vec<Code> {
+    let mut codes: Vec<Code> = Vec::new();
+    for code in provenance.into_iter().map(|p| p.code) {
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    codes
+}
+
+/// The code an eval.json says made it; None in files from before it was recorded.
+fn evaluation_code(eval: &Value, eval_path: &Path) -> Result<Option<Code>> {
+    let Some(provenance) = eval.get("provenance") else {
+        return Ok(None);
+    };
+    let provenance: Provenance = serde_json::from_value(provenance.clone())
+        .with_context(|| format!("{}: unreadable `provenance`", eval_path.display()))?;
+    Ok(Some(provenance.code))
+}
+
 /// A score and where it came from, with the episode returns when listed.
 struct Evaluation {
     score: f64,
@@ -169,6 +193,7 @@ impl RunScore {
             returns,
             minutes: None,
             env_steps: None,
+            code: Vec::new(),
             evaluations: Vec::new(),
             kept_evaluations: Vec::new(),
             initial_policy_returns: Vec::new(),

@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::statistics::{bootstrap_ci, mean};
 use super::{Aggregates, Policy, Report, ScoreSource};
+use crate::provenance::Code;
 
 impl fmt::Display for ScoreSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -21,6 +22,15 @@ impl fmt::Display for ScoreSource {
 /// `value` with `decimals`, or "-".
 fn optional(value: Option<f64>, decimals: usize) -> String {
     value.map_or("-".to_string(), |v| format!("{v:.decimals$}"))
+}
+
+/// The short commits of `codes` joined by "/" (a run resumed with other code), or "-"
+/// where the folder did not record them.
+fn code_cell(codes: &[Code]) -> String {
+    if codes.is_empty() {
+        return "-".to_string();
+    }
+    codes.iter().map(Code::short).collect::<Vec<_>>().join("/")
 }
 
 /// `[low, high]`, or "-".
@@ -55,7 +65,7 @@ impl Report {
             .max(32);
         writeln!(
             f,
-            "{:<width$} {:<14} {:>6} {:>6} {:>9} {:>9} {:>18} {:>8} {:>26}  source",
+            "{:<width$} {:<14} {:>6} {:>6} {:>9} {:>9} {:>18} {:>8} {:>26} {:>8}  source",
             "run",
             "game",
             "seed",
@@ -64,7 +74,8 @@ impl Report {
             "score",
             "95% CI",
             "HNS",
-            "initial policy (95% CI)"
+            "initial policy (95% CI)",
+            "code"
         )?;
         for run in &self.runs {
             let seed = match run.policy {
@@ -81,9 +92,10 @@ impl Report {
             } else {
                 format!("{:.2} {}", mean(initial), interval(bootstrap_ci(initial)))
             };
+            let code = code_cell(&run.code);
             writeln!(
                 f,
-                "{:<width$} {:<14} {seed:>6} {:>6} {:>9} {:>9.2} {:>18} {:>8} {initial:>26}  {}",
+                "{:<width$} {:<14} {seed:>6} {:>6} {:>9} {:>9.2} {:>18} {:>8} {initial:>26} {code:>8}  {}",
                 run.run_dir.display(),
                 run.game,
                 optional(run.minutes, 1),

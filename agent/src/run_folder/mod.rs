@@ -6,6 +6,7 @@
 //! RUN_DIR/
 //! ├── config.toml          the run's configuration, overrides applied
 //! ├── metrics.jsonl        one JSON line per epoch
+//! ├── provenance.jsonl     one JSON line per start or resume: code, machine, command
 //! ├── learning_curve.svg   redrawn after every evaluation
 //! ├── losses.svg           each part's losses, redrawn after every epoch
 //! ├── eval.json            `rem eval`'s scores
@@ -47,11 +48,13 @@ use rem_envs::durable::write_atomically;
 use serde::Serialize;
 
 use crate::config::RunConfig;
+use crate::provenance::Provenance;
 use checkpoint::part;
 use checkpoint_file::{write_bytes, write_record};
 
 const CONFIG: &str = "config.toml";
 const METRICS: &str = "metrics.jsonl";
+const PROVENANCE: &str = "provenance.jsonl";
 const LEARNING_CURVE: &str = "learning_curve.svg";
 const LOSSES: &str = "losses.svg";
 const EVAL: &str = "eval.json";
@@ -82,6 +85,10 @@ impl RunFolder {
 
     pub fn metrics_file(&self) -> PathBuf {
         self.root.join(METRICS)
+    }
+
+    pub fn provenance_file(&self) -> PathBuf {
+        self.root.join(PROVENANCE)
     }
 
     pub fn learning_curve_file(&self) -> PathBuf {
@@ -170,14 +177,30 @@ impl RunFolder {
 
     /// Appends one epoch's metrics as a line and syncs it to disk.
     pub fn append_metrics(&self, metrics: &impl Serialize) -> Result<()> {
-        let line = serde_json::to_string(metrics)?;
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(self.metrics_file())?;
-        writeln!(file, "{line}")?;
-        file.sync_all()?;
-        Ok(())
+        append_line(&self.metrics_file(), metrics)
+    }
+
+    /// Appends this process's provenance (a start or a resume) as a line.
+    pub fn append_provenance(&self) -> Result<()> {
+        append_line(&self.provenance_file(), &Provenance::of_this_process())
+    }
+
+    /// The provenance of every start and resume, oldest first; empty for a run made
+    /// before runs recorded it.
+    pub fn provenance(&self) -> Result<Vec<Provenance>> {
+        let path = self.provenance_file();
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        text.lines()
+            .enumerate()
+            .map(|(index, line)| {
+                serde_json::from_str(line)
+                    .with_context(|| format!("{} line {}", path.display(), index + 1))
+            })
+            .collect()
     }
 
     /// Drops the metric lines of epochs after `epoch`: a resumed run redoes them.
@@ -341,4 +364,17 @@ impl RunFolder {
         }
         Ok(())
     }
+}
+
+/// Appends `value` to `path` as one JSON line and syncs it to disk.
+fn append_line(path: &Path, value: &impl Serialize) -> Result<()> {
+    let line = serde_json::to_string(value)?;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    writeln!(file, "{line}")?;
+    file.sync_all()?;
+    Ok(())
 }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::actor_critic::check_sampling;
 use crate::figures::recording::Recording;
 use crate::models::AgentModels;
+use crate::provenance::Provenance;
 use crate::run_folder::{RunFolder, SavedRun};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -224,6 +225,10 @@ pub struct EvalReport {
     pub episodes: usize,
     pub returns: Vec<f32>,
     pub mean_return: f32,
+    /// The code, machine and command of the evaluation (absent in files written
+    /// before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 /// What `rem eval --run` is asked for; each `None` takes the run's own: its latest
@@ -306,6 +311,7 @@ pub fn evaluate_run<B: Backend>(
         episodes,
         returns: stats.returns,
         mean_return: stats.mean_return,
+        provenance: Some(Provenance::of_this_process()),
     };
     write_report(&out, &report)?;
     write_recording(&out, &recording)?;
@@ -340,6 +346,7 @@ pub fn evaluate_random_policy(
         episodes: episodes.count,
         returns: stats.returns,
         mean_return: stats.mean_return,
+        provenance: Some(Provenance::of_this_process()),
     };
     std::fs::create_dir_all(out_dir)?;
     let folder = RunFolder::new(out_dir);

@@ -76,6 +76,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         // Environments and models first: a run that cannot start leaves no folder.
         let trainer = Self::build(config, folder, device)?;
         trainer.folder.create(&trainer.config)?;
+        trainer.folder.append_provenance()?;
         Ok(trainer)
     }
 
@@ -92,6 +93,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             trainer.load_checkpoint(&checkpoint)?;
         }
         trainer.folder.keep_metrics_through(trainer.epoch)?;
+        trainer.folder.append_provenance()?;
         Ok(trainer)
     }
 
