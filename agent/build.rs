@@ -3,13 +3,14 @@
 //!
 //! - `REM_CODE_COMMIT`: the newest commit that changed the binary's code (the three
 //!   crates' `src/`, this file, the Cargo manifests and Cargo.lock), or "unknown"
-//!   outside a git checkout. Commits of docs or run files leave it, and the build, as
-//!   they are.
+//!   outside a git checkout. Commits of docs or run files leave it as it is.
 //! - `REM_CODE_MODIFIED`: "true" when that code differs from the commit (edited or
 //!   new files), "false", or "unknown".
 //!
 //! Cargo reruns this script when any of that code or the checkout's HEAD changes, so
-//! both stay true of the binary they are compiled into.
+//! both stay true of the binary they are compiled into: after a commit of changed
+//! code, the binary built next names the new commit, unmodified. (A rerun recompiles
+//! this crate even where the values are the same, as after a commit of docs.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
