@@ -323,6 +323,51 @@ fn a_random_policy_folder_is_the_games_baseline_not_a_run() {
 }
 
 #[test]
+fn a_game_counts_its_runs_above_and_below_the_random_policys_interval() {
+    let root = fresh_dir("beside-random");
+    let random = root.join("random-Boxing");
+    std::fs::create_dir_all(&random).unwrap();
+    // Returns 0-4: mean 2, and a 95% interval inside [0, 4] that holds 2.
+    std::fs::write(
+        random.join("eval.json"),
+        r#"{"game": "Boxing", "checkpoint": "random", "episodes": 5, "returns": [0.0, 1.0, 2.0, 3.0, 4.0], "mean_return": 2.0}"#,
+    )
+    .unwrap();
+    let (low, high) = bootstrap_ci(&[0.0, 1.0, 2.0, 3.0, 4.0]).unwrap();
+    let scores = [high + 0.5, high + 3.0, 2.0, low - 0.5];
+    let mut dirs = vec![random];
+    for (seed, score) in scores.iter().enumerate() {
+        let eval = eval_json("Boxing", &[*score]);
+        let name = format!("boxing-{seed}");
+        dirs.push(run_folder(
+            &root,
+            &name,
+            "Boxing",
+            seed as i64,
+            Some(&eval),
+            &[],
+        ));
+    }
+    let report = report_with(&dirs, &references(&root)).unwrap();
+    let beside = report.games[0].runs_beside_random.unwrap();
+    assert_eq!((beside.above, beside.below), (2, 1));
+    let table = report.to_string();
+    let row = table
+        .lines()
+        .find(|line| line.starts_with("Boxing "))
+        .unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        &cells[cells.len() - 5..cells.len() - 3],
+        ["2", "1"],
+        "{table}"
+    );
+
+    let without_random = report_with(&dirs[1..], &references(&root)).unwrap();
+    assert_eq!(without_random.games[0].runs_beside_random, None);
+}
+
+#[test]
 fn a_checkpoints_evaluation_folder_is_an_agent_score_of_unknown_seed() {
     // `rem eval --run RUN --checkpoint RUN/models/epoch-N --out DIR`: an eval.json
     // naming the checkpoint, no config.

@@ -117,6 +117,27 @@ pub struct GameScore {
     /// The random policy's mean return and its 95% interval over the random-policy
     /// folders given for this game (all their episodes pooled).
     pub random_policy: Option<(f64, Option<(f64, f64)>)>,
+    /// How many runs score above, and how many below, the random policy's 95%
+    /// interval; `None` without that interval.
+    pub runs_beside_random: Option<RunsBesideRandom>,
+}
+
+/// Runs whose score lies outside the random policy's 95% interval, on either side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunsBesideRandom {
+    pub above: usize,
+    pub below: usize,
+}
+
+impl RunsBesideRandom {
+    fn count(scores: impl Iterator<Item = f64>, (low, high): (f64, f64)) -> Self {
+        let (mut above, mut below) = (0, 0);
+        for score in scores {
+            above += usize::from(score > high);
+            below += usize::from(score < low);
+        }
+        Self { above, below }
+    }
 }
 
 /// Every run's score, the per-game means beside REM's, and the aggregates.
@@ -171,17 +192,22 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
                 .filter_map(|&s| references.normalise(game, s))
                 .collect()
         });
+        let random_policy = random_returns
+            .get(game)
+            .filter(|returns| !returns.is_empty())
+            .map(|returns| (mean(returns), bootstrap_ci(returns)));
+        let scores = || game_runs.iter().map(|run| run.score);
         games.push(GameScore {
             game: game.clone(),
             runs: game_runs.len(),
-            mean_score: mean(&game_runs.iter().map(|run| run.score).collect::<Vec<_>>()),
+            mean_score: mean(&scores().collect::<Vec<_>>()),
             mean_hns: mean(&hns),
             rem_mean_score: rem_scores.map(|scores| mean(scores)),
             rem_hns: rem_game_hns.as_deref().map(mean),
-            random_policy: random_returns
-                .get(game)
-                .filter(|returns| !returns.is_empty())
-                .map(|returns| (mean(returns), bootstrap_ci(returns))),
+            runs_beside_random: random_policy
+                .and_then(|(_, ci)| ci)
+                .map(|ci| RunsBesideRandom::count(scores(), ci)),
+            random_policy,
         });
         our_hns.insert(game.clone(), hns);
         if let Some(values) = rem_game_hns {

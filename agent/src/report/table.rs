@@ -120,22 +120,45 @@ impl Report {
     fn write_games(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<14} {:>4} {:>10} {:>8} {:>28} | {:>10} {:>8}",
-            "game", "runs", "score", "HNS", "random policy (95% CI)", "REM score", "REM HNS"
+            "{:<14} {:>4} {:>10} {:>8} {:>28} {:>5} {:>5} | {:>10} {:>8}",
+            "game",
+            "runs",
+            "score",
+            "HNS",
+            "random policy (95% CI)",
+            "above",
+            "below",
+            "REM score",
+            "REM HNS"
         )?;
         for game in &self.games {
             let random = game.random_policy.map_or("-".to_string(), |(score, ci)| {
                 format!("{score:.2} {}", interval(ci))
             });
+            let (above, below) = game
+                .runs_beside_random
+                .map_or(("-".into(), "-".into()), |b| {
+                    (b.above.to_string(), b.below.to_string())
+                });
             writeln!(
                 f,
-                "{:<14} {:>4} {:>10.2} {:>8.3} {random:>28} | {:>10} {:>8}",
+                "{:<14} {:>4} {:>10.2} {:>8.3} {random:>28} {above:>5} {below:>5} | {:>10} {:>8}",
                 game.game,
                 game.runs,
                 game.mean_score,
                 game.mean_hns,
                 optional(game.rem_mean_score, 2),
                 optional(game.rem_hns, 3)
+            )?;
+        }
+        if self
+            .games
+            .iter()
+            .any(|game| game.runs_beside_random.is_some())
+        {
+            writeln!(
+                f,
+                "above, below: runs whose score lies above, or below, the random policy's 95% interval"
             )?;
         }
         Ok(())
