@@ -323,21 +323,32 @@ fn a_random_policy_folder_is_the_games_baseline_not_a_run() {
 }
 
 #[test]
-fn a_game_counts_its_runs_above_and_below_the_random_policys_interval() {
+fn a_game_counts_its_runs_above_and_below_random_play_by_the_interval_of_the_difference() {
     let root = fresh_dir("beside-random");
+    let random_returns: Vec<f64> = (0..20).map(|i| f64::from(i % 5)).collect();
     let random = root.join("random-Boxing");
     std::fs::create_dir_all(&random).unwrap();
-    // Returns 0-4: mean 2, and a 95% interval inside [0, 4] that holds 2.
-    std::fs::write(
-        random.join("eval.json"),
-        r#"{"game": "Boxing", "checkpoint": "random", "episodes": 5, "returns": [0.0, 1.0, 2.0, 3.0, 4.0], "mean_return": 2.0}"#,
-    )
-    .unwrap();
-    let (low, high) = bootstrap_ci(&[0.0, 1.0, 2.0, 3.0, 4.0]).unwrap();
-    let scores = [high + 0.5, high + 3.0, 2.0, low - 0.5];
+    let eval = eval_json("Boxing", &random_returns).replace("\"ckpt\"", "\"random\"");
+    std::fs::write(random.join("eval.json"), eval).unwrap();
+    let shifted = |by: f64| random_returns.iter().map(|r| r + by).collect::<Vec<_>>();
+    // Mean 2.8: above random's own interval (about [1.4, 2.6]), but so spread that the
+    // difference's interval (about [-0.6, 2.2]) holds zero: counted on neither side.
+    let spread: Vec<f64> = (0..20)
+        .map(|i| if i % 2 == 0 { 0.0 } else { 5.6 })
+        .collect();
+    let (low, high) = bootstrap_ci(&random_returns).unwrap();
+    assert!(low < 2.0 && high < 2.8, "random's interval [{low}, {high}]");
+    let runs = [
+        shifted(5.0),
+        shifted(3.0),
+        shifted(0.0),
+        spread,
+        shifted(-4.0),
+        vec![9.0],
+    ];
     let mut dirs = vec![random];
-    for (seed, score) in scores.iter().enumerate() {
-        let eval = eval_json("Boxing", &[*score]);
+    for (seed, returns) in runs.iter().enumerate() {
+        let eval = eval_json("Boxing", returns);
         let name = format!("boxing-{seed}");
         dirs.push(run_folder(
             &root,

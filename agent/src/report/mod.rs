@@ -117,12 +117,15 @@ pub struct GameScore {
     /// The random policy's mean return and its 95% interval over the random-policy
     /// folders given for this game (all their episodes pooled).
     pub random_policy: Option<(f64, Option<(f64, f64)>)>,
-    /// How many runs score above, and how many below, the random policy's 95%
-    /// interval; `None` without that interval.
+    /// How many runs score above, and how many below, the random policy, each by a
+    /// 95% interval of the difference; `None` without random-policy episodes.
     pub runs_beside_random: Option<RunsBesideRandom>,
 }
 
-/// Runs whose score lies outside the random policy's 95% interval, on either side.
+/// Runs whose mean return differs from the random policy's beyond chance: the 95%
+/// percentile-bootstrap interval of (run's mean - random's mean), each sample's
+/// episodes resampled apart, lies wholly above zero, or wholly below. A run whose
+/// score lists no episode returns counts on neither side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunsBesideRandom {
     pub above: usize,
@@ -130,11 +133,17 @@ pub struct RunsBesideRandom {
 }
 
 impl RunsBesideRandom {
-    fn count(scores: impl Iterator<Item = f64>, (low, high): (f64, f64)) -> Self {
+    fn count(runs: &[&RunScore], random_returns: &[f64]) -> Self {
         let (mut above, mut below) = (0, 0);
-        for score in scores {
-            above += usize::from(score > high);
-            below += usize::from(score < low);
+        for run in runs.iter().filter(|run| run.returns.len() >= 2) {
+            let (low, high) = two_sample_bootstrap_ci(
+                &run.returns,
+                random_returns,
+                BOOTSTRAP_RESAMPLES,
+                |ours, random| mean(ours) - mean(random),
+            );
+            above += usize::from(low > 0.0);
+            below += usize::from(high < 0.0);
         }
         Self { above, below }
     }
@@ -192,22 +201,21 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
                 .filter_map(|&s| references.normalise(game, s))
                 .collect()
         });
-        let random_policy = random_returns
+        let random = random_returns
             .get(game)
-            .filter(|returns| !returns.is_empty())
-            .map(|returns| (mean(returns), bootstrap_ci(returns)));
-        let scores = || game_runs.iter().map(|run| run.score);
+            .filter(|returns| returns.len() >= 2);
         games.push(GameScore {
             game: game.clone(),
             runs: game_runs.len(),
-            mean_score: mean(&scores().collect::<Vec<_>>()),
+            mean_score: mean(&game_runs.iter().map(|run| run.score).collect::<Vec<_>>()),
             mean_hns: mean(&hns),
             rem_mean_score: rem_scores.map(|scores| mean(scores)),
             rem_hns: rem_game_hns.as_deref().map(mean),
-            runs_beside_random: random_policy
-                .and_then(|(_, ci)| ci)
-                .map(|ci| RunsBesideRandom::count(scores(), ci)),
-            random_policy,
+            random_policy: random_returns
+                .get(game)
+                .filter(|returns| !returns.is_empty())
+                .map(|returns| (mean(returns), bootstrap_ci(returns))),
+            runs_beside_random: random.map(|returns| RunsBesideRandom::count(game_runs, returns)),
         });
         our_hns.insert(game.clone(), hns);
         if let Some(values) = rem_game_hns {

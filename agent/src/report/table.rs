@@ -158,7 +158,7 @@ impl Report {
         {
             writeln!(
                 f,
-                "above, below: runs whose score lies above, or below, the random policy's 95% interval"
+                "above, below: runs whose mean return is above, or below, the random policy's by a 95% bootstrap interval of the difference"
             )?;
         }
         Ok(())
