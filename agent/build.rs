@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The binary's code, relative to the workspace root.
-const CODE: [&str; 8] = [
+const CODE: [&str; 9] = [
+    "Cargo.toml",
     "agent/src",
     "agent/build.rs",
     "agent/Cargo.toml",
@@ -32,17 +33,17 @@ fn main() {
         .parent()
         .unwrap()
         .to_path_buf();
-    for path in CODE.iter().chain(&["Cargo.toml"]) {
+    for path in CODE {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
     for path in git_head_files(&workspace) {
         println!("cargo:rerun-if-changed={}", path.display());
     }
     let mut log = vec!["log", "-1", "--format=%H", "--"];
-    log.extend(CODE.iter().chain(&["Cargo.toml"]));
+    log.extend(CODE);
     let commit = git(&workspace, &log).filter(|hash| !hash.is_empty());
     let mut status = vec!["status", "--porcelain", "--"];
-    status.extend(CODE.iter().chain(&["Cargo.toml"]));
+    status.extend(CODE);
     let modified = match (&commit, git(&workspace, &status)) {
         (Some(_), Some(changes)) => (!changes.is_empty()).to_string(),
         _ => "unknown".to_string(),

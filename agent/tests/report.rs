@@ -221,7 +221,10 @@ fn each_run_shows_the_code_that_trained_it_or_a_dash_where_none_was_recorded() {
         provenance_line("05a1a44c1c8b2f3e", false),
         provenance_line("9854eca0000000000", true),
     ];
-    std::fs::write(resumed.join("provenance.jsonl"), lines.join("\n") + "\n").unwrap();
+    // A last line cut short by a crash during an append is left out, as in metrics.jsonl.
+    let cut = r#"{"started": "2026-12-07T15:0"#;
+    let text = lines.join("\n") + "\n" + cut;
+    std::fs::write(resumed.join("provenance.jsonl"), text).unwrap();
     let older = run_folder(&root, "older", "Breakout", 1, None, &metrics);
     let evaluation = root.join("evaluation");
     std::fs::create_dir_all(&evaluation).unwrap();

@@ -203,7 +203,7 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
         });
         let random = random_returns
             .get(game)
-            .filter(|returns| returns.len() >= 2);
+            .filter(|returns| !returns.is_empty());
         games.push(GameScore {
             game: game.clone(),
             runs: game_runs.len(),
@@ -211,11 +211,10 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
             mean_hns: mean(&hns),
             rem_mean_score: rem_scores.map(|scores| mean(scores)),
             rem_hns: rem_game_hns.as_deref().map(mean),
-            random_policy: random_returns
-                .get(game)
-                .filter(|returns| !returns.is_empty())
-                .map(|returns| (mean(returns), bootstrap_ci(returns))),
-            runs_beside_random: random.map(|returns| RunsBesideRandom::count(game_runs, returns)),
+            random_policy: random.map(|returns| (mean(returns), bootstrap_ci(returns))),
+            runs_beside_random: random
+                .filter(|returns| returns.len() >= 2)
+                .map(|returns| RunsBesideRandom::count(game_runs, returns)),
         });
         our_hns.insert(game.clone(), hns);
         if let Some(values) = rem_game_hns {

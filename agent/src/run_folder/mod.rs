@@ -45,6 +45,7 @@ use anyhow::{bail, Context, Result};
 use burn::module::Module;
 use burn::tensor::backend::AutodiffBackend;
 use rem_envs::durable::write_atomically;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::config::RunConfig;
@@ -194,13 +195,7 @@ impl RunFolder {
         }
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        text.lines()
-            .enumerate()
-            .map(|(index, line)| {
-                serde_json::from_str(line)
-                    .with_context(|| format!("{} line {}", path.display(), index + 1))
-            })
-            .collect()
+        parse_json_lines(&text, &path, "a start's provenance")
     }
 
     /// Drops the metric lines of epochs after `epoch`: a resumed run redoes them.
@@ -364,6 +359,35 @@ impl RunFolder {
         }
         Ok(())
     }
+}
+
+/// The values of `text`, the contents of `path`, one JSON line each ([`append_line`]'s
+/// format; blank lines skipped). A last line cut short, with no newline after it, is
+/// what a crash in the middle of an append leaves, and is dropped; any other line that
+/// is not `what` is an error naming the file and line.
+pub fn parse_json_lines<T: DeserializeOwned>(
+    text: &str,
+    path: &Path,
+    what: &str,
+) -> Result<Vec<T>> {
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .collect();
+    let mut values = Vec::with_capacity(lines.len());
+    for (position, &(index, line)) in lines.iter().enumerate() {
+        match serde_json::from_str::<T>(line) {
+            Ok(value) => values.push(value),
+            Err(_) if position + 1 == lines.len() && !text.ends_with('\n') => {}
+            Err(error) => bail!(
+                "{} line {}: not {what} ({error})",
+                path.display(),
+                index + 1
+            ),
+        }
+    }
+    Ok(values)
 }
 
 /// Appends `value` to `path` as one JSON line and syncs it to disk.

@@ -17,13 +17,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use rem_worldmodel::tokenizer::TokenizerStepStats;
 use rem_worldmodel::world_model_trainer::WorldModelStepStats;
 use serde::{Deserialize, Serialize};
 
 use crate::imagination::actor_critic_trainer::ActorCriticStepStats;
+use crate::run_folder::parse_json_lines;
 use crate::training::collect::CollectStats;
 use crate::training::evaluate::EvalStats;
 
@@ -80,24 +81,7 @@ impl EpochMetrics {
 pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read metrics file {}", path.display()))?;
-    let lines: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .collect();
-    let mut records = Vec::with_capacity(lines.len());
-    for (position, &(index, line)) in lines.iter().enumerate() {
-        match serde_json::from_str::<EpochMetrics>(line) {
-            Ok(record) => records.push(record),
-            Err(_) if position + 1 == lines.len() && !text.ends_with('\n') => {}
-            Err(error) => bail!(
-                "{} line {}: not an epoch's metrics ({error})",
-                path.display(),
-                index + 1
-            ),
-        }
-    }
-    Ok(records)
+    parse_json_lines(&text, path, "an epoch's metrics")
 }
 
 impl EpochMetrics {
