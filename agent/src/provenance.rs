@@ -65,6 +65,13 @@ impl Provenance {
             machine: Machine::this_one(),
         }
     }
+
+    /// Whether the command continued a run (`rem train --resume`) rather than started it.
+    pub fn is_resume(&self) -> bool {
+        self.command
+            .iter()
+            .any(|arg| arg == "--resume" || arg.starts_with("--resume="))
+    }
 }
 
 impl Code {

@@ -204,8 +204,17 @@ fn a_run_reports_its_minutes_env_steps_and_interval() {
 
 /// A provenance line as `rem train` or `rem eval` writes one, for the code `commit`.
 fn provenance_line(commit: &str, modified: bool) -> String {
+    provenance_line_of(
+        r#"["rem", "train", "--config", "runs/catch.toml"]"#,
+        commit,
+        modified,
+    )
+}
+
+/// A provenance line of the command `command` (a JSON array).
+fn provenance_line_of(command: &str, commit: &str, modified: bool) -> String {
     format!(
-        r#"{{"started": "2026-12-07T14:00:00Z", "command": ["rem", "train"], "code": {{"version": "0.1.0", "commit": "{commit}", "modified": {modified}}}, "machine": {{"cpu": "x", "simd": [], "cores": 2, "threads": 1}}}}"#
+        r#"{{"started": "2026-12-07T14:00:00Z", "command": {command}, "code": {{"version": "0.1.0", "commit": "{commit}", "modified": {modified}}}, "machine": {{"cpu": "x", "simd": [], "cores": 2, "threads": 1}}}}"#
     )
 }
 
@@ -226,6 +235,14 @@ fn each_run_shows_the_code_that_trained_it_or_a_dash_where_none_was_recorded() {
     let text = lines.join("\n") + "\n" + cut;
     std::fs::write(resumed.join("provenance.jsonl"), text).unwrap();
     let older = run_folder(&root, "older", "Breakout", 1, None, &metrics);
+    // Started before provenance.jsonl existed, resumed since: its first line is a resume.
+    let continued = run_folder(&root, "continued", "Breakout", 2, None, &metrics);
+    let resume = r#"["rem", "train", "--resume", "runs/out/x"]"#;
+    std::fs::write(
+        continued.join("provenance.jsonl"),
+        provenance_line_of(resume, "2e6a537aaaa", false) + "\n",
+    )
+    .unwrap();
     let evaluation = root.join("evaluation");
     std::fs::create_dir_all(&evaluation).unwrap();
     let eval = eval_json("Breakout", &[1.0, 2.0]);
@@ -238,17 +255,28 @@ fn each_run_shows_the_code_that_trained_it_or_a_dash_where_none_was_recorded() {
     );
     std::fs::write(evaluation.join("eval.json"), eval).unwrap();
 
-    let report = report_with(&[resumed, older, evaluation], &references(&root)).unwrap();
-    let shorts = |index: usize| -> Vec<String> {
+    let folders = [resumed, older, evaluation, continued];
+    let report = report_with(&folders, &references(&root)).unwrap();
+    let shorts = |index: usize| -> Vec<Option<String>> {
         report.runs[index]
             .code
             .iter()
-            .map(|code| code.short())
+            .map(|code| code.as_ref().map(|code| code.short()))
             .collect()
     };
-    assert_eq!(shorts(0), ["05a1a44", "9854eca+"], "repeats once, in order");
+    let known = |short: &str| Some(short.to_string());
+    assert_eq!(
+        shorts(0),
+        [known("05a1a44"), known("9854eca+")],
+        "repeats once, in order"
+    );
     assert!(shorts(1).is_empty());
-    assert_eq!(shorts(2), ["abcdef1"]);
+    assert_eq!(shorts(2), [known("abcdef1")]);
+    assert_eq!(
+        shorts(3),
+        [None, known("2e6a537")],
+        "the start is not recorded"
+    );
     let table = report.to_string();
     let row = |name: &str| {
         let line = table.lines().find(|line| line.contains(name)).unwrap();
@@ -257,6 +285,7 @@ fn each_run_shows_the_code_that_trained_it_or_a_dash_where_none_was_recorded() {
     assert_eq!(row("resumed"), "05a1a44/9854eca+", "{table}");
     assert_eq!(row("older"), "-", "{table}");
     assert_eq!(row("evaluation"), "abcdef1", "{table}");
+    assert_eq!(row("continued"), "-/2e6a537", "{table}");
 }
 
 #[test]

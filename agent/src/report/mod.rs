@@ -72,8 +72,10 @@ pub struct RunScore {
     /// Environment steps collected by the end of the run.
     pub env_steps: Option<u64>,
     /// The code that trained the run (each start and resume's, repeats left out), or
-    /// that made the evaluation; empty where the folder did not record it.
-    pub code: Vec<Code>,
+    /// that made the evaluation; empty where the folder did not record it. `None`
+    /// stands for code that was not recorded: a run started before provenance.jsonl
+    /// existed and resumed since begins with it.
+    pub code: Vec<Option<Code>>,
     /// `(environment steps, mean return)` of each evaluation in metrics.jsonl, in
     /// order: the run's learning curve.
     pub evaluations: Vec<(u64, f64)>,

@@ -41,7 +41,10 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
         let game = canonical_game(game, references).with_context(context)?;
         let evaluation = evaluation_in(&eval, &eval_path, &game).with_context(context)?;
         let mut run = RunScore::new(run_dir, game, None, policy, evaluation, references);
-        run.code = evaluation_code(&eval, &eval_path)?.into_iter().collect();
+        run.code = evaluation_code(&eval, &eval_path)?
+            .into_iter()
+            .map(Some)
+            .collect();
         if policy == Policy::Agent {
             run.checkpoint = eval
                 .get("checkpoint")
@@ -139,10 +142,14 @@ fn initial_policy_returns(records: &[EpochMetrics]) -> Vec<f64> {
         .collect()
 }
 
-/// The code of each start and resume, in order, each once.
-fn distinct_codes(provenance: Vec<Provenance>) -> Vec<Code> {
-    let mut codes: Vec<Code> = Vec::new();
-    for code in provenance.into_iter().map(|p| p.code) {
+/// The code of each start and resume, in order, each once; led by `None` where the
+/// first line is a resume, whose run started before its start was recorded.
+fn distinct_codes(provenance: Vec<Provenance>) -> Vec<Option<Code>> {
+    let mut codes = Vec::new();
+    if provenance.first().is_some_and(Provenance::is_resume) {
+        codes.push(None);
+    }
+    for code in provenance.into_iter().map(|p| Some(p.code)) {
         if !codes.contains(&code) {
             codes.push(code);
         }

@@ -24,13 +24,14 @@ fn optional(value: Option<f64>, decimals: usize) -> String {
     value.map_or("-".to_string(), |v| format!("{v:.decimals$}"))
 }
 
-/// The short commits of `codes` joined by "/" (a run resumed with other code), or "-"
-/// where the folder did not record them.
-fn code_cell(codes: &[Code]) -> String {
+/// The short commits of `codes` joined by "/" (a run resumed with other code), with
+/// "-" for code the folder did not record (all of it, or what ran before a resume).
+fn code_cell(codes: &[Option<Code>]) -> String {
     if codes.is_empty() {
         return "-".to_string();
     }
-    codes.iter().map(Code::short).collect::<Vec<_>>().join("/")
+    let short = |code: &Option<Code>| code.as_ref().map_or("-".to_string(), Code::short);
+    codes.iter().map(short).collect::<Vec<_>>().join("/")
 }
 
 /// `[low, high]`, or "-".

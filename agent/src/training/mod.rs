@@ -63,9 +63,30 @@ pub struct Trainer<B: AutodiffBackend> {
     env_steps: usize,
 }
 
-/// A seed for one purpose of one epoch.
-fn derive_seed(seed: u64, epoch: usize, purpose: u64) -> u64 {
-    mix_seed(mix_seed(seed, epoch as u64), purpose)
+/// The run's random streams. Each epoch draws one seed per stream from the run seed
+/// and the epoch number, so that no two uses share a stream: a distinct number each,
+/// fixed, since changing one changes the runs that draw from it.
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    /// The models' initial weights (epoch 0).
+    Init = 0,
+    /// Segment sampling and action draws: the epoch's host generator.
+    Host = 1,
+    /// The backend's own generator.
+    Backend = 2,
+    /// The evaluation's episodes (their no-op starts).
+    EvalEpisodes = 3,
+    /// The tokenizer's dropout (LPIPS's), one seed per step.
+    TokenizerDropout = 4,
+    /// The world model's dropout, one seed per step. (It drew from `EvalEpisodes`'s
+    /// stream before; the files of runs/catch.toml and runs/atari-cpu/ set no dropout,
+    /// so their runs are the same either way.)
+    WorldModelDropout = 5,
+}
+
+/// The seed of one stream in one epoch.
+fn derive_seed(seed: u64, epoch: usize, stream: Stream) -> u64 {
+    mix_seed(mix_seed(seed, epoch as u64), stream as u64)
 }
 
 impl<B: AutodiffBackend> Trainer<B> {
@@ -98,7 +119,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 
     fn build(config: RunConfig, folder: RunFolder, device: B::Device) -> Result<Self> {
-        B::seed(&device, derive_seed(config.seed, 0, 0));
+        B::seed(&device, derive_seed(config.seed, 0, Stream::Init));
         let collector = Collector::new(&config.env.game, config.collect.envs, config.seed)?;
         let shapes = ModelShapes::from_config(&config, collector.n_actions())?;
         Ok(Self {
@@ -155,8 +176,8 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// One epoch: collect, the three parts' phases, evaluation; each when scheduled.
     fn run_epoch(&mut self, epoch: usize, bar: &ProgressBar) -> Result<EpochMetrics> {
         let c = self.config.clone();
-        let mut rng = StdRng::seed_from_u64(derive_seed(c.seed, epoch, 1));
-        B::seed(&self.device, derive_seed(c.seed, epoch, 2));
+        let mut rng = StdRng::seed_from_u64(derive_seed(c.seed, epoch, Stream::Host));
+        B::seed(&self.device, derive_seed(c.seed, epoch, Stream::Backend));
         let mut clock = PhaseClock::new(bar, epoch);
         let mut m = EpochMetrics {
             epoch,
@@ -173,7 +194,8 @@ impl<B: AutodiffBackend> Trainer<B> {
             &c.actor_critic.optim,
         );
         if t.trains_in(epoch) {
-            let mut dropout_seeds = SplitMix64::new(derive_seed(c.seed, epoch, 4));
+            let mut dropout_seeds =
+                SplitMix64::new(derive_seed(c.seed, epoch, Stream::TokenizerDropout));
             m.tokenizer = Some(clock.time("tokenizer", || {
                 self.phase("tokenizer", epoch, t.steps_per_epoch, |l, store| {
                     l.tokenizer_step(store, &mut rng, dropout_seeds.next_u64())
@@ -186,7 +208,8 @@ impl<B: AutodiffBackend> Trainer<B> {
         self.tokens.forget_beyond(2 * self.store.num_steps());
         let mut tokens = std::mem::take(&mut self.tokens);
         if w.trains_in(epoch) {
-            let mut dropout_seeds = SplitMix64::new(derive_seed(c.seed, epoch, 3));
+            let mut dropout_seeds =
+                SplitMix64::new(derive_seed(c.seed, epoch, Stream::WorldModelDropout));
             m.world_model = Some(clock.time("world_model", || {
                 self.phase("world_model", epoch, w.steps_per_epoch, |l, store| {
                     l.world_model_step(store, &mut tokens, &mut rng, dropout_seeds.next_u64())
@@ -267,7 +290,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let episodes = Episodes {
             game: &c.env.game,
             count: episodes,
-            seed: derive_seed(c.seed, epoch, 3),
+            seed: derive_seed(c.seed, epoch, Stream::EvalEpisodes),
         };
         evaluate(
             &self.learner.acting_models(),
