@@ -15,7 +15,8 @@
 //!                 run_folder/     every file of a run; checkpoints and their format
 //!                 provenance      the code, machine and command behind a result
 //! many runs       sweep/          games x seeds, here or as a Slurm job array
-//! looking at runs report/         scores, intervals, tables and charts over runs
+//! looking at runs report/         scores, intervals, tables and charts over runs;
+//!                                 two sets of runs compared (`rem compare`)
 //!                 foresight/      the world model's forecast of real episodes,
 //!                                 scored by reward and by frame
 //!                 dream           imagined rollouts decoded to a picture

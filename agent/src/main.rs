@@ -63,6 +63,10 @@ enum Command {
     Plot(cli::plot::PlotArgs),
     /// Scores of finished runs: human-normalised for Atari games, aggregated, beside REM.
     Report(cli::report::ReportArgs),
+    /// Two sets of runs (two settings, two commits) game by game: the probability
+    /// that a run of the first scores more than one of the second (rliable's), with
+    /// 95% intervals, and the same seeds run by both judged pair by pair.
+    Compare(cli::compare::CompareArgs),
     /// Learning check of the world-model half: collect random-policy frames, train a
     /// small tokenizer then a small world model on them, write reconstructions.
     Fit(rem_agent::checks::fit::FitSettings),
@@ -95,6 +99,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Dream(args) => cli::dream::run(args),
         Command::Plot(args) => cli::plot::run(args),
         Command::Report(args) => cli::report::run(args),
+        Command::Compare(args) => cli::compare::run(args),
         Command::Fit(settings) => cli::fit::run(settings),
         Command::Bench(command) => cli::bench::run(command),
         Command::Sweep(args) => cli::sweep::run(args),

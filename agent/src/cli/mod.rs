@@ -2,6 +2,7 @@
 //! hands them to the library.
 
 pub mod bench;
+pub mod compare;
 pub mod dream;
 pub mod eval;
 pub mod fit;

@@ -6,8 +6,10 @@
 //! - `references`: the random, human and REM score files;
 //! - `statistics`: bootstrap intervals, mean / median / IQM and their aggregates;
 //! - `table` and `plots`: the report as text and as SVG bar charts;
-//! - `curves`: each game's runs as learning curves beside the random policy.
+//! - `curves`: each game's runs as learning curves beside the random policy;
+//! - `compare`: two sets of runs game by game (`rem compare`).
 
+mod compare;
 mod curves;
 mod plots;
 mod read;
@@ -22,6 +24,10 @@ use anyhow::{ensure, Result};
 
 use crate::provenance::Code;
 
+pub use compare::{
+    compare, compare_folders, probability_of_improvement, write_comparison_plot, Comparison,
+    GameComparison, Improvement, SameSeeds,
+};
 pub use curves::write_learning_curves;
 pub use plots::{write_aggregates_plot, write_report_plot};
 use read::named_game;

@@ -110,7 +110,7 @@ pub fn two_sample_bootstrap_ci<T: Copy>(
 }
 
 /// `values.len()` values drawn from `values` with replacement.
-fn resample<T: Copy>(values: &[T], rng: &mut rand::rngs::StdRng) -> Vec<T> {
+pub(super) fn resample<T: Copy>(values: &[T], rng: &mut rand::rngs::StdRng) -> Vec<T> {
     use rand::Rng;
     (0..values.len())
         .map(|_| values[rng.random_range(0..values.len())])
@@ -138,7 +138,7 @@ fn stratified_bootstrap(per_game: &[&[f64]]) -> AggregateIntervals {
 }
 
 /// The 2.5th and 97.5th percentiles of `draws`.
-fn percentile_interval(mut draws: Vec<f64>) -> (f64, f64) {
+pub(super) fn percentile_interval(mut draws: Vec<f64>) -> (f64, f64) {
     draws.sort_by(f64::total_cmp);
     let at = |q: f64| draws[((q * (draws.len() - 1) as f64).round()) as usize];
     (at(0.025), at(0.975))

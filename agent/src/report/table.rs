@@ -35,7 +35,7 @@ fn code_cell(codes: &[Option<Code>]) -> String {
 }
 
 /// `[low, high]`, or "-".
-fn interval(ci: Option<(f64, f64)>) -> String {
+pub(super) fn interval(ci: Option<(f64, f64)>) -> String {
     ci.map_or("-".to_string(), |(low, high)| {
         format!("[{low:.2}, {high:.2}]")
     })

@@ -1,0 +1,40 @@
+//! `rem compare`: two sets of runs game by game (probability of improvement).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use rem_agent::{out, outln};
+
+#[derive(clap::Args)]
+pub struct CompareArgs {
+    /// The first set: run folders (each with config.toml and eval.json or
+    /// metrics.jsonl), `rem eval --run RUN --out DIR` folders, or sweep folders (their
+    /// finished runs), e.g. the runs of one setting.
+    #[arg(long = "a", value_name = "RUN_DIR", num_args = 1.., required = true)]
+    a: Vec<PathBuf>,
+    /// The second set, read the same way, e.g. the runs of the setting it is compared
+    /// with. Games only one set has are left out and named.
+    #[arg(long = "b", value_name = "RUN_DIR", num_args = 1.., required = true)]
+    b: Vec<PathBuf>,
+    /// Also write a bar chart of P(A > B) per game and over the games, with the 95%
+    /// intervals (SVG), here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn run(args: CompareArgs) -> Result<()> {
+    let CompareArgs { a, b, out } = args;
+    let (a, unfinished_a) = rem_agent::sweep::expand_sweeps(&a)?;
+    let (b, unfinished_b) = rem_agent::sweep::expand_sweeps(&b)?;
+    let unfinished = unfinished_a.len() + unfinished_b.len();
+    if unfinished > 0 {
+        outln!("left out: {unfinished} runs not finished yet\n");
+    }
+    let comparison = rem_agent::report::compare_folders(&a, &b)?;
+    out!("{comparison}");
+    if let Some(path) = out {
+        rem_agent::report::write_comparison_plot(&comparison, &path)?;
+        outln!("wrote {}", path.display());
+    }
+    Ok(())
+}
