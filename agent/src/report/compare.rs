@@ -16,6 +16,7 @@
 //! with the same kind of interval, and, for seeds that both sets ran once, whether
 //! the two runs differ beyond the noise of their evaluation episodes.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -26,7 +27,9 @@ use crate::figures::plot::{BarChart, BarGroup};
 
 use super::statistics::{percentile_interval, resample};
 use super::table::interval;
-use super::{mean, two_sample_bootstrap_ci, Policy, RunScore, BOOTSTRAP_RESAMPLES};
+use super::{
+    mean, mean_beyond_chance, two_sample_bootstrap_ci, Policy, RunScore, BOOTSTRAP_RESAMPLES,
+};
 
 /// Two sets of runs compared game by game.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,9 +86,9 @@ pub fn probability_of_improvement(a: &[f64], b: &[f64]) -> f64 {
 
 fn score_pair(x: f64, y: f64) -> f64 {
     match x.total_cmp(&y) {
-        std::cmp::Ordering::Greater => 1.0,
-        std::cmp::Ordering::Equal => 0.5,
-        std::cmp::Ordering::Less => 0.0,
+        Ordering::Greater => 1.0,
+        Ordering::Equal => 0.5,
+        Ordering::Less => 0.0,
     }
 }
 
@@ -198,14 +201,10 @@ fn judge_same_seeds(runs_a: &[&RunScore], runs_b: &[&RunScore]) -> SameSeeds {
         let (Some(a), Some(b)) = (run_once(runs_a, seed), run_once(runs_b, seed)) else {
             continue;
         };
-        let (low, high) =
-            two_sample_bootstrap_ci(&a.returns, &b.returns, BOOTSTRAP_RESAMPLES, |a, b| {
-                mean(a) - mean(b)
-            });
-        match (low > 0.0, high < 0.0) {
-            (true, _) => verdicts.a_ahead += 1,
-            (_, true) => verdicts.b_ahead += 1,
-            _ => verdicts.within_chance += 1,
+        match mean_beyond_chance(&a.returns, &b.returns) {
+            Ordering::Greater => verdicts.a_ahead += 1,
+            Ordering::Less => verdicts.b_ahead += 1,
+            Ordering::Equal => verdicts.within_chance += 1,
         }
     }
     verdicts

@@ -17,6 +17,7 @@ mod references;
 mod statistics;
 mod table;
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -34,8 +35,8 @@ use read::named_game;
 pub use read::read_run;
 pub use references::{locate_reference_dir, reference_data_dir, References, DATA_DIR_VARIABLE};
 pub use statistics::{
-    bootstrap_ci, interquartile_mean, mean, median, two_sample_bootstrap_ci, AggregateIntervals,
-    Aggregates, BOOTSTRAP_RESAMPLES,
+    bootstrap_ci, interquartile_mean, mean, mean_beyond_chance, median, two_sample_bootstrap_ci,
+    AggregateIntervals, Aggregates, BOOTSTRAP_RESAMPLES,
 };
 
 /// Where a run's score came from.
@@ -144,14 +145,11 @@ impl RunsBesideRandom {
     fn count(runs: &[&RunScore], random_returns: &[f64]) -> Self {
         let (mut above, mut below) = (0, 0);
         for run in runs.iter().filter(|run| run.returns.len() >= 2) {
-            let (low, high) = two_sample_bootstrap_ci(
-                &run.returns,
-                random_returns,
-                BOOTSTRAP_RESAMPLES,
-                |ours, random| mean(ours) - mean(random),
-            );
-            above += usize::from(low > 0.0);
-            below += usize::from(high < 0.0);
+            match mean_beyond_chance(&run.returns, random_returns) {
+                Ordering::Greater => above += 1,
+                Ordering::Less => below += 1,
+                Ordering::Equal => {}
+            }
         }
         Self { above, below }
     }

@@ -109,6 +109,19 @@ pub fn two_sample_bootstrap_ci<T: Copy>(
     percentile_interval(draws)
 }
 
+/// Whether the mean of `a` lies above (`Greater`) or below (`Less`) the mean of `b`
+/// beyond chance, or within it (`Equal`): the 95% percentile-bootstrap interval of
+/// mean(a) - mean(b), the two samples resampled apart ([`two_sample_bootstrap_ci`]),
+/// lies wholly above zero, wholly below, or holds it.
+pub fn mean_beyond_chance(a: &[f64], b: &[f64]) -> std::cmp::Ordering {
+    let (low, high) = two_sample_bootstrap_ci(a, b, BOOTSTRAP_RESAMPLES, |a, b| mean(a) - mean(b));
+    match (low > 0.0, high < 0.0) {
+        (true, _) => std::cmp::Ordering::Greater,
+        (_, true) => std::cmp::Ordering::Less,
+        _ => std::cmp::Ordering::Equal,
+    }
+}
+
 /// `values.len()` values drawn from `values` with replacement.
 pub(super) fn resample<T: Copy>(values: &[T], rng: &mut rand::rngs::StdRng) -> Vec<T> {
     use rand::Rng;
