@@ -74,7 +74,7 @@ enum Stream {
     Host = 1,
     /// The backend's own generator.
     Backend = 2,
-    /// The evaluation's episodes (their no-op starts).
+    /// The evaluation's episodes: the seeds of their environments.
     EvalEpisodes = 3,
     /// The tokenizer's dropout (LPIPS's), one seed per step.
     TokenizerDropout = 4,
