@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use common::run_folder;
 use rem_agent::report::{
     bootstrap_ci, interquartile_mean, locate_reference_dir, median, reference_data_dir,
-    report_with, write_report_plot, Aggregates, Policy, References, ScoreSource,
+    report_with, write_report_plot, write_runs_csv, Aggregates, Policy, References, ScoreSource,
 };
 
 const TOLERANCE: f64 = 1e-12;
@@ -126,6 +126,69 @@ fn per_run_scores_and_hns_match_hand_computation() {
         ScoreSource::TrainingEval { epoch: Some(20) },
         "the last epoch with an eval"
     );
+}
+
+#[test]
+fn the_csv_holds_one_row_per_run_as_pythons_csv_module_reads_it() {
+    let root = fresh_dir("csv");
+    let mut runs = mixed_runs(&root);
+    // A folder name with a comma and a quote must come back whole.
+    let odd_name = r#"pong, "again""#;
+    runs.push(run_folder(
+        &root,
+        odd_name,
+        "Pong",
+        3,
+        Some(&eval_json("Pong", &[-20.0, -10.0])),
+        &[],
+    ));
+    let report = report_with(&runs, &references(&root)).unwrap();
+    let path = root.join("runs.csv");
+    write_runs_csv(&report, &path).unwrap();
+
+    // Python's csv module, the reader pandas and most notebooks stand on, is the oracle.
+    let script =
+        "import csv, json, sys\nprint(json.dumps(list(csv.DictReader(open(sys.argv[1])))))";
+    let output = std::process::Command::new(common::python())
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<BTreeMap<String, String>> = serde_json::from_slice(&output.stdout).unwrap();
+    let cells = |row: &BTreeMap<String, String>, keys: &[&str]| -> Vec<String> {
+        keys.iter().map(|key| row[*key].clone()).collect()
+    };
+    let keys = [
+        "game",
+        "seed",
+        "policy",
+        "score",
+        "episodes",
+        "hns",
+        "env_steps",
+    ];
+    let expected = [
+        ["Breakout", "0", "agent", "7.0", "2", "0.5", ""],
+        ["Breakout", "1", "agent", "17.0", "", "1.5", "4200"],
+        ["Pong", "0", "agent", "-15.0", "1", "0.25", ""],
+        ["catch", "0", "agent", "4.0", "", "", "1000"],
+        ["Pong", "3", "agent", "-15.0", "2", "0.25", ""],
+    ];
+    assert_eq!(rows.len(), expected.len());
+    for (row, expected) in rows.iter().zip(expected) {
+        assert_eq!(cells(row, &keys), expected, "{row:?}");
+    }
+    assert_eq!(rows[4]["folder"], root.join(odd_name).display().to_string());
+    let interval = bootstrap_ci(&[-20.0, -10.0]).unwrap();
+    assert_eq!(rows[4]["ci95_low"].parse::<f64>().unwrap(), interval.0);
+    assert_eq!(rows[4]["ci95_high"].parse::<f64>().unwrap(), interval.1);
+    assert_eq!(rows[2]["ci95_low"], "", "one episode has no interval");
+    assert_eq!(rows[0]["code"], "-");
 }
 
 #[test]

@@ -26,6 +26,11 @@ pub struct ReportArgs {
     /// final evaluation carry their 95% intervals as whiskers.
     #[arg(long, value_name = "FOLDER")]
     curves: Option<PathBuf>,
+    /// Also write every run as a row of a CSV file here (folder, game, seed, policy,
+    /// score and its 95% interval, episodes, human-normalised score, env steps,
+    /// minutes, code, checkpoint_of), for pandas or rliable.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
 }
 
 pub fn run(args: ReportArgs) -> Result<()> {
@@ -34,6 +39,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         out,
         aggregates_out,
         curves,
+        csv,
     } = args;
     let (run_dirs, unfinished) = rem_agent::sweep::expand_sweeps(&run_dirs)?;
     if !unfinished.is_empty() {
@@ -47,6 +53,10 @@ pub fn run(args: ReportArgs) -> Result<()> {
     }
     if let Some(path) = aggregates_out {
         rem_agent::report::write_aggregates_plot(&report, &path)?;
+        outln!("wrote {}", path.display());
+    }
+    if let Some(path) = csv {
+        rem_agent::report::write_runs_csv(&report, &path)?;
         outln!("wrote {}", path.display());
     }
     if let Some(folder) = curves {

@@ -7,10 +7,12 @@
 //! - `statistics`: bootstrap intervals, mean / median / IQM and their aggregates;
 //! - `table` and `plots`: the report as text and as SVG bar charts;
 //! - `curves`: each game's runs as learning curves beside the random policy;
+//! - `export`: the runs as a CSV file (`--csv`);
 //! - `compare`: two sets of runs game by game (`rem compare`).
 
 mod compare;
 mod curves;
+mod export;
 mod plots;
 mod read;
 mod references;
@@ -30,6 +32,7 @@ pub use compare::{
     GameComparison, Improvement, SameSeeds,
 };
 pub use curves::write_learning_curves;
+pub use export::write_runs_csv;
 pub use plots::{write_aggregates_plot, write_report_plot};
 use read::named_game;
 pub use read::read_run;

@@ -26,7 +26,7 @@ fn optional(value: Option<f64>, decimals: usize) -> String {
 
 /// The short commits of `codes` joined by "/" (a run resumed with other code), with
 /// "-" for code the folder did not record (all of it, or what ran before a resume).
-fn code_cell(codes: &[Option<Code>]) -> String {
+pub(super) fn code_cell(codes: &[Option<Code>]) -> String {
     if codes.is_empty() {
         return "-".to_string();
     }

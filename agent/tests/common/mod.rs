@@ -197,3 +197,9 @@ pub fn write_metrics(dir: &Path, lines: &[&str]) -> PathBuf {
     .unwrap();
     path
 }
+
+/// The Python interpreter the Atari backend would use (`$REM_PYTHON`, else `python3`),
+/// for tests whose oracle is a Python library.
+pub fn python() -> PathBuf {
+    rem_envs::atari::AtariConfig::train("Breakout").python_command()
+}
