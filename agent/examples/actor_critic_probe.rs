@@ -21,12 +21,12 @@ use burn::prelude::*;
 use clap::Parser;
 use rand::SeedableRng;
 use rem_agent::batches::TokenCache;
+use rem_agent::evaluation::{evaluate, Episodes};
 use rem_agent::figures::recording::Recording;
 use rem_agent::imagination::actor_critic_trainer::ActorCriticTrainer;
 use rem_agent::imagination::rollout::FrozenModels;
 use rem_agent::models::AgentModels;
 use rem_agent::run_folder::SavedRun;
-use rem_agent::training::evaluate::{evaluate, Episodes};
 
 type Train = Autodiff<Flex>;
 

@@ -10,8 +10,10 @@
 //!                                 the actor-critic's optimisation step
 //!                 batches         sampled segments to tensors
 //!                 learner         one optimisation step of each part
-//! the run loop    training/       the epoch loop; collect, evaluate, metrics,
-//!                                 interrupt (stopping cleanly on a signal)
+//! the run loop    training/       the epoch loop; collect, metrics, interrupt
+//!                                 (stopping cleanly on a signal)
+//!                 evaluation/     the evaluation protocol's episodes, and
+//!                                 `rem eval`'s eval.json
 //!                 run_folder/     every file of a run; checkpoints and their format
 //!                 provenance      the code, machine and command behind a result
 //! many runs       sweep/          games x seeds, here or as a Slurm job array
@@ -34,6 +36,7 @@ pub mod bench;
 pub mod checks;
 pub mod config;
 pub mod dream;
+pub mod evaluation;
 pub mod figures;
 pub mod foresight;
 pub mod imagination;

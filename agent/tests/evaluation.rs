@@ -8,9 +8,9 @@ use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rem_agent::actor_critic::{sample_actions, sample_actions_in_rows};
+use rem_agent::evaluation::{evaluate, Episodes};
 use rem_agent::figures::recording::Recording;
 use rem_agent::models::{AgentModels, ModelShapes};
-use rem_agent::training::evaluate::{evaluate, Episodes};
 use rem_envs::vector::EnvPool;
 use rem_envs::{make_envs, EnvMode};
 

@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::statistics::{bootstrap_ci, mean};
 use super::{KeptEvaluation, Policy, References, RunScore, ScoreSource};
+use crate::evaluation::{is_random_over_some_actions, RANDOM_POLICY};
 use crate::provenance::{Code, Provenance};
 use crate::run_folder::RunFolder;
-use crate::training::evaluate::{is_random_over_some_actions, RANDOM_POLICY};
 use crate::training::metrics::{read_metrics, EpochMetrics};
 
 /// The game a run folder or an evaluation's folder names, when it can be read.

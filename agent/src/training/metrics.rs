@@ -23,10 +23,10 @@ use rem_worldmodel::tokenizer::TokenizerStepStats;
 use rem_worldmodel::world_model_trainer::WorldModelStepStats;
 use serde::{Deserialize, Serialize};
 
+use crate::evaluation::EvalStats;
 use crate::imagination::actor_critic_trainer::ActorCriticStepStats;
 use crate::run_folder::parse_json_lines;
 use crate::training::collect::CollectStats;
-use crate::training::evaluate::EvalStats;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EpochMetrics {

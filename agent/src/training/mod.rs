@@ -3,13 +3,13 @@
 //! configured epoch on; evaluates periodically; appends one line of metrics; and
 //! checkpoints. Every epoch's randomness is derived from the run seed and the epoch
 //! number, so a resumed run continues exactly as an uninterrupted one. The steps
-//! themselves are [`Learner`]'s; the files are [`RunFolder`]'s.
+//! themselves are [`Learner`]'s, the evaluations `crate::evaluation`'s, the files
+//! [`RunFolder`]'s.
 //!
-//! Its parts: `collect` (acting in the real games), `evaluate`, `metrics` (one
-//! line per epoch) and `interrupt` (stopping cleanly on a signal).
+//! Its parts: `collect` (acting in the real games), `metrics` (one line per epoch)
+//! and `interrupt` (stopping cleanly on a signal).
 
 pub mod collect;
-pub mod evaluate;
 pub mod interrupt;
 pub mod metrics;
 
@@ -27,6 +27,7 @@ use rem_envs::store::EpisodeStore;
 
 use crate::batches::TokenCache;
 use crate::config::RunConfig;
+use crate::evaluation::{evaluate, Episodes, EvalStats};
 use crate::figures::recording::Recording;
 use crate::figures::run_plots::RunPlots;
 use crate::learner::Learner;
@@ -34,7 +35,6 @@ use crate::models::ModelShapes;
 use crate::run_folder::{Checkpoint, CheckpointContents, Progress, RunFolder};
 use crate::terminal::progress::progress_bar_from;
 use crate::training::collect::{Acting, CollectStats, Collector, PolicyState};
-use crate::training::evaluate::{evaluate, Episodes, EvalStats};
 use crate::training::interrupt::StopRequest;
 use crate::training::metrics::{EpochMetrics, PhaseMeans, PhaseSums, StepStats};
 

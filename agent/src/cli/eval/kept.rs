@@ -10,13 +10,13 @@ use std::path::Path;
 
 use anyhow::{ensure, Result};
 use burn::tensor::backend::Backend;
+use rem_agent::evaluation::{
+    evaluate_run, read_report, write_report, EvalReport, EvalStats, RunEvalRequest,
+};
 use rem_agent::outln;
 use rem_agent::report::bootstrap_ci;
 use rem_agent::run_folder::{Checkpoint, RunFolder};
 use rem_agent::terminal::progress::progress_bar;
-use rem_agent::training::evaluate::{
-    evaluate_run, read_report, write_report, EvalReport, EvalStats, RunEvalRequest,
-};
 use rem_agent::training::metrics::read_metrics;
 
 use super::show_progress;

@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use anyhow::Result;
 use indicatif::ProgressBar;
 use rem_agent::config::Device;
-use rem_agent::outln;
-use rem_agent::run_folder::RunFolder;
-use rem_agent::terminal::progress::progress_bar;
-use rem_agent::training::evaluate::{
+use rem_agent::evaluation::{
     evaluate_random_policy, evaluate_run, Episodes, EvalProgress, EvalReport, OnEpisodeEnd,
     RunEvalRequest,
 };
+use rem_agent::outln;
+use rem_agent::run_folder::RunFolder;
+use rem_agent::terminal::progress::progress_bar;
 
 use kept::{score_kept_models, KeptRequest};
 
