@@ -68,11 +68,35 @@ pub struct GameComparison {
 /// The seeds that both sets ran once on a game, each pair of runs judged by the 95%
 /// interval of the difference of their mean returns, episodes resampled apart (the
 /// rule `rem report` applies to a run beside random play).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SameSeeds {
-    pub a_ahead: usize,
-    pub b_ahead: usize,
-    pub within_chance: usize,
+    /// The seeds on which A's run is ahead, in the order A's runs were given.
+    pub a_ahead: Vec<i64>,
+    pub b_ahead: Vec<i64>,
+    pub within_chance: Vec<i64>,
+}
+
+impl SameSeeds {
+    /// "A ahead on 0, 2; B ahead on 3; within chance on 1", the empty parts left
+    /// out; "-" where no seed was run by both.
+    fn summary(&self) -> String {
+        let parts: Vec<String> = [
+            ("A ahead", &self.a_ahead),
+            ("B ahead", &self.b_ahead),
+            ("within chance", &self.within_chance),
+        ]
+        .into_iter()
+        .filter(|(_, seeds)| !seeds.is_empty())
+        .map(|(verdict, seeds)| {
+            let seeds: Vec<String> = seeds.iter().map(i64::to_string).collect();
+            format!("{verdict} on {}", seeds.join(", "))
+        })
+        .collect();
+        match parts.is_empty() {
+            true => "-".to_string(),
+            false => parts.join("; "),
+        }
+    }
 }
 
 /// P(A > B) on one game: ties count half.
@@ -202,9 +226,9 @@ fn judge_same_seeds(runs_a: &[&RunScore], runs_b: &[&RunScore]) -> SameSeeds {
             continue;
         };
         match mean_beyond_chance(&a.returns, &b.returns) {
-            Ordering::Greater => verdicts.a_ahead += 1,
-            Ordering::Less => verdicts.b_ahead += 1,
-            Ordering::Equal => verdicts.within_chance += 1,
+            Ordering::Greater => verdicts.a_ahead.push(seed),
+            Ordering::Less => verdicts.b_ahead.push(seed),
+            Ordering::Equal => verdicts.within_chance.push(seed),
         }
     }
     verdicts
@@ -270,7 +294,6 @@ impl fmt::Display for Comparison {
                 g.improvement.probability,
                 interval(g.improvement.ci95)
             );
-            let s = g.same_seeds;
             writeln!(
                 f,
                 "{:<width$} {:>6} {:>10.2} {:>6} {:>10.2} {difference:>30} {improvement:>20}   {}",
@@ -279,13 +302,7 @@ impl fmt::Display for Comparison {
                 mean(&g.a),
                 g.b.len(),
                 mean(&g.b),
-                match s.a_ahead + s.b_ahead + s.within_chance {
-                    0 => "-".to_string(),
-                    _ => format!(
-                        "A ahead {}, B ahead {}, within chance {}",
-                        s.a_ahead, s.b_ahead, s.within_chance
-                    ),
-                },
+                g.same_seeds.summary(),
             )?;
         }
         if let Some(overall) = &self.overall {
