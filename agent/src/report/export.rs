@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! folder,game,seed,policy,score,ci95_low,ci95_high,episodes,hns,env_steps,minutes,code,checkpoint_of
-//! runs/out/Boxing-seed0,Boxing,0,agent,3.2,1.1,5.4,100,0.27,12000,21.5,2e6a537,
+//! upndown-seed0-adamw,UpNDown,0,agent,1283.5,1127.7,1444.4,100,0.06721446620907184,12000,35.08525928955,-,
 //! ```
 //!
 //! Empty cells are values the folder does not hold (no seed for an evaluation folder,
