@@ -153,8 +153,9 @@ pub fn compare(a: &[RunScore], b: &[RunScore]) -> Result<Comparison> {
 /// an evaluation of a checkpoint of a run in the same set is left out, as the report
 /// does not count it twice.
 pub fn compare_folders(a: &[PathBuf], b: &[PathBuf]) -> Result<Comparison> {
+    let references = super::references_for(&[a, b].concat())?;
     let runs = |dirs: &[PathBuf]| -> Result<Vec<RunScore>> {
-        let runs = super::report(dirs)?.runs;
+        let runs = super::read_runs(dirs, &references)?;
         Ok(runs
             .into_iter()
             .filter(|run| run.checkpoint_of.is_none())

@@ -174,23 +174,35 @@ pub struct Report {
 /// The report for `run_dirs`, with reference scores from [`reference_data_dir`]. Runs
 /// of native games alone need no references, so no folder of them either.
 pub fn report(run_dirs: &[PathBuf]) -> Result<Report> {
+    report_with(run_dirs, &references_for(run_dirs)?)
+}
+
+/// The reference scores that `run_dirs` need: [`reference_data_dir`]'s, or none when
+/// every folder is of a native game.
+fn references_for(run_dirs: &[PathBuf]) -> Result<References> {
     let native_only = run_dirs
         .iter()
         .all(|dir| named_game(dir).is_some_and(|game| rem_envs::is_native(&game)));
-    let references = match native_only {
-        true => References::default(),
-        false => References::load(&reference_data_dir()?)?,
-    };
-    report_with(run_dirs, &references)
+    match native_only {
+        true => Ok(References::default()),
+        false => References::load(&reference_data_dir()?),
+    }
 }
 
-pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Report> {
+/// Every folder of `run_dirs` read ([`read_run`]), in order, each evaluation of a
+/// checkpoint of another of them marked (`checkpoint_of`).
+fn read_runs(run_dirs: &[PathBuf], references: &References) -> Result<Vec<RunScore>> {
     ensure!(!run_dirs.is_empty(), "no run folders given");
     let mut runs = run_dirs
         .iter()
         .map(|dir| read_run(dir, references))
         .collect::<Result<Vec<_>>>()?;
     mark_checkpoint_evaluations(&mut runs);
+    Ok(runs)
+}
+
+pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Report> {
+    let runs = read_runs(run_dirs, references)?;
     let mut per_game: BTreeMap<String, Vec<&RunScore>> = BTreeMap::new();
     for run in &runs {
         if run.policy == Policy::Agent && run.hns.is_some() && run.checkpoint_of.is_none() {
