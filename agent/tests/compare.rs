@@ -6,25 +6,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::run_folder;
+use common::{eval_json, fresh_dir, random_policy_folder, run_folder};
 use rem_agent::report::{compare_folders, probability_of_improvement, write_comparison_plot};
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rem-compare-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A finished run of a native game (no reference scores needed) whose final
 /// evaluation played `returns`.
 fn finished_run(root: &Path, name: &str, game: &str, seed: i64, returns: &[f64]) -> PathBuf {
-    let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-    let eval = format!(
-        r#"{{"game": "{game}", "checkpoint": "ckpt", "episodes": {}, "returns": {returns:?}, "mean_return": {mean}}}"#,
-        returns.len()
-    );
-    run_folder(root, name, game, seed, Some(&eval), &[])
+    run_folder(root, name, game, seed, Some(&eval_json(game, returns)), &[])
 }
 
 #[test]
@@ -117,13 +105,7 @@ fn two_sets_are_compared_game_by_game_and_over_the_games_both_have() {
 #[test]
 fn the_random_policy_and_sets_without_a_common_game_are_refused_with_the_reason() {
     let root = fresh_dir("refused");
-    let random = root.join("random-catch");
-    std::fs::create_dir_all(&random).unwrap();
-    std::fs::write(
-        random.join("eval.json"),
-        r#"{"game": "catch", "checkpoint": "random", "episodes": 2, "returns": [1.0, -1.0], "mean_return": 0.0}"#,
-    )
-    .unwrap();
+    let random = random_policy_folder(&root, "catch", &[1.0, -1.0]);
     let run = finished_run(&root, "catch-0", "catch", 0, &[1.0, 2.0]);
     let error = compare_folders(std::slice::from_ref(&run), &[random]).unwrap_err();
     assert!(

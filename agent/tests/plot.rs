@@ -2,20 +2,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{assert_one_line_error, assert_success, rem, run_folder, write_metrics};
+use common::{
+    assert_one_line_error, assert_success, fresh_dir, random_policy_folder, rem, run_folder,
+    write_metrics,
+};
 use rem_agent::figures::plot::{BarChart, BarGroup};
 use rem_agent::figures::run_plots::RunPlots;
 use rem_agent::report::{bootstrap_ci, write_learning_curves};
 use rem_agent::training::metrics::read_metrics;
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rem-plot-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn plot(dir: &Path) -> String {
     let svg_path = dir.join("curve.svg");
@@ -462,13 +458,7 @@ fn learning_curves_draw_each_run_beside_the_random_policy() {
             r#"{"epoch": 4, "env_steps": 800, "eval": {"episodes": 8, "mean_return": 2.0, "returns": []}, "seconds": {}}"#,
         ],
     );
-    let random = root.join("random-catch");
-    std::fs::create_dir_all(&random).unwrap();
-    std::fs::write(
-        random.join("eval.json"),
-        r#"{"game": "catch", "checkpoint": "random", "episodes": 2, "returns": [-8.0, -6.0], "mean_return": -7.0}"#,
-    )
-    .unwrap();
+    let random = random_policy_folder(&root, "catch", &[-8.0, -6.0]);
     let report = rem_agent::report::report(&[seed0, seed1, random]).unwrap();
     let folder = root.join("curves");
     let written = write_learning_curves(&report, &folder).unwrap();

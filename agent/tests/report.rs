@@ -6,20 +6,13 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::run_folder;
+use common::{eval_json, fresh_dir, random_policy_folder, run_folder};
 use rem_agent::report::{
     bootstrap_ci, interquartile_mean, locate_reference_dir, median, reference_data_dir,
     report_with, write_report_plot, write_runs_csv, Aggregates, Policy, References, ScoreSource,
 };
 
 const TOLERANCE: f64 = 1e-12;
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rem-report-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Small reference tables with round numbers, so every expected value below can be
 /// worked out by hand: HNS = (score - random) / (human - random).
@@ -42,14 +35,6 @@ fn references(root: &Path) -> References {
     )
     .unwrap();
     References::load(&dir).unwrap()
-}
-
-fn eval_json(game: &str, returns: &[f64]) -> String {
-    let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-    format!(
-        r#"{{"game": "{game}", "checkpoint": "ckpt", "episodes": {}, "returns": {returns:?}, "mean_return": {mean}}}"#,
-        returns.len()
-    )
 }
 
 fn close(actual: f64, expected: f64) -> bool {
@@ -387,13 +372,7 @@ fn the_initial_policy_is_scored_by_the_evaluations_before_the_first_actor_critic
 #[test]
 fn a_random_policy_folder_is_the_games_baseline_not_a_run() {
     let root = fresh_dir("random-baseline");
-    let random = root.join("random-Boxing");
-    std::fs::create_dir_all(&random).unwrap();
-    std::fs::write(
-        random.join("eval.json"),
-        r#"{"game": "Boxing", "checkpoint": "random", "episodes": 4, "returns": [0.0, 1.0, -1.0, 2.0], "mean_return": 0.5}"#,
-    )
-    .unwrap();
+    let random = random_policy_folder(&root, "Boxing", &[0.0, 1.0, -1.0, 2.0]);
     let agent = run_folder(
         &root,
         "boxing-0",

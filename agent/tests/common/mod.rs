@@ -203,3 +203,34 @@ pub fn write_metrics(dir: &Path, lines: &[&str]) -> PathBuf {
 pub fn python() -> PathBuf {
     rem_envs::atari::AtariConfig::train("Breakout").python_command()
 }
+
+/// An empty folder `name` of this test process under the system's temporary folder,
+/// emptied first if an earlier run left it.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rem-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// An eval.json as `rem eval` writes it for a checkpoint of `game` that played `returns`.
+pub fn eval_json(game: &str, returns: &[f64]) -> String {
+    eval_json_of("ckpt", game, returns)
+}
+
+/// The folder `root/random-<game>` as `rem eval --policy random` leaves it: an eval.json
+/// of the random policy that played `returns`.
+pub fn random_policy_folder(root: &Path, game: &str, returns: &[f64]) -> PathBuf {
+    let dir = root.join(format!("random-{game}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("eval.json"), eval_json_of("random", game, returns)).unwrap();
+    dir
+}
+
+fn eval_json_of(checkpoint: &str, game: &str, returns: &[f64]) -> String {
+    let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+    format!(
+        r#"{{"game": "{game}", "checkpoint": "{checkpoint}", "episodes": {}, "returns": {returns:?}, "mean_return": {mean}}}"#,
+        returns.len()
+    )
+}
