@@ -10,7 +10,7 @@ use common::{
 };
 use rem_agent::figures::plot::{BarChart, BarGroup};
 use rem_agent::figures::run_plots::RunPlots;
-use rem_agent::report::{bootstrap_ci, write_learning_curves};
+use rem_agent::report::{bootstrap_ci, read_sets, write_comparison_curves, write_learning_curves};
 use rem_agent::training::metrics::read_metrics;
 
 fn plot(dir: &Path) -> String {
@@ -512,6 +512,80 @@ fn learning_curves_draw_each_run_beside_the_random_policy() {
     let report = rem_agent::report::report(&[no_curves]).unwrap();
     let error = write_learning_curves(&report, &root.join("none")).unwrap_err();
     assert!(error.to_string().contains("no learning curve"), "{error}");
+}
+
+#[test]
+fn comparison_curves_draw_both_sets_of_each_game_they_share_in_two_families() {
+    let root = fresh_dir("compare-curves");
+    let eval_line = |epoch: u64, mean: f64| {
+        format!(
+            r#"{{"epoch": {epoch}, "env_steps": {}, "eval": {{"episodes": 8, "mean_return": {mean}, "returns": []}}, "seconds": {{}}}}"#,
+            epoch * 200
+        )
+    };
+    let logged = |name: &str, game: &str, seed: i64, means: &[f64]| {
+        let lines: Vec<String> = (1..).zip(means).map(|(e, &m)| eval_line(e, m)).collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        run_folder(&root, name, game, seed, None, &lines)
+    };
+    let a = [
+        logged("a-catch-0", "catch", 0, &[-9.0, -2.0, 5.0]),
+        logged("a-catch-1", "catch", 1, &[-8.0, 1.0]),
+        logged("a-dodge-0", "dodge", 0, &[10.0, 20.0]),
+    ];
+    let b = [
+        logged("b-catch-0", "catch", 0, &[-9.0, -6.0, -4.0, -1.0]),
+        // Scored, but it logged no evaluation during training: no line.
+        run_folder(
+            &root,
+            "b-catch-1",
+            "catch",
+            1,
+            Some(&common::eval_json("catch", &[1.0, 2.0])),
+            &[],
+        ),
+    ];
+    let (runs_a, runs_b) = read_sets(&a, &b).unwrap();
+    let folder = root.join("curves");
+    let written = write_comparison_curves(&runs_a, &runs_b, &folder).unwrap();
+    assert_eq!(
+        written,
+        vec![folder.join("catch.svg")],
+        "dodge is A's alone"
+    );
+    let svg = std::fs::read_to_string(&written[0]).unwrap();
+    assert_well_formed(&svg);
+
+    // A's runs in two blues, B's in an orange, a point per logged evaluation.
+    let lengths = ["#1F5FA8", "#6A9FD8", "#E07B39"].map(|c| series_line(&svg, c).unwrap().len());
+    assert_eq!(lengths, [3, 2, 4]);
+    assert!(
+        series_line(&svg, "#F2AB7A").is_none(),
+        "b-catch-1 has no curve"
+    );
+    assert!(
+        polylines(&svg, "#505050").is_empty(),
+        "no random-policy line"
+    );
+    let texts = texts(&svg);
+    for text in [
+        "catch: A against B, evaluation during training",
+        "A: a-catch-0",
+        "A: a-catch-1",
+        "B: b-catch-0",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == text),
+            "missing {text:?} in {texts:?}"
+        );
+    }
+
+    // No game with curves on both sides is an error, not an empty folder.
+    let error = write_comparison_curves(&runs_a[2..], &runs_b, &root.join("none")).unwrap_err();
+    assert!(
+        error.to_string().contains("no pair of learning curves"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -20,21 +20,35 @@ pub struct CompareArgs {
     /// intervals (SVG), here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also draw the learning curves of each game both sets ran into this folder as
+    /// GAME.svg: every run's evaluations during training (metrics.jsonl) against
+    /// environment steps, A's runs in shades of blue and B's in shades of orange,
+    /// drawn as `rem report --curves` draws them (kept models scored again in place
+    /// of the run's own evaluations, with whiskers).
+    #[arg(long, value_name = "FOLDER")]
+    curves: Option<PathBuf>,
 }
 
 pub fn run(args: CompareArgs) -> Result<()> {
-    let CompareArgs { a, b, out } = args;
+    let CompareArgs { a, b, out, curves } = args;
     let (a, unfinished_a) = rem_agent::sweep::expand_sweeps(&a)?;
     let (b, unfinished_b) = rem_agent::sweep::expand_sweeps(&b)?;
     let unfinished = unfinished_a.len() + unfinished_b.len();
     if unfinished > 0 {
         outln!("left out: {unfinished} runs not finished yet\n");
     }
-    let comparison = rem_agent::report::compare_folders(&a, &b)?;
+    let (runs_a, runs_b) = rem_agent::report::read_sets(&a, &b)?;
+    let comparison = rem_agent::report::compare(&runs_a, &runs_b)?;
     out!("{comparison}");
     if let Some(path) = out {
         rem_agent::report::write_comparison_plot(&comparison, &path)?;
         outln!("wrote {}", path.display());
+    }
+    if let Some(folder) = curves {
+        let written = rem_agent::report::write_comparison_curves(&runs_a, &runs_b, &folder)?;
+        for path in written {
+            outln!("wrote {}", path.display());
+        }
     }
     Ok(())
 }

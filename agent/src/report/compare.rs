@@ -149,10 +149,16 @@ pub fn compare(a: &[RunScore], b: &[RunScore]) -> Result<Comparison> {
     })
 }
 
-/// [`compare`] of the run folders `a` with `b`, each read as `rem report` reads it;
-/// an evaluation of a checkpoint of a run in the same set is left out, as the report
-/// does not count it twice.
+/// [`compare`] of the run folders `a` with `b` ([`read_sets`]).
 pub fn compare_folders(a: &[PathBuf], b: &[PathBuf]) -> Result<Comparison> {
+    let (a, b) = read_sets(a, b)?;
+    compare(&a, &b)
+}
+
+/// The runs of the folders `a` and of `b`, each read as `rem report` reads it; an
+/// evaluation of a checkpoint of a run in the same set is left out, as the report
+/// does not count it twice.
+pub fn read_sets(a: &[PathBuf], b: &[PathBuf]) -> Result<(Vec<RunScore>, Vec<RunScore>)> {
     let references = super::references_for(&[a, b].concat())?;
     let runs = |dirs: &[PathBuf]| -> Result<Vec<RunScore>> {
         let runs = super::read_runs(dirs, &references)?;
@@ -161,7 +167,7 @@ pub fn compare_folders(a: &[PathBuf], b: &[PathBuf]) -> Result<Comparison> {
             .filter(|run| run.checkpoint_of.is_none())
             .collect())
     };
-    compare(&runs(a)?, &runs(b)?)
+    Ok((runs(a)?, runs(b)?))
 }
 
 /// A bar chart of P(A > B) per game and over all of them, with the 95% intervals,

@@ -1,5 +1,6 @@
-//! The report's runs as learning curves: per game, every run's evaluation returns
-//! over environment steps, beside the random policy's mean.
+//! Runs as learning curves: per game, every run's evaluation returns over environment
+//! steps, beside the random policy's mean (`rem report --curves`) or two sets of runs
+//! in two families of colours (`rem compare --curves`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,11 @@ const RUN_COLORS: [&str; 10] = [
     "#b5b82a", "#17a2b8",
 ];
 
+/// Shades of blue for the runs of set A of a comparison, and of orange for B's, in the
+/// order the runs were given (then again), so that each set reads as one family.
+const SET_A_COLORS: [&str; 4] = ["#1f5fa8", "#6a9fd8", "#0d3566", "#9cc3ec"];
+const SET_B_COLORS: [&str; 4] = ["#e07b39", "#f2ab7a", "#9c4a14", "#f7cfae"];
+
 /// Writes `folder/<game>.svg` for every game with a run that logged evaluations
 /// (metrics.jsonl): one line per run, its evaluations during training against the
 /// environment steps collected by then (`curve_of`), and the random policy's mean
@@ -23,36 +29,97 @@ const RUN_COLORS: [&str; 10] = [
 /// files.
 pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathBuf>> {
     let random_returns = random_policy_returns(&report.runs);
-    let mut plots: BTreeMap<&str, LinePlot> = BTreeMap::new();
     // Only training runs log evaluations; a random-policy folder or a checkpoint's
     // evaluation has none.
-    for run in report.runs.iter().filter(|run| !run.evaluations.is_empty()) {
-        let plot = plots.entry(&run.game).or_insert_with(|| LinePlot {
-            title: format!("{}: evaluation during training", run.game),
-            x_label: "environment steps".into(),
-            y_label: "mean evaluation return".into(),
-            series: vec![],
-            reference_line: random_returns
-                .get(&run.game)
+    let plots: BTreeMap<&str, LinePlot> = logged_by_game(&report.runs)
+        .into_iter()
+        .map(|(game, runs)| {
+            let title = format!("{game}: evaluation during training");
+            let mut plot = curves_plot(title, run_lines(&runs, "", &RUN_COLORS));
+            plot.reference_line = random_returns
+                .get(game)
                 .filter(|returns| !returns.is_empty())
-                .map(|returns| random_policy_line(returns)),
-            x_span: None,
-        });
-        let color = RUN_COLORS[plot.series.len() % RUN_COLORS.len()];
-        let (points, intervals) = curve_of(run);
-        plot.series.push(Series {
-            label: folder_name(&run.run_dir),
-            color: color.into(),
-            points,
-            markers: true,
-            intervals,
-        });
-    }
+                .map(|returns| random_policy_line(returns));
+            (game, plot)
+        })
+        .collect();
     ensure!(
         !plots.is_empty(),
         "no run of the report logged an evaluation in its metrics.jsonl, so there is \
          no learning curve to draw"
     );
+    write_plots(plots, folder)
+}
+
+/// Writes `folder/<game>.svg` for every game of which both `a` and `b` have a run that
+/// logged evaluations: A's runs in shades of blue, labelled "A: <folder>", beside B's
+/// in shades of orange, each drawn as `rem report --curves` draws a run. Returns the
+/// files.
+pub fn write_comparison_curves(
+    a: &[RunScore],
+    b: &[RunScore],
+    folder: &Path,
+) -> Result<Vec<PathBuf>> {
+    let logged_b = logged_by_game(b);
+    let plots: BTreeMap<&str, LinePlot> = logged_by_game(a)
+        .into_iter()
+        .filter_map(|(game, runs_a)| {
+            let runs_b = logged_b.get(game)?;
+            let mut lines = run_lines(&runs_a, "A: ", &SET_A_COLORS);
+            lines.extend(run_lines(runs_b, "B: ", &SET_B_COLORS));
+            let title = format!("{game}: A against B, evaluation during training");
+            Some((game, curves_plot(title, lines)))
+        })
+        .collect();
+    ensure!(
+        !plots.is_empty(),
+        "no game has a run in each set that logged an evaluation in its metrics.jsonl, \
+         so there is no pair of learning curves to draw"
+    );
+    write_plots(plots, folder)
+}
+
+/// A learning-curve plot of `lines` over environment steps, without a reference line.
+fn curves_plot(title: String, lines: Vec<Series>) -> LinePlot {
+    LinePlot {
+        title,
+        x_label: "environment steps".into(),
+        y_label: "mean evaluation return".into(),
+        series: lines,
+        reference_line: None,
+        x_span: None,
+    }
+}
+
+/// One line per run ([`curve_of`]) with dots at its points, labelled `prefix` and the
+/// run's folder name, in `colors` in turn.
+fn run_lines(runs: &[&RunScore], prefix: &str, colors: &[&str]) -> Vec<Series> {
+    runs.iter()
+        .zip(colors.iter().cycle())
+        .map(|(run, color)| {
+            let (points, intervals) = curve_of(run);
+            Series {
+                label: format!("{prefix}{}", folder_name(&run.run_dir)),
+                color: color.to_string(),
+                points,
+                markers: true,
+                intervals,
+            }
+        })
+        .collect()
+}
+
+/// The runs that logged evaluations during training, by game.
+fn logged_by_game(runs: &[RunScore]) -> BTreeMap<&str, Vec<&RunScore>> {
+    let mut games: BTreeMap<&str, Vec<&RunScore>> = BTreeMap::new();
+    for run in runs.iter().filter(|run| !run.evaluations.is_empty()) {
+        games.entry(&run.game).or_default().push(run);
+    }
+    games
+}
+
+/// Writes each game's plot to `folder/<game>.svg`; returns the files.
+fn write_plots(plots: BTreeMap<&str, LinePlot>, folder: &Path) -> Result<Vec<PathBuf>> {
     plots
         .into_iter()
         .map(|(game, plot)| {

@@ -28,10 +28,10 @@ use anyhow::{ensure, Result};
 use crate::provenance::Code;
 
 pub use compare::{
-    compare, compare_folders, probability_of_improvement, write_comparison_plot, Comparison,
-    GameComparison, Improvement, SameSeeds,
+    compare, compare_folders, probability_of_improvement, read_sets, write_comparison_plot,
+    Comparison, GameComparison, Improvement, SameSeeds,
 };
-pub use curves::write_learning_curves;
+pub use curves::{write_comparison_curves, write_learning_curves};
 pub use export::write_runs_csv;
 pub use plots::{write_aggregates_plot, write_report_plot};
 use read::named_game;
