@@ -136,6 +136,42 @@ fn a_dry_run_prints_the_array_script_of_atari100k_and_writes_nothing() {
         .output()
         .unwrap();
     assert_success(&syntax);
+
+    // Seeds 8 and 9 of two games, in the order named: a second set of seeds, or the
+    // seeds of another sweep run again with another setting.
+    let later_seeds = rem()
+        .args([
+            "sweep",
+            "--config-dir",
+            "runs/atari100k",
+            "--games",
+            "upndown,MsPacman",
+        ])
+        .args(["--first-seed", "8", "--seeds", "2", "--dry-run", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_success(&later_seeds);
+    let tasks: Vec<String> = String::from_utf8_lossy(&later_seeds.stderr)
+        .lines()
+        .map(|line| {
+            line.split_whitespace()
+                .skip(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(
+        tasks,
+        [
+            "UpNDown seed 8 -> runs/UpNDown-seed8",
+            "UpNDown seed 9 -> runs/UpNDown-seed9",
+            "MsPacman seed 8 -> runs/MsPacman-seed8",
+            "MsPacman seed 9 -> runs/MsPacman-seed9",
+        ]
+    );
+    assert!(stdout(&later_seeds).contains("#SBATCH --array=0-3%8"));
+    assert!(!out.exists(), "a dry run writes nothing");
 }
 
 #[test]

@@ -45,9 +45,13 @@ pub struct SweepLaunchArgs {
     /// `all`, or a comma-separated list of games (e.g. `Breakout,Pong`).
     #[arg(long, default_value = "all")]
     games: GameChoice,
-    /// Seeds 0 to N-1 of each game.
+    /// How many seeds of each game: `--first-seed` to `--first-seed` + N - 1.
     #[arg(long, default_value_t = 5)]
     seeds: u64,
+    /// The first seed of each game, e.g. `--first-seed 5 --seeds 5` for seeds 5-9,
+    /// the next five after a sweep of `--seeds 5`.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    first_seed: u64,
     /// The sweep folder: its plan, one run folder per (game, seed), logs. Launching
     /// the same sweep into it again continues its runs.
     #[arg(long, required = true)]
@@ -112,7 +116,8 @@ fn launch_sweep(args: SweepLaunchArgs) -> Result<()> {
         args.slurm || args.local.is_some() || args.dry_run,
         "choose where the sweep runs: --slurm, --local N, or --dry-run to see it"
     );
-    let plan = SweepPlan::new(config_dir, &args.games, args.seeds, &args.overrides)?;
+    let seeds = args.first_seed..args.first_seed.saturating_add(args.seeds);
+    let plan = SweepPlan::new(config_dir, &args.games, seeds, &args.overrides)?;
     let sweep_dir = std::path::absolute(out)?;
     let rem = std::env::current_exe()?;
     let options = slurm_options(&args, &sweep_dir);

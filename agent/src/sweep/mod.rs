@@ -17,6 +17,7 @@ pub mod local;
 pub mod slurm;
 pub mod status;
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -88,16 +89,16 @@ pub struct Task {
 }
 
 impl SweepPlan {
-    /// The runs of `games` x seeds `0..seeds` over the `*.toml` configs of
+    /// The runs of `games` x `seeds` over the `*.toml` configs of
     /// `config_dir`, games in file-name order. Every config is loaded and checked
     /// with `overrides` now, so that a bad one fails here rather than in a task.
     pub fn new(
         config_dir: &Path,
         games: &GameChoice,
-        seeds: u64,
+        seeds: Range<u64>,
         overrides: &[String],
     ) -> Result<Self> {
-        ensure!(seeds > 0, "--seeds must be at least 1");
+        ensure!(!seeds.is_empty(), "--seeds must be at least 1");
         let config_dir = std::fs::canonicalize(config_dir)
             .with_context(|| format!("config folder {} does not exist", config_dir.display()))?;
         let configs = game_configs(&config_dir, overrides)?;
@@ -105,7 +106,7 @@ impl SweepPlan {
         let runs = chosen
             .iter()
             .flat_map(|(game, config)| {
-                (0..seeds).map(move |seed| SweepRun {
+                seeds.clone().map(move |seed| SweepRun {
                     game: game.clone(),
                     seed,
                     config: config.clone(),
