@@ -10,7 +10,9 @@ use common::{
 };
 use rem_agent::figures::plot::{BarChart, BarGroup};
 use rem_agent::figures::run_plots::RunPlots;
-use rem_agent::report::{bootstrap_ci, read_sets, write_comparison_curves, write_learning_curves};
+use rem_agent::report::{
+    bootstrap_ci, read_random_policy, read_sets, write_comparison_curves, write_learning_curves,
+};
 use rem_agent::training::metrics::read_metrics;
 
 fn plot(dir: &Path) -> String {
@@ -546,8 +548,9 @@ fn comparison_curves_draw_both_sets_of_each_game_they_share_in_two_families() {
         ),
     ];
     let (runs_a, runs_b) = read_sets(&a, &b).unwrap();
+    let random = read_random_policy(&[random_policy_folder(&root, "catch", &[-8.0, -6.0])]);
     let folder = root.join("curves");
-    let written = write_comparison_curves(&runs_a, &runs_b, &folder).unwrap();
+    let written = write_comparison_curves(&runs_a, &runs_b, &random.unwrap(), &folder).unwrap();
     assert_eq!(
         written,
         vec![folder.join("catch.svg")],
@@ -564,8 +567,8 @@ fn comparison_curves_draw_both_sets_of_each_game_they_share_in_two_families() {
         "b-catch-1 has no curve"
     );
     assert!(
-        polylines(&svg, "#505050").is_empty(),
-        "no random-policy line"
+        polylines(&svg, "#505050").len() > 4,
+        "a dashed random-policy line"
     );
     let texts = texts(&svg);
     for text in [
@@ -573,6 +576,7 @@ fn comparison_curves_draw_both_sets_of_each_game_they_share_in_two_families() {
         "A: a-catch-0",
         "A: a-catch-1",
         "B: b-catch-0",
+        "random policy (-7.0)",
     ] {
         assert!(
             texts.iter().any(|t| t == text),
@@ -580,10 +584,14 @@ fn comparison_curves_draw_both_sets_of_each_game_they_share_in_two_families() {
         );
     }
 
-    // No game with curves on both sides is an error, not an empty folder.
-    let error = write_comparison_curves(&runs_a[2..], &runs_b, &root.join("none")).unwrap_err();
+    // No game with curves on both sides is an error, not an empty folder; a training
+    // run is no random policy's line.
+    let error = write_comparison_curves(&runs_a[2..], &runs_b, &[], &root.join("none"));
+    let error = error.unwrap_err().to_string();
+    assert!(error.contains("no pair of learning curves"), "{error}");
+    let error = read_random_policy(&a[..1]).unwrap_err().to_string();
     assert!(
-        error.to_string().contains("no pair of learning curves"),
+        error.contains("not an evaluation of the random policy"),
         "{error}"
     );
 }

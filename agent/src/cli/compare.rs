@@ -27,10 +27,20 @@ pub struct CompareArgs {
     /// of the run's own evaluations, with whiskers).
     #[arg(long, value_name = "FOLDER")]
     curves: Option<PathBuf>,
+    /// With --curves: `rem eval --policy random` folders, whose mean return per game
+    /// is drawn as a dashed line in its curves.
+    #[arg(long, value_name = "RUN_DIR", num_args = 1.., requires = "curves")]
+    random: Vec<PathBuf>,
 }
 
 pub fn run(args: CompareArgs) -> Result<()> {
-    let CompareArgs { a, b, out, curves } = args;
+    let CompareArgs {
+        a,
+        b,
+        out,
+        curves,
+        random,
+    } = args;
     let (a, unfinished_a) = rem_agent::sweep::expand_sweeps(&a)?;
     let (b, unfinished_b) = rem_agent::sweep::expand_sweeps(&b)?;
     let unfinished = unfinished_a.len() + unfinished_b.len();
@@ -38,6 +48,10 @@ pub fn run(args: CompareArgs) -> Result<()> {
         outln!("left out: {unfinished} runs not finished yet\n");
     }
     let (runs_a, runs_b) = rem_agent::report::read_sets(&a, &b)?;
+    let random = match random.is_empty() {
+        true => vec![],
+        false => rem_agent::report::read_random_policy(&random)?,
+    };
     let comparison = rem_agent::report::compare(&runs_a, &runs_b)?;
     out!("{comparison}");
     if let Some(path) = out {
@@ -45,7 +59,8 @@ pub fn run(args: CompareArgs) -> Result<()> {
         outln!("wrote {}", path.display());
     }
     if let Some(folder) = curves {
-        let written = rem_agent::report::write_comparison_curves(&runs_a, &runs_b, &folder)?;
+        let written =
+            rem_agent::report::write_comparison_curves(&runs_a, &runs_b, &random, &folder)?;
         for path in written {
             outln!("wrote {}", path.display());
         }

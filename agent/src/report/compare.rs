@@ -122,7 +122,8 @@ pub fn compare(a: &[RunScore], b: &[RunScore]) -> Result<Comparison> {
     for run in a.iter().chain(b) {
         ensure!(
             run.policy == Policy::Agent,
-            "{} is the random policy's evaluation: `rem report` sets runs beside random play",
+            "{} is the random policy's evaluation: `rem report` sets runs beside random play, \
+             and `rem compare --curves --random` draws it beside the runs",
             run.run_dir.display()
         );
     }
@@ -168,6 +169,21 @@ pub fn read_sets(a: &[PathBuf], b: &[PathBuf]) -> Result<(Vec<RunScore>, Vec<Run
             .collect())
     };
     Ok((runs(a)?, runs(b)?))
+}
+
+/// The random policy's evaluations in `dirs` (`rem eval --policy random` folders), as
+/// the reference line of [`super::write_comparison_curves`]; any other folder is
+/// refused.
+pub fn read_random_policy(dirs: &[PathBuf]) -> Result<Vec<RunScore>> {
+    let runs = super::read_runs(dirs, &super::references_for(dirs)?)?;
+    for run in &runs {
+        ensure!(
+            run.policy == Policy::Random,
+            "{} is not an evaluation of the random policy (`rem eval --policy random`)",
+            run.run_dir.display()
+        );
+    }
+    Ok(runs)
 }
 
 /// A bar chart of P(A > B) per game and over all of them, with the 95% intervals,

@@ -36,10 +36,7 @@ pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathB
         .map(|(game, runs)| {
             let title = format!("{game}: evaluation during training");
             let mut plot = curves_plot(title, run_lines(&runs, "", &RUN_COLORS));
-            plot.reference_line = random_returns
-                .get(game)
-                .filter(|returns| !returns.is_empty())
-                .map(|returns| random_policy_line(returns));
+            plot.reference_line = random_policy_line(&random_returns, game);
             (game, plot)
         })
         .collect();
@@ -53,13 +50,16 @@ pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathB
 
 /// Writes `folder/<game>.svg` for every game of which both `a` and `b` have a run that
 /// logged evaluations: A's runs in shades of blue, labelled "A: <folder>", beside B's
-/// in shades of orange, each drawn as `rem report --curves` draws a run. Returns the
-/// files.
+/// in shades of orange, each drawn as `rem report --curves` draws a run, and the
+/// random policy's mean return over the game's evaluations in `random` as a dashed
+/// line. Returns the files.
 pub fn write_comparison_curves(
     a: &[RunScore],
     b: &[RunScore],
+    random: &[RunScore],
     folder: &Path,
 ) -> Result<Vec<PathBuf>> {
+    let random_returns = random_policy_returns(random);
     let logged_b = logged_by_game(b);
     let plots: BTreeMap<&str, LinePlot> = logged_by_game(a)
         .into_iter()
@@ -68,7 +68,9 @@ pub fn write_comparison_curves(
             let mut lines = run_lines(&runs_a, "A: ", &SET_A_COLORS);
             lines.extend(run_lines(runs_b, "B: ", &SET_B_COLORS));
             let title = format!("{game}: A against B, evaluation during training");
-            Some((game, curves_plot(title, lines)))
+            let mut plot = curves_plot(title, lines);
+            plot.reference_line = random_policy_line(&random_returns, game);
+            Some((game, plot))
         })
         .collect();
     ensure!(
@@ -79,7 +81,8 @@ pub fn write_comparison_curves(
     write_plots(plots, folder)
 }
 
-/// A learning-curve plot of `lines` over environment steps, without a reference line.
+/// A learning-curve plot of `lines` over environment steps, as yet without a
+/// reference line.
 fn curves_plot(title: String, lines: Vec<Series>) -> LinePlot {
     LinePlot {
         title,
@@ -152,10 +155,12 @@ fn curve_of(run: &RunScore) -> (Vec<(f64, f64)>, Vec<Whisker>) {
     (points, intervals)
 }
 
-/// The random policy's mean return, its episodes pooled over the game's folders.
-fn random_policy_line(returns: &[f64]) -> (f64, String) {
+/// The random policy's mean return on `game`, its episodes pooled over the game's
+/// folders, as a labelled reference line; `None` without any.
+fn random_policy_line(returns: &BTreeMap<String, Vec<f64>>, game: &str) -> Option<(f64, String)> {
+    let returns = returns.get(game).filter(|returns| !returns.is_empty())?;
     let value = mean(returns);
-    (value, format!("random policy ({value:.1})"))
+    Some((value, format!("random policy ({value:.1})")))
 }
 
 fn folder_name(dir: &Path) -> String {

@@ -28,8 +28,8 @@ use anyhow::{ensure, Result};
 use crate::provenance::Code;
 
 pub use compare::{
-    compare, compare_folders, probability_of_improvement, read_sets, write_comparison_plot,
-    Comparison, GameComparison, Improvement, SameSeeds,
+    compare, compare_folders, probability_of_improvement, read_random_policy, read_sets,
+    write_comparison_plot, Comparison, GameComparison, Improvement, SameSeeds,
 };
 pub use curves::{write_comparison_curves, write_learning_curves};
 pub use export::write_runs_csv;
