@@ -379,6 +379,40 @@ fn sampling_discount_and_device_settings_are_checked_at_load() {
         "world_model.chunk_blocks=0",
         "world_model.chunk_blocks must be at least 1",
     );
+    // Values that would train, silently wrong, or stop only at their first use.
+    refused(
+        "actor_critic.optim.lr=-1e-4",
+        "actor_critic.optim: lr must be finite and positive, got -0.0001",
+    );
+    refused(
+        "tokenizer.optim.lr=inf",
+        "tokenizer.optim: lr must be finite",
+    );
+    refused(
+        "world_model.optim.weight_decay=-0.05",
+        "world_model.optim: weight_decay must be finite and non-negative",
+    );
+    refused(
+        "tokenizer.optim.grad_clip=0",
+        "tokenizer.optim: grad_clip (the gradients' largest global norm) must be finite and positive",
+    );
+    refused(
+        "world_model.optim.batch=0",
+        "world_model.optim: batch must be at least 1",
+    );
+    for key in [
+        "collect.envs",
+        "collect.steps_per_epoch",
+        "eval.episodes",
+        "eval.final_episodes",
+        "store.max_mib",
+    ] {
+        refused(&format!("{key}=0"), &format!("{key} must be at least 1"));
+    }
+    refused(
+        "actor_critic.entropy_weight=nan",
+        "actor_critic.entropy_weight must be finite and non-negative, got NaN",
+    );
     refused(
         "world_model.rewarded_rows=65",
         "world_model.rewarded_rows (65) exceeds world_model.optim.batch (64)",

@@ -101,6 +101,33 @@ pub struct OptimSection {
 }
 
 impl OptimSection {
+    /// Settings that would train silently wrong: a negative or non-finite learning
+    /// rate, weight decay or gradient clip, or batches of no rows.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let Self {
+            lr,
+            weight_decay,
+            grad_clip,
+            batch,
+            ..
+        } = *self;
+        anyhow::ensure!(
+            lr.is_finite() && lr > 0.0,
+            "lr must be finite and positive, got {lr}"
+        );
+        anyhow::ensure!(
+            weight_decay.is_finite() && weight_decay >= 0.0,
+            "weight_decay must be finite and non-negative, got {weight_decay}"
+        );
+        anyhow::ensure!(
+            grad_clip.is_finite() && grad_clip > 0.0,
+            "grad_clip (the gradients' largest global norm) must be finite and positive, \
+             got {grad_clip}"
+        );
+        anyhow::ensure!(batch > 0, "batch must be at least 1");
+        Ok(())
+    }
+
     /// Whether this part takes optimisation steps in `epoch`.
     pub fn trains_in(&self, epoch: usize) -> bool {
         self.steps_per_epoch > 0

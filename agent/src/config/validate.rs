@@ -45,8 +45,29 @@ impl RunConfig {
                 bail!("{part}.threads must be at least 1");
             }
         }
-        if self.collect.envs == 0 {
-            bail!("collect.envs must be at least 1");
+        for (part, optim) in [
+            ("tokenizer", &self.tokenizer.optim),
+            ("world_model", &self.world_model.optim),
+            ("actor_critic", &self.actor_critic.optim),
+        ] {
+            optim.check().with_context(|| format!("{part}.optim"))?;
+        }
+        for (key, count) in [
+            ("collect.envs", self.collect.envs),
+            ("collect.steps_per_epoch", self.collect.steps_per_epoch),
+            ("eval.episodes", self.eval.episodes),
+            ("eval.final_episodes", self.eval.final_episodes),
+            ("store.max_mib", self.store.max_mib),
+        ] {
+            if count == 0 {
+                bail!("{key} must be at least 1");
+            }
+        }
+        let entropy_weight = self.actor_critic.entropy_weight;
+        if !(entropy_weight.is_finite() && entropy_weight >= 0.0) {
+            bail!(
+                "actor_critic.entropy_weight must be finite and non-negative, got {entropy_weight}"
+            );
         }
         if self.actor_critic.burn_in + 1 < CONTEXT_FRAMES {
             bail!(
