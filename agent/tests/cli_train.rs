@@ -305,6 +305,24 @@ fn bad_input_gives_a_one_line_error() {
         .output()
         .unwrap();
     assert_one_line_error(&report, "nothing: no such folder");
+    // A count of 0 is refused with its flag, before anything runs (clap's error and
+    // its pointer to --help).
+    for command in [
+        &["play", "--episodes", "0"][..],
+        &["bench", "imagine", "--iterations", "0"],
+        &["bench", "imagine", "--batch", "0"],
+        &["bench", "phases", "--actions", "0"],
+    ] {
+        let out = rem().args(command).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let flag = command[command.len() - 2];
+        assert!(!out.status.success(), "{command:?}");
+        assert!(
+            stderr.starts_with(&format!("error: invalid value '0' for '{flag} "))
+                && stderr.contains("must be at least 1"),
+            "{stderr}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

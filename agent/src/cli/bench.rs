@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::at_least_one;
 use anyhow::Result;
 use burn::backend::Autodiff;
 use rem_agent::bench::{
@@ -24,19 +25,19 @@ pub enum BenchCommand {
 pub struct BenchImagineArgs {
     #[arg(long, value_enum, default_value = "spec")]
     size: BenchSize,
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     batch: usize,
     #[arg(long, default_value_t = 10)]
     horizon: usize,
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = at_least_one)]
     iterations: usize,
-    #[arg(long, default_value_t = 18)]
+    #[arg(long, default_value_t = 18, value_parser = at_least_one)]
     actions: usize,
     #[arg(long, default_value = "cpu")]
     device: Device,
     /// Threads the frames are encoded on and the rows imagined on, as
     /// `actor_critic.threads`.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     threads: usize,
     /// The generators timed (repeat the flag for several); both by default.
     #[arg(long = "generator", value_enum)]
@@ -52,10 +53,10 @@ pub struct BenchPhasesArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
     /// Timed steps of each phase, after one warm-up step.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = at_least_one)]
     iterations: usize,
     /// The game's action count (18: every Atari action).
-    #[arg(long, default_value_t = 18)]
+    #[arg(long, default_value_t = 18, value_parser = at_least_one)]
     actions: usize,
     #[arg(long, default_value = "cpu")]
     device: Device,

@@ -8,7 +8,7 @@ pub struct PlayArgs {
     /// A native game (catch, bricks, dodge) or an Atari-100K game (e.g. Breakout).
     #[arg(long, default_value = "catch")]
     game: String,
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = super::at_least_one)]
     episodes: usize,
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -21,7 +21,7 @@ pub fn run(args: PlayArgs) -> Result<()> {
         seed,
     } = args;
     let returns = rem_agent::checks::play::play_random(&game, episodes, seed)?;
-    let mean = returns.iter().sum::<f32>() / returns.len().max(1) as f32;
+    let mean = returns.iter().sum::<f32>() / returns.len() as f32;
     outln!(
         "{game}: mean return {mean:.2} over {} episodes (random policy)",
         returns.len()
