@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{eval_json, fresh_dir, random_policy_folder, run_folder};
+use common::{assert_success, eval_json, fresh_dir, random_policy_folder, rem, run_folder};
 use rem_agent::report::{compare_folders, probability_of_improvement, write_comparison_plot};
 
 /// A finished run of a native game (no reference scores needed) whose final
@@ -118,4 +118,42 @@ fn the_random_policy_and_sets_without_a_common_game_are_refused_with_the_reason(
     assert!(comparison.games.is_empty() && comparison.overall.is_none());
     let error = write_comparison_plot(&comparison, &root.join("none.svg")).unwrap_err();
     assert!(error.to_string().contains("no game in common"), "{error:#}");
+}
+
+#[test]
+fn the_command_prints_the_table_and_draws_the_curves_beside_random_play() {
+    let root = fresh_dir("command");
+    let logged = |name: &str, seed: i64, mean: f64| {
+        let line = format!(
+            r#"{{"epoch": 1, "env_steps": 200, "eval": {{"episodes": 2, "mean_return": {mean}, "returns": [{mean}, {mean}]}}, "seconds": {{}}}}"#
+        );
+        run_folder(&root, name, "catch", seed, None, &[&line])
+    };
+    let (a, b) = (logged("a-0", 0, 5.0), logged("b-0", 0, -5.0));
+    let random = random_policy_folder(&root, "catch", &[-8.0, -6.0]);
+    let compare = || {
+        let mut command = rem();
+        command.arg("compare").arg("--a").arg(&a).arg("--b").arg(&b);
+        command
+    };
+    let curves = root.join("curves");
+    let out = compare()
+        .arg("--curves")
+        .arg(&curves)
+        .arg("--random")
+        .arg(&random)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("P(A > B) over 1 game: 1.000"), "{stdout}");
+    assert!(stdout.contains(&format!("wrote {}", curves.join("catch.svg").display())));
+    let svg = std::fs::read_to_string(curves.join("catch.svg")).unwrap();
+    assert!(svg.contains("random policy (-7.0)"), "no random line");
+
+    // --random only serves the curves.
+    let out = compare().arg("--random").arg(&random).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--curves"), "{stderr}");
 }
