@@ -35,9 +35,9 @@ pub fn write_learning_curves(report: &Report, folder: &Path) -> Result<Vec<PathB
         .into_iter()
         .map(|(game, runs)| {
             let title = format!("{game}: evaluation during training");
-            let mut plot = curves_plot(title, run_lines(&runs, "", &RUN_COLORS));
-            plot.reference_line = random_policy_line(&random_returns, game);
-            (game, plot)
+            let lines = run_lines(&runs, "", &RUN_COLORS);
+            let random = random_policy_line(&random_returns, game);
+            (game, curves_plot(title, lines, random))
         })
         .collect();
     ensure!(
@@ -68,9 +68,8 @@ pub fn write_comparison_curves(
             let mut lines = run_lines(&runs_a, "A: ", &SET_A_COLORS);
             lines.extend(run_lines(runs_b, "B: ", &SET_B_COLORS));
             let title = format!("{game}: A against B, evaluation during training");
-            let mut plot = curves_plot(title, lines);
-            plot.reference_line = random_policy_line(&random_returns, game);
-            Some((game, plot))
+            let random = random_policy_line(&random_returns, game);
+            Some((game, curves_plot(title, lines, random)))
         })
         .collect();
     ensure!(
@@ -81,15 +80,15 @@ pub fn write_comparison_curves(
     write_plots(plots, folder)
 }
 
-/// A learning-curve plot of `lines` over environment steps, as yet without a
-/// reference line.
-fn curves_plot(title: String, lines: Vec<Series>) -> LinePlot {
+/// A learning-curve plot of `lines` over environment steps, with the random policy's
+/// line where there is one.
+fn curves_plot(title: String, lines: Vec<Series>, random: Option<(f64, String)>) -> LinePlot {
     LinePlot {
         title,
         x_label: "environment steps".into(),
         y_label: "mean evaluation return".into(),
         series: lines,
-        reference_line: None,
+        reference_line: random,
         x_span: None,
     }
 }
