@@ -28,7 +28,8 @@ use crate::figures::plot::{BarChart, BarGroup};
 use super::statistics::{percentile_interval, resample};
 use super::table::interval;
 use super::{
-    mean, mean_beyond_chance, two_sample_bootstrap_ci, Policy, RunScore, BOOTSTRAP_RESAMPLES,
+    mean, mean_beyond_chance, runs_by_game, two_sample_bootstrap_ci, Policy, RunScore,
+    BOOTSTRAP_RESAMPLES,
 };
 
 /// Two sets of runs compared game by game.
@@ -127,13 +128,13 @@ pub fn compare(a: &[RunScore], b: &[RunScore]) -> Result<Comparison> {
             run.run_dir.display()
         );
     }
-    let (by_game_a, by_game_b) = (by_game(a), by_game(b));
-    let only_in = |these: &BTreeMap<String, Vec<&RunScore>>,
-                   others: &BTreeMap<String, Vec<&RunScore>>| {
+    let (by_game_a, by_game_b) = (runs_by_game(a), runs_by_game(b));
+    let only_in = |these: &BTreeMap<&str, Vec<&RunScore>>,
+                   others: &BTreeMap<&str, Vec<&RunScore>>| {
         these
             .iter()
             .filter(|(game, _)| !others.contains_key(*game))
-            .map(|(game, runs)| (game.clone(), runs.len()))
+            .map(|(game, runs)| (game.to_string(), runs.len()))
             .collect::<Vec<_>>()
     };
     let games: Vec<GameComparison> = by_game_a
@@ -209,14 +210,6 @@ pub fn write_comparison_plot(comparison: &Comparison, svg_path: &Path) -> Result
         reference_line: Some((0.5, "no difference".into())),
     }
     .write(svg_path)
-}
-
-fn by_game(runs: &[RunScore]) -> BTreeMap<String, Vec<&RunScore>> {
-    let mut games: BTreeMap<String, Vec<&RunScore>> = BTreeMap::new();
-    for run in runs {
-        games.entry(run.game.clone()).or_default().push(run);
-    }
-    games
 }
 
 fn compare_game(game: &str, runs_a: &[&RunScore], runs_b: &[&RunScore]) -> GameComparison {

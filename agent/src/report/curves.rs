@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Result};
 
-use super::{mean, random_policy_returns, Report, RunScore, ScoreSource};
+use super::{mean, random_policy_returns, runs_by_game, Report, RunScore, ScoreSource};
 use crate::figures::plot::{LinePlot, Series, Whisker};
 
 /// One colour per run of a game, in the order the runs were given (then again); no
@@ -113,11 +113,7 @@ fn run_lines(runs: &[&RunScore], prefix: &str, colors: &[&str]) -> Vec<Series> {
 
 /// The runs that logged evaluations during training, by game.
 fn logged_by_game(runs: &[RunScore]) -> BTreeMap<&str, Vec<&RunScore>> {
-    let mut games: BTreeMap<&str, Vec<&RunScore>> = BTreeMap::new();
-    for run in runs.iter().filter(|run| !run.evaluations.is_empty()) {
-        games.entry(&run.game).or_default().push(run);
-    }
-    games
+    runs_by_game(runs.iter().filter(|run| !run.evaluations.is_empty()))
 }
 
 /// Writes each game's plot to `folder/<game>.svg`; returns the files.

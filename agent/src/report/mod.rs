@@ -203,17 +203,14 @@ fn read_runs(run_dirs: &[PathBuf], references: &References) -> Result<Vec<RunSco
 
 pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Report> {
     let runs = read_runs(run_dirs, references)?;
-    let mut per_game: BTreeMap<String, Vec<&RunScore>> = BTreeMap::new();
-    for run in &runs {
-        if run.policy == Policy::Agent && run.hns.is_some() && run.checkpoint_of.is_none() {
-            per_game.entry(run.game.clone()).or_default().push(run)
-        }
-    }
+    let per_game = runs_by_game(runs.iter().filter(|run| {
+        run.policy == Policy::Agent && run.hns.is_some() && run.checkpoint_of.is_none()
+    }));
     let random_returns = random_policy_returns(&runs);
     let mut our_hns = BTreeMap::new();
     let mut rem_hns = BTreeMap::new();
     let mut games = Vec::new();
-    for (game, game_runs) in &per_game {
+    for (&game, game_runs) in &per_game {
         let hns: Vec<f64> = game_runs.iter().filter_map(|run| run.hns).collect();
         let rem_scores = references.rem.get(game).filter(|scores| !scores.is_empty());
         let rem_game_hns: Option<Vec<f64>> = rem_scores.map(|scores| {
@@ -226,7 +223,7 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
             .get(game)
             .filter(|returns| !returns.is_empty());
         games.push(GameScore {
-            game: game.clone(),
+            game: game.to_string(),
             runs: game_runs.len(),
             mean_score: mean(&game_runs.iter().map(|run| run.score).collect::<Vec<_>>()),
             mean_hns: mean(&hns),
@@ -237,9 +234,9 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
                 .filter(|returns| returns.len() >= 2)
                 .map(|returns| RunsBesideRandom::count(game_runs, returns)),
         });
-        our_hns.insert(game.clone(), hns);
+        our_hns.insert(game.to_string(), hns);
         if let Some(values) = rem_game_hns {
-            rem_hns.insert(game.clone(), values);
+            rem_hns.insert(game.to_string(), values);
         }
     }
     Ok(Report {
@@ -248,6 +245,17 @@ pub fn report_with(run_dirs: &[PathBuf], references: &References) -> Result<Repo
         ours: Aggregates::from_hns(&our_hns),
         rem: Aggregates::from_hns(&rem_hns),
     })
+}
+
+/// `runs` by game, in the games' name order, each game's runs in the order given.
+fn runs_by_game<'a>(
+    runs: impl IntoIterator<Item = &'a RunScore>,
+) -> BTreeMap<&'a str, Vec<&'a RunScore>> {
+    let mut games: BTreeMap<&str, Vec<&RunScore>> = BTreeMap::new();
+    for run in runs {
+        games.entry(&run.game).or_default().push(run);
+    }
+    games
 }
 
 /// Per game, the episode returns of its random-policy folders among `runs`, pooled.
