@@ -105,6 +105,17 @@ fn texts(svg: &str) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that each of `expected` is the whole text of some `<text>` element of `svg`.
+fn assert_texts(svg: &str, expected: &[&str]) {
+    let texts = texts(svg);
+    for text in expected {
+        assert!(
+            texts.iter().any(|t| t == text),
+            "missing {text:?} in {texts:?}"
+        );
+    }
+}
+
 const EVAL: &str = "#1F5FA8";
 const COLLECT: &str = "#A0A0A0";
 
@@ -134,10 +145,10 @@ fn learning_curve_draws_one_point_per_epoch_that_has_the_section() {
         svg.matches("<circle").count() >= 2,
         "eval points are marked"
     );
-    let texts = texts(&svg);
-    for text in ["learning curve", "eval mean return", "collect mean return"] {
-        assert!(texts.iter().any(|t| t == text), "missing {text:?}");
-    }
+    assert_texts(
+        &svg,
+        &["learning curve", "eval mean return", "collect mean return"],
+    );
 }
 
 #[test]
@@ -250,25 +261,22 @@ fn the_losses_figure_has_a_panel_per_part_with_a_point_per_epoch_it_trained() {
             .windows(2)
             .all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
     }
-    let texts = texts(&svg);
-    for text in [
-        "Pong: losses",
-        "tokenizer",
-        "world model",
-        "actor-critic: policy",
-        "actor-critic: values",
-        "reconstruction (MSE)",
-        "next frame&apos;s tokens",
-        "reward sign",
-        "episode end",
-        "policy entropy",
-        "imagined reward",
-    ] {
-        assert!(
-            texts.iter().any(|t| t == text),
-            "missing {text:?} in {texts:?}"
-        );
-    }
+    assert_texts(
+        &svg,
+        &[
+            "Pong: losses",
+            "tokenizer",
+            "world model",
+            "actor-critic: policy",
+            "actor-critic: values",
+            "reconstruction (MSE)",
+            "next frame&apos;s tokens",
+            "reward sign",
+            "episode end",
+            "policy entropy",
+            "imagined reward",
+        ],
+    );
 }
 
 #[test]
@@ -301,14 +309,8 @@ fn tick_labels_are_round_and_use_thousands() {
         ],
     );
     let svg = plot(&dir);
-    let texts = texts(&svg);
-    for label in ["0", "20k", "100k", "-0.5", "0.5"] {
-        assert!(
-            texts.iter().any(|t| t == label),
-            "missing tick label {label}"
-        );
-    }
-    assert!(!texts.iter().any(|t| t == "-0"));
+    assert_texts(&svg, &["0", "20k", "100k", "-0.5", "0.5"]);
+    assert!(!texts(&svg).iter().any(|t| t == "-0"));
 }
 
 #[test]
@@ -487,18 +489,15 @@ fn learning_curves_draw_each_run_beside_the_random_policy() {
         .iter()
         .flatten()
         .all(|&(_, y)| y == at_minus_seven));
-    let texts = texts(&svg);
-    for text in [
-        "catch: evaluation during training",
-        "catch-seed0",
-        "catch-seed1",
-        "random policy (-7.0)",
-    ] {
-        assert!(
-            texts.iter().any(|t| t == text),
-            "missing {text:?} in {texts:?}"
-        );
-    }
+    assert_texts(
+        &svg,
+        &[
+            "catch: evaluation during training",
+            "catch-seed0",
+            "catch-seed1",
+            "random policy (-7.0)",
+        ],
+    );
 
     // Nothing to draw is an error, not an empty folder.
     let no_curves = run_folder(
@@ -570,19 +569,16 @@ fn comparison_curves_draw_both_sets_of_each_game_they_share_in_two_families() {
         polylines(&svg, "#505050").len() > 4,
         "a dashed random-policy line"
     );
-    let texts = texts(&svg);
-    for text in [
-        "catch: A against B, evaluation during training",
-        "A: a-catch-0",
-        "A: a-catch-1",
-        "B: b-catch-0",
-        "random policy (-7.0)",
-    ] {
-        assert!(
-            texts.iter().any(|t| t == text),
-            "missing {text:?} in {texts:?}"
-        );
-    }
+    assert_texts(
+        &svg,
+        &[
+            "catch: A against B, evaluation during training",
+            "A: a-catch-0",
+            "A: a-catch-1",
+            "B: b-catch-0",
+            "random policy (-7.0)",
+        ],
+    );
 
     // No game with curves on both sides is an error, not an empty folder; a training
     // run is no random policy's line.
