@@ -57,6 +57,10 @@ enum Command {
     /// Imagined rollouts of a run's checkpoint, decoded to a PNG (last real frames,
     /// then the imagined ones), with the rewards and ends the world model drew.
     Dream(cli::dream::DreamArgs),
+    /// A run's kept controllers rated by its kept world models (imagined return
+    /// against the initial controller's, paired), beside their scores in the game:
+    /// whether the world models rank the policies as the game does.
+    Ratings(cli::ratings::RatingsArgs),
     /// Redraw a run's learning_curve.svg and losses.svg from its metrics.jsonl (a run
     /// draws them as it goes; this is for runs from before losses.svg, or copied
     /// without their plots).
@@ -97,6 +101,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => cli::train::run(args),
         Command::Eval(args) => cli::eval::run(args),
         Command::Dream(args) => cli::dream::run(args),
+        Command::Ratings(args) => cli::ratings::run(args),
         Command::Plot(args) => cli::plot::run(args),
         Command::Report(args) => cli::report::run(args),
         Command::Compare(args) => cli::compare::run(args),

@@ -676,6 +676,111 @@ fn another_checkpoint_or_temperature_is_scored_in_a_folder_of_its_own() {
 }
 
 #[test]
+fn ratings_pair_each_kept_controller_with_the_initial_one_in_each_world_model() {
+    let run = temp_dir("ratings");
+    let mut sets = TINY.to_vec();
+    sets.push("checkpoint.keep_models_every_epochs=2");
+    assert!(train_with(&run, &sets).status().unwrap().success());
+    let ratings = |extra: &[&str]| {
+        rem()
+            .args(["ratings", "--rollouts", "8", "--run"])
+            .arg(&run)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let output = ratings(&[]);
+    assert_success(&output);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    // The reference: the last model kept before the controller's first step (epoch 3).
+    assert!(
+        stdout.contains("minus that of epoch 2's controller"),
+        "{stdout}"
+    );
+    // A row's cells: controller, score, world models 2, 4 and 6, its own epoch's.
+    let cells = |epoch: usize| -> Vec<String> {
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("epoch {epoch} ")));
+        let row = row.unwrap_or_else(|| panic!("no row for epoch {epoch} in {stdout}"));
+        row.split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let itself = "+0.00000 [+0.00000, +0.00000]";
+    assert_eq!(cells(2)[2..], [itself, itself, itself, itself]);
+    let fourth = cells(4);
+    assert_eq!(fourth.len(), 6, "{fourth:?}");
+    assert_eq!(
+        fourth[3], fourth[5],
+        "its own epoch's world model is world model 4"
+    );
+    // A cell is `rem dream --versus` of that pair: the same starts, the same draws.
+    let kept = |epoch: usize| run.join(format!("models/epoch-{epoch:06}"));
+    let dream = rem()
+        .args([
+            "dream",
+            "--rollouts",
+            "8",
+            "--horizon",
+            "6",
+            "--expected-outcomes",
+        ])
+        .arg("--run")
+        .arg(&run)
+        .arg("--checkpoint")
+        .arg(kept(6))
+        .arg("--controller")
+        .arg(kept(4))
+        .arg("--versus")
+        .arg(kept(2))
+        .arg("--out")
+        .arg(run.join("pair.png"))
+        .output()
+        .unwrap();
+    assert_success(&dream);
+    let dreamt = String::from_utf8_lossy(&dream.stdout).into_owned();
+    let difference = dreamt
+        .lines()
+        .find(|l| l.starts_with("difference"))
+        .unwrap();
+    let difference = difference.rsplit(": ").next().unwrap();
+    assert_eq!(difference, format!("{} over 8 rollouts", fourth[4]));
+    // The checkpoint's own controller against the same controller loaded from its kept
+    // folder: the same draws, so no difference.
+    let same = rem()
+        .args(["dream", "--rollouts", "8", "--horizon", "6", "--run"])
+        .arg(&run)
+        .arg("--versus")
+        .arg(kept(6))
+        .arg("--out")
+        .arg(run.join("same.png"))
+        .output()
+        .unwrap();
+    assert_success(&same);
+    let same = String::from_utf8_lossy(&same.stdout).into_owned();
+    assert!(
+        same.contains("paired by rollout: +0.00000 [+0.00000, +0.00000] over 8 rollouts"),
+        "{same}"
+    );
+    let figure = std::fs::read_to_string(run.join("ratings.svg")).unwrap();
+    assert!(figure.contains("in the game") && figure.contains("in imagination"));
+
+    // An epoch the run did not keep is refused, naming it.
+    assert_one_line_error(&ratings(&["--worlds", "5"]), "no models of epoch 5");
+    let none = rem()
+        .args(["ratings", "--rollouts", "0", "--run"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("must be at least 1"));
+    let _ = std::fs::remove_dir_all(&run);
+}
+
+#[test]
 fn a_kept_model_folder_can_be_dreamt() {
     // Kept folders hold only the models: the rollouts start from the episodes of
     // the latest checkpoint.

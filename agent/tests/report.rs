@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use common::{eval_json, fresh_dir, random_policy_folder, run_folder};
 use rem_agent::report::{
-    bootstrap_ci, interquartile_mean, locate_reference_dir, median, reference_data_dir,
-    report_with, write_report_plot, write_runs_csv, Aggregates, Policy, References, ScoreSource,
+    bootstrap_ci, interquartile_mean, locate_reference_dir, median, rank_correlation,
+    reference_data_dir, report_with, write_report_plot, write_runs_csv, Aggregates, Policy,
+    References, ScoreSource,
 };
 
 const TOLERANCE: f64 = 1e-12;
@@ -553,6 +554,28 @@ fn interquartile_mean_drops_a_quarter_from_each_end() {
         2.0,
         "fewer than four: nothing dropped"
     );
+}
+
+#[test]
+fn rank_correlation_is_pearsons_of_the_ranks_with_ties_sharing_theirs() {
+    let up = [1.0, 2.0, 3.0, 4.0, 5.0];
+    // Any increasing map of one side keeps the ranks: +1; a decreasing one: -1.
+    assert!(close(
+        rank_correlation(&up, &[0.1, 10.0, 11.0, 300.0, 301.0]).unwrap(),
+        1.0
+    ));
+    assert!(close(
+        rank_correlation(&up, &[9.0, 4.0, 3.0, 1.0, -8.0]).unwrap(),
+        -1.0
+    ));
+    // [5, 6, 7, 8, 7] ranks as [1, 2, 3.5, 5, 3.5]; against 1..5, whose deviations are
+    // -2..2: covariance 4 + 1 + 0 + 2 + 1 = 8, variances 10 and 9.5.
+    let tied = rank_correlation(&up, &[5.0, 6.0, 7.0, 8.0, 7.0]).unwrap();
+    assert!(close(tied, 8.0 / 95f64.sqrt()), "{tied}");
+    // Undefined: fewer than three pairs, unequal lengths, a side without spread.
+    assert_eq!(rank_correlation(&[1.0, 2.0], &[2.0, 1.0]), None);
+    assert_eq!(rank_correlation(&up, &[1.0, 2.0, 3.0]), None);
+    assert_eq!(rank_correlation(&up, &[7.0; 5]), None);
 }
 
 #[test]

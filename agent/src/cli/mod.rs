@@ -8,6 +8,7 @@ pub mod eval;
 pub mod fit;
 pub mod play;
 pub mod plot;
+pub mod ratings;
 pub mod report;
 pub mod sweep;
 pub mod train;

@@ -13,17 +13,20 @@ use std::path::Path;
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
+use rand::rngs::StdRng;
 use rand::SeedableRng;
-use rem_envs::store::{Padding, SegmentBatch};
+use rem_envs::store::{EpisodeStore, Padding, SegmentBatch};
 use rem_envs::FRAME_BYTES;
-use rem_worldmodel::tokenizer::tensor_to_frames;
+use rem_worldmodel::tokenizer::{tensor_to_frames, Tokenizer};
 
+use crate::actor_critic::ActorCritic;
 use crate::batches::{actions_tensor, encode_segments, mask_tensor, TokenCache};
 use crate::imagination::rollout::{
     roll_out, FrozenModels, Generator, Rollout, RolloutSettings, StartSegments, CONTEXT_FRAMES,
 };
 use crate::run_folder::SavedRun;
 
+pub mod ratings;
 mod summaries;
 pub use summaries::{CodeUsage, DreamRow, ImaginedReturns, RewardAfterAction, Versus};
 
@@ -116,30 +119,16 @@ pub fn dream_run<B: AutodiffBackend>(
         ..
     } = run;
 
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let burn_in = config.actor_critic.burn_in;
-    let segments = store.sample_segments(
-        &mut rng,
-        rollouts,
-        burn_in + 1,
-        Padding::Left,
-        CONTEXT_FRAMES,
-    )?;
+    let (segments, actions) = draw_starts(&store, rollouts, config.actor_critic.burn_in, seed)?;
     let tokenizer = models.tokenizer.valid();
     let world_model = models.world_model.valid();
     let frozen = FrozenModels::<B> {
         tokenizer: &tokenizer,
         world_model: &world_model,
     };
-    let real_tokens =
-        encode_segments(&tokenizer, &segments, &mut TokenCache::default(), device, 1)?;
+    let start = start_segments::<B>(&tokenizer, &segments, device)?;
     let vocab = tokenizer.codebook().dims()[0];
-    let codes = codes_on_real_frames(real_tokens.clone(), &segments.mask, vocab);
-    let start = StartSegments::<B> {
-        tokens: real_tokens,
-        actions: actions_tensor(&segments, device),
-        mask: mask_tensor(&segments, device),
-    };
+    let codes = codes_on_real_frames(start.tokens.clone(), &segments.mask, vocab);
     let settings = RolloutSettings {
         horizon,
         generator: Generator::Pop,
@@ -147,19 +136,27 @@ pub fn dream_run<B: AutodiffBackend>(
         expected_outcomes,
         burn_in_feeds_actions: config.actor_critic.burn_in_feeds_actions,
     };
-    // Each controller imagines from the same state of both random streams: the
-    // backend's, which draws the imagined tokens (and a fresh controller), and `rng`.
     let imagine = |controller: Controller<'_>, start: StartSegments<B>| -> Result<Rollout<B>> {
-        B::seed(device, seed);
         let actor_critic = match controller {
             Controller::Own => models.actor_critic.clone(),
-            Controller::Fresh => shapes.actor_critic.init(device)?,
+            Controller::Fresh => {
+                // A fresh controller's weights come from the backend's stream too.
+                B::seed(device, seed);
+                shapes.actor_critic.init(device)?
+            }
             Controller::Of(other) => {
                 let other = folder.checkpoint(Some(other))?;
                 other.models::<B>(&shapes, device)?.actor_critic
             }
         };
-        roll_out(&frozen, &actor_critic, start, settings, &mut rng.clone())
+        imagine_with(
+            &frozen,
+            &actor_critic,
+            start,
+            settings,
+            (seed, &actions),
+            device,
+        )
     };
     let versus = match versus {
         Some(second) => Some(dream_rows::<B>(
@@ -188,6 +185,60 @@ pub fn dream_run<B: AutodiffBackend>(
         returns,
         versus,
     })
+}
+
+/// Real start segments drawn from `store` as the actor-critic's step draws them
+/// (`burn_in` frames and the last real one), and the stream of the controllers'
+/// actions after the draw: each controller acts on a copy of it
+/// ([`imagine_with`]), so that every one meets the same draws.
+pub(crate) fn draw_starts(
+    store: &EpisodeStore,
+    rollouts: usize,
+    burn_in: usize,
+    seed: u64,
+) -> Result<(SegmentBatch, StdRng)> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let segments = store.sample_segments(
+        &mut rng,
+        rollouts,
+        burn_in + 1,
+        Padding::Left,
+        CONTEXT_FRAMES,
+    )?;
+    Ok((segments, rng))
+}
+
+/// `segments` as the tokenizer's tokens, their actions and their mask.
+pub(crate) fn start_segments<B: AutodiffBackend>(
+    tokenizer: &Tokenizer<B::InnerBackend>,
+    segments: &SegmentBatch,
+    device: &B::Device,
+) -> Result<StartSegments<B>> {
+    let tokens = encode_segments(tokenizer, segments, &mut TokenCache::default(), device, 1)?;
+    Ok(StartSegments {
+        tokens,
+        actions: actions_tensor(segments, device),
+        mask: mask_tensor(segments, device),
+    })
+}
+
+/// `controller`'s rollouts from `start`, with both random streams set as for every
+/// controller of a dream: the backend's, which draws the imagined tokens, seeded
+/// with `seed`, and a copy of `actions` ([`draw_starts`]).
+pub(crate) fn imagine_with<B: AutodiffBackend>(
+    frozen: &FrozenModels<'_, B>,
+    controller: &ActorCritic<B>,
+    start: StartSegments<B>,
+    settings: RolloutSettings,
+    (seed, actions): (u64, &StdRng),
+    device: &B::Device,
+) -> Result<Rollout<B>> {
+    // Seeded here, after the controller is loaded: loading a checkpoint's models
+    // draws from the backend's stream (their fresh initialisation before the record
+    // replaces it), so a controller loaded from another folder than the dreamt one's
+    // would otherwise meet other draws than the dreamt checkpoint's own.
+    B::seed(device, seed);
+    roll_out(frozen, controller, start, settings, &mut actions.clone())
 }
 
 /// How the tokenizer used its codebook on the real frames (padding is no frame the
@@ -228,7 +279,7 @@ fn write_picture(out: &Path, segments: &SegmentBatch, decoded: &[u8], rows: usiz
 }
 
 /// The rewards, continues and actions of each of the `rollouts` rows.
-fn dream_rows<B: AutodiffBackend>(
+pub(crate) fn dream_rows<B: AutodiffBackend>(
     rollout: Rollout<B>,
     settings: RolloutSettings,
     rollouts: usize,

@@ -8,14 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{ensure, Result};
 
 use super::{mean, random_policy_returns, runs_by_game, Report, RunScore, ScoreSource};
-use crate::figures::plot::{LinePlot, Series, Whisker};
+use crate::figures::plot::{LinePlot, Series, Whisker, PALETTE};
 
-/// One colour per run of a game, in the order the runs were given (then again); no
-/// grey, which is the random policy's.
-const RUN_COLORS: [&str; 10] = [
-    "#1f5fa8", "#e07b39", "#2e9e4f", "#c0392b", "#8e5ec4", "#8c564b", "#d45fb0", "#e6a817",
-    "#b5b82a", "#17a2b8",
-];
+/// One colour per run of a game, in the order the runs were given (then again).
+const RUN_COLORS: [&str; 10] = PALETTE;
 
 /// Shades of blue for the runs of set A of a comparison, and of orange for B's, in the
 /// order the runs were given (then again), so that each set reads as one family.

@@ -34,12 +34,13 @@ pub use compare::{
 pub use curves::{write_comparison_curves, write_learning_curves};
 pub use export::write_runs_csv;
 pub use plots::{write_aggregates_plot, write_report_plot};
+pub(crate) use read::kept_evaluations;
 use read::named_game;
 pub use read::read_run;
 pub use references::{locate_reference_dir, reference_data_dir, References, DATA_DIR_VARIABLE};
 pub use statistics::{
-    bootstrap_ci, interquartile_mean, mean, mean_beyond_chance, median, two_sample_bootstrap_ci,
-    AggregateIntervals, Aggregates, BOOTSTRAP_RESAMPLES,
+    bootstrap_ci, interquartile_mean, mean, mean_beyond_chance, median, rank_correlation,
+    two_sample_bootstrap_ci, AggregateIntervals, Aggregates, BOOTSTRAP_RESAMPLES,
 };
 
 /// Where a run's score came from.

@@ -90,7 +90,7 @@ pub fn read_run(run_dir: &Path, references: &References) -> Result<RunScore> {
 /// `RUN/epoch-N/eval.json`, placed at the environment steps of epoch N in `records`
 /// (metrics.jsonl), oldest first. One of an epoch not logged there, or of another
 /// checkpoint than the epoch's, is left out.
-fn kept_evaluations(
+pub(crate) fn kept_evaluations(
     run_dir: &Path,
     game: &str,
     records: &[EpochMetrics],

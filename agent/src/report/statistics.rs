@@ -157,6 +157,46 @@ pub(super) fn percentile_interval(mut draws: Vec<f64>) -> (f64, f64) {
     (at(0.025), at(0.975))
 }
 
+/// Spearman's rank correlation of `a` and `b`, paired by index: Pearson's correlation
+/// of their ranks, tied values sharing the mean of the ranks they span. `None` for
+/// fewer than three pairs, for lengths that differ, or where either side is constant
+/// (its ranks have no spread).
+pub fn rank_correlation(a: &[f64], b: &[f64]) -> Option<f64> {
+    if a.len() != b.len() || a.len() < 3 {
+        return None;
+    }
+    let (ra, rb) = (ranks(a), ranks(b));
+    let (ma, mb) = (mean(&ra), mean(&rb));
+    let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
+    for (x, y) in ra.iter().zip(&rb) {
+        cov += (x - ma) * (y - mb);
+        va += (x - ma) * (x - ma);
+        vb += (y - mb) * (y - mb);
+    }
+    (va > 0.0 && vb > 0.0).then(|| cov / (va * vb).sqrt())
+}
+
+/// Ranks from 1 in ascending order; tied values share the mean of their ranks.
+fn ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut first = 0;
+    while first < order.len() {
+        let mut last = first;
+        while last + 1 < order.len() && values[order[last + 1]] == values[order[first]] {
+            last += 1;
+        }
+        // Positions first..=last hold ranks first + 1 ..= last + 1.
+        let shared = (first + last) as f64 / 2.0 + 1.0;
+        for &index in &order[first..=last] {
+            ranks[index] = shared;
+        }
+        first = last + 1;
+    }
+    ranks
+}
+
 pub fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len() as f64
 }

@@ -11,6 +11,7 @@
 //! ├── losses.svg           each part's losses, redrawn after every epoch
 //! ├── eval.json            `rem eval`'s scores
 //! ├── dream.png            `rem dream`'s picture
+//! ├── ratings.svg          `rem ratings`' figure
 //! ├── episodes/            `rem eval --record`'s episodes: episode-1.png, ... (APNG)
 //! ├── checkpoints/
 //! │   ├── latest           the name of the newest complete checkpoint
@@ -60,6 +61,7 @@ const LEARNING_CURVE: &str = "learning_curve.svg";
 const LOSSES: &str = "losses.svg";
 const EVAL: &str = "eval.json";
 const DREAM: &str = "dream.png";
+const RATINGS: &str = "ratings.svg";
 const EPISODES: &str = "episodes";
 const CHECKPOINTS: &str = "checkpoints";
 const LATEST: &str = "latest";
@@ -106,6 +108,10 @@ impl RunFolder {
 
     pub fn dream_file(&self) -> PathBuf {
         self.root.join(DREAM)
+    }
+
+    pub fn ratings_file(&self) -> PathBuf {
+        self.root.join(RATINGS)
     }
 
     /// The evaluation episodes recorded by `rem eval --record`, as animated PNGs.

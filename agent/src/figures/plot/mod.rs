@@ -17,6 +17,13 @@ mod lines;
 pub use bars::{BarChart, BarGroup};
 pub use lines::{LinePanels, LinePlot, Series, Whisker};
 
+/// Ten colours that tell lines apart, in order (then again); no grey, which marks
+/// references such as the random policy's score.
+pub const PALETTE: [&str; 10] = [
+    "#1f5fa8", "#e07b39", "#2e9e4f", "#c0392b", "#8e5ec4", "#8c564b", "#d45fb0", "#e6a817",
+    "#b5b82a", "#17a2b8",
+];
+
 const GRID: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
 const REFERENCE_RED: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
 const REFERENCE_GREY: RGBColor = RGBColor(0x50, 0x50, 0x50);
