@@ -21,7 +21,8 @@
 //!                                 two sets of runs compared (`rem compare`)
 //!                 foresight/      the world model's forecast of real episodes,
 //!                                 scored by reward and by frame
-//!                 dream           imagined rollouts decoded to a picture
+//!                 dream/          imagined rollouts decoded to a picture; a
+//!                                 run's kept controllers rated by its world models
 //!                 figures/        PNG frames, animated episodes, SVG plots
 //!                 terminal/       progress bars, stdout that outlives its reader
 //! checks, speed   checks/         `rem fit`, `rem play`

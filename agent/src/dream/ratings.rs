@@ -1,7 +1,8 @@
 //! `rem ratings`: how a run's kept world models rate its kept controllers, beside what
 //! the controllers score in the game. Does a world model rank the policies as the
 //! game does? One that does guides its controller; one that rates highest what the
-//! game scores lowest leads it away (docs/results.md, "kept models").
+//! game scores lowest leads it away (docs/results.md, "The kept models at the
+//! collection's temperature, and how each world model rates them").
 //!
 //! Every controller imagines from the same real starts with the same draws, as
 //! `rem dream --versus` pairs two of them ([`imagine_with`]), and each rating is a
