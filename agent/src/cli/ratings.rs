@@ -67,10 +67,9 @@ pub fn run(args: RatingsArgs) -> Result<()> {
     let out = args
         .out
         .unwrap_or_else(|| RunFolder::new(&args.run).ratings_file());
-    let title = format!(
-        "{}: controllers in the game and in imagination",
-        args.run.display()
-    );
+    // The folder's name alone: a whole path does not fit above the panels.
+    let name = args.run.file_name().unwrap_or(args.run.as_os_str());
+    let title = format!("{}: kept controllers", name.to_string_lossy());
     ratings_figure(&ratings, &title).write(&out)?;
     outln!("wrote {}", out.display());
     Ok(())

@@ -21,10 +21,13 @@ use std::path::Path;
 use anyhow::{bail, ensure, Context, Result};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
+use rand::rngs::StdRng;
+use rem_envs::store::SegmentBatch;
 
 use super::{draw_starts, dream_rows, imagine_with, start_segments, ImaginedReturns, Versus};
 use crate::actor_critic::ActorCritic;
 use crate::imagination::rollout::{FrozenModels, Generator, RolloutSettings};
+use crate::models::AgentModels;
 use crate::report::{bootstrap_ci, kept_evaluations, mean, rank_correlation};
 use crate::run_folder::{Checkpoint, SavedRun};
 use crate::training::metrics::read_metrics;
@@ -127,6 +130,12 @@ pub fn rate_kept_controllers<B: AutodiffBackend>(
     };
     let store = latest.episodes()?;
     let (segments, actions) = draw_starts(&store, request.rollouts, ac.burn_in, request.seed)?;
+    let starts = Starts {
+        segments: &segments,
+        actions: &actions,
+        seed: request.seed,
+        rollouts: request.rollouts,
+    };
     let controller_of = |epoch: usize| -> Result<ActorCritic<B>> {
         Ok(kept[&epoch]
             .models::<B>(&latest.shapes, device)?
@@ -147,30 +156,17 @@ pub fn rate_kept_controllers<B: AutodiffBackend>(
     let mut done = 0;
     for (&world, rated) in &jobs {
         let models = kept[&world].models::<B>(&latest.shapes, device)?;
-        let (tokenizer, world_model) = (models.tokenizer.valid(), models.world_model.valid());
-        let frozen = FrozenModels::<B> {
-            tokenizer: &tokenizer,
-            world_model: &world_model,
-        };
-        let start = start_segments::<B>(&tokenizer, &segments, device)?;
-        let rows = |controller: &ActorCritic<B>| -> Result<_> {
-            let rollout = imagine_with(
-                &frozen,
-                controller,
-                start.clone(),
-                settings,
-                (request.seed, &actions),
-                device,
-            )?;
-            Ok(dream_rows::<B>(rollout, settings, request.rollouts))
-        };
-        let reference_rows = rows(&reference)?;
-        reference_returns.insert(world, ImaginedReturns::of(&reference_rows));
-        for &index in rated {
-            let versus = Versus::of(&rows(&controllers[index])?, &reference_rows);
-            cells.insert((world, epochs.controllers[index]), versus.difference);
+        let rated: Vec<&ActorCritic<B>> = rated.iter().map(|&i| &controllers[i]).collect();
+        let rated_one = || {
             done += 1;
             progress(done, total);
+        };
+        let (reference_return, differences) = rate_in_world(
+            &models, &reference, &rated, &starts, settings, device, rated_one,
+        )?;
+        reference_returns.insert(world, reference_return);
+        for (&index, difference) in jobs[&world].iter().zip(differences) {
+            cells.insert((world, epochs.controllers[index]), difference);
         }
     }
     let scores = game_scores(run_dir, &latest.config.env.game)?;
@@ -191,6 +187,46 @@ pub fn rate_kept_controllers<B: AutodiffBackend>(
         controllers,
         settings,
     })
+}
+
+/// The real starts every controller imagines from, and the draws it meets.
+struct Starts<'s> {
+    segments: &'s SegmentBatch,
+    actions: &'s StdRng,
+    seed: u64,
+    rollouts: usize,
+}
+
+/// In the world model of `models`: the reference controller's imagined return, and
+/// each of `rated`'s minus the reference's, paired by rollout; `rated_one` is called
+/// as each is done.
+fn rate_in_world<B: AutodiffBackend>(
+    models: &AgentModels<B>,
+    reference: &ActorCritic<B>,
+    rated: &[&ActorCritic<B>],
+    starts: &Starts<'_>,
+    settings: RolloutSettings,
+    device: &B::Device,
+    mut rated_one: impl FnMut(),
+) -> Result<(ImaginedReturns, Vec<ImaginedReturns>)> {
+    let (tokenizer, world_model) = (models.tokenizer.valid(), models.world_model.valid());
+    let frozen = FrozenModels::<B> {
+        tokenizer: &tokenizer,
+        world_model: &world_model,
+    };
+    let start = start_segments::<B>(&tokenizer, starts.segments, device)?;
+    let rows = |controller: &ActorCritic<B>| -> Result<_> {
+        let draws = (starts.seed, starts.actions);
+        let rollout = imagine_with(&frozen, controller, start.clone(), settings, draws, device)?;
+        Ok(dream_rows::<B>(rollout, settings, starts.rollouts))
+    };
+    let reference_rows = rows(reference)?;
+    let mut differences = Vec::with_capacity(rated.len());
+    for controller in rated {
+        differences.push(Versus::of(&rows(controller)?, &reference_rows).difference);
+        rated_one();
+    }
+    Ok((ImaginedReturns::of(&reference_rows), differences))
 }
 
 /// The epochs of a rating, each one a kept model's.
