@@ -675,12 +675,18 @@ fn another_checkpoint_or_temperature_is_scored_in_a_folder_of_its_own() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn ratings_pair_each_kept_controller_with_the_initial_one_in_each_world_model() {
-    let run = temp_dir("ratings");
+/// A tiny catch run that keeps its models every second epoch (2, 4 and 6).
+fn tiny_run_keeping_models(name: &str) -> std::path::PathBuf {
+    let run = temp_dir(name);
     let mut sets = TINY.to_vec();
     sets.push("checkpoint.keep_models_every_epochs=2");
     assert!(train_with(&run, &sets).status().unwrap().success());
+    run
+}
+
+#[test]
+fn ratings_pair_each_kept_controller_with_the_initial_one_in_each_world_model() {
+    let run = tiny_run_keeping_models("ratings");
     let ratings = |extra: &[&str]| {
         rem()
             .args(["ratings", "--rollouts", "8", "--run"])
@@ -719,51 +725,40 @@ fn ratings_pair_each_kept_controller_with_the_initial_one_in_each_world_model() 
     );
     // A cell is `rem dream --versus` of that pair: the same starts, the same draws.
     let kept = |epoch: usize| run.join(format!("models/epoch-{epoch:06}"));
-    let dream = rem()
-        .args([
-            "dream",
-            "--rollouts",
-            "8",
-            "--horizon",
-            "6",
-            "--expected-outcomes",
-        ])
-        .arg("--run")
-        .arg(&run)
-        .arg("--checkpoint")
-        .arg(kept(6))
-        .arg("--controller")
-        .arg(kept(4))
-        .arg("--versus")
-        .arg(kept(2))
-        .arg("--out")
-        .arg(run.join("pair.png"))
-        .output()
-        .unwrap();
-    assert_success(&dream);
-    let dreamt = String::from_utf8_lossy(&dream.stdout).into_owned();
-    let difference = dreamt
-        .lines()
-        .find(|l| l.starts_with("difference"))
-        .unwrap();
-    let difference = difference.rsplit(": ").next().unwrap();
-    assert_eq!(difference, format!("{} over 8 rollouts", fourth[4]));
+    let dream = |extra: Vec<std::ffi::OsString>| -> String {
+        let output = rem()
+            .args(["dream", "--rollouts", "8", "--horizon", "6", "--run"])
+            .arg(&run)
+            .arg("--out")
+            .arg(run.join("pair.png"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_success(&output);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let paired = |stdout: String| -> String {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with("difference"))
+            .unwrap();
+        line.rsplit(": ").next().unwrap().to_string()
+    };
+    let pair = dream(vec![
+        "--expected-outcomes".into(),
+        "--checkpoint".into(),
+        kept(6).into(),
+        "--controller".into(),
+        kept(4).into(),
+        "--versus".into(),
+        kept(2).into(),
+    ]);
+    assert_eq!(paired(pair), format!("{} over 8 rollouts", fourth[4]));
     // The checkpoint's own controller against the same controller loaded from its kept
     // folder: the same draws, so no difference.
-    let same = rem()
-        .args(["dream", "--rollouts", "8", "--horizon", "6", "--run"])
-        .arg(&run)
-        .arg("--versus")
-        .arg(kept(6))
-        .arg("--out")
-        .arg(run.join("same.png"))
-        .output()
-        .unwrap();
-    assert_success(&same);
-    let same = String::from_utf8_lossy(&same.stdout).into_owned();
-    assert!(
-        same.contains("paired by rollout: +0.00000 [+0.00000, +0.00000] over 8 rollouts"),
-        "{same}"
+    assert_eq!(
+        paired(dream(vec!["--versus".into(), kept(6).into()])),
+        "+0.00000 [+0.00000, +0.00000] over 8 rollouts"
     );
     let figure = std::fs::read_to_string(run.join("ratings.svg")).unwrap();
     assert!(figure.contains("in the game") && figure.contains("in imagination"));
@@ -784,10 +779,7 @@ fn ratings_pair_each_kept_controller_with_the_initial_one_in_each_world_model() 
 fn a_kept_model_folder_can_be_dreamt() {
     // Kept folders hold only the models: the rollouts start from the episodes of
     // the latest checkpoint.
-    let run = temp_dir("dream-kept");
-    let mut sets = TINY.to_vec();
-    sets.push("checkpoint.keep_models_every_epochs=2");
-    assert!(train_with(&run, &sets).status().unwrap().success());
+    let run = tiny_run_keeping_models("dream-kept");
     let kept = run.join("models/epoch-000004");
     assert!(!kept.join("store.bin").exists());
     let out = run.join("kept.png");
