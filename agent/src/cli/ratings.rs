@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use burn::backend::Autodiff;
 use rem_agent::config::Device;
-use rem_agent::dream::ratings::{rate_kept_controllers, RatingRequest, Ratings};
+use rem_agent::dream::ratings::{rate_kept_controllers, ControllerRatings, RatingRequest, Ratings};
 use rem_agent::dream::ImaginedReturns;
 use rem_agent::figures::ratings::ratings_figure;
 use rem_agent::outln;
@@ -94,54 +94,50 @@ fn header(ratings: &Ratings, run: &std::path::Path) -> String {
     )
 }
 
-/// One line per controller: its score, then its rating in each world model and in its own.
+/// The ratings' columns: controller, its score in the game, then its rating in each
+/// world model and in its own epoch's; a last row of the reference's own imagined
+/// returns, and the rank agreement per world model.
 fn table(ratings: &Ratings) -> String {
-    let mut head = vec![
-        format!("{:<10}", "controller"),
-        format!("{:<30}", "in the game"),
-    ];
-    head.extend(
-        ratings
-            .worlds
-            .iter()
-            .map(|w| format!("{:<30}", format!("world model {w}"))),
-    );
+    let worlds = ratings.worlds.iter().map(|w| format!("world model {w}"));
+    let mut head = vec![cell("controller", 10), cell("in the game", 30)];
+    head.extend(worlds.map(|w| cell(&w, 30)));
     head.push("its own epoch's world model".into());
     let mut lines = vec![head.join("  ").trim_end().to_string()];
     for c in &ratings.controllers {
-        let game = match &c.game {
-            Some(g) => match g.ci95 {
-                Some((low, high)) => {
-                    format!("{:.1} [{low:.1}, {high:.1}] ({})", g.mean, g.episodes)
-                }
-                None => format!("{:.1} ({})", g.mean, g.episodes),
-            },
-            None => "-".into(),
-        };
-        let mut cells = vec![format!("epoch {:<4}", c.epoch), format!("{game:<30}")];
-        cells.extend(c.in_worlds.iter().map(|r| format!("{:<30}", rating(r))));
+        let mut cells = vec![format!("epoch {:<4}", c.epoch), cell(&game_score(c), 30)];
+        cells.extend(c.in_worlds.iter().map(|r| cell(&rating(r), 30)));
         cells.push(rating(&c.own_world));
         lines.push(cells.join("  "));
     }
-    let mut reference = vec![
-        format!("{:<10}", "reference"),
-        format!(
-            "{:<30}",
-            format!("epoch {}, imagined return", ratings.reference)
-        ),
-    ];
-    reference.extend(
-        ratings
-            .reference_returns
-            .iter()
-            .map(|r| format!("{:<30}", format!("{:+.5}", r.mean))),
-    );
-    lines.push(reference.join("  ").trim_end().to_string());
-    let names = ratings
-        .worlds
-        .iter()
-        .map(|w| format!("world model {w}"))
-        .chain(["its own".to_string()]);
+    let reference = format!("epoch {}, imagined return", ratings.reference);
+    let mut last = vec![cell("reference", 10), cell(&reference, 30)];
+    let returns = ratings.reference_returns.iter();
+    last.extend(returns.map(|r| cell(&format!("{:+.5}", r.mean), 30)));
+    lines.push(last.join("  ").trim_end().to_string());
+    lines.push(agreement_line(ratings));
+    lines.join("\n")
+}
+
+/// `text` left-aligned in `width` characters.
+fn cell(text: &str, width: usize) -> String {
+    format!("{text:<width$}")
+}
+
+/// `1035.6 [798.1, 1290.3] (32)`: mean, 95% interval and episodes; `-` for none.
+fn game_score(c: &ControllerRatings) -> String {
+    match &c.game {
+        Some(g) => match g.ci95 {
+            Some((low, high)) => format!("{:.1} [{low:.1}, {high:.1}] ({})", g.mean, g.episodes),
+            None => format!("{:.1} ({})", g.mean, g.episodes),
+        },
+        None => "-".into(),
+    }
+}
+
+/// Spearman's rho of ratings and scores per world model, then in the own ones.
+fn agreement_line(ratings: &Ratings) -> String {
+    let names = ratings.worlds.iter().map(|w| format!("world model {w}"));
+    let names = names.chain(["its own".to_string()]);
     let agreement: Vec<String> = names
         .zip(ratings.rank_agreement())
         .map(|(name, (rho, n))| match rho {
@@ -154,11 +150,11 @@ fn table(ratings: &Ratings) -> String {
         .iter()
         .filter(|c| c.game.is_some())
         .count();
-    lines.push(format!(
-        "rank agreement with the game (Spearman's rho over the {scored} controllers with a score): {}",
+    format!(
+        "rank agreement with the game (Spearman's rho over the {scored} controllers with a \
+         score): {}",
         agreement.join(", ")
-    ));
-    lines.join("\n")
+    )
 }
 
 /// `+0.01234 [+0.01000, +0.01500]`.
