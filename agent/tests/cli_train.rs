@@ -622,9 +622,7 @@ fn a_run_writes_the_same_metrics_on_one_rayon_thread_and_on_two() {
 fn another_checkpoint_or_temperature_is_scored_in_a_folder_of_its_own() {
     let dir = temp_dir("eval-out");
     let run = dir.join("run");
-    let mut sets = TINY.to_vec();
-    sets.push("checkpoint.keep_models_every_epochs=2");
-    assert!(train_with(&run, &sets).status().unwrap().success());
+    train_keeping_models(&run);
     let kept = |epoch: usize| run.join(format!("models/epoch-{epoch:06}"));
     let eval = |extra: &[&str]| {
         rem()
@@ -675,18 +673,18 @@ fn another_checkpoint_or_temperature_is_scored_in_a_folder_of_its_own() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A tiny catch run that keeps its models every second epoch (2, 4 and 6).
-fn tiny_run_keeping_models(name: &str) -> std::path::PathBuf {
-    let run = temp_dir(name);
+/// Trains a tiny catch run in `run` that keeps its models every second epoch (2, 4
+/// and 6).
+fn train_keeping_models(run: &Path) {
     let mut sets = TINY.to_vec();
     sets.push("checkpoint.keep_models_every_epochs=2");
-    assert!(train_with(&run, &sets).status().unwrap().success());
-    run
+    assert!(train_with(run, &sets).status().unwrap().success());
 }
 
 #[test]
 fn ratings_pair_each_kept_controller_with_the_initial_one_in_each_world_model() {
-    let run = tiny_run_keeping_models("ratings");
+    let run = temp_dir("ratings");
+    train_keeping_models(&run);
     let ratings = |extra: &[&str]| {
         rem()
             .args(["ratings", "--rollouts", "8", "--run"])
@@ -779,7 +777,8 @@ fn ratings_pair_each_kept_controller_with_the_initial_one_in_each_world_model() 
 fn a_kept_model_folder_can_be_dreamt() {
     // Kept folders hold only the models: the rollouts start from the episodes of
     // the latest checkpoint.
-    let run = tiny_run_keeping_models("dream-kept");
+    let run = temp_dir("dream-kept");
+    train_keeping_models(&run);
     let kept = run.join("models/epoch-000004");
     assert!(!kept.join("store.bin").exists());
     let out = run.join("kept.png");

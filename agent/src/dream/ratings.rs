@@ -82,15 +82,11 @@ impl Ratings {
     /// the ratings with the game's scores over the controllers with a score, and how
     /// many those are; `None` where fewer than three have one or either side is level.
     pub fn rank_agreement(&self) -> Vec<(Option<f64>, usize)> {
-        let scored: Vec<&ControllerRatings> = self
+        let (scored, game): (Vec<&ControllerRatings>, Vec<f64>) = self
             .controllers
             .iter()
-            .filter(|c| c.game.is_some())
-            .collect();
-        let game: Vec<f64> = scored
-            .iter()
-            .filter_map(|c| Some(c.game.as_ref()?.mean))
-            .collect();
+            .filter_map(|c| Some((c, c.game.as_ref()?.mean)))
+            .unzip();
         let agreement = |rating: &dyn Fn(&ControllerRatings) -> f64| {
             let imagined: Vec<f64> = scored.iter().map(|c| rating(c)).collect();
             (rank_correlation(&imagined, &game), scored.len())
