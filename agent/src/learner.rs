@@ -82,18 +82,15 @@ impl<B: AutodiffBackend> Learner<B> {
         rng: &mut impl Rng,
         dropout_seed: u64,
     ) -> Result<WorldModelStepStats> {
-        let w = &self.config.world_model;
-        let drawn = store.sample_segments_with_rewarded(
-            rng,
-            w.optim.batch,
-            w.seq_blocks,
-            w.context_blocks + 1,
-            w.rewarded_rows,
-            w.context_blocks,
-        )?;
+        let drawn = self.world_model_rows(store, rng)?;
         let tokenizer = self.models.tokenizer.valid();
-        let mut batch =
-            token_batch::<B>(&tokenizer, &drawn.segments, tokens, &self.device, w.threads)?;
+        let mut batch = token_batch::<B>(
+            &tokenizer,
+            &drawn.segments,
+            tokens,
+            &self.device,
+            self.config.world_model.threads,
+        )?;
         batch.reward_adjustment = self.reward_adjustment(&drawn);
         let codebook = Tensor::<B, 2>::from_inner(tokenizer.codebook());
         let (model, stats) = self.world_model.step(
@@ -104,6 +101,41 @@ impl<B: AutodiffBackend> Learner<B> {
         );
         self.models.world_model = model;
         Ok(stats)
+    }
+
+    /// A world-model batch's segments: uniform, or with rewarded or recent rows as
+    /// configured (the two are not combined: the config refuses it).
+    fn world_model_rows(
+        &self,
+        store: &EpisodeStore,
+        rng: &mut impl Rng,
+    ) -> Result<RewardedSegments> {
+        let w = &self.config.world_model;
+        let (batch, len, min_real) = (w.optim.batch, w.seq_blocks, w.context_blocks + 1);
+        if w.recent_rows == 0 {
+            let drawn = store.sample_segments_with_rewarded(
+                rng,
+                batch,
+                len,
+                min_real,
+                w.rewarded_rows,
+                w.context_blocks,
+            )?;
+            return Ok(drawn);
+        }
+        let segments = store.sample_segments_with_recent(
+            rng,
+            batch,
+            len,
+            min_real,
+            w.recent_rows,
+            w.recent_steps,
+        )?;
+        Ok(RewardedSegments {
+            segments,
+            row_weights: vec![1.0; batch],
+            sign_shift: [0.0; 3],
+        })
     }
 
     /// The reward loss's correction for `drawn`'s rewarded rows, as configured.

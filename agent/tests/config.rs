@@ -36,6 +36,7 @@ fn an_empty_file_gives_the_spec_defaults() {
         (0, RewardedRowsCorrection::None),
         "every world-model segment drawn uniformly"
     );
+    assert_eq!(w.recent_rows, 0, "no recent rows");
     assert_eq!(
         (w.optim.lr, w.optim.weight_decay, w.optim.grad_clip),
         (2e-4, 0.05, 100.0)
@@ -406,6 +407,7 @@ fn sampling_discount_and_device_settings_are_checked_at_load() {
         "eval.episodes",
         "eval.final_episodes",
         "store.max_mib",
+        "world_model.recent_steps",
     ] {
         refused(&format!("{key}=0"), &format!("{key} must be at least 1"));
     }
@@ -417,6 +419,19 @@ fn sampling_discount_and_device_settings_are_checked_at_load() {
         "world_model.rewarded_rows=65",
         "world_model.rewarded_rows (65) exceeds world_model.optim.batch (64)",
     );
+    refused(
+        "world_model.recent_rows=65",
+        "world_model.recent_rows (65) exceeds world_model.optim.batch (64)",
+    );
+    let both = RunConfig::load(
+        &path,
+        &[
+            "world_model.recent_rows=2".to_string(),
+            "world_model.rewarded_rows=2".to_string(),
+        ],
+    );
+    let error = format!("{:#}", both.unwrap_err());
+    assert!(error.contains("cannot both be set"), "{error}");
     refused(
         "world_model.rewarded_rows_correction=weights",
         "unknown variant `weights`, expected one of `none`, `importance`, `sign_shift`",

@@ -765,3 +765,70 @@ fn without_rewarded_rows_nothing_is_corrected() {
     assert_eq!(drawn.row_weights, [1.0; 4]);
     assert_eq!(drawn.sign_shift, [0.0; 3]);
 }
+
+#[test]
+fn recent_rows_start_in_the_last_steps_collected() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_episode(&mut store, 0, 0, 30); // tags 0-29
+    push_episode(&mut store, 0, 100, 6); // tags 100-105
+    for tag in 200..204 {
+        store.push(0, step(tag)); // in progress: tags 200-203
+    }
+    let (len, min_real) = (5, 3);
+    // The last 12 steps: tags 28-29, 100-105 and 200-203.
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..300 {
+        let batch = store
+            .sample_segments_with_recent(&mut rng, 4, len, min_real, 3, 12)
+            .unwrap();
+        for b in 0..3 {
+            let real = (0..len).filter(|&t| batch.mask[b * len + t]).count();
+            assert!(real >= min_real, "row {b}: {real} real steps");
+            seen.insert(batch.frame(b, 0)[0]);
+        }
+    }
+    // Firsts 28-29 leave under 3 real steps, as do 104-105 and 202-203.
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        vec![100, 101, 102, 103, 200, 201]
+    );
+}
+
+#[test]
+fn recent_rows_come_first_and_the_rest_are_the_uniform_draws() {
+    let mut store = EpisodeStore::new(UNCAPPED);
+    push_episode(&mut store, 0, 0, 40);
+    push_episode(&mut store, 0, 100, 20);
+    let draw = |recent: usize, window: usize| {
+        store
+            .sample_segments_with_recent(&mut StdRng::seed_from_u64(9), 6, 4, 2, recent, window)
+            .unwrap()
+    };
+    let uniform = |rows: usize| {
+        store
+            .sample_segments(&mut StdRng::seed_from_u64(9), rows, 4, Padding::Right, 2)
+            .unwrap()
+    };
+    assert_eq!(
+        draw(0, 10),
+        uniform(6),
+        "no recent rows: the uniform draws, draw for draw"
+    );
+    let mixed = draw(2, 10);
+    let rest = uniform(4);
+    for b in 0..4 {
+        for t in 0..4 {
+            assert_eq!(mixed.frame(b + 2, t), rest.frame(b, t));
+        }
+    }
+    assert_eq!(mixed.actions[8..], rest.actions[..]);
+    for b in 0..2 {
+        assert!(
+            mixed.frame(b, 0)[0] >= 110,
+            "row {b} starts before the window"
+        );
+    }
+    // A window of one step holds no segment of 2 real steps: every row is uniform.
+    assert_eq!(draw(2, 1), uniform(6));
+}

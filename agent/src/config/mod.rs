@@ -192,6 +192,14 @@ pub struct WorldModelSection {
     /// sign to the logits). Both keep the uniform draws' reward rate in the head; see
     /// `rem_envs::store::RewardedSegments`.
     pub rewarded_rows_correction: RewardedRowsCorrection,
+    /// Rows of each training batch drawn among the segments that start in the
+    /// store's last `recent_steps` steps, the rest uniformly (spec: 0, every row
+    /// uniform; see `EpisodeStore::sample_segments_with_recent`). At most
+    /// `optim.batch`; not combined with `rewarded_rows`.
+    pub recent_rows: usize,
+    /// The window of `recent_rows`, in steps (one collecting environment: the last
+    /// this many steps collected).
+    pub recent_steps: usize,
     pub optim: OptimSection,
 }
 
@@ -352,6 +360,8 @@ impl Default for WorldModelSection {
             prediction_sees_frame_before: false,
             rewarded_rows: 0,
             rewarded_rows_correction: RewardedRowsCorrection::None,
+            recent_rows: 0,
+            recent_steps: 1000,
             optim: OptimSection {
                 lr: optim.learning_rate,
                 weight_decay: optim.weight_decay as f32,

@@ -36,6 +36,24 @@ impl RunConfig {
                 self.world_model.rewarded_rows
             );
         }
+        if self.world_model.recent_rows > self.world_model.optim.batch {
+            bail!(
+                "world_model.recent_rows ({}) exceeds world_model.optim.batch ({})",
+                self.world_model.recent_rows,
+                self.world_model.optim.batch
+            );
+        }
+        if self.world_model.recent_rows > 0 && self.world_model.rewarded_rows > 0 {
+            bail!(
+                "world_model.recent_rows and world_model.rewarded_rows cannot both be set: \
+                 the rewarded rows' corrections assume the other rows are uniform"
+            );
+        }
+        if self.world_model.recent_rows > 0 && self.world_model.recent_steps == 0 {
+            bail!(
+                "world_model.recent_steps must be at least 1 when world_model.recent_rows is set"
+            );
+        }
         for (part, threads) in [
             ("tokenizer", self.tokenizer.threads),
             ("world_model", self.world_model.threads),
@@ -58,6 +76,7 @@ impl RunConfig {
             ("eval.episodes", self.eval.episodes),
             ("eval.final_episodes", self.eval.final_episodes),
             ("store.max_mib", self.store.max_mib),
+            ("world_model.recent_steps", self.world_model.recent_steps),
         ] {
             if count == 0 {
                 bail!("{key} must be at least 1");

@@ -15,6 +15,7 @@
 
 mod episode;
 mod persist;
+mod recent;
 mod rewarded;
 mod sample;
 
