@@ -573,6 +573,35 @@ fn each_correction_of_the_rewarded_rows_trains_and_changes_the_reward_term() {
     assert_ne!(importance[0], shifted[0]);
 }
 
+/// Catch with one recent row in each world-model batch of two: the run trains with
+/// finite losses, and its world model sees other rows than the uniform run's from
+/// its first epoch on (the actor-critic's draws are the world model's business only).
+#[test]
+fn recent_rows_train_and_change_the_world_models_batches() {
+    let world_losses = [
+        &[][..],
+        &["world_model.recent_rows=1", "world_model.recent_steps=20"][..],
+    ]
+    .map(|extra| {
+        let dir = temp_dir(&format!("recent-rows-{}", extra.len()));
+        let mut sets: Vec<&str> = TINY.to_vec();
+        sets.extend(extra);
+        assert_success(&train_with(&dir, &sets).output().unwrap());
+        let losses: Vec<f64> = metrics_without_timings(&dir)
+            .iter()
+            .filter_map(|epoch| epoch["world_model"]["obs"].as_f64())
+            .collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(losses.len(), 5, "{extra:?}: world-model epochs 2-6");
+        assert!(
+            losses.iter().all(|l| l.is_finite()),
+            "{extra:?}: {losses:?}"
+        );
+        losses
+    });
+    assert_ne!(world_losses[0][0], world_losses[1][0]);
+}
+
 #[test]
 fn a_perceptual_term_is_logged_where_the_run_has_one() {
     let terms = ["none", "gradient"].map(|term| {
