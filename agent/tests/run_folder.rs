@@ -191,6 +191,40 @@ fn kept_models_outlive_later_checkpoints_and_open_like_one() {
             "{third}"
         );
     }
+    // `--epochs` scores the kept epochs named and no other, and refuses one not kept.
+    let chosen = |epochs: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rem"))
+            .args([
+                "eval",
+                "--kept",
+                "--episodes",
+                "3",
+                "--epochs",
+                epochs,
+                "--run",
+            ])
+            .arg(&run_dir)
+            .output()
+            .unwrap()
+    };
+    let only_2 = chosen("2");
+    assert!(only_2.status.success(), "{only_2:?}");
+    let printed = String::from_utf8(only_2.stdout).unwrap();
+    assert!(printed.contains("epoch    2: mean return"), "{printed}");
+    assert!(!printed.contains("epoch    1"), "{printed}");
+    assert_eq!((scored_episodes(1), scored_episodes(2)), (Some(2), Some(3)));
+    let not_kept = chosen("1,5");
+    assert!(!not_kept.status.success());
+    let error = String::from_utf8(not_kept.stderr).unwrap();
+    assert!(
+        error.contains("epoch 5 was not kept; the kept epochs are 1, 2"),
+        "{error}"
+    );
+    assert_eq!(
+        scored_episodes(1),
+        Some(2),
+        "nothing scored before the refusal"
+    );
     let _ = std::fs::remove_dir_all(&run_dir);
 }
 

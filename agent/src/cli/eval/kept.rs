@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{ensure, Result};
+use anyhow::{bail, ensure, Result};
 use burn::tensor::backend::Backend;
 use rem_agent::evaluation::{
     evaluate_run, read_report, write_report, EvalReport, EvalStats, RunEvalRequest,
@@ -27,6 +27,8 @@ pub struct KeptRequest<'a> {
     pub run: &'a Path,
     pub episodes: Option<usize>,
     pub temperature: Option<f32>,
+    /// The kept epochs to score; empty: every one.
+    pub epochs: &'a [usize],
 }
 
 /// An epoch's evaluation with at least the episodes asked for, at the temperature asked.
@@ -47,6 +49,7 @@ pub fn score_kept_models<B: Backend>(request: &KeptRequest<'_>, device: &B::Devi
          such epoch has ended)",
         request.run.display()
     );
+    let kept = chosen_epochs(kept, request.epochs)?;
     let config = folder.config(&[])?;
     let wanted = request.episodes.unwrap_or(config.eval.final_episodes);
     let temperature = request.temperature.unwrap_or(config.eval.temperature);
@@ -95,6 +98,24 @@ pub fn score_kept_models<B: Backend>(request: &KeptRequest<'_>, device: &B::Devi
         scored.push(scored_as(report));
     }
     Ok(())
+}
+
+/// The kept models of `epochs`, in the order kept; all of them when `epochs` is empty.
+fn chosen_epochs(
+    kept: Vec<(usize, Checkpoint)>,
+    epochs: &[usize],
+) -> Result<Vec<(usize, Checkpoint)>> {
+    if let Some(missing) = epochs.iter().find(|e| !kept.iter().any(|(k, _)| k == *e)) {
+        let listed: Vec<String> = kept.iter().map(|(k, _)| k.to_string()).collect();
+        bail!(
+            "epoch {missing} was not kept; the kept epochs are {}",
+            listed.join(", ")
+        );
+    }
+    Ok(kept
+        .into_iter()
+        .filter(|(epoch, _)| epochs.is_empty() || epochs.contains(epoch))
+        .collect())
 }
 
 /// Epoch `epoch`'s evaluation into `out`: that of `source`, an epoch whose models act

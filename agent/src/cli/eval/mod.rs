@@ -70,6 +70,10 @@ pub struct EvalArgs {
     /// intervals, in place of the run's own evaluations of those epochs.
     #[arg(long, requires = "run", conflicts_with_all = ["checkpoint", "out", "record"])]
     kept: bool,
+    /// With --kept: score only these kept epochs (default: every one), e.g. the
+    /// controller's epochs on a game whose episodes are long.
+    #[arg(long, value_delimiter = ',', value_name = "EPOCHS", requires = "kept")]
+    epochs: Vec<usize>,
     /// The policy's sampling temperature (default: the run's eval.temperature;
     /// another needs --out, or --kept).
     #[arg(long, conflicts_with = "policy")]
@@ -93,6 +97,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 .expect("clap requires --run with --kept"),
             episodes: args.episodes,
             temperature: args.temperature,
+            epochs: &args.epochs,
         };
         return with_backend!(args.device, B => score_kept_models::<B>(
             &request, &Default::default()));
