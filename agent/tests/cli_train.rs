@@ -731,17 +731,18 @@ fn ratings_pair_each_kept_controller_with_the_initial_one_in_each_world_model() 
         "{stdout}"
     );
     // A row's cells: controller, score, world models 2, 4 and 6, its own epoch's.
-    let cells = |epoch: usize| -> Vec<String> {
-        let row = stdout
+    let cells_in = |printed: &str, epoch: usize| -> Vec<String> {
+        let row = printed
             .lines()
             .find(|l| l.starts_with(&format!("epoch {epoch} ")));
-        let row = row.unwrap_or_else(|| panic!("no row for epoch {epoch} in {stdout}"));
+        let row = row.unwrap_or_else(|| panic!("no row for epoch {epoch} in {printed}"));
         row.split("  ")
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(String::from)
             .collect()
     };
+    let cells = |epoch: usize| cells_in(&stdout, epoch);
     let itself = "+0.00000 [+0.00000, +0.00000]";
     assert_eq!(cells(2)[2..], [itself, itself, itself, itself]);
     let fourth = cells(4);
@@ -789,6 +790,42 @@ fn ratings_pair_each_kept_controller_with_the_initial_one_in_each_world_model() 
     );
     let figure = std::fs::read_to_string(run.join("ratings.svg")).unwrap();
     assert!(figure.contains("in the game") && figure.contains("in imagination"));
+    assert_eq!(
+        figure.matches("epoch 2&apos;s controller").count()
+            + figure.matches("epoch 2's controller").count(),
+        2,
+        "the reference's line in both panels"
+    );
+
+    // --redraw prints the same from ratings.json without imagining, and reads the
+    // game scores anew: epoch 4 scored with 3 episodes by `rem eval --kept`.
+    let redraw = || {
+        let output = rem()
+            .args(["ratings", "--redraw", "--run"])
+            .arg(&run)
+            .output()
+            .unwrap();
+        assert_success(&output);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(redraw(), stdout);
+    let scored = rem()
+        .args([
+            "eval",
+            "--kept",
+            "--epochs",
+            "4",
+            "--episodes",
+            "3",
+            "--run",
+        ])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert_success(&scored);
+    let again = cells_in(&redraw(), 4);
+    assert!(again[1].ends_with("(3)"), "{again:?}");
+    assert_eq!(again[2..], fourth[2..], "the same ratings");
 
     // An epoch the run did not keep is refused, naming it.
     assert_one_line_error(&ratings(&["--worlds", "5"]), "no models of epoch 5");

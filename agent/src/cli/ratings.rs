@@ -39,17 +39,49 @@ pub struct RatingsArgs {
     /// Seed of the starts and of every controller's draws.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// The figure to write (default: RUN_DIR/ratings.svg).
+    /// The figure to write (default: RUN_DIR/ratings.svg). The numbers go to
+    /// RUN_DIR/ratings.json.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Print and draw RUN_DIR/ratings.json again without imagining: the ratings as
+    /// they were made, the game scores read anew (e.g. after more `rem eval --kept`).
+    #[arg(long, conflicts_with_all = ["worlds", "controllers", "reference", "rollouts", "seed"])]
+    redraw: bool,
     #[arg(long, default_value = "cpu")]
     device: Device,
 }
 
 pub fn run(args: RatingsArgs) -> Result<()> {
+    let folder = RunFolder::new(&args.run);
+    let ratings = match args.redraw {
+        true => {
+            let mut ratings = Ratings::read(&folder.ratings_data_file())?;
+            ratings.rescore(&args.run)?;
+            ratings
+        }
+        false => rate(&args)?,
+    };
+    ratings.write(&folder.ratings_data_file())?;
+    outln!("{}", header(&ratings, &args.run));
+    outln!("{}", table(&ratings));
+    let out = args.out.unwrap_or_else(|| folder.ratings_file());
+    // The folder's name alone: a whole path does not fit above the panels.
+    let name = args.run.file_name().unwrap_or(args.run.as_os_str());
+    let title = format!("{}: kept controllers", name.to_string_lossy());
+    ratings_figure(&ratings, &title).write(&out)?;
+    outln!(
+        "wrote {} and {}",
+        out.display(),
+        folder.ratings_data_file().display()
+    );
+    Ok(())
+}
+
+/// The ratings `args` ask for, imagined.
+fn rate(args: &RatingsArgs) -> Result<Ratings> {
     let request = RatingRequest {
-        worlds: args.worlds,
-        controllers: args.controllers,
+        worlds: args.worlds.clone(),
+        controllers: args.controllers.clone(),
         reference: args.reference,
         rollouts: args.rollouts,
         seed: args.seed,
@@ -62,17 +94,7 @@ pub fn run(args: RatingsArgs) -> Result<()> {
     let ratings = with_backend!(args.device, B => rate_kept_controllers::<Autodiff<B>>(
         &args.run, &request, &Default::default(), progress))?;
     bar.finish_and_clear();
-    outln!("{}", header(&ratings, &args.run));
-    outln!("{}", table(&ratings));
-    let out = args
-        .out
-        .unwrap_or_else(|| RunFolder::new(&args.run).ratings_file());
-    // The folder's name alone: a whole path does not fit above the panels.
-    let name = args.run.file_name().unwrap_or(args.run.as_os_str());
-    let title = format!("{}: kept controllers", name.to_string_lossy());
-    ratings_figure(&ratings, &title).write(&out)?;
-    outln!("wrote {}", out.display());
-    Ok(())
+    Ok(ratings)
 }
 
 fn header(ratings: &Ratings, run: &std::path::Path) -> String {

@@ -23,13 +23,14 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use rand::rngs::StdRng;
 use rem_envs::store::SegmentBatch;
+use serde::{Deserialize, Serialize};
 
 use super::{draw_starts, dream_rows, imagine_with, start_segments, ImaginedReturns, Versus};
 use crate::actor_critic::ActorCritic;
 use crate::imagination::rollout::{FrozenModels, Generator, RolloutSettings};
 use crate::models::AgentModels;
 use crate::report::{bootstrap_ci, kept_evaluations, mean, rank_correlation};
-use crate::run_folder::{Checkpoint, SavedRun};
+use crate::run_folder::{Checkpoint, RunFolder, SavedRun};
 use crate::training::metrics::read_metrics;
 
 /// Which kept models to rate, and how. Empty epoch lists and `None` take the defaults
@@ -48,7 +49,7 @@ pub struct RatingRequest {
 
 /// A controller's real score: the evaluation of its epoch with the most episodes,
 /// `rem eval --kept`'s (RUN/epoch-N/eval.json) or the run's own (metrics.jsonl).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GameScore {
     pub mean: f64,
     pub episodes: usize,
@@ -56,7 +57,7 @@ pub struct GameScore {
 }
 
 /// One controller's ratings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ControllerRatings {
     pub epoch: usize,
     pub game: Option<GameScore>,
@@ -66,8 +67,8 @@ pub struct ControllerRatings {
     pub in_worlds: Vec<ImaginedReturns>,
 }
 
-/// What `rem ratings` found.
-#[derive(Debug, Clone)]
+/// What `rem ratings` found; RUN/ratings.json holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ratings {
     pub reference: usize,
     pub worlds: Vec<usize>,
@@ -96,6 +97,32 @@ impl Ratings {
             .collect();
         all.push(agreement(&|c: &ControllerRatings| c.own_world.mean));
         all
+    }
+
+    /// Each controller's game score read again from the run in `run_dir` (its
+    /// evaluations may have grown since the ratings were made); the ratings stay.
+    pub fn rescore(&mut self, run_dir: &Path) -> Result<()> {
+        let game = RunFolder::new(run_dir).config(&[])?.env.game;
+        let scores = game_scores(run_dir, &game)?;
+        for controller in &mut self.controllers {
+            controller.game = scores.get(&controller.epoch).cloned();
+        }
+        Ok(())
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)?;
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+    }
+
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "reading {} (written by `rem ratings` without --redraw)",
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 }
 
@@ -313,7 +340,7 @@ impl Epochs {
 /// The run's evaluations by epoch: `rem eval --kept`'s where it has one, else the
 /// run's own, whichever has more episodes.
 fn game_scores(run_dir: &Path, game: &str) -> Result<BTreeMap<usize, GameScore>> {
-    let records = read_metrics(&crate::run_folder::RunFolder::new(run_dir).metrics_file())?;
+    let records = read_metrics(&RunFolder::new(run_dir).metrics_file())?;
     let mut scores = BTreeMap::new();
     for record in &records {
         if let Some(eval) = &record.eval {

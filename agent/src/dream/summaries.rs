@@ -14,7 +14,7 @@ pub struct Versus {
 }
 
 /// [`DreamRow::imagined_return`] over all rollouts.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImaginedReturns {
     pub rollouts: usize,
     pub mean: f64,

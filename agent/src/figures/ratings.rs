@@ -6,7 +6,8 @@ use crate::figures::plot::{LinePanels, LinePlot, Series, Whisker, PALETTE};
 
 /// Two panels over the controllers' epochs: their scores in the game with 95%
 /// intervals, and their imagined return minus the reference's in each world model
-/// (and in their own epoch's), with paired 95% intervals.
+/// (and in their own epoch's), with paired 95% intervals. A line marks the reference
+/// controller in both: its score in the game (where it has one) and zero.
 pub fn ratings_figure(ratings: &Ratings, title: &str) -> LinePanels {
     let epochs = ratings.controllers.iter().map(|c| c.epoch as f64);
     let span = epochs.clone().fold(None, |span: Option<(f64, f64)>, e| {
@@ -57,6 +58,12 @@ pub fn ratings_figure(ratings: &Ratings, title: &str) -> LinePanels {
         "#000000",
         &|i| ratings.controllers[i].own_world,
     ));
+    let reference = format!("epoch {}'s controller", ratings.reference);
+    let reference_score = ratings
+        .controllers
+        .iter()
+        .find(|c| c.epoch == ratings.reference)
+        .and_then(|c| Some((c.game.as_ref()?.mean, reference.clone())));
     let plot = |title: &str, y_label: &str, series, reference_line| LinePlot {
         title: title.into(),
         x_label: "controller of epoch".into(),
@@ -69,12 +76,12 @@ pub fn ratings_figure(ratings: &Ratings, title: &str) -> LinePanels {
         title: title.into(),
         columns: 1,
         plots: vec![
-            plot("in the game", "return", vec![game], None),
+            plot("in the game", "return", vec![game], reference_score),
             plot(
                 "in imagination",
                 &format!("imagined return minus epoch {}'s", ratings.reference),
                 imagined,
-                Some((0.0, format!("epoch {}'s controller", ratings.reference))),
+                Some((0.0, reference)),
             ),
         ],
     }

@@ -26,7 +26,10 @@ use crate::actor_critic::{sample_actions, ActorCritic, ActorCriticState};
 pub const CONTEXT_FRAMES: usize = 2;
 
 /// How imagined frames are generated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Generator {
     /// Parallel observation prediction: two network calls a step.
     Pop,
@@ -149,7 +152,7 @@ pub struct Rollout<B: AutodiffBackend> {
 }
 
 /// Settings of one rollout.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct RolloutSettings {
     /// World-model blocks a rollout spans, the context frames included (the
     /// reference's `imagine_horizon`); at least `CONTEXT_FRAMES + 1`.

@@ -62,6 +62,7 @@ const LOSSES: &str = "losses.svg";
 const EVAL: &str = "eval.json";
 const DREAM: &str = "dream.png";
 const RATINGS: &str = "ratings.svg";
+const RATINGS_DATA: &str = "ratings.json";
 const EPISODES: &str = "episodes";
 const CHECKPOINTS: &str = "checkpoints";
 const LATEST: &str = "latest";
@@ -112,6 +113,11 @@ impl RunFolder {
 
     pub fn ratings_file(&self) -> PathBuf {
         self.root.join(RATINGS)
+    }
+
+    /// What `rem ratings` found, from which `rem ratings --redraw` draws again.
+    pub fn ratings_data_file(&self) -> PathBuf {
+        self.root.join(RATINGS_DATA)
     }
 
     /// The evaluation episodes recorded by `rem eval --record`, as animated PNGs.
