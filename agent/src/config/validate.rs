@@ -49,11 +49,6 @@ impl RunConfig {
                  the rewarded rows' corrections assume the other rows are uniform"
             );
         }
-        if self.world_model.recent_rows > 0 && self.world_model.recent_steps == 0 {
-            bail!(
-                "world_model.recent_steps must be at least 1 when world_model.recent_rows is set"
-            );
-        }
         for (part, threads) in [
             ("tokenizer", self.tokenizer.threads),
             ("world_model", self.world_model.threads),

@@ -18,9 +18,9 @@ impl EpisodeStore {
     /// first `recent` rows start uniformly among the valid first steps that lie in the
     /// store's last `window` steps in sampling order (completed episodes oldest
     /// first, then those in progress): with one collecting environment, the last
-    /// `window` steps collected. Where the window holds no valid
-    /// first step, every row is drawn uniformly. With `recent = 0` the segments are
-    /// `sample_segments`' draw for draw.
+    /// `window` steps collected. Where the window holds no valid first step, every
+    /// row is drawn uniformly. With `recent = 0` the segments are `sample_segments`'
+    /// draw for draw.
     pub fn sample_segments_with_recent<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
