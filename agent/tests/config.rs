@@ -334,6 +334,12 @@ fn a_run_written_before_the_chunk_length_key_trained_on_chunks_of_3_blocks() {
 }
 
 #[test]
+fn a_run_written_before_recent_rows_draws_every_world_model_row_uniformly() {
+    let config = written_before("upndown-seed10-keep2", "recent_rows");
+    assert_eq!(config.world_model.recent_rows, 0);
+}
+
+#[test]
 fn a_horizon_past_the_world_models_training_length_is_refused() {
     let path = write("long.toml", "[actor_critic]\nhorizon = 11\n");
     let error = RunConfig::load(&path, &[]).unwrap_err();
