@@ -575,7 +575,7 @@ fn each_correction_of_the_rewarded_rows_trains_and_changes_the_reward_term() {
 
 /// Catch with one recent row in each world-model batch of two: the run trains with
 /// finite losses, and its world model sees other rows than the uniform run's from
-/// its first epoch on (the actor-critic's draws are the world model's business only).
+/// its first epoch on.
 #[test]
 fn recent_rows_train_and_change_the_world_models_batches() {
     let world_losses = [
