@@ -9,8 +9,7 @@
 
 use rand::Rng;
 
-use super::episode::Episode;
-use super::sample::{Padding, SegmentBatch};
+use super::sample::SegmentBatch;
 use super::{EpisodeStore, StoreError};
 
 impl EpisodeStore {
@@ -40,18 +39,7 @@ impl EpisodeStore {
         } else {
             recent.min(batch)
         };
-        let uniform = self.sample_segments(rng, batch - recent, len, Padding::Right, min_real)?;
-        if recent == 0 {
-            return Ok(uniform);
-        }
-        let episodes: Vec<&Episode> = self.episodes().collect();
-        let mut segments = SegmentBatch::padded(batch, len);
-        for b in 0..recent {
-            let (index, first) = starts[rng.random_range(0..starts.len())];
-            segments.copy_segment(b, episodes[index], first as isize);
-        }
-        segments.copy_rows_from(recent, &uniform);
-        Ok(segments)
+        self.sample_segments_led_by(rng, batch, len, min_real, &starts, recent)
     }
 
     /// (episode index, first step) of every valid right-padded first step among the

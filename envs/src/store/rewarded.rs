@@ -22,7 +22,6 @@
 
 use rand::Rng;
 
-use super::episode::Episode;
 use super::sample::{Padding, SegmentBatch};
 use super::{EpisodeStore, StoreError};
 
@@ -83,14 +82,8 @@ impl EpisodeStore {
         } else {
             rewarded.min(batch)
         };
-        let uniform = self.sample_segments(rng, batch - rewarded, len, Padding::Right, min_real)?;
-        let episodes: Vec<&Episode> = self.episodes().collect();
-        let mut segments = SegmentBatch::padded(batch, len);
-        for b in 0..rewarded {
-            let (index, first) = found.starts[rng.random_range(0..found.starts.len())];
-            segments.copy_segment(b, episodes[index], first as isize);
-        }
-        segments.copy_rows_from(rewarded, &uniform);
+        let segments =
+            self.sample_segments_led_by(rng, batch, len, min_real, &found.starts, rewarded)?;
         let row_weights = found.row_weights(&segments, rewarded, loss_from);
         Ok(RewardedSegments {
             sign_shift: found.sign_shift(batch, rewarded),

@@ -146,6 +146,33 @@ impl EpisodeStore {
         Ok(out)
     }
 
+    /// `batch` right-padded segments whose first `leading` rows start at first steps
+    /// drawn uniformly from `starts` ((episode index, first step) in sampling order),
+    /// the rest drawn as [`EpisodeStore::sample_segments`] draws them, before the
+    /// leading ones. The rewarded and the recent rows are drawn so.
+    pub(super) fn sample_segments_led_by<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        batch: usize,
+        len: usize,
+        min_real: usize,
+        starts: &[(usize, usize)],
+        leading: usize,
+    ) -> Result<SegmentBatch, StoreError> {
+        let uniform = self.sample_segments(rng, batch - leading, len, Padding::Right, min_real)?;
+        if leading == 0 {
+            return Ok(uniform);
+        }
+        let episodes: Vec<&Episode> = self.episodes().collect();
+        let mut segments = SegmentBatch::padded(batch, len);
+        for b in 0..leading {
+            let (index, first) = starts[rng.random_range(0..starts.len())];
+            segments.copy_segment(b, episodes[index], first as isize);
+        }
+        segments.copy_rows_from(leading, &uniform);
+        Ok(segments)
+    }
+
     /// Every stored episode cut into segments of `len` steps that start `stride` steps
     /// apart (steps 0, `stride`, 2 `stride`, ...), padded on the right, in store order
     /// and in batches of at most `batch` segments. A segment is kept when it has at
