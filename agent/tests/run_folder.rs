@@ -217,7 +217,7 @@ fn kept_models_outlive_later_checkpoints_and_open_like_one() {
     assert!(!not_kept.status.success());
     let error = String::from_utf8(not_kept.stderr).unwrap();
     assert!(
-        error.contains("epoch 5 was not kept; the kept epochs are 1, 2"),
+        error.contains("the run kept no models of epoch 5 (kept: 1, 2)"),
         "{error}"
     );
     assert_eq!(

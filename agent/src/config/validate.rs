@@ -20,12 +20,16 @@ impl RunConfig {
         if self.world_model.chunk_blocks == 0 {
             bail!("world_model.chunk_blocks must be at least 1");
         }
-        if self.world_model.rewarded_rows > self.world_model.optim.batch {
-            bail!(
-                "world_model.rewarded_rows ({}) exceeds world_model.optim.batch ({})",
-                self.world_model.rewarded_rows,
-                self.world_model.optim.batch
-            );
+        for (key, rows) in [
+            ("rewarded_rows", self.world_model.rewarded_rows),
+            ("recent_rows", self.world_model.recent_rows),
+        ] {
+            if rows > self.world_model.optim.batch {
+                bail!(
+                    "world_model.{key} ({rows}) exceeds world_model.optim.batch ({})",
+                    self.world_model.optim.batch
+                );
+            }
         }
         if self.world_model.rewarded_rows_correction == RewardedRowsCorrection::Importance
             && self.world_model.rewarded_rows == self.world_model.optim.batch
@@ -34,13 +38,6 @@ impl RunConfig {
                 "world_model.rewarded_rows_correction = \"importance\" needs uniform rows: \
                  world_model.rewarded_rows ({}) must be smaller than world_model.optim.batch",
                 self.world_model.rewarded_rows
-            );
-        }
-        if self.world_model.recent_rows > self.world_model.optim.batch {
-            bail!(
-                "world_model.recent_rows ({}) exceeds world_model.optim.batch ({})",
-                self.world_model.recent_rows,
-                self.world_model.optim.batch
             );
         }
         if self.world_model.recent_rows > 0 && self.world_model.rewarded_rows > 0 {

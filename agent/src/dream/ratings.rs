@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use rand::rngs::StdRng;
@@ -30,7 +30,7 @@ use crate::actor_critic::ActorCritic;
 use crate::imagination::rollout::{FrozenModels, Generator, RolloutSettings};
 use crate::models::AgentModels;
 use crate::report::{bootstrap_ci, kept_evaluations, mean, rank_correlation};
-use crate::run_folder::{Checkpoint, RunFolder, SavedRun};
+use crate::run_folder::{ensure_kept, epoch_list, Checkpoint, RunFolder, SavedRun};
 use crate::training::metrics::read_metrics;
 
 /// Which kept models to rate, and how. Empty epoch lists and `None` take the defaults
@@ -103,7 +103,12 @@ impl Ratings {
     /// evaluations may have grown since the ratings were made); the ratings stay.
     pub fn rescore(&mut self, run_dir: &Path) -> Result<()> {
         let game = RunFolder::new(run_dir).config(&[])?.env.game;
-        let scores = game_scores(run_dir, &game)?;
+        self.score(run_dir, &game)
+    }
+
+    /// Each controller's game score from the run in `run_dir`, a run of `game`.
+    fn score(&mut self, run_dir: &Path, game: &str) -> Result<()> {
+        let scores = game_scores(run_dir, game)?;
         for controller in &mut self.controllers {
             controller.game = scores.get(&controller.epoch).cloned();
         }
@@ -192,24 +197,25 @@ pub fn rate_kept_controllers<B: AutodiffBackend>(
             cells.insert((world, epochs.controllers[index]), difference);
         }
     }
-    let scores = game_scores(run_dir, &latest.config.env.game)?;
     let controllers = epochs
         .controllers
         .iter()
         .map(|&epoch| ControllerRatings {
             epoch,
-            game: scores.get(&epoch).cloned(),
+            game: None,
             own_world: cells[&(epoch, epoch)],
             in_worlds: epochs.worlds.iter().map(|&w| cells[&(w, epoch)]).collect(),
         })
         .collect();
-    Ok(Ratings {
+    let mut ratings = Ratings {
         reference: epochs.reference,
         reference_returns: epochs.worlds.iter().map(|w| reference_returns[w]).collect(),
         worlds: epochs.worlds,
         controllers,
         settings,
-    })
+    };
+    ratings.score(run_dir, &latest.config.env.game)?;
+    Ok(ratings)
 }
 
 /// The real starts every controller imagines from, and the draws it meets.
@@ -270,12 +276,7 @@ impl Epochs {
             "the run keeps no models (its config's checkpoint.keep_models_every_epochs is 0, \
              or no such epoch has ended)"
         );
-        let listed = || {
-            kept.keys()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let kept_epochs: Vec<usize> = kept.keys().copied().collect();
         let first_step = config.actor_critic.optim.start_epoch;
         let reference = match request.reference {
             Some(epoch) => epoch,
@@ -287,7 +288,7 @@ impl Epochs {
                     format!(
                     "no model was kept before the controller's first step (epoch {first_step}) \
                      to be the reference; choose one with --reference (kept: {})",
-                    listed()
+                    epoch_list(&kept_epochs)
                 )
                 })?,
         };
@@ -302,17 +303,10 @@ impl Epochs {
             true => later().filter(|e| e % every == 0 || *e == last).collect(),
             false => request.worlds.clone(),
         };
-        for &epoch in std::iter::once(&reference)
+        let asked = std::iter::once(&reference)
             .chain(&controllers)
-            .chain(&worlds)
-        {
-            if !kept.contains_key(&epoch) {
-                bail!(
-                    "the run kept no models of epoch {epoch} (kept: {})",
-                    listed()
-                );
-            }
-        }
+            .chain(&worlds);
+        ensure_kept(&kept_epochs, asked.copied())?;
         Ok(Self {
             reference,
             controllers,

@@ -373,6 +373,23 @@ impl RunFolder {
     }
 }
 
+/// Fails on the first of `wanted` that is not among the `kept` epochs, listing them.
+pub fn ensure_kept(kept: &[usize], wanted: impl IntoIterator<Item = usize>) -> Result<()> {
+    if let Some(missing) = wanted.into_iter().find(|e| !kept.contains(e)) {
+        bail!(
+            "the run kept no models of epoch {missing} (kept: {})",
+            epoch_list(kept)
+        );
+    }
+    Ok(())
+}
+
+/// `2, 4, 6`.
+pub fn epoch_list(epochs: &[usize]) -> String {
+    let listed: Vec<String> = epochs.iter().map(usize::to_string).collect();
+    listed.join(", ")
+}
+
 /// The values of `text`, the contents of `path`, one JSON line each ([`append_line`]'s
 /// format; blank lines skipped). A last line cut short, with no newline after it, is
 /// what a crash in the middle of an append leaves, and is dropped; any other line that

@@ -8,14 +8,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, ensure, Result};
+use anyhow::{ensure, Result};
 use burn::tensor::backend::Backend;
 use rem_agent::evaluation::{
     evaluate_run, read_report, write_report, EvalReport, EvalStats, RunEvalRequest,
 };
 use rem_agent::outln;
 use rem_agent::report::bootstrap_ci;
-use rem_agent::run_folder::{Checkpoint, RunFolder};
+use rem_agent::run_folder::{ensure_kept, Checkpoint, RunFolder};
 use rem_agent::terminal::progress::progress_bar;
 use rem_agent::training::metrics::read_metrics;
 
@@ -105,13 +105,8 @@ fn chosen_epochs(
     kept: Vec<(usize, Checkpoint)>,
     epochs: &[usize],
 ) -> Result<Vec<(usize, Checkpoint)>> {
-    if let Some(missing) = epochs.iter().find(|e| !kept.iter().any(|(k, _)| k == *e)) {
-        let listed: Vec<String> = kept.iter().map(|(k, _)| k.to_string()).collect();
-        bail!(
-            "epoch {missing} was not kept; the kept epochs are {}",
-            listed.join(", ")
-        );
-    }
+    let kept_epochs: Vec<usize> = kept.iter().map(|(epoch, _)| *epoch).collect();
+    ensure_kept(&kept_epochs, epochs.iter().copied())?;
     Ok(kept
         .into_iter()
         .filter(|(epoch, _)| epochs.is_empty() || epochs.contains(epoch))
