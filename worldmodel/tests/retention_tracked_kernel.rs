@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-use common::{assert_close, on_threads, use_f64_by_default, values, CastTo};
+use common::{assert_close, on_threads, own_generator, use_f64_by_default, values, CastTo};
 use rem_worldmodel::retention::{MultiScaleRetention, MultiScaleRetentionConfig, RetentionState};
 use rem_worldmodel::stream::with_thread_stream;
 
@@ -51,6 +51,10 @@ impl Case {
     fn new(heads: usize, positions: Vec<usize>, time: usize, dropout: f64, seed: u64) -> Self {
         use_f64_by_default::<B>();
         let mut draws = StdRng::seed_from_u64(seed);
+        // The layer's weights come from burn's generator: seeded, so that every run
+        // checks the same cases (held until the cast below has drawn them all).
+        let _generator = own_generator();
+        <B as burn::tensor::backend::Backend>::seed(&Default::default(), seed);
         let layer = MultiScaleRetentionConfig::new(32, heads)
             .with_dropout(dropout)
             .init::<B>(&Default::default());
